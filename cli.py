@@ -1,0 +1,121 @@
+"""fleetopt command line: a thin layer over the library (see README for exit codes).
+
+Exit codes: 0 success; 1 plan not compliant (check); 2 bad input; 3 infeasible scenario;
+4 solver failure or time limit without a plan.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from optimizer import check_plan, load_scenario, read_plan, solve, write_plan
+from optimizer.errors import FleetoptError
+from optimizer.solve import SolverPath
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Place AI accelerators across data centers within export-control limits.")
+
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario folder (sites.csv, chips.csv, markets.csv, ...)")]
+PolicyOpt = Annotated[Optional[str], typer.Option(
+    "--policy", help="Policy preset name (datasets/policies/) or TOML file; default: the "
+    "scenario's policy.toml, else aidr-2025")]
+
+
+def _fail(exc: FleetoptError) -> None:
+    for line in str(exc).splitlines():
+        typer.echo(f"error: {line}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+@app.command("validate")
+def validate_cmd(scenario: ScenarioArg, policy: PolicyOpt = None) -> None:
+    """Check a scenario folder and its policy; print every problem (exit 2) or a short census."""
+    try:
+        s = load_scenario(scenario, policy)
+    except FleetoptError as exc:
+        _fail(exc)
+    typer.echo(f"{scenario}: valid under policy {s.policy.name}: {len(s.sites)} sites in "
+               f"{s.sites['country'].nunique()} countries, {len(s.chips)} skus, {len(s.markets)} "
+               f"markets, {len(s.installed)} installed rows")
+
+
+@app.command("solve")
+def solve_cmd(
+    scenario: ScenarioArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the plan into")],
+    policy: PolicyOpt = None,
+    path: Annotated[SolverPath, typer.Option("--path", help="Formulation and solver")] = SolverPath.FAST,
+    time_limit: Annotated[Optional[float], typer.Option("--time-limit", help="Seconds")] = None,
+) -> None:
+    """Solve SCENARIO for the most valuable compliant placement and write it to --out."""
+    timings: dict[str, float] = {}
+    try:
+        t0 = time.perf_counter()
+        s = load_scenario(scenario, policy)
+        timings["load_validate"] = time.perf_counter() - t0
+        plan = solve(s, path=path, time_limit=time_limit)
+        plan.summary["timings"] = {**timings, **plan.summary["timings"]}
+        t1 = time.perf_counter()
+        write_plan(plan, out)
+        plan.summary["timings"]["write"] = time.perf_counter() - t1
+        write_plan(plan, out)   # once more so summary.json carries the write time
+    except FleetoptError as exc:
+        _fail(exc)
+    _print_summary(plan.summary, out)
+
+
+def _print_summary(summary: dict, out: Path) -> None:
+    typer.echo(f"status: {summary['status']}  (path {summary['path']}, solver {summary['solver']})")
+    typer.echo(f"served: {summary['served_pct']:.2f} % of demand "
+               f"({summary['served_tpp']:,.0f} of {summary['demand_tpp']:,.0f} TPP); "
+               f"value {summary['objective']:,.0f}; cost ${summary['cost']['total_usd']:,.0f}")
+    for lim in summary["limits"]:
+        if lim["family"] == "tier3_ban":
+            continue
+        fmt = (lambda v: f"{100 * v:.2f} %") if lim["unit"] == "share" else (lambda v: f"{v:,.0f} TPP")
+        flag = "  BINDING" if lim["binding"] else ""
+        typer.echo(f"  {lim['name']:<24} {fmt(lim['value']):>18} {lim['sense']} {fmt(lim['bound']):<18}{flag}")
+    binding = summary["binding_limits"]
+    typer.echo(f"binding policy limits: {', '.join(binding) if binding else 'none'}")
+    phys = summary["physical_binding"]
+    typer.echo(f"physical limits at capacity: {len(phys['power_sites'])} sites on power, "
+               f"{len(phys['rack_sites'])} on racks, skus out of inventory: "
+               f"{', '.join(phys['inventory_skus']) or 'none'}")
+    typer.echo(f"plan written to {out}/ (placement.csv, service.csv, summary.json)")
+
+
+@app.command("check")
+def check_cmd(
+    scenario: ScenarioArg,
+    plan_dir: Annotated[Path, typer.Argument(help="Plan folder with placement.csv and service.csv")],
+    policy: PolicyOpt = None,
+) -> None:
+    """Audit a plan against every rule; exit 0 if compliant, 1 if any rule is broken."""
+    try:
+        placement, service, summary = read_plan(plan_dir)
+        chosen = policy or (summary.get("policy") or {}).get("source")
+        if chosen and policy is None and not Path(chosen).exists():
+            chosen = (summary.get("policy") or {}).get("name")
+        s = load_scenario(scenario, chosen)
+    except FleetoptError as exc:
+        _fail(exc)
+    report = check_plan(s, placement, service, integer=summary.get("mode") == "integer")
+    typer.echo(f"policy: {s.policy.name}")
+    typer.echo(f"{'rule':<30}{'scope':<22}{'value':>16}{'limit':>16}{'margin':>16}  ok")
+    for r in report.rules.itertuples():
+        typer.echo(f"{r.rule:<30}{str(r.scope)[:21]:<22}{r.value:>16.6g}{r.limit:>16.6g}"
+                   f"{r.margin:>16.6g}  {'ok' if r.ok else 'BROKEN'}")
+    if report.ok:
+        typer.echo(f"compliant: all {len(report.rules)} rules hold")
+        return
+    for r in report.failures().itertuples():
+        typer.echo(f"broken: {r.rule} ({r.scope}): value {r.value:.6g}, limit {r.limit:.6g}"
+                   + (f"; offending ids: {r.offenders}" if r.offenders else ""), err=True)
+    raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

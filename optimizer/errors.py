@@ -1,0 +1,38 @@
+"""Exceptions that the CLI turns into one-line messages and documented exit codes.
+
+Exit codes (see the README): 0 success, 1 plan not compliant (``check``), 2 bad input,
+3 infeasible scenario, 4 solver failure or time limit without a plan.
+"""
+from __future__ import annotations
+
+
+class FleetoptError(Exception):
+    """Base class of every error the tool reports without a traceback."""
+
+    exit_code = 4
+
+
+class InputError(FleetoptError):
+    """The scenario or policy is malformed; ``problems`` holds one line per problem."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str] | str):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class InfeasibleError(FleetoptError):
+    """A well-formed scenario whose limits cannot all hold; names the limit families."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, families: list[str] | None = None):
+        self.families = families or []
+        super().__init__(message)
+
+
+class SolverError(FleetoptError):
+    """The solver failed, or stopped (time limit) without a usable plan."""
+
+    exit_code = 4

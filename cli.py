@@ -72,12 +72,7 @@ def _print_summary(summary: dict, out: Path) -> None:
     typer.echo(f"served: {summary['served_pct']:.2f} % of demand "
                f"({summary['served_tpp']:,.0f} of {summary['demand_tpp']:,.0f} TPP); "
                f"value {summary['objective']:,.0f}; cost ${summary['cost']['total_usd']:,.0f}")
-    for lim in summary["limits"]:
-        if lim["family"] == "tier3_ban":
-            continue
-        fmt = (lambda v: f"{100 * v:.2f} %") if lim["unit"] == "share" else (lambda v: f"{v:,.0f} TPP")
-        flag = "  BINDING" if lim["binding"] else ""
-        typer.echo(f"  {lim['name']:<24} {fmt(lim['value']):>18} {lim['sense']} {fmt(lim['bound']):<18}{flag}")
+    _print_limits(summary["limits"])
     binding = summary["binding_limits"]
     typer.echo(f"binding policy limits: {', '.join(binding) if binding else 'none'}")
     phys = summary["physical_binding"]
@@ -85,6 +80,25 @@ def _print_summary(summary: dict, out: Path) -> None:
                f"{len(phys['rack_sites'])} on racks, skus out of inventory: "
                f"{', '.join(phys['inventory_skus']) or 'none'}")
     typer.echo(f"plan written to {out}/ (placement.csv, service.csv, summary.json)")
+
+
+SHOWN_TIER2 = 6
+
+
+def _print_limits(limits: list[dict]) -> None:
+    """Home and Tier-1 shares always; Tier-2 limits that bind or are the largest, then a count."""
+    shown = [l for l in limits if l["family"] in ("home_share", "tier1_share")]
+    tier2 = [l for l in limits if l["family"] in ("tier2_share", "tier2_cap")]
+    tier2.sort(key=lambda l: (not l["binding"], -l["value"] / max(l["bound"], 1e-12)))
+    shown += tier2[:SHOWN_TIER2]
+    for lim in shown:
+        fmt = (lambda v: f"{100 * v:.2f} %") if lim["unit"] == "share" else (lambda v: f"{v:,.0f} TPP")
+        flag = "  BINDING" if lim["binding"] else ""
+        typer.echo(f"  {lim['name']:<24} {fmt(lim['value']):>18} {lim['sense']} {fmt(lim['bound']):<18}{flag}")
+    rest = tier2[SHOWN_TIER2:]
+    if rest:
+        typer.echo(f"  ... {len(rest)} more Tier-2 limits ({sum(l['binding'] for l in rest)} binding); "
+                   "all are in summary.json")
 
 
 @app.command("check")

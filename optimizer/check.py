@@ -175,15 +175,15 @@ def _policy_rules(s: Scenario, units: pd.DataFrame) -> list[dict]:
     out = []
     if pol.min_home_share is not None and pol.home_country:
         v = share(float(by_country.get(pol.home_country, 0.0)))
-        out.append(_row("home_share", pol.home_country, v, pol.min_home_share, v - pol.min_home_share, SHARE_TOL))
+        out.append(_share_rule("home_share", pol.home_country, v, pol.min_home_share, v - pol.min_home_share, total))
     if pol.min_tier1_share is not None:
         v = share(float(by_country[by_country.index.map(tier) == 1].sum()))
-        out.append(_row("tier1_share", "Tier 1", v, pol.min_tier1_share, v - pol.min_tier1_share, SHARE_TOL))
+        out.append(_share_rule("tier1_share", "Tier 1", v, pol.min_tier1_share, v - pol.min_tier1_share, total))
     for k in sorted(k for k in tier.index if tier[k] == 2 and k in set(s.sites["country"])):
         tpp_k = float(by_country.get(k, 0.0))
         if pol.max_tier2_country_share is not None:
             lim = pol.max_tier2_country_share
-            out.append(_row("tier2_share", k, share(tpp_k), lim, lim - share(tpp_k), SHARE_TOL))
+            out.append(_share_rule("tier2_share", k, share(tpp_k), lim, lim - share(tpp_k), total))
         cap = pol.cap_for(k)
         if cap is not None:
             out.append(_row("tier2_cap", k, tpp_k, cap, cap - tpp_k, REL_TOL * max(1.0, cap)))
@@ -192,3 +192,9 @@ def _policy_rules(s: Scenario, units: pd.DataFrame) -> list[dict]:
         out.append(_row("tier3_ban", "Tier 3", float(t3["tpp"].sum()), 0.0, -float(t3["tpp"].sum()), 0.0,
                         sorted(set(t3["site_id"]))))
     return out
+
+
+def _share_rule(rule: str, scope: str, value: float, limit: float, margin: float,
+                total: float) -> dict:
+    """A share limit is linear (T_k - share·T >= 0), so with an empty fleet (T = 0) it holds."""
+    return _row(rule, scope, value, limit, margin if total > 0 else 0.0, SHARE_TOL)

@@ -73,16 +73,16 @@ def policy_limits(s: Scenario, placement: pd.DataFrame) -> list[dict[str, Any]]:
     limits: list[dict[str, Any]] = []
     if pol.min_home_share is not None and pol.home_country:
         limits.append(_limit("home_share", pol.home_country, share(countries.index == pol.home_country),
-                             pol.min_home_share, ">=", "share"))
+                             pol.min_home_share, ">=", "share", total == 0))
     if pol.min_tier1_share is not None:
         limits.append(_limit("tier1_share", "tier1", share(countries["tier"] == 1),
-                             pol.min_tier1_share, ">=", "share"))
+                             pol.min_tier1_share, ">=", "share", total == 0))
     tier2 = sorted(set(s.sites.loc[s.sites["tier"] == 2, "country"]))
     for k in tier2:
         tpp_k = float(countries["tpp"].get(k, 0.0))
         if pol.max_tier2_country_share is not None:
             limits.append(_limit("tier2_share", k, tpp_k / total if total > 0 else 0.0,
-                                 pol.max_tier2_country_share, "<=", "share"))
+                                 pol.max_tier2_country_share, "<=", "share", total == 0))
         cap = pol.cap_for(k)
         if cap is not None:
             limits.append(_limit("tier2_cap", k, tpp_k, cap, "<=", "tpp"))
@@ -95,8 +95,12 @@ def policy_limits(s: Scenario, placement: pd.DataFrame) -> list[dict[str, Any]]:
     return limits
 
 
-def _limit(family: str, scope: str, value: float, bound: float, sense: str, unit: str) -> dict:
+def _limit(family: str, scope: str, value: float, bound: float, sense: str, unit: str,
+           empty_fleet: bool = False) -> dict:
+    """A limit's record; a share limit of an empty fleet holds vacuously (T_k - share·T = 0)."""
     slack = value - bound if sense == ">=" else bound - value
+    if empty_fleet and unit == "share":
+        slack = 0.0
     scale = max(abs(bound), 1.0 if unit == "tpp" else 1e-3)
     return {"name": f"{family}[{scope}]", "family": family, "scope": scope, "value": value,
             "bound": bound, "sense": sense, "unit": unit, "slack": slack,
@@ -112,6 +116,7 @@ def physical_binding(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame
     return {
         "power_sites": tight(by_site["power_kw"], s.sites["power_mw"] * 1000.0),
         "rack_sites": tight(by_site["racks"], s.sites["racks"]),
-        "inventory_skus": tight(new_by_sku, s.chips["inventory"]),
+        "inventory_skus": [k for k in tight(new_by_sku, s.chips["inventory"])
+                           if s.chips.at[k, "inventory"] > 0],
         "demand_met_markets": tight(served, s.markets["demand_tpp"]),
     }

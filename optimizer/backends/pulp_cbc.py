@@ -7,6 +7,7 @@ medium scenarios; it is slow on whole fleets by design.
 from __future__ import annotations
 
 import time
+import warnings
 from collections import defaultdict
 
 import pandas as pd
@@ -20,17 +21,17 @@ _STATUS = {"Optimal": Status.OPTIMAL, "Infeasible": Status.INFEASIBLE,
            "Undefined": Status.INFEASIBLE}
 
 
-def solve_pulp(d: ModelData, time_limit: float | None = None,
-               integer_racks: bool = False) -> tuple[SolveResult, pd.Series, pd.Series]:
+def solve_pulp(d: ModelData, time_limit: float | None = None
+               ) -> tuple[SolveResult, pd.Series | None, pd.Series | None]:
     """Build and solve on CBC; returns the result, new units per (site, sku), TPP per pair."""
     s = d.scenario
     t0 = time.perf_counter()
     prob = pulp.LpProblem("fleetopt", pulp.LpMaximize)
     sites, chips = s.sites, s.chips
     open_ids = list(sites.index[d.open_sites])
-    x = {(site, c): pulp.LpVariable(f"x_{i}_{j}", lowBound=0)
+    x = {(site, c): _var(prob, f"x_{i}_{j}")
          for i, site in enumerate(open_ids) for j, c in enumerate(chips.index)}
-    f = {(m, site): pulp.LpVariable(f"f_{k}", lowBound=0)
+    f = {(m, site): _var(prob, f"f_{k}")
          for k, (m, site) in enumerate(zip(d.pairs["market_id"], d.pairs["site_id"]))}
     inst = s.installed_matrix()
     tpp = chips["tpp"] / MTPP * UNIT                   # MTPP per thousand units
@@ -38,7 +39,7 @@ def solve_pulp(d: ModelData, time_limit: float | None = None,
     prob += value
     _physical(prob, d, x, f, inst, tpp)
     _policy(prob, d, x, inst, tpp)
-    solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit)
+    solver = cbc(time_limit)
     prob.solve(solver)
     status = _STATUS.get(pulp.LpStatus[prob.status], Status.ERROR)
     seconds = {"value_stage": time.perf_counter() - t0}
@@ -63,6 +64,21 @@ def solve_pulp(d: ModelData, time_limit: float | None = None,
     result = SolveResult(Status.OPTIMAL, "cbc", objective=float(pulp.value(value) or 0.0),
                          bound=optimum, cost=float(pulp.value(cost) or 0.0), seconds=seconds)
     return result, new_units, served
+
+
+def cbc(time_limit: float | None = None, gap: float | None = None):
+    """PuLP's bundled CBC (PULP_CBC_CMD), without its PuLP-4 deprecation notice."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap)
+
+
+def _var(prob: pulp.LpProblem, name: str, integer: bool = False) -> pulp.LpVariable:
+    """A nonnegative variable attached to ``prob`` (PuLP >= 3.3 API when present)."""
+    cat = pulp.LpInteger if integer else pulp.LpContinuous
+    if hasattr(prob, "add_variable"):
+        return prob.add_variable(name, lowBound=0, cat=cat)
+    return pulp.LpVariable(name, lowBound=0, cat=cat)
 
 
 def _physical(prob, d: ModelData, x, f, inst, tpp) -> None:

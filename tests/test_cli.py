@@ -1,0 +1,178 @@
+"""CLI tests (typer's CliRunner): every command on its happy path and on each error path,
+asserting the message and the exit code. Bad input: exit 2, one line per problem, no traceback,
+nothing written."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from helpers import M, chip, market, site, write_scenario
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def good(tmp_path):
+    return write_scenario(
+        tmp_path / "scn",
+        [site("US", "USA", 39.0, -77.5), site("PL", "POL", 52.2, 21.0), site("CN", "CHN", 31.2, 121.5)],
+        [chip(inventory=100, capex_usd=10.0)],
+        [market("us", "USA", 50 * M, 39.0, -77.5), market("pl", "POL", 50 * M, 52.2, 21.0,
+                                                          in_country_only=True)],
+        installed=[("US", "H", 10)], links=None)
+
+
+def run(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    return result
+
+
+def test_solve_check_validate_happy_path(good, tmp_path):
+    out = tmp_path / "plan"
+    r = run("solve", good, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "served:" in r.output and "BINDING" in r.output and "tier2_share[POL]" in r.output
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("status", "objective", "served_tpp", "demand_tpp", "total_tpp", "cost", "home_share",
+                "tier1_share", "countries", "limits", "solver", "timings"):
+        assert key in summary
+    assert set(summary["timings"]) >= {"load_validate", "build", "solve", "write"}
+    placement = pd.read_csv(out / "placement.csv")
+    assert list(placement.columns) == ["site_id", "country", "tier", "sku", "installed_units", "new_units",
+                                       "units", "tpp", "power_kw", "racks"]
+    assert list(pd.read_csv(out / "service.csv").columns) == ["market_id", "site_id", "tpp", "rtt_ms"]
+    r = run("check", good, out)
+    assert r.exit_code == 0 and "compliant" in r.output
+    r = run("validate", good)
+    assert r.exit_code == 0 and "valid under policy aidr-2025" in r.output
+
+
+@pytest.mark.parametrize("path", ["plain", "pulp"])
+def test_solve_reference_paths(good, tmp_path, path):
+    r = run("solve", good, "--out", tmp_path / path, "--path", path)
+    assert r.exit_code == 0, r.output
+    assert run("check", good, tmp_path / path).exit_code == 0
+
+
+def test_policy_flag_and_check_uses_plan_policy(good, tmp_path):
+    out = tmp_path / "none"
+    assert run("solve", good, "--out", out, "--policy", "none").exit_code == 0
+    assert run("check", good, out).exit_code == 0            # judged under the plan's policy
+    r = run("check", good, out, "--policy", "aidr-2025")      # POL gets 50 % under none
+    assert r.exit_code == 1 and "broken: tier2_share (POL)" in r.output
+
+
+def test_check_broken_plan_exits_1(good, tmp_path):
+    out = tmp_path / "plan"
+    run("solve", good, "--out", out)
+    p = pd.read_csv(out / "placement.csv")
+    p.loc[p["site_id"] == "US", ["new_units", "units"]] += 1e6
+    p.to_csv(out / "placement.csv", index=False)
+    r = run("check", good, out)
+    assert r.exit_code == 1
+    assert "broken: inventory" in r.output and "offending ids: H" in r.output
+
+
+def test_check_missing_plan_files(good, tmp_path):
+    r = run("check", good, tmp_path / "nowhere")
+    assert r.exit_code == 2 and "placement.csv: file missing" in r.output
+
+
+def test_infeasible_exit_3(good, tmp_path):
+    pd.DataFrame([("US", "H", 10), ("PL", "H", 5)], columns=["site_id", "sku", "units"]).to_csv(
+        good / "installed.csv", index=False)
+    pd.DataFrame([chip(inventory=0)]).to_csv(good / "chips.csv", index=False)
+    out = tmp_path / "plan"
+    r = run("solve", good, "--out", out)
+    assert r.exit_code == 3
+    assert "Tier-2 country share limit for POL" in r.output and "33.3%" in r.output
+    assert not out.exists()
+
+
+def _edit(folder, file, fn):
+    path = folder / file
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    fn(table).to_csv(path, index=False)
+
+
+BAD_INPUTS = {
+    "missing file": (lambda f: (f / "chips.csv").unlink(), ["chips.csv: file missing"]),
+    "missing column": (lambda f: _edit(f, "sites.csv", lambda t: t.drop(columns="racks")),
+                       ["sites.csv: missing column(s) racks"]),
+    "unparsable": (lambda f: _edit(f, "sites.csv", lambda t: t.assign(power_mw=["12MW", "1", "1"])),
+                   ["sites.csv: column power_mw has values that are not numbers in rows US (12MW)"]),
+    "nan": (lambda f: _edit(f, "markets.csv", lambda t: t.assign(demand_tpp=["nan", "1"])),
+            ["markets.csv: column demand_tpp must be finite; rows us (nan)"]),
+    "inf": (lambda f: _edit(f, "chips.csv", lambda t: t.assign(inventory=["inf"])),
+            ["chips.csv: column inventory must be finite; rows H (inf)"]),
+    "negative capacity": (lambda f: _edit(f, "sites.csv", lambda t: t.assign(power_mw=["-3", "1", "-1.5"])),
+                          ["sites.csv: column power_mw must be >= 0; rows US (-3), CN (-1.5)"]),
+    "negative demand": (lambda f: _edit(f, "markets.csv", lambda t: t.assign(demand_tpp=["5", "-1"])),
+                        ["markets.csv: column demand_tpp must be >= 0; rows pl (-1)"]),
+    "duplicate ids": (lambda f: _edit(f, "sites.csv", lambda t: t.assign(site_id=["US", "US", "CN"])),
+                      ["sites.csv: duplicate site_id US"]),
+    "unknown country": (lambda f: _edit(f, "sites.csv", lambda t: t.assign(country=["USA", "XXX", "CHN"])),
+                        ["sites.csv: column country has unknown country code(s) in rows PL (XXX)"]),
+    "unknown sku in installed": (lambda f: _edit(f, "installed.csv", lambda t: t.assign(sku=["Z9"])),
+                                 ["installed.csv: unknown sku Z9"]),
+    "unknown site in links": (lambda f: pd.DataFrame({"market_id": ["us"], "site_id": ["MARS"]}).to_csv(
+        f / "links.csv", index=False), ["links.csv: unknown site_id MARS"]),
+    "installed over power": (lambda f: _edit(f, "sites.csv", lambda t: t.assign(power_mw=["0.001", "1", "1"])),
+                             ["installed.csv: the installed fleet already exceeds sites.csv power_mw at sites US"]),
+    "installed over racks": (lambda f: _edit(f, "sites.csv", lambda t: t.assign(racks=["0.5", "1", "1"])),
+                             ["installed.csv: the installed fleet already exceeds sites.csv racks at sites US"]),
+    "installed in tier 3": (lambda f: _edit(f, "installed.csv", lambda t: t.assign(site_id=["CN"])),
+                            ["installed.csv: installed units at Tier-3 site(s) CN"]),
+    "policy unknown key": (lambda f: (f / "policy.toml").write_text("min_home_shar = 0.5\n"),
+                           ["policy.toml: unknown key(s) min_home_shar"]),
+    "policy share out of range": (lambda f: (f / "policy.toml").write_text("min_tier1_share = 1.5\n"),
+                                  ["min_tier1_share = 1.5 must be a number in [0, 1]"]),
+    "bad boolean": (lambda f: _edit(f, "markets.csv", lambda t: t.assign(in_country_only=["maybe", "true"])),
+                    ["markets.csv: column in_country_only must be true or false; rows us (maybe)"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_exit_2(good, tmp_path, case):
+    breaker, expected = BAD_INPUTS[case]
+    breaker(good)
+    out = tmp_path / "plan"
+    for args in (("validate", good), ("solve", good, "--out", out)):
+        r = run(*args)
+        assert r.exit_code == 2, r.output
+        for text in expected:
+            assert text in r.output, r.output
+        assert all(line.startswith("error: ") for line in r.output.strip().splitlines())
+    assert not out.exists()
+
+
+def test_several_problems_reported_together(good):
+    _edit(good, "sites.csv", lambda t: t.assign(power_mw=["-1", "x", "1"], country=["USA", "QQQ", "CHN"]))
+    r = run("validate", good)
+    assert r.exit_code == 2
+    assert "power_mw must be >= 0" in r.output and "not numbers" in r.output and "QQQ" in r.output
+
+
+def test_unknown_policy_preset(good, tmp_path):
+    r = run("solve", good, "--out", tmp_path / "x", "--policy", "aidr-2099")
+    assert r.exit_code == 2 and "unknown preset 'aidr-2099'" in r.output and "aidr-2025" in r.output
+
+
+def test_missing_scenario_folder(tmp_path):
+    r = run("validate", tmp_path / "nope")
+    assert r.exit_code == 2 and "scenario folder not found" in r.output
+
+
+def test_existing_plan_replaced_atomically(good, tmp_path):
+    out = tmp_path / "plan"
+    out.mkdir()
+    (out / "stale.txt").write_text("old")
+    assert run("solve", good, "--out", out).exit_code == 0
+    assert not (out / "stale.txt").exists() and (out / "summary.json").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".plan")]

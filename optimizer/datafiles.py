@@ -1,8 +1,10 @@
 """Where the shipped datasets live: ``datasets/`` in a checkout, ``fleetopt_data`` when installed."""
 from __future__ import annotations
 
-from importlib import resources
+import importlib.util
 from pathlib import Path
+
+from .errors import InputError
 
 
 def data_dir() -> Path:
@@ -10,7 +12,11 @@ def data_dir() -> Path:
     checkout = Path(__file__).resolve().parent.parent / "datasets"
     if (checkout / "countries.csv").is_file():
         return checkout
-    return Path(str(resources.files("fleetopt_data")))
+    spec = importlib.util.find_spec("fleetopt_data")   # installed copy (a namespace package)
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(location) / "countries.csv").is_file():
+            return Path(location)
+    raise InputError("fleetopt's datasets (countries.csv, policies/) are missing: reinstall fleetopt")
 
 
 def policies_dir() -> Path:

@@ -77,3 +77,54 @@ def _from_distance(s: Scenario) -> pd.DataFrame:
     rtt = np.concatenate(parts_r) if parts_r else np.zeros(0)
     return pd.DataFrame({"market_id": mk.index.to_numpy()[m], "site_id": st.index.to_numpy()[site],
                          "rtt_ms": rtt, "m": m, "s": site})
+
+
+def eligibility_bits(s: Scenario) -> np.ndarray:
+    """Per site, its eligible markets as a packed bitset: uint8 array (sites, ceil(markets/8)).
+
+    Same rule as :func:`eligible_pairs`, without materialising the pair list (which reaches
+    millions of rows on whole fleets); banned Tier-3 sites get an empty set.
+    """
+    n_m, n_s = len(s.markets), len(s.sites)
+    if s.links is not None:
+        pairs = _from_links(s)
+        dense = np.zeros((n_m, n_s), dtype=bool)
+        dense[pairs["m"].to_numpy(), pairs["s"].to_numpy()] = True
+        bits = np.packbits(dense, axis=0).T.copy()
+    else:
+        bits = _distance_bits(s)
+    if s.policy.ban_tier3:
+        bits[s.sites["tier"].to_numpy() == 3] = 0
+    return bits
+
+
+def _distance_bits(s: Scenario) -> np.ndarray:
+    mk, st = s.markets, s.sites
+    mlat, mlon = mk["lat"].to_numpy(), mk["lon"].to_numpy()
+    slat, slon = st["lat"].to_numpy(), st["lon"].to_numpy()
+    limit = mk["max_rtt_ms"].to_numpy()
+    own = mk["in_country_only"].to_numpy(bool)
+    mc, sc = mk["country"].to_numpy(), st["country"].to_numpy()
+    block = max(8, (CHUNK // max(1, len(st))) // 8 * 8)
+    parts = []
+    for start in range(0, len(mk), block):
+        rows = slice(start, start + block)
+        rtt = RTT_MS_PER_KM * haversine_km(mlat[rows, None], mlon[rows, None], slat[None, :], slon[None, :])
+        ok = (rtt <= limit[rows, None]) & (~own[rows, None] | (mc[rows, None] == sc[None, :]))
+        parts.append(np.packbits(ok, axis=0))
+    if not parts:
+        return np.zeros((len(st), 0), dtype=np.uint8)
+    return np.concatenate(parts, axis=0).T.copy()
+
+
+def pair_rtt_ms(s: Scenario, market_pos: np.ndarray, site_pos: np.ndarray) -> np.ndarray:
+    """Round-trip time of given pairs: from links.csv when it sets one, else 0.015 ms/km x distance."""
+    rtt = RTT_MS_PER_KM * haversine_km(
+        s.markets["lat"].to_numpy()[market_pos], s.markets["lon"].to_numpy()[market_pos],
+        s.sites["lat"].to_numpy()[site_pos], s.sites["lon"].to_numpy()[site_pos])
+    if s.links is not None and s.links["rtt_ms"].notna().any():
+        given = pd.Series(s.links["rtt_ms"].to_numpy(), index=pd.MultiIndex.from_arrays(
+            [s.markets.index.get_indexer(s.links["market_id"]), s.sites.index.get_indexer(s.links["site_id"])]))
+        lookup = given.reindex(pd.MultiIndex.from_arrays([market_pos, site_pos])).to_numpy()
+        rtt = np.where(np.isnan(lookup), rtt, lookup)
+    return rtt

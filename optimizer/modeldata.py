@@ -6,11 +6,12 @@ of TPP (``MTPP``), power in MW, cost in millions of USD (``MUSD``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from .eligibility import eligible_pairs
+from .eligibility import eligibility_bits, eligible_pairs
 from .scenario import Scenario
 
 UNIT = 1e3     # accelerators per model unit of x
@@ -23,7 +24,6 @@ class ModelData:
     """Arrays indexed by site position (S), chip position (C) and eligible pair (P)."""
 
     scenario: Scenario
-    pairs: pd.DataFrame            # market_id, site_id, rtt_ms, m, s
     open_sites: np.ndarray         # positions of sites that may hold new units
     installed: np.ndarray          # S x C installed units
     tpp: np.ndarray                # C, MTPP per model unit of x
@@ -38,15 +38,14 @@ class ModelData:
     installed_cost_usd: float      # a year of energy of the installed fleet, USD
 
     @classmethod
-    def from_scenario(cls, s: Scenario, pairs: pd.DataFrame | None = None) -> "ModelData":
+    def from_scenario(cls, s: Scenario) -> "ModelData":
         chips, sites = s.chips, s.sites
         inst = s.installed_matrix().to_numpy(float)
         energy = s.energy_usd_per_unit().to_numpy(float)
         tpp_units = chips["tpp"].to_numpy(float)
         open_mask = ~((sites["tier"].to_numpy() == 3) & s.policy.ban_tier3)
         return cls(
-            scenario=s, pairs=eligible_pairs(s) if pairs is None else pairs,
-            open_sites=np.flatnonzero(open_mask), installed=inst,
+            scenario=s, open_sites=np.flatnonzero(open_mask), installed=inst,
             tpp=tpp_units * UNIT / MTPP, power=chips["power_kw"].to_numpy(float) * UNIT / 1000.0,
             racks=UNIT / chips["units_per_rack"].to_numpy(float),
             inst_tpp=inst @ tpp_units / MTPP,
@@ -56,6 +55,16 @@ class ModelData:
             unit_cost=(chips["capex_usd"].to_numpy(float)[None, :] + energy) * UNIT / MUSD,
             installed_cost_usd=float((inst * energy).sum()),
         )
+
+    @cached_property
+    def pairs(self) -> pd.DataFrame:
+        """Eligible pairs: market_id, site_id, rtt_ms, m, s (computed on first use)."""
+        return eligible_pairs(self.scenario)
+
+    @cached_property
+    def eligibility(self) -> np.ndarray:
+        """Per site, its eligible markets as a packed bitset (see eligibility_bits)."""
+        return eligibility_bits(self.scenario)
 
     @property
     def n_sites(self) -> int:

@@ -11,9 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .eligibility import pair_rtt_ms
 from .scenario import Scenario
 
-ZERO = 1e-9          # values below this (in units or TPP) are written as 0
+ZERO = 1e-9               # units below this are written as 0
+SERVED_ZERO_TPP = 1e-3     # served TPP below this is dropped from service.csv
 BINDING_REL = 1e-6   # a limit binds when its slack is within this fraction of its bound
 
 
@@ -46,13 +48,17 @@ def placement_table(s: Scenario, new_units: pd.Series) -> pd.DataFrame:
     return table.sort_values(["site_id", "sku"]).reset_index(drop=True)
 
 
-def service_table(pairs: pd.DataFrame, served: pd.Series) -> pd.DataFrame:
-    """One row per market-site pair with served TPP > 0, with the pair's round-trip time."""
-    rtt = pairs.set_index(["market_id", "site_id"])["rtt_ms"]
-    served = served.groupby(level=["market_id", "site_id"]).sum()
-    served = served.loc[served > ZERO * 1e3]
-    table = pd.DataFrame({"tpp": served, "rtt_ms": rtt.reindex(served.index)}).reset_index()
-    return table.sort_values(["market_id", "site_id"]).reset_index(drop=True)
+def service_table(s: Scenario, market_pos: np.ndarray, site_pos: np.ndarray,
+                  tpp: np.ndarray) -> pd.DataFrame:
+    """One row per market-site pair with served TPP > 0 (positions into the scenario's markets
+    and sites), with the pair's round-trip time."""
+    table = pd.DataFrame({"m": market_pos, "s": site_pos, "tpp": tpp})
+    table = table.groupby(["m", "s"], as_index=False)["tpp"].sum()
+    table = table.loc[table["tpp"] > SERVED_ZERO_TPP]
+    m, site = table["m"].to_numpy(), table["s"].to_numpy()
+    out = pd.DataFrame({"market_id": s.markets.index.to_numpy()[m], "site_id": s.sites.index.to_numpy()[site],
+                        "tpp": table["tpp"].to_numpy(), "rtt_ms": pair_rtt_ms(s, m, site)})
+    return out.sort_values(["market_id", "site_id"]).reset_index(drop=True)
 
 
 def country_compute(s: Scenario, placement: pd.DataFrame) -> pd.DataFrame:

@@ -60,7 +60,8 @@ def pass_lp(h: highspy.Highs, lp: LinearProgram, maximize: bool = True,
 
 
 def solve_lp(lp: LinearProgram, time_limit: float | None = None,
-             options: dict | None = None, lexicographic: bool = True) -> SolveResult:
+             options: dict | None = None, lexicographic: bool = True,
+             cost_stage_options: dict | None = None) -> SolveResult:
     """Solve ``lp`` on HiGHS: value first, then cost among value-optimal plans."""
     opts = dict(options or {})
     if time_limit is not None:
@@ -80,6 +81,8 @@ def solve_lp(lp: LinearProgram, time_limit: float | None = None,
     cost = float(lp.cost @ x)
     if lexicographic and status == Status.OPTIMAL and np.any(lp.cost):
         t1 = time.perf_counter()
+        for key, value in (cost_stage_options or {}).items():
+            h.setOptionValue(key, value)
         x, cost = _cost_stage(h, lp, objective, x, cost)
         seconds["cost_stage"] = time.perf_counter() - t1
     return SolveResult(status, "highs", x=x, row_duals=duals, objective=float(lp.c @ x),
@@ -107,3 +110,18 @@ def status_of(h: highspy.Highs) -> Status:
     if status == Status.TIME_LIMIT_NO_SOLUTION and h.getInfo().primal_solution_status == 2:
         return Status.TIME_LIMIT_FEASIBLE
     return status
+
+
+def solve_feasibility(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_col: int,
+                      row_lo: np.ndarray, row_hi: np.ndarray) -> np.ndarray:
+    """A point y >= 0 with row_lo <= A y <= row_hi (zero objective); raises if none."""
+    import scipy.sparse as sp  # noqa: PLC0415
+    A = sp.csc_matrix((vals, (rows, cols)), shape=(len(row_lo), n_col))
+    h = make_highs()
+    status = h.passModel(n_col, len(row_lo), A.nnz, 1, 1, 0.0, np.zeros(n_col), np.zeros(n_col),
+                         np.full(n_col, INF), fin(row_lo), fin(row_hi), A.indptr.astype(np.int32),
+                         A.indices.astype(np.int32), A.data.astype(np.float64), np.zeros(n_col, np.int32))
+    h.run()
+    if status_of(h) != Status.OPTIMAL:
+        raise RuntimeError(f"split of pooled placements failed: {h.modelStatusToString(h.getModelStatus())}")
+    return np.maximum(np.array(h.getSolution().col_value), 0.0)

@@ -1,0 +1,248 @@
+"""Exact reductions of the serving network used by the fast formulation.
+
+* **Site classes.** Sites with the same set of eligible markets are interchangeable for serving:
+  any flow that a class can carry in total (Σ_m f[m,g] <= Σ_{s in g} capacity_s) splits among
+  its sites, because every site of the class may serve every market the class serves.
+* **Market groups.** Markets that see exactly the same set of classes share one node: flows
+  f[h,g] from the group's classes, and each market's served amount u_m <= demand_m with
+  Σ_{m in h} u_m = Σ_g f[h,g]. Any split among the group's markets is realizable, since each
+  of them may draw from every class of the group.
+
+Both are exact: the reduced LP has the same optimum, and :func:`split_flows` turns its solution
+back into per-pair service (a northwest-corner split, so at most |markets| + |sites| - 1 pairs
+per block instead of a dense product).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """site_class[s] (-1: serves nothing), market_group[m], and the (group, class) pairs."""
+
+    site_class: np.ndarray
+    market_group: np.ndarray
+    pair_group: np.ndarray
+    pair_class: np.ndarray
+    n_classes: int
+    n_groups: int
+
+
+def reduce_network(bits: np.ndarray, n_markets: int) -> Reduction:
+    """Group sites by identical eligibility bitsets, then markets by identical class sets."""
+    serves = bits.any(axis=1)
+    site_class = np.full(len(bits), -1, dtype=np.int64)
+    if not serves.any():
+        return Reduction(site_class, np.zeros(n_markets, np.int64), np.zeros(0, np.int64),
+                         np.zeros(0, np.int64), 0, 1 if n_markets else 0)
+    rows = np.ascontiguousarray(bits[serves])
+    unique, inverse = np.unique(rows.view(np.dtype((np.void, rows.shape[1]))).ravel(),
+                                return_inverse=True)
+    site_class[serves] = inverse.ravel()
+    class_bits = np.frombuffer(unique.tobytes(), dtype=np.uint8).reshape(len(unique), -1)
+    class_market = np.unpackbits(class_bits, axis=1, count=n_markets).astype(bool)   # G x M
+    market_cols = np.ascontiguousarray(np.packbits(class_market, axis=0).T)          # M x ceil(G/8)
+    groups, first, market_group = np.unique(
+        market_cols.view(np.dtype((np.void, market_cols.shape[1]))).ravel(),
+        return_index=True, return_inverse=True)
+    g, h = np.nonzero(class_market[:, first])                                       # G x H
+    order = np.lexsort((g, h))
+    return Reduction(site_class, market_group.ravel().astype(np.int64), h[order], g[order],
+                     len(unique), len(groups))
+
+
+def northwest_corner(supply: np.ndarray, capacity: np.ndarray, tiny: float = 0.0):
+    """Split Σ supply over consecutive capacities: (i, j, amount) with amounts > tiny.
+
+    The i-th supply and j-th capacity share the overlap of [A_{i-1}, A_i) and [B_{j-1}, B_j)
+    (A, B cumulative sums). Supply beyond the total capacity (solver tolerance) goes to the last.
+    """
+    A, B = np.cumsum(supply), np.cumsum(capacity)
+    if len(A) == 0 or len(B) == 0 or A[-1] <= 0:
+        return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+    cuts = np.unique(np.concatenate([[0.0], A, B[B < A[-1]]]))
+    lo, hi = cuts[:-1], cuts[1:]
+    mid = (lo + hi) / 2
+    i = np.minimum(np.searchsorted(A, mid, side="right"), len(A) - 1)
+    j = np.minimum(np.searchsorted(B, mid, side="right"), len(B) - 1)
+    amount = hi - lo
+    keep = amount > tiny
+    return i[keep], j[keep], amount[keep]
+
+
+def split_flows(red: Reduction, flow_group: np.ndarray, flow_class: np.ndarray, flow: np.ndarray,
+                served: np.ndarray, capacity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-pair service (market, site, amount) from group-class flows and market amounts.
+
+    ``flow[p]`` goes from class ``flow_class[p]`` to group ``flow_group[p]``; ``served[m]`` is
+    each market's amount; ``capacity[s]`` each site's compute. Step 1 splits each group's flows
+    among its markets; step 2 splits each class's market flows among its sites, both by the
+    northwest corner rule.
+    """
+    order = np.lexsort((flow_class, flow_group))
+    mg_m, mg_g, mg_amt = _split_groups(red, flow_group[order], flow_class[order], flow[order], served)
+    out_m, out_s, out_amt = [], [], []
+    order = np.argsort(mg_g, kind="stable")
+    mg_m, mg_g, mg_amt = mg_m[order], mg_g[order], mg_amt[order]
+    site_order = np.argsort(red.site_class, kind="stable")
+    site_class_sorted = red.site_class[site_order]
+    bounds_f = np.searchsorted(mg_g, np.arange(red.n_classes + 1))
+    bounds_s = np.searchsorted(site_class_sorted, np.arange(red.n_classes + 1))
+    for g in np.unique(mg_g):
+        fs = slice(bounds_f[g], bounds_f[g + 1])
+        sites = site_order[bounds_s[g]:bounds_s[g + 1]]
+        i, j, amt = northwest_corner(mg_amt[fs], capacity[sites])
+        out_m.append(mg_m[fs][i])
+        out_s.append(sites[j])
+        out_amt.append(amt)
+    if not out_m:
+        return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+    return np.concatenate(out_m), np.concatenate(out_s), np.concatenate(out_amt)
+
+
+def _split_groups(red: Reduction, flow_group: np.ndarray, flow_class: np.ndarray, flow: np.ndarray,
+                  served: np.ndarray):
+    """Each group's markets draw its class flows in order (northwest corner per group)."""
+    markets_by_group = np.argsort(red.market_group, kind="stable")
+    mb = np.searchsorted(red.market_group[markets_by_group], np.arange(red.n_groups + 1))
+    pb = np.searchsorted(flow_group, np.arange(red.n_groups + 1))
+    out_m, out_g, out_amt = [], [], []
+    for h in range(red.n_groups):
+        markets = markets_by_group[mb[h]:mb[h + 1]]
+        pairs = slice(pb[h], pb[h + 1])
+        if pb[h] == pb[h + 1]:
+            continue
+        i, j, amt = northwest_corner(served[markets], flow[pairs])
+        out_m.append(markets[i])
+        out_g.append(flow_class[pairs][j])
+        out_amt.append(amt)
+    if not out_m:
+        return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+    return np.concatenate(out_m), np.concatenate(out_g), np.concatenate(out_amt)
+
+
+# --------------------------------------------------------------------------------------------
+# Hub tree over site classes: exact compression of the group-class arcs.
+#
+# Classes are leaves of a geographic binary tree; every internal node is an uncapacitated hub
+# with conservation  e[T] + Σ_h d[h,T] = Σ_{children c} e[c]  (e: flow up to the parent, d: a
+# group's draw). A group draws from the maximal subtrees whose classes it may all use, so each
+# path class -> hubs -> group stands for an arc of the group-class graph, and every flow on that
+# graph routes through the tree: the LPs have the same optimum, with far fewer arcs when groups
+# see geographic regions (a disk needs about its boundary's worth of subtrees, not its area).
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClassTree:
+    """Leaves 0..G-1 are classes; internal nodes follow. parent[root] = -1."""
+
+    parent: np.ndarray
+    n_leaves: int
+    leaf_start: np.ndarray   # each node's leaves are leaf_order[leaf_start[n]:leaf_end[n]]
+    leaf_end: np.ndarray
+    leaf_order: np.ndarray
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.parent)
+
+
+def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Points on the unit sphere (n x 3) for latitudes and longitudes in degrees."""
+    phi, lmb = np.radians(lat), np.radians(lon)
+    return np.stack([np.cos(phi) * np.cos(lmb), np.cos(phi) * np.sin(lmb), np.sin(phi)], axis=1)
+
+
+def build_class_tree(xyz: np.ndarray) -> ClassTree:
+    """Balanced binary tree by recursive median splits of the classes' positions (n x 3),
+    along the axis of widest spread."""
+    G = len(xyz)
+    order = np.arange(G)
+    parent = [-1] * G
+    starts, ends = [0] * G, [0] * G
+    leaf_pos = np.empty(G, dtype=np.int64)
+
+    def build(idx: np.ndarray, lo: int) -> int:
+        if len(idx) == 1:
+            leaf = int(idx[0])
+            order[lo] = leaf
+            starts[leaf], ends[leaf] = lo, lo + 1
+            leaf_pos[leaf] = lo
+            return leaf
+        pts = xyz[idx]
+        axis = int(np.argmax(pts.max(axis=0) - pts.min(axis=0)))
+        idx = idx[np.argsort(pts[:, axis], kind="stable")]
+        half = len(idx) // 2
+        node = len(parent)
+        parent.append(-1)
+        starts.append(lo)
+        ends.append(lo + len(idx))
+        for child in (build(idx[:half], lo), build(idx[half:], lo + half)):
+            parent[child] = node
+        return node
+
+    if G:
+        build(np.arange(G), 0)
+    return ClassTree(np.array(parent, dtype=np.int64), G, np.array(starts), np.array(ends), order.copy())
+
+
+def tree_cover(tree: ClassTree, red: Reduction) -> tuple[np.ndarray, np.ndarray]:
+    """(group, node) draws: for each group the maximal subtrees whose classes it may all use."""
+    if tree.n_leaves == 0 or len(red.pair_group) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    member = np.zeros((red.n_groups, tree.n_leaves), dtype=bool)
+    member[red.pair_group, red.pair_class] = True
+    by_pos = np.concatenate([np.zeros((red.n_groups, 1), np.int64),
+                             np.cumsum(member[:, tree.leaf_order], axis=1)], axis=1)
+    count = by_pos[:, tree.leaf_end] - by_pos[:, tree.leaf_start]          # groups x nodes
+    full = count == (tree.leaf_end - tree.leaf_start)[None, :]
+    has_parent = tree.parent >= 0
+    parent_full = np.zeros_like(full)
+    parent_full[:, has_parent] = full[:, tree.parent[has_parent]]
+    h, node = np.nonzero(full & ~parent_full)
+    return h, node
+
+
+def unfold_tree_flows(tree: ClassTree, draw_group: np.ndarray, draw_node: np.ndarray,
+                      draw: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group-class flows (group, class, amount) from hub-tree draws and upward edge flows.
+
+    Top-down: each node's demands (group, amount) — its own draws plus what its parent asked of
+    it — are split over its children's upward flows by the northwest corner rule.
+    """
+    children: list[list[int]] = [[] for _ in range(tree.n_nodes)]
+    for node, par in enumerate(tree.parent):
+        if par >= 0:
+            children[par].append(node)
+    own: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(tree.n_nodes)]
+    order = np.argsort(draw_node, kind="stable")
+    bounds = np.searchsorted(draw_node[order], np.arange(tree.n_nodes + 1))
+    out_h, out_g, out_amt = [], [], []
+    roots = [n for n in range(tree.n_nodes) if tree.parent[n] < 0]
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        sel = order[bounds[node]:bounds[node + 1]]
+        parts = own[node] + [(draw_group[sel], draw[sel])]
+        groups = np.concatenate([p[0] for p in parts])
+        amount = np.concatenate([p[1] for p in parts])
+        if node < tree.n_leaves:
+            out_h.append(groups)
+            out_g.append(np.full(len(groups), node))
+            out_amt.append(amount)
+            continue
+        kids = children[node]
+        i, j, amt = northwest_corner(amount, up[kids])
+        for k, kid in enumerate(kids):
+            hit = j == k
+            own[kid].append((groups[i[hit]], amt[hit]))
+        stack.extend(kids)
+    if not out_h:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    h, g, a = np.concatenate(out_h), np.concatenate(out_g), np.concatenate(out_amt)
+    keep = a > 0
+    return h[keep], g[keep], a[keep]

@@ -131,5 +131,53 @@ def check_cmd(
     raise typer.Exit(1)
 
 
+@app.command("generate")
+def generate_cmd(
+    out: Annotated[Path, typer.Argument(help="Folder to write the scenario into")],
+    sites: Annotated[int, typer.Option("--sites", min=1, max=100_000)] = 1000,
+    metros: Annotated[Optional[int], typer.Option("--metros", min=1, help="Default: sites / 25")] = None,
+    skus: Annotated[int, typer.Option("--skus", min=1, max=12)] = 6,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Write a synthetic fleet (deterministic per seed) as an ordinary scenario folder."""
+    from optimizer.generate import generate_fleet
+    t0 = time.perf_counter()
+    generate_fleet(out, sites=sites, metros=metros, skus=skus, seed=seed)
+    typer.echo(f"wrote {out}/ ({sites} sites, {skus} skus, seed {seed}) in {time.perf_counter() - t0:.2f} s")
+
+
+@app.command("bench")
+def bench_cmd(
+    sizes: Annotated[str, typer.Option("--sizes", help="Comma-separated site counts")] = "100,300,1000,3000,10000",
+    paths: Annotated[str, typer.Option("--paths", help="Comma-separated solver paths")] = "fast,plain,pulp",
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds per cell")] = 600.0,
+    seed: Annotated[int, typer.Option("--seed")] = 1,
+    skus: Annotated[int, typer.Option("--skus", min=1, max=12)] = 12,
+    workdir: Annotated[Path, typer.Option("--workdir")] = Path("benchmarks/runs"),
+    results: Annotated[Path, typer.Option("--results")] = Path("benchmarks/RESULTS.md"),
+) -> None:
+    """Run each solver path on generated fleets, one process per cell; write RESULTS.md and a plot."""
+    from optimizer.bench import BenchConfig, run_benchmark, write_results
+    known = {p.value for p in SolverPath}
+    chosen = [p.strip() for p in paths.split(",") if p.strip()]
+    bad = [p for p in chosen if p not in known]
+    try:
+        size_list = [int(v) for v in sizes.split(",") if v.strip()]
+    except ValueError:
+        size_list, bad = [], bad + [f"sizes={sizes}"]
+    if bad or not size_list:
+        typer.echo(f"error: unknown path(s) or sizes: {', '.join(bad) or sizes}; paths are "
+                   f"{', '.join(sorted(known))}, sizes are integers", err=True)
+        raise typer.Exit(2)
+    command = (f"fleetopt bench --sizes {sizes} --paths {paths} --time-limit {time_limit:g} "
+               f"--seed {seed} --skus {skus}")
+    cfg = BenchConfig(size_list, chosen, time_limit, seed, skus, workdir, results, command)
+    table = run_benchmark(cfg, echo=typer.echo)
+    typer.echo(f"results written to {write_results(table, cfg)}")
+    if not table["agrees"].all():
+        typer.echo("error: paths disagree on the optimum (see rel_diff_vs_fast)", err=True)
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -122,6 +122,94 @@ def machine() -> str:
     except OSError:
         pass
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    import highspy  # noqa: PLC0415 - only for the version line
+    from importlib.metadata import version  # noqa: PLC0415
+    libs = ", ".join(f"{name} {version(name)}" for name in ("highspy", "ortools", "pulp", "numpy", "pandas"))
     return (f"{cpu}; {os.cpu_count()} cores; {mem_gb:.0f} GiB RAM; {platform.system()} {platform.release()}; "
-            f"Python {platform.python_version()}; highspy {getattr(highspy, '__version__', '?')}")
+            f"Python {platform.python_version()}; {libs}")
+
+
+def write_results(table: pd.DataFrame, cfg: BenchConfig) -> Path:
+    """RESULTS.md (machine, command, table, speed-up ratios) and a plot of total time vs sites."""
+    cfg.results.parent.mkdir(parents=True, exist_ok=True)
+    svg = cfg.results.with_name("total_time_vs_sites.svg")
+    svg.write_text(plot_svg(table))
+    cols = ["sites", "path", "status", "total", "load", "build", "solve", "extract", "write",
+            "peak_rss_mb", "objective", "rel_diff_vs_fast"]
+    shown = table.reindex(columns=cols)
+    lines = [
+        "# Benchmark results", "",
+        f"Machine: {machine()}", "",
+        f"Reproduce: `{cfg.command}`", "",
+        "Each cell is one fresh process: `total` is wall-clock seconds from interpreter start to plan "
+        "written (read CSVs, validate, build, solve, expand, write); the phases are measured inside "
+        "it. `rel_diff_vs_fast` is |objective - fast objective| / fast objective at the same size. "
+        f"Time limit per cell: {cfg.time_limit:.0f} s; a path that hits it is not run at larger sizes.", "",
+        _markdown(shown), "",
+        "## Speed-up of the fast path (total time ratio, same run)", "",
+        _markdown(speedups(table)), "",
+        f"![total time vs sites]({svg.name})", "",
+    ]
+    cfg.results.write_text("\n".join(lines))
+    return cfg.results
+
+
+def speedups(table: pd.DataFrame) -> pd.DataFrame:
+    """total(path) / total(fast) per size; '>' when the path hit its time limit."""
+    rows = []
+    fast = table.loc[table["path"] == "fast"].set_index("sites")["total"]
+    for r in table.loc[table["path"] != "fast"].itertuples():
+        if r.sites not in fast.index or pd.isna(r.total):
+            continue
+        prefix = ">" if r.status == "time_limit" else ""
+        rows.append({"sites": r.sites, "path": r.path, "fast_total_s": round(float(fast[r.sites]), 2),
+                     "path_total_s": f"{prefix}{r.total:.2f}", "speedup": f"{prefix}{r.total / fast[r.sites]:.1f}x"})
+    return pd.DataFrame(rows)
+
+
+def _markdown(df: pd.DataFrame) -> str:
+    if df.empty:
+        return "(none)"
+    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
+    head = "| " + " | ".join(df.columns) + " |"
+    sep = "|" + "---|" * len(df.columns)
+    body = ["| " + " | ".join("" if (isinstance(v, float) and pd.isna(v)) else fmt(v) for v in row) + " |"
+            for row in df.itertuples(index=False)]
+    return "\n".join([head, sep, *body])
+
+
+def plot_svg(table: pd.DataFrame, width: int = 640, height: int = 400) -> str:
+    """Log-log lines of total seconds against sites, one per path (hand-written SVG, no deps)."""
+    import math
+    data = table.dropna(subset=["total"])
+    data = data.loc[data["total"] > 0]
+    if data.empty:
+        return "<svg xmlns='http://www.w3.org/2000/svg'/>"
+    x0, x1 = math.log10(data["sites"].min()), math.log10(data["sites"].max()) + 1e-9
+    y0, y1 = math.log10(data["total"].min()) - 0.1, math.log10(data["total"].max()) + 0.1
+    L, R, T, B = 70, 150, 20, 50
+    px = lambda v: L + (math.log10(v) - x0) / (x1 - x0) * (width - L - R)  # noqa: E731
+    py = lambda v: height - B - (math.log10(v) - y0) / (y1 - y0) * (height - T - B)  # noqa: E731
+    colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' font-family='sans-serif' font-size='12'>",
+             f"<rect width='{width}' height='{height}' fill='white'/>",
+             f"<line x1='{L}' y1='{height - B}' x2='{width - R}' y2='{height - B}' stroke='black'/>",
+             f"<line x1='{L}' y1='{T}' x2='{L}' y2='{height - B}' stroke='black'/>",
+             f"<text x='{(width - R + L) / 2}' y='{height - 10}' text-anchor='middle'>sites (log scale)</text>",
+             f"<text x='15' y='{(height - B + T) / 2}' transform='rotate(-90 15 {(height - B + T) / 2})' text-anchor='middle'>total seconds (log scale)</text>"]
+    for n in sorted(set(data["sites"])):
+        parts.append(f"<text x='{px(n):.1f}' y='{height - B + 15}' text-anchor='middle'>{n}</text>")
+    for e in range(math.floor(y0), math.ceil(y1) + 1):
+        if y0 <= e <= y1:
+            parts.append(f"<text x='{L - 5}' y='{py(10 ** e) + 4:.1f}' text-anchor='end'>{10 ** e:g}</text>")
+            parts.append(f"<line x1='{L}' y1='{py(10 ** e):.1f}' x2='{width - R}' y2='{py(10 ** e):.1f}' stroke='#ddd'/>")
+    for k, (path, grp) in enumerate(data.groupby("path", sort=False)):
+        grp = grp.sort_values("sites")
+        color = colors[k % len(colors)]
+        pts = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(grp["sites"], grp["total"]))
+        parts.append(f"<polyline points='{pts}' fill='none' stroke='{color}' stroke-width='2'/>")
+        for a, b, st in zip(grp["sites"], grp["total"], grp["status"]):
+            mark = "none" if st == "time_limit" else color
+            parts.append(f"<circle cx='{px(a):.1f}' cy='{py(b):.1f}' r='4' fill='{mark}' stroke='{color}'/>")
+        parts.append(f"<text x='{width - R + 10}' y='{T + 20 + 18 * k}' fill='{color}'>{path}</text>")
+    parts.append("</svg>")
+    return "\n".join(parts)

@@ -22,7 +22,7 @@ import pandas as pd
 from .lp import LinearProgram, LPBuilder
 from .modeldata import MTPP, MUSD, UNIT, ModelData
 from .pools import Pools, make_pools
-from .reduce import ClassTree, Reduction, build_class_tree, reduce_network, tree_cover, unit_vectors
+from .reduce import ClassTree, Reduction, build_class_tree, flat_tree, reduce_network, tree_cover, unit_vectors
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,16 @@ class FastModel:
     draw_node: np.ndarray
 
 
-def build_fast(d: ModelData) -> FastModel:
-    """Assemble the reduced LP: the formulation's table of contents."""
+def build_fast(d: ModelData, merge_sites: bool = True, hub_tree: bool = True) -> FastModel:
+    """Assemble the reduced LP: the formulation's table of contents.
+
+    ``merge_sites=False`` keeps one placement pool per site and ``hub_tree=False`` gives every
+    group-class pair its own arc; both exist to test that each reduction leaves the optimum alone.
+    """
     network = reduce_network(d.eligibility, len(d.scenario.markets))
-    pools = make_pools(d, network.site_class)
-    tree = build_class_tree(class_positions(d, network))
+    pools = make_pools(d, network.site_class, merge=merge_sites)
+    positions = class_positions(d, network)
+    tree = build_class_tree(positions) if hub_tree else flat_tree(len(positions))
     draw_group, draw_node = tree_cover(tree, network)
     b = LPBuilder()
     add_pool_placement_vars(b, d, pools)

@@ -67,12 +67,16 @@ def _anchors() -> pd.DataFrame:
 
 
 def _metros(rng: np.random.Generator, k: int) -> pd.DataFrame:
-    """k metros: about 40 % at U.S. anchors, the rest spread over the other anchors."""
+    """k metros: one each in the home country, a Tier-2 and a Tier-3 country, the other anchors
+    in random order, then reused anchors (about 40 % U.S.) moved by about 150 km."""
     anchors = _anchors()
+    tier = anchors["country"].map(_tiers()).fillna(2).to_numpy()
     home = anchors["country"].to_numpy() == "USA"
+    first = [int(rng.choice(np.flatnonzero(mask))) for mask in (home, tier == 2, tier == 3) if mask.any()]
     weight = np.where(home, HOME_METRO_SHARE / home.sum(), (1 - HOME_METRO_SHARE) / (~home).sum())
-    pick = np.concatenate([rng.permutation(len(anchors))[:k],
-                           rng.choice(len(anchors), size=max(0, k - len(anchors)), p=weight)])
+    rest = [i for i in rng.choice(len(anchors), len(anchors), replace=False, p=weight) if i not in first]
+    pick = np.concatenate([first, rest, rng.choice(len(anchors), size=max(0, k - len(anchors)), p=weight)])
+    pick = pick[:k].astype(int)
     reused = np.arange(len(pick)) >= len(anchors)
     base = anchors.iloc[pick].reset_index(drop=True)
     jitter = rng.normal(0, 1.5, (len(pick), 2)) * reused[:, None]
@@ -85,7 +89,7 @@ def _metros(rng: np.random.Generator, k: int) -> pd.DataFrame:
 def _sites(rng: np.random.Generator, metros: pd.DataFrame, n: int) -> pd.DataFrame:
     """n campuses spread over the metros (every metro gets at least one when n allows)."""
     k = len(metros)
-    size = rng.lognormal(0, 0.7, k)
+    size = rng.lognormal(0, 0.7, k) * np.where(metros["country"] == "USA", 1.5, 1.0)
     pos = np.concatenate([np.arange(min(n, k)), rng.choice(k, size=max(0, n - k), p=size / size.sum())])
     pos = np.sort(pos)
     m = metros.iloc[pos].reset_index(drop=True)

@@ -45,8 +45,9 @@ def type_cone(d: ModelData, power: np.ndarray, racks: np.ndarray) -> np.ndarray:
     return (racks[:, None] > ratios[None, :] * power[:, None]).sum(axis=1)
 
 
-def make_pools(d: ModelData, site_class: np.ndarray) -> Pools:
-    """Group open sites with room left by (class, country, unit cost, type cone)."""
+def make_pools(d: ModelData, site_class: np.ndarray, merge: bool = True) -> Pools:
+    """Group open sites with room left by (class, country, unit cost, type cone);
+    ``merge=False``: one pool per site."""
     s = d.scenario
     power = s.sites["power_mw"].to_numpy(float) - d.inst_power
     racks = s.sites["racks"].to_numpy(float) - d.inst_racks
@@ -54,7 +55,9 @@ def make_pools(d: ModelData, site_class: np.ndarray) -> Pools:
     cost_id = pd.DataFrame(d.unit_cost[sites]).groupby(list(range(d.n_chips)), sort=False).ngroup().to_numpy()
     keys = pd.DataFrame({"cls": site_class[sites], "country": d.site_country[sites], "cost": cost_id,
                          "cone": type_cone(d, power[sites], racks[sites])})
-    pool = keys.groupby(["cls", "country", "cost", "cone"], sort=False).ngroup().to_numpy()
+    if not merge:
+        keys["site"] = sites
+    pool = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
     pool_of_site = np.full(d.n_sites, -1, dtype=np.int64)
     pool_of_site[sites] = pool
     n = int(pool.max()) + 1 if len(pool) else 0

@@ -190,6 +190,12 @@ def build_class_tree(xyz: np.ndarray) -> ClassTree:
     return ClassTree(np.array(parent, dtype=np.int64), G, np.array(starts), np.array(ends), order.copy())
 
 
+def flat_tree(n_classes: int) -> ClassTree:
+    """No hubs: every class is its own root, so groups draw straight from classes."""
+    idx = np.arange(n_classes)
+    return ClassTree(np.full(n_classes, -1, dtype=np.int64), n_classes, idx, idx + 1, idx.copy())
+
+
 def tree_cover(tree: ClassTree, red: Reduction) -> tuple[np.ndarray, np.ndarray]:
     """(group, node) draws: for each group the maximal subtrees whose classes it may all use."""
     if tree.n_leaves == 0 or len(red.pair_group) == 0:

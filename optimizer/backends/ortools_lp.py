@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import scipy.sparse as sp
 from ortools.linear_solver.python import model_builder_helper as mbh
 
 from ..lp import LinearProgram
@@ -21,19 +22,26 @@ PDLP_PARAMS = ("termination_criteria { simple_optimality_criteria { eps_optimal_
 SOLVERS = {"glop": "glop", "pdlp": "pdlp"}
 
 
+def _model(lp: LinearProgram, A: sp.csr_matrix, obj: np.ndarray, row_lo: np.ndarray,
+           row_hi: np.ndarray, maximize: bool) -> mbh.ModelBuilderHelper:
+    model = mbh.ModelBuilderHelper()
+    model.fill_model_from_sparse_data(lp.col_lo, lp.col_hi, obj, row_lo, row_hi, A)
+    model.set_maximize(maximize)
+    return model
+
+
 def solve_lp(lp: LinearProgram, solver: str = "glop", time_limit: float | None = None,
              lexicographic: bool = True) -> SolveResult:
-    """Solve on OR-Tools' ``glop`` or ``pdlp``."""
-    model = mbh.ModelBuilderHelper()
-    model.fill_model_from_sparse_data(lp.col_lo, lp.col_hi, lp.c, lp.row_lo, lp.row_hi, lp.A.tocsr())
-    model.set_maximize(True)
+    """Solve on OR-Tools' ``glop`` or ``pdlp``: value stage, then the cost stage as a new model
+    with the value floor appended as a row (ModelBuilderHelper has no warm start)."""
     engine = mbh.ModelSolverHelper(SOLVERS[solver])
     if solver == "pdlp":
         engine.set_solver_specific_parameters(PDLP_PARAMS)
     if time_limit is not None:
         engine.set_time_limit_in_seconds(float(time_limit))
+    A = lp.A.tocsr()
     t0 = time.perf_counter()
-    engine.solve(model)
+    engine.solve(_model(lp, A, lp.c, lp.row_lo, lp.row_hi, maximize=True))
     status = _STATUS.get(engine.status(), Status.ERROR)
     seconds = {"value_stage": time.perf_counter() - t0}
     name = f"ortools-{solver}"
@@ -44,14 +52,9 @@ def solve_lp(lp: LinearProgram, solver: str = "glop", time_limit: float | None =
     duals = np.array(engine.dual_values())
     if lexicographic and status == Status.OPTIMAL and np.any(lp.cost):
         t1 = time.perf_counter()
-        nz = np.flatnonzero(lp.c)
-        row = model.add_linear_constraint()
-        model.set_constraint_lower_bound(row, value_floor(optimum))
-        model.set_constraint_upper_bound(row, np.inf)
-        model.add_terms_to_constraint(row, nz.tolist(), lp.c[nz].tolist())
-        model.set_objective_coefficients(list(range(lp.num_col)), lp.cost.tolist())
-        model.set_maximize(False)
-        engine.solve(model)
+        A2 = sp.vstack([A, sp.csr_matrix(lp.c[None, :])]).tocsr()
+        engine.solve(_model(lp, A2, lp.cost, np.append(lp.row_lo, value_floor(optimum)),
+                            np.append(lp.row_hi, np.inf), maximize=False))
         if _STATUS.get(engine.status()) == Status.OPTIMAL:
             x = np.array(engine.variable_values())
         seconds["cost_stage"] = time.perf_counter() - t1

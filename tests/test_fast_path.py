@@ -1,0 +1,79 @@
+"""Each reformulation of the fast path leaves the optimum unchanged, on generated fleets, and the
+plans it writes (expanded back to sites and pairs) pass the checker."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optimizer import check_plan, load_scenario, solve
+from optimizer.backends import highs
+from optimizer.fastmodel import build_fast
+from optimizer.generate import generate_fleet
+from optimizer.model import build_plain
+from optimizer.modeldata import ModelData
+from optimizer.reduce import northwest_corner
+
+
+@pytest.fixture(scope="module", params=[(300, 1, "aidr-2025"), (400, 7, "aidr-2025-uveu"), (250, 3, "none")])
+def fleet(request, tmp_path_factory):
+    sites, seed, policy = request.param
+    folder = generate_fleet(tmp_path_factory.mktemp("fleet") / "f", sites=sites, skus=6, seed=seed)
+    s = load_scenario(folder, policy)
+    d = ModelData.from_scenario(s)
+    plain = highs.solve_lp(build_plain(d))
+    return s, d, plain
+
+
+@pytest.mark.parametrize("merge_sites,hub_tree", [(False, False), (True, False), (False, True), (True, True)])
+def test_reformulations_keep_the_optimum(fleet, merge_sites, hub_tree):
+    """Classes + groups + totals alone, then with merged pools, with the hub tree, and both."""
+    s, d, plain = fleet
+    fm = build_fast(d, merge_sites=merge_sites, hub_tree=hub_tree)
+    fast = highs.solve_lp(fm.lp)
+    assert fast.objective == pytest.approx(plain.objective, rel=1e-6)
+    assert fast.cost == pytest.approx(plain.cost, rel=1e-5)
+    assert fm.lp.num_col < build_plain(d).num_col
+
+
+def test_reductions_actually_reduce(fleet):
+    s, d, plain = fleet
+    fm = build_fast(d)
+    assert fm.network.n_classes < len(s.sites) and fm.pools.n < len(d.open_sites)
+    assert len(fm.draw_group) < len(fm.network.pair_group)
+
+
+def test_fast_plan_expands_and_passes_check(fleet):
+    s, d, plain = fleet
+    plan = solve(s, "fast")
+    assert check_plan(s, plan.placement, plan.service).ok
+    assert plan.summary["objective"] == pytest.approx(plain.objective * 1e6, rel=1e-6)
+    ref = solve(s, "plain")
+    assert plan.summary["cost"]["total_usd"] == pytest.approx(ref.summary["cost"]["total_usd"], rel=1e-5)
+
+
+@pytest.mark.parametrize("path", ["ortools-glop", "ortools-pdlp"])
+def test_ortools_paths_agree(tmp_path, path):
+    folder = generate_fleet(tmp_path / "f", sites=60, skus=3, seed=5)
+    s = load_scenario(folder)
+    ref, other = solve(s, "plain"), solve(s, path)
+    assert other.summary["objective"] == pytest.approx(ref.summary["objective"], rel=1e-6)
+    assert check_plan(s, other.placement, other.service).ok
+
+
+def test_northwest_corner_conserves():
+    rng = np.random.default_rng(0)
+    supply, cap = rng.uniform(0, 5, 7), rng.uniform(0, 5, 9)
+    supply *= cap.sum() / supply.sum() * 0.8
+    i, j, amt = northwest_corner(supply, cap)
+    assert np.allclose(np.bincount(i, amt, len(supply)), supply)
+    assert (np.bincount(j, amt, len(cap)) <= cap + 1e-12).all()
+    assert len(amt) <= len(supply) + len(cap) - 1
+
+
+def test_generator_is_deterministic(tmp_path):
+    a = generate_fleet(tmp_path / "a", sites=150, seed=11)
+    b = generate_fleet(tmp_path / "b", sites=150, seed=11)
+    for name in ("sites.csv", "chips.csv", "markets.csv", "installed.csv"):
+        assert (a / name).read_text() == (b / name).read_text()
+    s = load_scenario(a)
+    assert set(s.sites["tier"]) == {1, 2, 3} and len(s.sites) == 150

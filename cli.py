@@ -79,6 +79,10 @@ def _print_summary(summary: dict, out: Path) -> None:
     typer.echo(f"physical limits at capacity: {len(phys['power_sites'])} sites on power, "
                f"{len(phys['rack_sites'])} on racks, skus out of inventory: "
                f"{', '.join(phys['inventory_skus']) or 'none'}")
+    top = (summary.get("explain") or {}).get("policy_prices", [])[:3]
+    if top:
+        typer.echo("most valuable policy headroom: " + "; ".join(
+            f"{p['limit']} {p['value_per_unit']:+,.0f} {p['unit']}" for p in top))
     typer.echo(f"plan written to {out}/ (placement.csv, service.csv, summary.json)")
 
 
@@ -129,6 +133,33 @@ def check_cmd(
         typer.echo(f"broken: {r.rule} ({r.scope}): value {r.value:.6g}, limit {r.limit:.6g}"
                    + (f"; offending ids: {r.offenders}" if r.offenders else ""), err=True)
     raise typer.Exit(1)
+
+
+@app.command("explain")
+def explain_cmd(
+    scenario: ScenarioArg,
+    policy: PolicyOpt = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="Rows per table")] = 15,
+) -> None:
+    """Solve, then rank the binding limits by the value of one more unit of headroom and list
+    unserved demand by market with its reason."""
+    try:
+        plan = solve(load_scenario(scenario, policy))
+    except FleetoptError as exc:
+        _fail(exc)
+    typer.echo(f"served {plan.summary['served_pct']:.2f} % of demand; value {plan.summary['objective']:,.0f}")
+    typer.echo("binding limits, ranked by the objective gained per unit of headroom "
+               "(negative: raising that minimum costs value):")
+    for r in plan.prices.head(top).itertuples():
+        typer.echo(f"  {r.limit:<36} {r.value_per_unit:>+20,.0f}  {r.unit}")
+    if len(plan.prices) > top:
+        typer.echo(f"  ... {len(plan.prices) - top} more")
+    unserved = plan.unserved.sort_values("unserved_tpp", ascending=False)
+    by_reason = unserved.groupby(unserved["reason"].str.split(":").str[0])["unserved_tpp"].sum()
+    typer.echo("unserved demand by reason: " + ", ".join(f"{k} {v:,.0f} TPP" for k, v in by_reason.items())
+               if len(by_reason) else "all demand is served")
+    for r in unserved.head(top).itertuples():
+        typer.echo(f"  {r.market_id:<40} {r.unserved_tpp:>18,.0f} of {r.demand_tpp:>18,.0f} TPP  {r.reason}")
 
 
 @app.command("generate")

@@ -27,6 +27,8 @@ class Plan:
     service: pd.DataFrame
     summary: dict[str, Any]
     scenario: Scenario = field(repr=False)
+    prices: pd.DataFrame | None = None     # shadow prices in planner units (fast path)
+    unserved: pd.DataFrame | None = None   # markets not fully served, with the reason
 
 
 def placement_table(s: Scenario, new_units: pd.Series) -> pd.DataFrame:

@@ -32,6 +32,7 @@ class SolveResult:
     solver: str
     x: np.ndarray | None = None
     row_duals: np.ndarray | None = None   # of the value-maximising stage
+    col_duals: np.ndarray | None = None   # reduced costs, same stage
     objective: float = float("nan")      # primary objective, model units
     bound: float = float("nan")
     cost: float = float("nan")           # secondary objective, model units

@@ -20,7 +20,8 @@ import pandas as pd
 from .backends import highs
 from .diagnose import diagnose
 from .errors import InfeasibleError, SolverError
-from .fastmodel import build_fast
+from .explain import shadow_prices, unserved_demand
+from .fastmodel import FastModel, build_fast
 from .lp import LinearProgram
 from .model import build_plain
 from .modeldata import MTPP, UNIT, ModelData
@@ -53,6 +54,7 @@ class Solution:
     served: np.ndarray | None = None
     lp: LinearProgram | None = None
     counts: dict | None = None
+    fast_model: FastModel | None = None
 
 
 def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: float | None = None,
@@ -70,9 +72,32 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     placement = placement_table(s, sol.new_units)
     service = service_table(s, sol.market_pos, sol.site_pos, sol.served)
     summary = build_summary(s, placement, service, sol.result, path.value, sol.counts or {})
+    plan = Plan(placement, service, summary, s)
+    if sol.fast_model is not None:
+        explain(plan, d, sol)
     timings["extract"] = time.perf_counter() - t1
     summary["timings"] = timings
-    return Plan(placement, service, summary, s)
+    return plan
+
+
+EXPLAIN_ROWS = 25
+
+
+def explain(plan: Plan, d: ModelData, sol: Solution) -> None:
+    """Attach shadow prices and unserved demand to the plan and its summary (fast path)."""
+    plan.prices = shadow_prices(d, sol.fast_model, sol.result)
+    plan.unserved = unserved_demand(d, plan, plan.prices)
+    policy = plan.prices.loc[plan.prices["family"].isin(["home_share", "tier1_share", "tier2_share", "tier2_cap"])]
+    physical = plan.prices.loc[~plan.prices.index.isin(policy.index)].head(EXPLAIN_ROWS)
+    plan.summary["explain"] = {
+        "sign_convention": "value_per_unit: objective gained per unit of headroom on the limit",
+        "policy_prices": policy.to_dict("records"),
+        "physical_prices_top": physical.to_dict("records"),
+        "unserved_tpp_by_reason": plan.unserved.groupby(plan.unserved["reason"].str.split(":").str[0])
+        ["unserved_tpp"].sum().to_dict(),
+        "unserved_markets": plan.unserved.sort_values("unserved_tpp", ascending=False)
+        .head(EXPLAIN_ROWS).to_dict("records"),
+    }
 
 
 def _counts(lp: LinearProgram, **extra) -> dict:
@@ -102,7 +127,7 @@ def _fast(d, path, time_limit, options, timings, t0) -> Solution:
     counts = _counts(lp, site_classes=red.n_classes, market_groups=red.n_groups,
                      group_class_pairs=len(red.pair_group), hub_draws=len(fm.draw_group),
                      placement_pools=fm.pools.n)
-    sol = Solution(result, lp=lp, counts=counts)
+    sol = Solution(result, lp=lp, counts=counts, fast_model=fm)
     if result.status.has_solution:
         x = result.x
         x_pool = x[lp.var_blocks["x"].slice].reshape(fm.pools.n, d.n_chips)

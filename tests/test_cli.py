@@ -176,3 +176,43 @@ def test_existing_plan_replaced_atomically(good, tmp_path):
     assert run("solve", good, "--out", out).exit_code == 0
     assert not (out / "stale.txt").exists() and (out / "summary.json").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".plan")]
+
+
+def test_explain_command(good):
+    r = run("explain", good)
+    assert r.exit_code == 0, r.output
+    assert "tier2_share[POL]" in r.output and "per +1 pp of the maximum" in r.output
+    assert "unserved demand by reason" in r.output
+
+
+def test_explain_bad_input(good):
+    (good / "markets.csv").unlink()
+    r = run("explain", good)
+    assert r.exit_code == 2 and "markets.csv: file missing" in r.output
+
+
+def test_generate_and_bench_commands(tmp_path):
+    out = tmp_path / "fleet"
+    r = run("generate", out, "--sites", 120, "--skus", 3, "--seed", 4)
+    assert r.exit_code == 0 and (out / "sites.csv").exists()
+    assert run("validate", out).exit_code == 0
+    results = tmp_path / "RESULTS.md"
+    r = run("bench", "--sizes", "60,120", "--paths", "fast,plain,pulp", "--time-limit", 120,
+            "--workdir", tmp_path / "runs", "--results", results, "--skus", 3)
+    assert r.exit_code == 0, r.output
+    text = results.read_text()
+    assert "| 120 | plain | optimal |" in text and "Reproduce: `fleetopt bench" in text
+    assert (tmp_path / "total_time_vs_sites.svg").read_text().count("<polyline") == 3
+
+
+def test_bench_rejects_unknown_path(tmp_path):
+    r = run("bench", "--sizes", "60", "--paths", "fast,gurobi", "--workdir", tmp_path)
+    assert r.exit_code == 2 and "gurobi" in r.output
+
+
+def test_bench_records_time_limit(tmp_path):
+    from optimizer.bench import BenchConfig, run_benchmark
+    cfg = BenchConfig([80, 100], ["fast", "ortools-pdlp"], time_limit=0.5, skus=3, workdir=tmp_path)
+    table = run_benchmark(cfg, echo=lambda *_: None)
+    pdlp = table.loc[table["path"] == "ortools-pdlp"]
+    assert list(pdlp["status"]) == ["time_limit", "skipped (timed out at a smaller size)"]

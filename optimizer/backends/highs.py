@@ -76,7 +76,7 @@ def solve_lp(lp: LinearProgram, time_limit: float | None = None,
         return SolveResult(status, "highs", message=h.modelStatusToString(h.getModelStatus()),
                            seconds=seconds)
     sol = h.getSolution()
-    x, duals = np.array(sol.col_value), np.array(sol.row_dual)
+    x, duals, reduced = np.array(sol.col_value), np.array(sol.row_dual), np.array(sol.col_dual)
     objective = h.getInfo().objective_function_value
     cost = float(lp.cost @ x)
     if lexicographic and status == Status.OPTIMAL and np.any(lp.cost):
@@ -85,7 +85,7 @@ def solve_lp(lp: LinearProgram, time_limit: float | None = None,
             h.setOptionValue(key, value)
         x, cost = _cost_stage(h, lp, objective, x, cost)
         seconds["cost_stage"] = time.perf_counter() - t1
-    return SolveResult(status, "highs", x=x, row_duals=duals, objective=float(lp.c @ x),
+    return SolveResult(status, "highs", x=x, row_duals=duals, col_duals=reduced, objective=float(lp.c @ x),
                        bound=objective, cost=cost, seconds=seconds)
 
 

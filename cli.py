@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from optimizer import check_plan, load_scenario, read_plan, solve, write_plan
-from optimizer.errors import FleetoptError
+from optimizer.errors import FleetoptError, InputError
 from optimizer.solve import SolverPath
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -49,6 +49,17 @@ def solve_cmd(
     policy: PolicyOpt = None,
     path: Annotated[SolverPath, typer.Option("--path", help="Formulation and solver")] = SolverPath.FAST,
     time_limit: Annotated[Optional[float], typer.Option("--time-limit", help="Seconds")] = None,
+    soft: Annotated[bool, typer.Option("--soft", help="Penalize policy violations instead of forbidding them")] = False,
+    soft_price: Annotated[Optional[list[str]], typer.Option(
+        "--soft-price", help="FAMILY=PRICE per TPP of violation (home_share, tier1_share, tier2_share, "
+        "tier2_cap); implies --soft; default 10")] = None,
+    baseline: Annotated[Optional[str], typer.Option(
+        "--baseline", help="Also solve under this policy (e.g. none) and report the cost of compliance")] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Write a self-contained HTML report")] = None,
+    integer: Annotated[bool, typer.Option("--integer", help="New units in whole racks (a MIP)")] = False,
+    method: Annotated[str, typer.Option("--method", help="Integer mode: exact, round (LP, round, repair) or auto")] = "auto",
+    solver: Annotated[str, typer.Option("--solver", help="Integer exact MIP backend: highs, ortools or cbc")] = "highs",
+    gap: Annotated[Optional[float], typer.Option("--gap", help="Integer mode: relative MIP gap to stop at")] = None,
 ) -> None:
     """Solve SCENARIO for the most valuable compliant placement and write it to --out."""
     timings: dict[str, float] = {}
@@ -56,19 +67,47 @@ def solve_cmd(
         t0 = time.perf_counter()
         s = load_scenario(scenario, policy)
         timings["load_validate"] = time.perf_counter() - t0
-        plan = solve(s, path=path, time_limit=time_limit)
+        prices = _parse_prices(soft_price) if (soft or soft_price) else None
+        plan = solve(s, path=path, time_limit=time_limit, soft=prices, integer=integer, method=method,
+                     mip_solver=solver, gap=gap)
         plan.summary["timings"] = {**timings, **plan.summary["timings"]}
+        if baseline:
+            from optimizer.compliance import compare_to_baseline
+            base = solve(load_scenario(scenario, baseline), path=path, time_limit=time_limit)
+            plan.summary["baseline"] = compare_to_baseline(plan, base)
         t1 = time.perf_counter()
         write_plan(plan, out)
         plan.summary["timings"]["write"] = time.perf_counter() - t1
         write_plan(plan, out)   # once more so summary.json carries the write time
+        if report:
+            from optimizer.report import write_report
+            write_report(plan, report)
     except FleetoptError as exc:
         _fail(exc)
     _print_summary(plan.summary, out)
+    if report:
+        typer.echo(f"report written to {report}")
+
+
+def _parse_prices(items: list[str] | None) -> dict[str, float]:
+    prices: dict[str, float] = {}
+    for item in items or []:
+        family, _, value = item.partition("=")
+        try:
+            prices[family.strip()] = float(value)
+        except ValueError:
+            raise InputError(f"--soft-price {item!r}: expected FAMILY=PRICE, e.g. tier2_cap=20") from None
+    return prices
 
 
 def _print_summary(summary: dict, out: Path) -> None:
     typer.echo(f"status: {summary['status']}  (path {summary['path']}, solver {summary['solver']})")
+    info = summary.get("integer")
+    if info:
+        bound = f"{info['bound']:,.0f}" if info.get("bound") is not None else "not reported"
+        gap = f"{100 * info['gap']:.4f} %" if info.get("gap") is not None else "not reported"
+        typer.echo(f"integer plan (whole racks) by {info['method']} on {info['solver']}: objective "
+                   f"{info['objective']:,.0f}, bound {bound}, gap {gap}")
     typer.echo(f"served: {summary['served_pct']:.2f} % of demand "
                f"({summary['served_tpp']:,.0f} of {summary['demand_tpp']:,.0f} TPP); "
                f"value {summary['objective']:,.0f}; cost ${summary['cost']['total_usd']:,.0f}")
@@ -79,6 +118,17 @@ def _print_summary(summary: dict, out: Path) -> None:
     typer.echo(f"physical limits at capacity: {len(phys['power_sites'])} sites on power, "
                f"{len(phys['rack_sites'])} on racks, skus out of inventory: "
                f"{', '.join(phys['inventory_skus']) or 'none'}")
+    for v in (summary.get("soft") or {}).get("violations", []):
+        pp = f" ({v['violation_pp']:.2f} points)" if v["violation_pp"] is not None else ""
+        typer.echo(f"soft limit violated: {v['limit']} by {v['violation_tpp']:,.0f} TPP{pp}, "
+                   f"penalty {v['cost']:,.0f}")
+    base = summary.get("baseline")
+    if base:
+        typer.echo(f"cost of compliance vs {base['baseline_policy']}: value {base['value_change']:+,.0f} "
+                   f"({base['value_change_pct']:+.2f} %), served {base['served_tpp_change']:+,.0f} TPP, "
+                   f"cost {base['cost_change_usd']:+,.0f} USD")
+        moved = ", ".join(f"{c['iso3']} {c['change_tpp']:+,.0f}" for c in base["countries"][:5])
+        typer.echo(f"  compute moved by the policy (TPP): {moved}")
     top = (summary.get("explain") or {}).get("policy_prices", [])[:3]
     if top:
         typer.echo("most valuable policy headroom: " + "; ".join(
@@ -93,11 +143,12 @@ def _print_limits(limits: list[dict]) -> None:
     """Home and Tier-1 shares always; Tier-2 limits that bind or are the largest, then a count."""
     shown = [l for l in limits if l["family"] in ("home_share", "tier1_share")]
     tier2 = [l for l in limits if l["family"] in ("tier2_share", "tier2_cap")]
-    tier2.sort(key=lambda l: (not l["binding"], -l["value"] / max(l["bound"], 1e-12)))
+    tier2.sort(key=lambda l: (l["slack"] >= 0, not l["binding"], -l["value"] / max(l["bound"], 1e-12)))
     shown += tier2[:SHOWN_TIER2]
     for lim in shown:
         fmt = (lambda v: f"{100 * v:.2f} %") if lim["unit"] == "share" else (lambda v: f"{v:,.0f} TPP")
-        flag = "  BINDING" if lim["binding"] else ""
+        flag = "  VIOLATED" if lim["slack"] < -1e-9 * max(1.0, abs(lim["bound"])) else \
+            "  BINDING" if lim["binding"] else ""
         typer.echo(f"  {lim['name']:<24} {fmt(lim['value']):>18} {lim['sense']} {fmt(lim['bound']):<18}{flag}")
     rest = tier2[SHOWN_TIER2:]
     if rest:
@@ -180,7 +231,9 @@ def generate_cmd(
 @app.command("bench")
 def bench_cmd(
     sizes: Annotated[str, typer.Option("--sizes", help="Comma-separated site counts")] = "100,300,1000,3000,10000",
-    paths: Annotated[str, typer.Option("--paths", help="Comma-separated solver paths")] = "fast,plain,pulp",
+    paths: Annotated[str, typer.Option("--paths", help="Comma-separated solver paths (LP: fast, plain, pulp, "
+                                       "ortools-glop, ortools-pdlp; integer: int-exact-highs, int-exact-ortools, "
+                                       "int-exact-cbc, int-round)")] = "fast,plain,pulp",
     time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds per cell")] = 600.0,
     seed: Annotated[int, typer.Option("--seed")] = 1,
     skus: Annotated[int, typer.Option("--skus", min=1, max=12)] = 12,
@@ -188,8 +241,8 @@ def bench_cmd(
     results: Annotated[Path, typer.Option("--results")] = Path("benchmarks/RESULTS.md"),
 ) -> None:
     """Run each solver path on generated fleets, one process per cell; write RESULTS.md and a plot."""
-    from optimizer.bench import BenchConfig, run_benchmark, write_results
-    known = {p.value for p in SolverPath}
+    from optimizer.bench import INTEGER_PATHS, BenchConfig, run_benchmark, write_results
+    known = {p.value for p in SolverPath} | set(INTEGER_PATHS)
     chosen = [p.strip() for p in paths.split(",") if p.strip()]
     bad = [p for p in chosen if p not in known]
     try:

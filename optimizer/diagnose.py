@@ -8,49 +8,37 @@ the installed base and the best plan stay from each.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
-from .backends.highs import make_highs, pass_lp, status_of
+from .backends.highs import solve_lp
+from .elastic import POLICY_FAMILIES, policy_rows, with_elastic_rows
 from .lp import LinearProgram
 from .modeldata import MTPP, ModelData
 from .result import Status
 
-POLICY_FAMILIES = ("home_share", "tier1_share", "tier2_share", "tier2_cap")
 FAMILY_WORDS = {"home_share": "home-country share", "tier1_share": "Tier-1 share",
                 "tier2_share": "Tier-2 country share", "tier2_cap": "Tier-2 country cap"}
 
 
-def diagnose(d: ModelData, lp: LinearProgram) -> tuple[str, list[str]]:
-    """Return a planner-readable message and the limit families that cannot be met."""
-    rows = [(name, blk) for name, blk in lp.row_blocks.items() if blk.family in POLICY_FAMILIES]
-    idx = np.array([blk.start for _, blk in rows], dtype=int)
-    if len(idx) == 0:
-        return "the physical limits cannot all hold", []
-    sign = np.where(np.isfinite(lp.row_lo[idx]), 1.0, -1.0)
-    E = sp.csr_matrix((sign, (idx, np.arange(len(idx)))), shape=(lp.num_row, len(idx)))
-    elastic = LinearProgram(
-        A=sp.hstack([lp.A, E]).tocsr(),
-        c=np.concatenate([np.zeros(lp.num_col), -np.ones(len(idx))]),
-        cost=np.zeros(lp.num_col + len(idx)),
-        col_lo=np.concatenate([lp.col_lo, np.zeros(len(idx))]),
-        col_hi=np.concatenate([lp.col_hi, np.full(len(idx), np.inf)]),
-        row_lo=lp.row_lo, row_hi=lp.row_hi, var_blocks=lp.var_blocks, row_blocks=lp.row_blocks)
-    h = make_highs()
-    pass_lp(h, elastic, maximize=True)
-    h.run()
-    if status_of(h) != Status.OPTIMAL:
-        return "the limits cannot all hold (the elastic diagnosis did not solve)", []
-    v = np.array(h.getSolution().col_value)
-    violation = v[lp.num_col:]
-    lines, families = [], []
+def diagnose(d: ModelData, lp: LinearProgram) -> tuple[str, list[str], list[str]]:
+    """A planner-readable message, the limit families that cannot be met, and the limits."""
+    rows = policy_rows(lp)
+    if not rows:
+        return "the physical limits cannot all hold", [], []
+    elastic = with_elastic_rows(lp, rows, np.ones(len(rows)), keep_objective=False)
+    result = solve_lp(elastic, lexicographic=False)
+    if result.status != Status.OPTIMAL:
+        return "the limits cannot all hold (the elastic diagnosis did not solve)", [], []
+    violation = result.x[elastic.var_blocks["violation"].slice]
+    lines, families, names = [], [], []
     for (name, blk), e in zip(rows, violation):
         if e <= 1e-7:
             continue
         families.append(blk.family)
+        names.append(name)
         lines.append(_describe(d, blk.family, str(blk.index[0]), e))
     if not lines:
-        return "the limits cannot all hold", []
-    return "; ".join(lines), sorted(set(families), key=POLICY_FAMILIES.index)
+        return "the limits cannot all hold", [], []
+    return "; ".join(lines), sorted(set(families), key=POLICY_FAMILIES.index), names
 
 
 def _describe(d: ModelData, family: str, scope: str, excess_mtpp: float) -> str:

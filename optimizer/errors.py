@@ -27,8 +27,9 @@ class InfeasibleError(FleetoptError):
 
     exit_code = 3
 
-    def __init__(self, message: str, families: list[str] | None = None):
+    def __init__(self, message: str, families: list[str] | None = None, limits: list[str] | None = None):
         self.families = families or []
+        self.limits = limits or []
         super().__init__(message)
 
 

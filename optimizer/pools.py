@@ -94,6 +94,8 @@ def split_pools(d: ModelData, pools: Pools, x_pool: np.ndarray, solve_feasibilit
     site_idx, chip_idx = np.nonzero(used)
     col_site, col_chip = multi[site_idx], chip_idx
     n_col = len(col_site)
+    if n_col == 0:
+        return x_site
     # rows: per (pool, chip) equality, then per site power and racks
     pc_key = pool_m[site_idx] * d.n_chips + chip_idx
     eq_keys, eq_row = np.unique(pc_key, return_inverse=True)

@@ -11,7 +11,6 @@ plain matrices). All give the same optimum; the reference paths exist to compare
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
@@ -19,17 +18,17 @@ import pandas as pd
 
 from .backends import highs
 from .diagnose import diagnose
-from .errors import InfeasibleError, SolverError
+from .elastic import POLICY_FAMILIES, policy_rows, with_elastic_rows
+from .errors import InfeasibleError, InputError, SolverError
 from .explain import shadow_prices, unserved_demand
 from .fastmodel import FastModel, build_fast
 from .lp import LinearProgram
 from .model import build_plain
 from .modeldata import MTPP, UNIT, ModelData
 from .plan import Plan, placement_table, service_table
-from .pools import split_pools
-from .reduce import split_flows, unfold_tree_flows
 from .result import SolveResult, Status
 from .scenario import Scenario
+from .solution import Solution, expand_fast
 from .summary import build_summary
 
 
@@ -43,37 +42,60 @@ class SolverPath(str, Enum):
     ORTOOLS_PDLP = "ortools-pdlp"
 
 
-@dataclass
-class Solution:
-    """A solved model in planner units: new units per (site, sku) and served TPP per pair."""
+DEFAULT_SOFT_PRICE = 10.0   # value per TPP of violation: above every market value in the datasets
 
-    result: SolveResult
-    new_units: pd.Series | None = None
-    market_pos: np.ndarray | None = None
-    site_pos: np.ndarray | None = None
-    served: np.ndarray | None = None
-    lp: LinearProgram | None = None
-    counts: dict | None = None
-    fast_model: FastModel | None = None
+
+def soft_prices(spec: dict[str, float] | None) -> dict[str, float]:
+    """Price per TPP of violation for every policy family (unnamed families get the default)."""
+    spec = dict(spec or {})
+    unknown = sorted(set(spec) - set(POLICY_FAMILIES))
+    if unknown:
+        raise InputError(f"--soft-price: unknown limit family {', '.join(unknown)}; families are "
+                         f"{', '.join(POLICY_FAMILIES)}")
+    bad = sorted(k for k, v in spec.items() if not (v >= 0 and np.isfinite(v)))
+    if bad:
+        raise InputError(f"--soft-price: prices must be finite numbers >= 0; bad for {', '.join(bad)}")
+    return {f: float(spec.get(f, DEFAULT_SOFT_PRICE)) for f in POLICY_FAMILIES}
 
 
 def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: float | None = None,
-          highs_options: dict | None = None) -> Plan:
-    """Maximize value served, then minimize cost; raise InfeasibleError or SolverError."""
+          highs_options: dict | None = None, soft: dict[str, float] | None = None,
+          integer: bool = False, method: str = "auto", mip_solver: str = "highs",
+          gap: float | None = None) -> Plan:
+    """Maximize value served, then minimize cost; raise InfeasibleError or SolverError.
+
+    ``soft``: policy limits become penalized (price per TPP of violation, per family; see
+    :func:`soft_prices`) instead of hard; fast and plain paths only.
+    ``integer``: new units in whole racks (see :mod:`optimizer.integer`); ``method`` ``exact``,
+    ``round`` or ``auto`` (exact up to AUTO_EXACT_MAX_COLUMNS integer columns), ``mip_solver``
+    ``highs``, ``ortools`` or ``cbc`` for the exact method, ``gap`` the relative MIP gap.
+    """
     path = SolverPath(path)
+    prices = soft_prices(soft) if soft is not None else None
+    if prices is not None and (path not in (SolverPath.FAST, SolverPath.PLAIN) or integer):
+        raise InputError("--soft works with the fast and plain LP paths only")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     d = ModelData.from_scenario(s)
-    runner = {SolverPath.FAST: _fast, SolverPath.PLAIN: _plain, SolverPath.PULP: _pulp,
-              SolverPath.ORTOOLS_GLOP: _ortools, SolverPath.ORTOOLS_PDLP: _ortools}[path]
-    sol = runner(d, path, time_limit, highs_options, timings, t0)
+    if integer:
+        sol, info = _integer(d, method, mip_solver, time_limit, gap, timings, t0)
+    else:
+        runner = {SolverPath.FAST: _fast, SolverPath.PLAIN: _plain, SolverPath.PULP: _pulp,
+                  SolverPath.ORTOOLS_GLOP: _ortools, SolverPath.ORTOOLS_PDLP: _ortools}[path]
+        sol = runner(d, path, time_limit, highs_options, timings, t0, prices)
     _raise_for_status(sol, d)
     t1 = time.perf_counter()
     placement = placement_table(s, sol.new_units)
     service = service_table(s, sol.market_pos, sol.site_pos, sol.served)
     summary = build_summary(s, placement, service, sol.result, path.value, sol.counts or {})
     plan = Plan(placement, service, summary, s)
-    if sol.fast_model is not None:
+    if integer:
+        summary["mode"], summary["integer"] = "integer", info
+        summary["path"] = f"integer-{info['method']}"
+    if prices is not None:
+        summary["mode"] = "lp-soft"
+        summary["soft"] = soft_summary(sol, prices, summary)
+    if sol.fast_model is not None and not integer:
         explain(plan, d, sol)
     timings["extract"] = time.perf_counter() - t1
     summary["timings"] = timings
@@ -116,9 +138,37 @@ def fast_highs_options(lp: LinearProgram) -> dict:
     return {"solver": "ipm"} if lp.num_col >= IPM_MIN_COLUMNS else {}
 
 
-def _fast(d, path, time_limit, options, timings, t0) -> Solution:
+def _elastic(lp: LinearProgram, prices: dict[str, float] | None) -> LinearProgram:
+    """The LP to solve: ``lp`` itself, or with priced violation columns on the policy rows."""
+    if prices is None:
+        return lp
+    rows = policy_rows(lp)
+    return with_elastic_rows(lp, rows, np.array([prices[blk.family] for _, blk in rows]))
+
+
+def soft_summary(sol: Solution, prices: dict[str, float], summary: dict) -> dict:
+    """Each violated policy limit: by how much (TPP, and points of share) and what it cost."""
+    lp = sol.lp
+    blk = lp.var_blocks.get("violation")
+    fleet = summary["total_tpp"]
+    rows = []
+    for name, e in zip(blk.index if blk else [], sol.result.x[blk.slice] if blk else []):
+        family = lp.row_blocks[name].family
+        if e * MTPP <= 1e-3:
+            continue
+        tpp = float(e * MTPP)
+        rows.append({"limit": name, "family": family, "violation_tpp": tpp,
+                     "violation_pp": 100.0 * tpp / fleet if family != "tier2_cap" and fleet else None,
+                     "price_per_tpp": prices[family], "cost": tpp * prices[family]})
+    penalty = sum(r["cost"] for r in rows)
+    return {"prices_per_tpp": prices, "violations": rows, "penalty": penalty,
+            "objective_with_penalties": summary["objective"] - penalty}
+
+
+def _fast(d, path, time_limit, options, timings, t0, prices=None) -> Solution:
     fm = build_fast(d)
-    lp, red = fm.lp, fm.network
+    red = fm.network
+    lp = _elastic(fm.lp, prices)
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     result = highs.solve_lp(lp, time_limit=time_limit, options={**fast_highs_options(lp), **(options or {})},
@@ -129,25 +179,8 @@ def _fast(d, path, time_limit, options, timings, t0) -> Solution:
                      placement_pools=fm.pools.n)
     sol = Solution(result, lp=lp, counts=counts, fast_model=fm)
     if result.status.has_solution:
-        x = result.x
-        x_pool = x[lp.var_blocks["x"].slice].reshape(fm.pools.n, d.n_chips)
-        x_site = split_pools(d, fm.pools, np.maximum(x_pool, 0.0), highs.solve_feasibility)
-        capacity = d.inst_tpp + x_site @ d.tpp
-        up = np.zeros(fm.tree.n_nodes)
-        up[lp.var_blocks["e"].index.to_numpy()] = x[lp.var_blocks["e"].slice]
-        h, g, flow = unfold_tree_flows(fm.tree, fm.draw_group, fm.draw_node, x[lp.var_blocks["d"].slice], up)
-        m, site, amount = split_flows(red, h, g, flow, x[lp.var_blocks["u"].slice], capacity)
-        sol.new_units = site_chip_series(d, x_site * UNIT)
-        sol.market_pos, sol.site_pos, sol.served = m, site, amount * MTPP
+        expand_fast(sol, d, fm, result.x, highs.solve_feasibility)
     return sol
-
-
-def site_chip_series(d: ModelData, units: np.ndarray) -> pd.Series:
-    """A sites x chips array as a Series indexed by (site_id, sku), nonzero entries only."""
-    s_idx, c_idx = np.nonzero(units)
-    index = pd.MultiIndex.from_arrays([d.scenario.sites.index[s_idx], d.scenario.chips.index[c_idx]],
-                                      names=["site_id", "sku"])
-    return pd.Series(units[s_idx, c_idx], index=index, dtype=float)
 
 
 def _plain_solution(sol: Solution, d: ModelData) -> Solution:
@@ -158,8 +191,8 @@ def _plain_solution(sol: Solution, d: ModelData) -> Solution:
     return sol
 
 
-def _plain(d, path, time_limit, options, timings, t0) -> Solution:
-    lp = build_plain(d)
+def _plain(d, path, time_limit, options, timings, t0, prices=None) -> Solution:
+    lp = _elastic(build_plain(d), prices)
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     result = highs.solve_lp(lp, time_limit=time_limit, options=options)
@@ -168,7 +201,7 @@ def _plain(d, path, time_limit, options, timings, t0) -> Solution:
     return _plain_solution(sol, d) if result.status.has_solution else sol
 
 
-def _ortools(d, path, time_limit, options, timings, t0) -> Solution:
+def _ortools(d, path, time_limit, options, timings, t0, prices=None) -> Solution:
     lp = build_plain(d)
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
@@ -179,7 +212,7 @@ def _ortools(d, path, time_limit, options, timings, t0) -> Solution:
     return _plain_solution(sol, d) if result.status.has_solution else sol
 
 
-def _pulp(d, path, time_limit, options, timings, t0) -> Solution:
+def _pulp(d, path, time_limit, options, timings, t0, prices=None) -> Solution:
     timings["build"] = 0.0
     t1 = time.perf_counter()
     from .backends.pulp_cbc import solve_pulp   # imported on demand
@@ -194,12 +227,32 @@ def _pulp(d, path, time_limit, options, timings, t0) -> Solution:
     return sol
 
 
+AUTO_EXACT_MAX_COLUMNS = 20_000
+
+
+def _integer(d, method, mip_solver, time_limit, gap, timings, t0):
+    from .integer import solve_integer  # noqa: PLC0415
+    if method == "auto":
+        method = "exact" if len(d.open_sites) * d.n_chips <= AUTO_EXACT_MAX_COLUMNS else "round"
+    if method not in ("exact", "round") or mip_solver not in ("highs", "ortools", "cbc"):
+        raise InputError(f"--method must be exact, round or auto and --solver highs, ortools or cbc; "
+                         f"got {method}, {mip_solver}")
+    timings["build"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    sol, info = solve_integer(d, method, mip_solver, time_limit, gap)
+    timings["solve"] = time.perf_counter() - t1
+    return sol, info
+
+
 def _raise_for_status(sol: Solution, d: ModelData) -> None:
     result = sol.result
     if result.status == Status.INFEASIBLE:
         lp = sol.lp if sol.lp is not None else build_fast(d).lp
-        message, families = diagnose(d, lp)
-        raise InfeasibleError(f"infeasible: {message}", families)
+        message, families, limits = diagnose(d, lp)
+        raise InfeasibleError(f"infeasible: {message}", families, limits)
+    if result.status == Status.TIME_LIMIT_NO_SOLUTION:
+        raise SolverError(f"{result.solver}: no plan found within the time limit; raise --time-limit"
+                          + (" or use --method round" if result.solver.endswith("mip") else ""))
     if not result.status.has_solution:
         raise SolverError(f"{result.solver}: no plan ({result.status.value}"
                           f"{': ' + result.message if result.message else ''})")

@@ -216,3 +216,48 @@ def test_bench_records_time_limit(tmp_path):
     table = run_benchmark(cfg, echo=lambda *_: None)
     pdlp = table.loc[table["path"] == "ortools-pdlp"]
     assert list(pdlp["status"]) == ["time_limit", "skipped (timed out at a smaller size)"]
+
+
+def test_soft_mode_gives_a_plan_for_an_infeasible_scenario(good, tmp_path):
+    pd.DataFrame([("US", "H", 10), ("PL", "H", 5)], columns=["site_id", "sku", "units"]).to_csv(
+        good / "installed.csv", index=False)
+    pd.DataFrame([chip(inventory=0)]).to_csv(good / "chips.csv", index=False)
+    out = tmp_path / "soft"
+    r = run("solve", good, "--out", out, "--soft-price", "tier2_share=3")
+    assert r.exit_code == 0, r.output
+    assert "soft limit violated: tier2_share[POL] by 3,950,000 TPP (26.33 points), penalty 11,850,000" in r.output
+    assert "VIOLATED" in r.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["mode"] == "lp-soft" and summary["soft"]["prices_per_tpp"]["tier2_share"] == 3.0
+    # the audit still reports the broken limit: soft plans are priced, not compliant
+    assert run("check", good, out).exit_code == 1
+    r = run("solve", good, "--out", tmp_path / "x", "--soft-price", "tier9=1")
+    assert r.exit_code == 2 and "unknown limit family tier9" in r.output
+
+
+def test_soft_with_high_prices_reproduces_hard_optimum(good, tmp_path):
+    hard, soft = tmp_path / "hard", tmp_path / "soft"
+    assert run("solve", good, "--out", hard).exit_code == 0
+    assert run("solve", good, "--out", soft, "--soft-price", "home_share=1000", "--soft-price", "tier1_share=1000",
+               "--soft-price", "tier2_share=1000", "--soft-price", "tier2_cap=1000").exit_code == 0
+    a = json.loads((hard / "summary.json").read_text())
+    b = json.loads((soft / "summary.json").read_text())
+    assert b["objective"] == pytest.approx(a["objective"], rel=1e-9) and b["soft"]["violations"] == []
+
+
+def test_baseline_reports_cost_of_compliance(good, tmp_path):
+    out = tmp_path / "plan"
+    r = run("solve", good, "--out", out, "--baseline", "none")
+    assert r.exit_code == 0, r.output
+    assert "cost of compliance vs none: value -" in r.output
+    base = json.loads((out / "summary.json").read_text())["baseline"]
+    # without limits all 50 MTPP of Polish demand is served (value 1 per TPP); with 7 % far less
+    assert base["baseline_value"] == pytest.approx(100 * M, rel=1e-6)
+    assert base["value_change"] < 0
+    pol = next(c for c in base["countries"] if c["iso3"] == "POL")
+    assert pol["change_served_tpp"] < 0
+
+
+def test_report_option_writes_html(good, tmp_path):
+    r = run("solve", good, "--out", tmp_path / "plan", "--report", tmp_path / "r.html")
+    assert r.exit_code == 0 and (tmp_path / "r.html").read_text().startswith("<!doctype html>")

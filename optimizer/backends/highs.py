@@ -10,6 +10,7 @@ import time
 import highspy
 import numpy as np
 
+from ..errors import SolverError
 from ..lp import LinearProgram
 from ..result import SolveResult, Status, value_floor
 
@@ -112,6 +113,34 @@ def status_of(h: highspy.Highs) -> Status:
     return status
 
 
+def solve_mip(lp: LinearProgram, integrality: np.ndarray, time_limit: float | None = None,
+              gap: float | None = None, options: dict | None = None) -> SolveResult:
+    """Maximize value over a MIP (integrality 1 = integer column); no cost stage.
+
+    Status: OPTIMAL when solved to the relative gap, TIME_LIMIT_FEASIBLE with the incumbent when
+    stopped by the time limit, TIME_LIMIT_NO_SOLUTION when none was found in time.
+    """
+    opts = {**(options or {})}
+    if time_limit is not None:
+        opts["time_limit"] = float(time_limit)
+    if gap is not None:
+        opts["mip_rel_gap"] = float(gap)
+    h = make_highs(opts)
+    t0 = time.perf_counter()
+    pass_lp(h, lp, integrality=integrality)
+    h.run()
+    seconds = {"mip": time.perf_counter() - t0}
+    status = status_of(h)
+    info = h.getInfo()
+    if status == Status.TIME_LIMIT_NO_SOLUTION and info.primal_solution_status == 2:
+        status = Status.TIME_LIMIT_FEASIBLE
+    if not status.has_solution:
+        return SolveResult(status, "highs-mip", message=h.modelStatusToString(h.getModelStatus()), seconds=seconds)
+    x = np.array(h.getSolution().col_value)
+    return SolveResult(status, "highs-mip", x=x, objective=float(lp.c @ x), bound=float(info.mip_dual_bound),
+                       cost=float(lp.cost @ x), seconds=seconds)
+
+
 def solve_feasibility(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_col: int,
                       row_lo: np.ndarray, row_hi: np.ndarray) -> np.ndarray:
     """A point y >= 0 with row_lo <= A y <= row_hi (zero objective); raises if none."""
@@ -123,5 +152,6 @@ def solve_feasibility(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_co
                          A.indices.astype(np.int32), A.data.astype(np.float64), np.zeros(n_col, np.int32))
     h.run()
     if status_of(h) != Status.OPTIMAL:
-        raise RuntimeError(f"split of pooled placements failed: {h.modelStatusToString(h.getModelStatus())}")
+        raise SolverError(f"HiGHS: splitting pooled placements among their sites failed "
+                          f"({h.modelStatusToString(h.getModelStatus())}); please report this scenario")
     return np.maximum(np.array(h.getSolution().col_value), 0.0)

@@ -60,3 +60,29 @@ def solve_lp(lp: LinearProgram, solver: str = "glop", time_limit: float | None =
         seconds["cost_stage"] = time.perf_counter() - t1
     return SolveResult(status, name, x=x, row_duals=duals, objective=float(lp.c @ x), bound=optimum,
                        cost=float(lp.cost @ x), seconds=seconds)
+
+
+MIP_SOLVERS = {"scip": "scip", "cp-sat": "sat"}
+
+
+def solve_mip(lp: LinearProgram, integrality: np.ndarray, solver: str = "scip",
+              time_limit: float | None = None, gap: float | None = None) -> SolveResult:
+    """Maximize value over a MIP on OR-Tools (SCIP, or CP-SAT which needs integer data)."""
+    model = _model(lp, lp.A.tocsr(), lp.c, lp.row_lo, lp.row_hi, maximize=True)
+    for j in np.flatnonzero(integrality):
+        model.set_var_integrality(int(j), True)
+    engine = mbh.ModelSolverHelper(MIP_SOLVERS[solver])
+    if time_limit is not None:
+        engine.set_time_limit_in_seconds(float(time_limit))
+    if gap is not None and solver == "scip":
+        engine.set_solver_specific_parameters(f"limits/gap = {gap}")
+    t0 = time.perf_counter()
+    engine.solve(model)
+    status = _STATUS.get(engine.status(), Status.ERROR)
+    seconds = {"mip": time.perf_counter() - t0}
+    name = f"ortools-{solver}"
+    if not status.has_solution:
+        return SolveResult(status, name, message=engine.status_string(), seconds=seconds)
+    x = np.array(engine.variable_values())
+    return SolveResult(status, name, x=x, objective=float(lp.c @ x), bound=float(engine.best_objective_bound()),
+                       cost=float(lp.cost @ x), seconds=seconds)

@@ -21,16 +21,23 @@ _STATUS = {"Optimal": Status.OPTIMAL, "Infeasible": Status.INFEASIBLE,
            "Undefined": Status.INFEASIBLE}
 
 
-def solve_pulp(d: ModelData, time_limit: float | None = None
-               ) -> tuple[SolveResult, pd.Series | None, pd.Series | None]:
-    """Build and solve on CBC; returns the result, new units per (site, sku), TPP per pair."""
+def solve_pulp(d: ModelData, time_limit: float | None = None, integer_racks: bool = False,
+               gap: float | None = None) -> tuple[SolveResult, pd.Series | None, pd.Series | None]:
+    """Build and solve on CBC; returns the result, new units per (site, sku), TPP per pair.
+
+    ``integer_racks``: x[c,s] = units_per_rack_c · k[c,s] with k integer, value stage only."""
     s = d.scenario
     t0 = time.perf_counter()
     prob = pulp.LpProblem("fleetopt", pulp.LpMaximize)
     sites, chips = s.sites, s.chips
     open_ids = list(sites.index[d.open_sites])
-    x = {(site, c): _var(prob, f"x_{i}_{j}")
-         for i, site in enumerate(open_ids) for j, c in enumerate(chips.index)}
+    if integer_racks:
+        per_rack = chips["units_per_rack"] / UNIT
+        x = {(site, c): per_rack[c] * _var(prob, f"k_{i}_{j}", integer=True)
+             for i, site in enumerate(open_ids) for j, c in enumerate(chips.index)}
+    else:
+        x = {(site, c): _var(prob, f"x_{i}_{j}")
+             for i, site in enumerate(open_ids) for j, c in enumerate(chips.index)}
     f = {(m, site): _var(prob, f"f_{k}")
          for k, (m, site) in enumerate(zip(d.pairs["market_id"], d.pairs["site_id"]))}
     inst = s.installed_matrix()
@@ -39,13 +46,15 @@ def solve_pulp(d: ModelData, time_limit: float | None = None
     prob += value
     _physical(prob, d, x, f, inst, tpp)
     _policy(prob, d, x, inst, tpp)
-    solver = cbc(time_limit)
+    solver = cbc(time_limit, gap)
     prob.solve(solver)
     status = _STATUS.get(pulp.LpStatus[prob.status], Status.ERROR)
     seconds = {"value_stage": time.perf_counter() - t0}
     if status != Status.OPTIMAL:
         return SolveResult(status, "cbc", message=pulp.LpStatus[prob.status], seconds=seconds), None, None
     optimum = pulp.value(prob.objective) or 0.0
+    if integer_racks:
+        return _collect(x, f, SolveResult(Status.OPTIMAL, "cbc", objective=optimum, seconds=seconds))
     energy = s.energy_usd_per_unit()
     cost = pulp.lpSum((chips.at[c, "capex_usd"] + energy.at[site, c]) * UNIT / MUSD * var
                       for (site, c), var in x.items())
@@ -55,14 +64,19 @@ def solve_pulp(d: ModelData, time_limit: float | None = None
     t1 = time.perf_counter()
     prob.solve(solver)
     seconds["cost_stage"] = time.perf_counter() - t1
-    new_units = pd.Series({k: (v.value() or 0.0) * UNIT for k, v in x.items()}, dtype=float)
+    result = SolveResult(Status.OPTIMAL, "cbc", objective=float(pulp.value(value) or 0.0),
+                         bound=optimum, cost=float(pulp.value(cost) or 0.0), seconds=seconds)
+    return _collect(x, f, result)
+
+
+def _collect(x: dict, f: dict, result: SolveResult) -> tuple[SolveResult, pd.Series, pd.Series]:
+    """Variable values as labelled Series in planner units."""
+    new_units = pd.Series({k: (pulp.value(v) or 0.0) * UNIT for k, v in x.items()}, dtype=float)
     served = pd.Series({k: (v.value() or 0.0) * MTPP for k, v in f.items()}, dtype=float)
     new_units.index = pd.MultiIndex.from_tuples(new_units.index, names=["site_id", "sku"]) \
         if len(new_units) else pd.MultiIndex.from_arrays([[], []], names=["site_id", "sku"])
     served.index = pd.MultiIndex.from_tuples(served.index, names=["market_id", "site_id"]) \
         if len(served) else pd.MultiIndex.from_arrays([[], []], names=["market_id", "site_id"])
-    result = SolveResult(Status.OPTIMAL, "cbc", objective=float(pulp.value(value) or 0.0),
-                         bound=optimum, cost=float(pulp.value(cost) or 0.0), seconds=seconds)
     return result, new_units, served
 
 

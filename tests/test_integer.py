@@ -1,0 +1,100 @@
+"""Rack-granular integer plans: hand-solved cases, naive rounding that breaks a limit where this
+tool's plan does not, and HiGHS, OR-Tools and CBC agreeing on small integer scenarios."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import M, chip, market, site, write_scenario
+from optimizer import check_plan, load_scenario, solve
+from optimizer.generate import generate_fleet
+from test_agreement import random_scenario
+
+METHODS = [("exact", "highs"), ("exact", "ortools"), ("exact", "cbc"), ("round", "highs")]
+
+
+def integer_checked(s, method, solver, gap=1e-9):
+    plan = solve(s, integer=True, method=method, mip_solver=solver, gap=gap)
+    report = check_plan(s, plan.placement, plan.service, integer=True)
+    assert report.ok, report.failures().to_string()
+    return plan
+
+
+def naive_round(plan, upr):
+    """Round each site's new racks to the nearest whole rack (what a planner might do by hand)."""
+    p = plan.placement.copy()
+    p["new_units"] = np.round(p["new_units"] / upr) * upr
+    p["units"] = p["installed_units"] + p["new_units"]
+    return p
+
+
+@pytest.fixture
+def home_case(tmp_path):
+    """2 installed U.S. units; demand only in Germany (in-country); inventory 150; 10 per rack.
+
+    LP: x_US >= x_DE - 2 and x_US + x_DE <= 150, so x_DE = 76, x_US = 74 (7.6 and 7.4 racks).
+    Nearest-rack rounding gives 80 and 70: home share (2 + 70) / 152 = 47.4 % < 50 %.
+    Integer: 2 + 10·k_US >= 10·k_DE means k_US >= k_DE; k_US + k_DE <= 15, so k_DE = 7: 70 MTPP.
+    """
+    f = write_scenario(tmp_path, [site("US", "USA"), site("DE", "DEU")], [chip(inventory=150)],
+                       [market("de", "DEU", 100 * M, in_country_only=True)], installed=[("US", "H", 2)],
+                       policy='home_country = "USA"\nmin_home_share = 0.5\n')
+    return load_scenario(f)
+
+
+@pytest.mark.parametrize("method,solver", METHODS)
+def test_home_share_integer_optimum(home_case, method, solver):
+    lp = solve(home_case)
+    assert lp.summary["objective"] == pytest.approx(76 * M, rel=1e-6)
+    plan = integer_checked(home_case, method, solver)
+    assert plan.summary["objective"] == pytest.approx(70 * M, rel=1e-6)
+    assert plan.summary["mode"] == "integer" and plan.summary["integer"]["method"].startswith(method)
+
+
+def test_naive_rounding_breaks_home_share(home_case):
+    lp = solve(home_case)
+    broken = check_plan(home_case, naive_round(lp, 10), lp.service, integer=True)
+    assert "home_share" in set(broken.failures()["rule"])
+
+
+@pytest.fixture
+def seven_case(tmp_path):
+    """200 installed U.S. units filling 20 of 21 racks; Polish demand 100 MTPP; POL <= 7 %.
+
+    LP: x_US <= 10 and x_PL <= 0.07·(210 + x_PL), so x_PL = 14.7 / 0.93 = 15.806 (1.58 racks).
+    Nearest-rack rounding gives 2 racks: 20 / 230 = 8.7 % > 7 %. Integer: 1 rack, 10 MTPP.
+    """
+    f = write_scenario(tmp_path, [site("US", "USA", racks=21), site("PL", "POL")], [chip(inventory=1000)],
+                       [market("pl", "POL", 100 * M, in_country_only=True)], installed=[("US", "H", 200)],
+                       policy="max_tier2_country_share = 0.07\n")
+    return load_scenario(f)
+
+
+@pytest.mark.parametrize("method,solver", METHODS)
+def test_seven_percent_integer_optimum(seven_case, method, solver):
+    assert solve(seven_case).summary["objective"] == pytest.approx(14.7 / 0.93 * M, rel=1e-6)
+    assert integer_checked(seven_case, method, solver).summary["objective"] == pytest.approx(10 * M, rel=1e-6)
+
+
+def test_naive_rounding_breaks_seven_percent(seven_case):
+    lp = solve(seven_case)
+    broken = check_plan(seven_case, naive_round(lp, 10), lp.service, integer=True)
+    assert "tier2_share" in set(broken.failures()["rule"])
+
+
+@pytest.mark.parametrize("seed", [3, 17, 29, 101, 7777])
+def test_backends_agree_on_small_integer_scenarios(tmp_path, seed):
+    policy = random_scenario(tmp_path, seed)
+    s = load_scenario(tmp_path, policy)
+    values = [integer_checked(s, "exact", solver).summary["objective"] for solver in ("highs", "ortools", "cbc")]
+    assert values[1] == pytest.approx(values[0], rel=1e-6, abs=1e-3)
+    assert values[2] == pytest.approx(values[0], rel=1e-6, abs=1e-3)
+
+
+def test_round_method_on_a_generated_fleet(tmp_path):
+    s = load_scenario(generate_fleet(tmp_path / "f", sites=400, skus=6, seed=3))
+    plan = integer_checked(s, "round", "highs", gap=1e-4)
+    info = plan.summary["integer"]
+    assert info["gap"] < 1e-3 and info["bound"] >= info["objective"]
+    lp_value = solve(s).summary["objective"]
+    assert info["bound"] == pytest.approx(lp_value, rel=1e-6)

@@ -133,6 +133,8 @@ def _print_summary(summary: dict, out: Path) -> None:
     if top:
         typer.echo("most valuable policy headroom: " + "; ".join(
             f"{p['limit']} {p['value_per_unit']:+,.0f} {p['unit']}" for p in top))
+    for note in summary.get("notes", []):
+        typer.echo(f"note: {note}")
     typer.echo(f"plan written to {out}/ (placement.csv, service.csv, summary.json)")
 
 
@@ -211,6 +213,85 @@ def explain_cmd(
                if len(by_reason) else "all demand is served")
     for r in unserved.head(top).itertuples():
         typer.echo(f"  {r.market_id:<40} {r.unserved_tpp:>18,.0f} of {r.demand_tpp:>18,.0f} TPP  {r.reason}")
+
+
+@app.command("sweep")
+def sweep_cmd(
+    scenario: ScenarioArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Sweep folder (resumed if it exists)")],
+    grid: Annotated[Optional[Path], typer.Option("--grid", help="TOML (product of lists/ranges) or CSV (one variant per row)")] = None,
+    vary: Annotated[Optional[list[str]], typer.Option("--vary", help="KEY=START:STOP:STEP or KEY=V1,V2 (repeatable)")] = None,
+    policies: Annotated[Optional[str], typer.Option("--policies", help="Comma-separated presets or files")] = None,
+    each_tier2: Annotated[bool, typer.Option("--each-tier2-country-to-tier1", help="One variant per Tier-2 country moved to Tier 1")] = False,
+    policy: PolicyOpt = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes on this machine")] = 1,
+    dask: Annotated[Optional[str], typer.Option("--dask", help="tcp://HOST:PORT of a Dask scheduler, or 'local'")] = None,
+) -> None:
+    """Solve many variants of SCENARIO (policy parameters, tier moves, caps, demand and inventory
+    multipliers), in parallel and resumably; write results.csv/.parquet, plans and a chart."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from optimizer.compare import tier_move_ranking
+    from optimizer.sweep import grid_variants, run_sweep
+    try:
+        base = load_scenario(scenario, policy)
+        variants = grid_variants(grid, vary or [], [p for p in (policies or "").split(",") if p], each_tier2, base)
+        counts = {"done": 0, "failed": 0}
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TextColumn("failed {task.fields[failed]}"), TimeRemainingColumn(), transient=False) as bar:
+            task = bar.add_task("variants", total=len(variants), failed=0)
+
+            def tick(row: dict) -> None:
+                counts["done"] += 1
+                counts["failed"] += row.get("status") != "optimal"
+                bar.update(task, advance=1, failed=counts["failed"])
+
+            table = run_sweep(scenario, variants, out, policy=policy, workers=workers, dask=dask, progress=tick)
+    except FleetoptError as exc:
+        _fail(exc)
+    ok = int((table["status"] == "optimal").sum()) if len(table) else 0
+    typer.echo(f"{len(table)} variants: {ok} optimal, {len(table) - ok} infeasible or failed; "
+               f"results in {out}/results.csv and results.parquet, chart objective_vs_parameters.svg")
+    ranking = tier_move_ranking(table)
+    if len(ranking):
+        ranking.to_csv(out / "tier_moves.csv", index=False)
+        typer.echo("value of moving each country to Tier 1 (objective gained), best first:")
+        for r in ranking.head(15).itertuples():
+            typer.echo(f"  {r.country:<5} {r.value_of_move:>+22,.0f}")
+
+
+@app.command("compare")
+def compare_cmd(
+    a: Annotated[Path, typer.Argument(help="Plan or sweep folder A")],
+    b: Annotated[Path, typer.Argument(help="Plan or sweep folder B")],
+    top: Annotated[int, typer.Option("--top", min=1)] = 10,
+) -> None:
+    """Two plans side by side (per country, site, market) or two sweeps (per variant)."""
+    from optimizer.compare import compare_dirs
+    try:
+        tables = compare_dirs(a, b)
+    except FleetoptError as exc:
+        _fail(exc)
+    for name, table in tables.items():
+        typer.echo(f"{name} (A = {a}, B = {b}; largest changes first):")
+        typer.echo(table.head(top).to_string(float_format=lambda v: f"{v:,.6g}"))
+
+
+@app.command("bench-sweep")
+def bench_sweep_cmd(
+    sites: Annotated[int, typer.Option("--sites", min=10)] = 3000,
+    variants: Annotated[int, typer.Option("--variants", min=2)] = 50,
+    seed: Annotated[int, typer.Option("--seed")] = 1,
+    skus: Annotated[int, typer.Option("--skus", min=1, max=12)] = 12,
+    workdir: Annotated[Path, typer.Option("--workdir")] = Path("benchmarks/runs/sweep"),
+    results: Annotated[Path, typer.Option("--results")] = Path("benchmarks/SWEEP.md"),
+) -> None:
+    """Time a sweep of the 7 % limit against the same number of separate solves (one run)."""
+    from optimizer.bench import run_sweep_benchmark
+    out = run_sweep_benchmark(sites, variants, seed, skus, workdir, results, echo=typer.echo)
+    typer.echo(f"results written to {results}; largest objective difference {out['worst_rel_diff']:.1e}")
+    if out["worst_rel_diff"] > 1e-6:
+        typer.echo("error: the sweep and the separate solves disagree", err=True)
+        raise typer.Exit(1)
 
 
 @app.command("generate")

@@ -113,7 +113,18 @@ def _fleet_rules(s: Scenario, placement: pd.DataFrame, units: pd.DataFrame, inte
         frac = np.abs(racks - np.round(racks)) > 1e-6
         out.append(_row("whole_racks", "new units", int(frac.sum()), 0, -int(frac.sum()), 0,
                         (units.loc[frac, "site_id"] + "/" + units.loc[frac, "sku"]).tolist()))
+        out.append(_min_new_mw(s, units, chips))
     return out
+
+
+def _min_new_mw(s: Scenario, units: pd.DataFrame, chips: pd.DataFrame) -> dict:
+    """Integer plans: a site that gets new units gets at least its min_new_mw of them."""
+    new_mw = pd.Series(units["new_units"].to_numpy() * chips["power_kw"].to_numpy() / 1000.0,
+                       index=units["site_id"]).groupby(level=0).sum().reindex(s.sites.index, fill_value=0.0)
+    minimum = s.sites["min_new_mw"]
+    short = new_mw.index[(new_mw > 1e-9) & (new_mw < minimum * (1 - REL_TOL) - 1e-9)]
+    worst = float((new_mw - minimum).where(new_mw > 1e-9).min()) if (new_mw > 1e-9).any() else 0.0
+    return _row("min_new_mw", "sites with new units", len(short), 0, -len(short), 0, list(short)) | {"value": worst}
 
 
 def _worst(rule: str, used: pd.Series, limit: pd.Series) -> dict:

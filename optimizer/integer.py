@@ -23,8 +23,8 @@ import numpy as np
 
 from .backends import highs
 from .fastmodel import FastModel, build_fast
-from .lp import LinearProgram
-from .modeldata import MTPP, UNIT, ModelData
+from .lp import Block, LinearProgram
+from .modeldata import MTPP, MUSD, UNIT, ModelData
 from .result import SolveResult, Status
 from .solution import Solution, expand_fast, site_placement
 
@@ -55,6 +55,48 @@ def rack_scaled(fm: FastModel, d: ModelData) -> tuple[LinearProgram, np.ndarray,
         lp, A=(lp.A @ _diag(factor)).tocsr(), c=lp.c * factor, cost=lp.cost * factor,
         col_lo=lp.col_lo / factor, col_hi=lp.col_hi / factor)
     return scaled, integrality, factor
+
+
+def with_build_decisions(lp: LinearProgram, integrality: np.ndarray, factor: np.ndarray,
+                         fm: FastModel, d: ModelData) -> tuple[LinearProgram, np.ndarray, np.ndarray]:
+    """Add a binary z_s for each site with ``fixed_cost_usd`` or ``min_new_mw`` (one pool per site):
+
+        Σ_c p_c·x[c,s] - P_s·z_s <= 0,   Σ_c r_c·x[c,s] - R_s·z_s <= 0   (no new units unless built)
+        Σ_c p_c·x[c,s] - min_new_mw_s·z_s >= 0                           (if built, at least this much)
+
+    and fixed_cost_usd_s·z_s in the cost. P_s, R_s: power and racks left after the installed fleet.
+    """
+    import scipy.sparse as sp  # noqa: PLC0415
+    sites = d.scenario.sites
+    first = fm.pools.first_site
+    fixed = sites["fixed_cost_usd"].to_numpy(float)[first]
+    min_mw = sites["min_new_mw"].to_numpy(float)[first]
+    built = np.flatnonzero((fixed > 0) | (min_mw > 0))
+    if len(built) == 0:
+        return lp, integrality, factor
+    n, nz = lp.num_col, len(built)
+    power, racks = lp.row_blocks["power"], lp.row_blocks["racks"]
+    # z columns: -P in the power row, -R in the rack row of its pool; rows' upper bounds become 0
+    rows = np.concatenate([power.start + built, racks.start + built, lp.num_row + np.arange(nz)])
+    cols = np.tile(np.arange(nz), 3)
+    vals = np.concatenate([-fm.pools.power[built], -fm.pools.racks[built], -min_mw[built]])
+    Z = sp.csr_matrix((vals, (rows, cols)), shape=(lp.num_row + nz, nz))
+    min_rows = lp.A.tocsr()[power.start + built]          # Σ_c p_c·x[c,s], as in the power rows
+    A = sp.hstack([sp.vstack([lp.A, min_rows]), Z]).tocsr()
+    row_hi = np.concatenate([lp.row_hi, np.full(nz, np.inf)])
+    row_lo = np.concatenate([lp.row_lo, np.zeros(nz)])
+    row_hi[power.start + built] = 0.0
+    row_hi[racks.start + built] = 0.0
+    blocks = dict(lp.var_blocks)
+    blocks["z"] = Block("z", n, sites.index[first[built]].rename("site_id"))
+    row_blocks = dict(lp.row_blocks)
+    row_blocks["min_new_mw"] = Block("min_new_mw", lp.num_row, sites.index[first[built]], "build")
+    out = LinearProgram(A=A, c=np.concatenate([lp.c, np.zeros(nz)]),
+                        cost=np.concatenate([lp.cost, fixed[built] / MUSD]),
+                        col_lo=np.concatenate([lp.col_lo, np.zeros(nz)]), col_hi=np.concatenate([lp.col_hi, np.ones(nz)]),
+                        row_lo=row_lo, row_hi=row_hi, var_blocks=blocks, row_blocks=row_blocks,
+                        objective_scale=lp.objective_scale, cost_scale=lp.cost_scale, cost_offset=lp.cost_offset)
+    return out, np.concatenate([integrality, np.ones(nz, np.int32)]), np.concatenate([factor, np.ones(nz)])
 
 
 def _diag(v: np.ndarray):
@@ -107,7 +149,7 @@ def _finish(d: ModelData, fm: FastModel, result: SolveResult, factor: np.ndarray
 
 def _exact(d: ModelData, solver: MipSolver, time_limit, gap) -> tuple[Solution, dict]:
     fm = build_fast(d, merge_sites=False)
-    lp, integrality, factor = rack_scaled(fm, d)
+    lp, integrality, factor = with_build_decisions(*rack_scaled(fm, d), fm, d)
     result = _mip(lp, integrality, solver, time_limit, gap)
     return _finish(d, fm, result, factor, lp, {"method": "exact", "solver": solver.value})
 
@@ -123,12 +165,20 @@ def _round_and_repair(d: ModelData, time_limit, gap) -> tuple[Solution, dict]:
         return Solution(lp_result), {"method": "round", "solver": "highs", "status": lp_result.status.value}
     x_site = site_placement(d, relaxed, lp_result.x, highs.solve_feasibility)
     fm = build_fast(d, merge_sites=False)
-    lp, integrality, factor = rack_scaled(fm, d)
+    lp, integrality, factor = with_build_decisions(*rack_scaled(fm, d), fm, d)
     xb = lp.var_blocks["x"]
     upr = d.scenario.chips["units_per_rack"].to_numpy(float) / UNIT
     racks = x_site[fm.pools.first_site] / upr[None, :]             # LP racks per (pool=site, sku)
-    lo = np.where(racks > 1e-9, np.maximum(0.0, np.floor(racks + 1e-9) - 1), 0.0).ravel()
-    hi = np.where(racks > 1e-9, np.ceil(racks - 1e-9), 0.0).ravel()
+    lo = np.where(racks > 1e-9, np.maximum(0.0, np.floor(racks + 1e-9) - 1), 0.0)
+    hi = np.where(racks > 1e-9, np.ceil(racks - 1e-9), 0.0)
+    if "z" in lp.var_blocks:    # a site with a build decision may also stay empty or reach its minimum
+        pools_z = np.flatnonzero(np.isin(fm.pools.first_site, d.scenario.sites.index.get_indexer(lp.var_blocks["z"].index)))
+        p_rack = d.power * upr                                          # MW per rack of each sku
+        min_mw = d.scenario.sites["min_new_mw"].to_numpy(float)[fm.pools.first_site[pools_z]]
+        need = np.ceil(min_mw[:, None] / np.where(p_rack > 0, p_rack, np.inf)[None, :])
+        lo[pools_z] = 0.0
+        hi[pools_z] = np.where(racks[pools_z] > 1e-9, np.maximum(hi[pools_z], need), 0.0)
+    lo, hi = lo.ravel(), hi.ravel()
     col_lo, col_hi = lp.col_lo.copy(), lp.col_hi.copy()
     col_lo[xb.slice], col_hi[xb.slice] = lo, np.minimum(hi, col_hi[xb.slice])
     restricted = dataclasses.replace(lp, col_lo=col_lo, col_hi=col_hi)

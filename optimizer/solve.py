@@ -61,7 +61,7 @@ def soft_prices(spec: dict[str, float] | None) -> dict[str, float]:
 def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: float | None = None,
           highs_options: dict | None = None, soft: dict[str, float] | None = None,
           integer: bool = False, method: str = "auto", mip_solver: str = "highs",
-          gap: float | None = None) -> Plan:
+          gap: float | None = None, warm: highs.WarmStart | None = None) -> Plan:
     """Maximize value served, then minimize cost; raise InfeasibleError or SolverError.
 
     ``soft``: policy limits become penalized (price per TPP of violation, per family; see
@@ -69,6 +69,7 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     ``integer``: new units in whole racks (see :mod:`optimizer.integer`); ``method`` ``exact``,
     ``round`` or ``auto`` (exact up to AUTO_EXACT_MAX_COLUMNS integer columns), ``mip_solver``
     ``highs``, ``ortools`` or ``cbc`` for the exact method, ``gap`` the relative MIP gap.
+    ``warm``: reuse one HiGHS model across calls whose LPs share their structure (sweeps).
     """
     path = SolverPath(path)
     prices = soft_prices(soft) if soft is not None else None
@@ -82,16 +83,21 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     else:
         runner = {SolverPath.FAST: _fast, SolverPath.PLAIN: _plain, SolverPath.PULP: _pulp,
                   SolverPath.ORTOOLS_GLOP: _ortools, SolverPath.ORTOOLS_PDLP: _ortools}[path]
-        sol = runner(d, path, time_limit, highs_options, timings, t0, prices)
+        sol = (_fast(d, path, time_limit, highs_options, timings, t0, prices, warm)
+               if path == SolverPath.FAST else runner(d, path, time_limit, highs_options, timings, t0, prices))
     _raise_for_status(sol, d)
     t1 = time.perf_counter()
     placement = placement_table(s, sol.new_units)
     service = service_table(s, sol.market_pos, sol.site_pos, sol.served)
     summary = build_summary(s, placement, service, sol.result, path.value, sol.counts or {})
     plan = Plan(placement, service, summary, s)
+    summary["notes"] = []
     if integer:
         summary["mode"], summary["integer"] = "integer", info
         summary["path"] = f"integer-{info['method']}"
+    elif ((s.sites["fixed_cost_usd"] > 0) | (s.sites["min_new_mw"] > 0)).any():
+        summary["notes"].append("sites.csv has fixed_cost_usd / min_new_mw: these build decisions are "
+                                "modelled in integer mode (--integer) only; this LP plan ignores them")
     if prices is not None:
         summary["mode"] = "lp-soft"
         summary["soft"] = soft_summary(sol, prices, summary)
@@ -165,14 +171,19 @@ def soft_summary(sol: Solution, prices: dict[str, float], summary: dict) -> dict
             "objective_with_penalties": summary["objective"] - penalty}
 
 
-def _fast(d, path, time_limit, options, timings, t0, prices=None) -> Solution:
+def _fast(d, path, time_limit, options, timings, t0, prices=None, warm=None) -> Solution:
     fm = build_fast(d)
     red = fm.network
     lp = _elastic(fm.lp, prices)
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    result = highs.solve_lp(lp, time_limit=time_limit, options={**fast_highs_options(lp), **(options or {})},
-                            cost_stage_options=COST_STAGE_OPTIONS)
+    opts = {**fast_highs_options(lp), **(options or {})}
+    if time_limit is not None:
+        opts["time_limit"] = float(time_limit)
+    if warm is not None:
+        result = warm.solve(lp, opts, COST_STAGE_OPTIONS)
+    else:
+        result = highs.solve_lp(lp, options=opts, cost_stage_options=COST_STAGE_OPTIONS)
     timings["solve"] = time.perf_counter() - t1
     counts = _counts(lp, site_classes=red.n_classes, market_groups=red.n_groups,
                      group_class_pairs=len(red.pair_group), hub_draws=len(fm.draw_group),

@@ -50,12 +50,15 @@ def build_summary(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
 
 
 def plan_cost(s: Scenario, placement: pd.DataFrame) -> dict[str, float]:
-    """capex of new units + one year of energy of all units (USD)."""
+    """capex of new units + one year of energy of all units + fixed costs of sites built (USD)."""
     capex = float((placement["new_units"] * s.chips["capex_usd"].reindex(placement["sku"]).to_numpy()).sum())
     energy_table = s.energy_usd_per_unit().stack()
     per_unit = energy_table.reindex(pd.MultiIndex.from_frame(placement[["site_id", "sku"]])).to_numpy()
     energy = float((placement["units"].to_numpy() * per_unit).sum())
-    return {"capex_usd": capex, "energy_usd_per_year": energy, "total_usd": capex + energy}
+    built = placement.loc[placement["new_units"] > 0, "site_id"].unique()
+    fixed = float(s.sites["fixed_cost_usd"].reindex(built).sum())
+    return {"capex_usd": capex, "energy_usd_per_year": energy, "fixed_usd": fixed,
+            "total_usd": capex + energy + fixed}
 
 
 def _home_share(s: Scenario, countries: pd.DataFrame, total: float) -> float:

@@ -36,6 +36,7 @@ SITES = TableSpec("sites.csv", ("site_id",), (
     Column("power_mw", min=0), Column("racks", min=0),
     Column("pue", default=1.2, min=1.0), Column("energy_usd_per_mwh", default=0.0, min=0),
     Column("metro", "str", default=""),
+    Column("fixed_cost_usd", default=0.0, min=0), Column("min_new_mw", default=0.0, min=0),
 ))
 CHIPS = TableSpec("chips.csv", ("sku",), (
     Column("sku", "str"), Column("tpp", min=0, min_exclusive=True),

@@ -261,3 +261,32 @@ def test_baseline_reports_cost_of_compliance(good, tmp_path):
 def test_report_option_writes_html(good, tmp_path):
     r = run("solve", good, "--out", tmp_path / "plan", "--report", tmp_path / "r.html")
     assert r.exit_code == 0 and (tmp_path / "r.html").read_text().startswith("<!doctype html>")
+
+
+def test_sweep_and_compare_commands(good, tmp_path):
+    out = tmp_path / "sweep"
+    r = run("sweep", good, "--out", out, "--vary", "max_tier2_country_share=0.05:0.07:0.01",
+            "--each-tier2-country-to-tier1")
+    assert r.exit_code == 0, r.output
+    assert "6 variants: 6 optimal" in r.output
+    assert "value of moving each country to Tier 1" in r.output and "POL" in r.output
+    assert (out / "results.csv").is_file() and (out / "tier_moves.csv").is_file()
+    again = run("sweep", good, "--out", out, "--vary", "max_tier2_country_share=0.05:0.07:0.01",
+                "--each-tier2-country-to-tier1")
+    assert again.exit_code == 0 and "6 variants: 6 optimal" in again.output      # resumed: nothing left
+    a, b = tmp_path / "a", tmp_path / "b"
+    run("solve", good, "--out", a)
+    run("solve", good, "--out", b, "--policy", "none")
+    r = run("compare", a, b)
+    assert r.exit_code == 0 and "countries" in r.output and "POL" in r.output and "markets" in r.output
+    r = run("compare", out, out)
+    assert r.exit_code == 0 and "variants" in r.output
+
+
+def test_sweep_bad_input(good, tmp_path):
+    r = run("sweep", good, "--out", tmp_path / "s", "--vary", "max_share=0.1")
+    assert r.exit_code == 2 and "unknown parameter(s) max_share" in r.output
+    r = run("sweep", good, "--out", tmp_path / "s", "--grid", tmp_path / "missing.toml")
+    assert r.exit_code == 2 and "file not found" in r.output
+    r = run("compare", tmp_path, tmp_path)
+    assert r.exit_code == 2 and "must both be plan folders" in r.output

@@ -98,3 +98,34 @@ def test_round_method_on_a_generated_fleet(tmp_path):
     assert info["gap"] < 1e-3 and info["bound"] >= info["objective"]
     lp_value = solve(s).summary["objective"]
     assert info["bound"] == pytest.approx(lp_value, rel=1e-6)
+
+
+@pytest.fixture
+def build_case(tmp_path):
+    """Two U.S. sites serving one market (40 MTPP); 1 kW and 10 units per rack.
+
+    A: fixed cost 1,000 USD, min_new_mw 0.03 (30 units); B: no fixed cost, but only 2 racks (20 units).
+    Value: serving 40 needs A (B alone gives 20); A built takes >= 30, so A in {30, 40} with B the
+    rest: value 40 MTPP. Cost (capex 1 per unit, no energy): 40 units + A's 1,000 = 1,040 USD.
+    """
+    f = write_scenario(tmp_path, [site("A", "USA", fixed_cost_usd=1000.0, min_new_mw=0.03),
+                                  site("B", "USA", racks=2)],
+                       [chip(inventory=100, capex_usd=1.0)], [market("us", "USA", 40 * M)], policy="")
+    return load_scenario(f)
+
+
+@pytest.mark.parametrize("method", ["exact", "round"])
+def test_build_decisions(build_case, method):
+    plan = integer_checked(build_case, method, "highs")
+    assert plan.summary["objective"] == pytest.approx(40 * M, rel=1e-6)
+    a = plan.placement.set_index("site_id")["new_units"].get("A", 0.0)
+    assert a >= 30 - 1e-6
+    assert plan.summary["cost"]["total_usd"] == pytest.approx(1040.0, rel=1e-6)
+    assert plan.summary["cost"]["fixed_usd"] == pytest.approx(1000.0)
+
+
+def test_min_new_mw_broken_is_caught(build_case):
+    plan = integer_checked(build_case, "exact", "highs")
+    p = plan.placement.copy()
+    p.loc[p["site_id"] == "A", ["new_units", "units"]] = 10.0
+    assert "min_new_mw" in set(check_plan(build_case, p, plan.service, integer=True).failures()["rule"])

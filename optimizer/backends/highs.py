@@ -114,8 +114,10 @@ def status_of(h: highspy.Highs) -> Status:
 
 
 def solve_mip(lp: LinearProgram, integrality: np.ndarray, time_limit: float | None = None,
-              gap: float | None = None, options: dict | None = None) -> SolveResult:
-    """Maximize value over a MIP (integrality 1 = integer column); no cost stage.
+              gap: float | None = None, options: dict | None = None, lexicographic: bool = True) -> SolveResult:
+    """Maximize value over a MIP (integrality 1 = integer column); then, when the value stage
+    finished within its gap, minimize cost among plans within 1e-7 of the value found, starting
+    from that plan (each stage gets the time limit).
 
     Status: OPTIMAL when solved to the relative gap, TIME_LIMIT_FEASIBLE with the incumbent when
     stopped by the time limit, TIME_LIMIT_NO_SOLUTION when none was found in time.
@@ -137,8 +139,30 @@ def solve_mip(lp: LinearProgram, integrality: np.ndarray, time_limit: float | No
     if not status.has_solution:
         return SolveResult(status, "highs-mip", message=h.modelStatusToString(h.getModelStatus()), seconds=seconds)
     x = np.array(h.getSolution().col_value)
-    return SolveResult(status, "highs-mip", x=x, objective=float(lp.c @ x), bound=float(info.mip_dual_bound),
+    bound = float(info.mip_dual_bound)
+    if lexicographic and status == Status.OPTIMAL and np.any(lp.cost):
+        t1 = time.perf_counter()
+        x = _mip_cost_stage(h, lp, x)
+        seconds["cost_stage"] = time.perf_counter() - t1
+    return SolveResult(status, "highs-mip", x=x, objective=float(lp.c @ x), bound=bound,
                        cost=float(lp.cost @ x), seconds=seconds)
+
+
+def _mip_cost_stage(h: highspy.Highs, lp: LinearProgram, x: np.ndarray) -> np.ndarray:
+    """Minimize cost subject to value >= value of ``x`` less 1e-7 relative, from ``x``."""
+    nz = np.flatnonzero(lp.c)
+    h.addRow(value_floor(float(lp.c @ x)), INF, len(nz), nz.astype(np.int32), lp.c[nz].astype(np.float64))
+    h.changeColsCost(lp.num_col, np.arange(lp.num_col, dtype=np.int32), lp.cost.astype(np.float64))
+    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+    start = highspy.HighsSolution()
+    start.col_value = list(x)
+    h.setSolution(start)
+    h.run()
+    if status_of(h) in (Status.OPTIMAL, Status.TIME_LIMIT_NO_SOLUTION) and h.getInfo().primal_solution_status == 2:
+        x2 = np.array(h.getSolution().col_value)
+        if lp.c @ x2 >= value_floor(float(lp.c @ x)) - 1e-9 and lp.cost @ x2 <= lp.cost @ x + 1e-12:
+            return x2
+    return x
 
 
 def solve_feasibility(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_col: int,
@@ -155,3 +179,99 @@ def solve_feasibility(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_co
         raise SolverError(f"HiGHS: splitting pooled placements among their sites failed "
                           f"({h.modelStatusToString(h.getModelStatus())}); please report this scenario")
     return np.maximum(np.array(h.getSolution().col_value), 0.0)
+
+
+class StructureChanged(Exception):
+    """The new LP has another shape or sparsity pattern: build a new session."""
+
+
+class WarmSession:
+    """One HiGHS model reused across LPs of the same structure (a sweep): each solve applies only
+    the changed bounds, costs and coefficients, and starts from the previous basis."""
+
+    def __init__(self, lp: LinearProgram, options: dict | None = None,
+                 cost_stage_options: dict | None = None):
+        self.options, self.cost_stage_options = dict(options or {}), dict(cost_stage_options or {})
+        self.h = make_highs(self.options)
+        pass_lp(self.h, lp)
+        self.lp, self.extra_row, self.fresh = lp, False, True
+        self._A = lp.A.tocsc()
+
+    def compatible(self, lp: LinearProgram) -> bool:
+        A = lp.A.tocsc()
+        return (A.shape == self._A.shape and A.nnz == self._A.nnz
+                and np.array_equal(A.indptr, self._A.indptr) and np.array_equal(A.indices, self._A.indices))
+
+    def solve(self, lp: LinearProgram) -> SolveResult:
+        """Value stage then cost stage, as :func:`solve_lp`, warm-started."""
+        if not self.compatible(lp):
+            raise StructureChanged
+        h, t0 = self.h, time.perf_counter()
+        self._reset_objective()
+        self._apply_changes(lp)
+        for key, value in self.options.items():
+            h.setOptionValue(key, value)
+        h.run()
+        status = status_of(h)
+        seconds = {"value_stage": time.perf_counter() - t0}
+        if not status.has_solution:
+            return SolveResult(status, "highs", message=h.modelStatusToString(h.getModelStatus()), seconds=seconds)
+        sol = h.getSolution()
+        x, duals, reduced = np.array(sol.col_value), np.array(sol.row_dual), np.array(sol.col_dual)
+        objective = h.getInfo().objective_function_value
+        cost = float(lp.cost @ x)
+        if status == Status.OPTIMAL and np.any(lp.cost):
+            t1 = time.perf_counter()
+            for key, value in self.cost_stage_options.items():
+                h.setOptionValue(key, value)
+            x, cost = _cost_stage(h, lp, objective, x, cost)
+            self.extra_row = True
+            seconds["cost_stage"] = time.perf_counter() - t1
+        return SolveResult(status, "highs", x=x, row_duals=duals, col_duals=reduced, objective=float(lp.c @ x),
+                           bound=objective, cost=cost, seconds=seconds)
+
+    def _reset_objective(self) -> None:
+        """Undo the last cost stage: drop its value-floor row, restore value and maximization."""
+        h, lp = self.h, self.lp
+        if self.extra_row:
+            h.deleteRows(1, np.array([lp.num_row], dtype=np.int32))
+            h.changeColsCost(lp.num_col, np.arange(lp.num_col, dtype=np.int32), lp.c.astype(np.float64))
+            h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+            self.extra_row = False
+
+    def _apply_changes(self, lp: LinearProgram) -> None:
+        h, old = self.h, self.lp
+        cols = np.flatnonzero((lp.col_lo != old.col_lo) | (lp.col_hi != old.col_hi)).astype(np.int32)
+        if len(cols):
+            h.changeColsBounds(len(cols), cols, fin(lp.col_lo[cols]), fin(lp.col_hi[cols]))
+        rows = np.flatnonzero((lp.row_lo != old.row_lo) | (lp.row_hi != old.row_hi)).astype(np.int32)
+        if len(rows):
+            h.changeRowsBounds(len(rows), rows, fin(lp.row_lo[rows]), fin(lp.row_hi[rows]))
+        costs = np.flatnonzero(lp.c != old.c).astype(np.int32)
+        if len(costs):
+            h.changeColsCost(len(costs), costs, lp.c[costs].astype(np.float64))
+        A = lp.A.tocsc()
+        changed = np.flatnonzero(A.data != self._A.data)
+        if len(changed):
+            col_of = np.repeat(np.arange(A.shape[1]), np.diff(A.indptr))
+            for k in changed:
+                h.changeCoeff(int(A.indices[k]), int(col_of[k]), float(A.data[k]))
+        self.lp, self._A = lp, A
+
+
+class WarmStart:
+    """Keeps a :class:`WarmSession` across solves; starts a new one when the structure changes."""
+
+    def __init__(self) -> None:
+        self.session: WarmSession | None = None
+        self.warm_solves = 0
+        self.cold_solves = 0
+
+    def solve(self, lp: LinearProgram, options: dict | None = None,
+              cost_stage_options: dict | None = None) -> SolveResult:
+        if self.session is not None and self.session.compatible(lp):
+            self.warm_solves += 1
+            return self.session.solve(lp)
+        self.cold_solves += 1
+        self.session = WarmSession(lp, options, cost_stage_options)
+        return self.session.solve(lp)

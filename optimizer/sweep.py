@@ -1,0 +1,342 @@
+"""Batch planning runs: many variants of one scenario, solved fast, in parallel, resumably.
+
+A variant is a dict of parameters applied to the base scenario (see :data:`PARAMETERS`). Variants
+come from a grid (TOML: the product of listed values; CSV: one variant per row) and shorthands.
+Each worker solves a contiguous chunk with one HiGHS model per structure, changing only bounds and
+coefficients between variants and starting from the previous basis. Each variant's plan and
+``result.json`` are written atomically under ``DIR/variants/ID/``; a rerun skips variants already
+there, so an interrupted sweep resumes where it stopped. A failing variant is recorded with its
+reason and the others go on.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import os
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import FleetoptError, InputError
+from .policy import Policy, load_policy
+from .scenario import Scenario
+from .validation import load_scenario
+
+POLICY_FIELDS = ("min_home_share", "min_tier1_share", "max_tier2_country_share", "tier2_country_cap_tpp")
+PARAMETERS = {
+    "policy": "preset name or TOML path (applied first; the other policy fields then override it)",
+    **{f: "policy field" for f in POLICY_FIELDS},
+    "tier.ISO3": "move a country to tier 1, 2 or 3",
+    "cap.ISO3": "that country's cap, TPP",
+    "demand_multiplier": "every market's demand x this", "demand_multiplier.ISO3": "that country's markets",
+    "inventory_multiplier": "every sku's inventory x this", "inventory_multiplier.SKU": "that sku",
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    id: str
+    params: dict[str, Any]
+
+
+def variant_id(params: dict[str, Any]) -> str:
+    """Stable id from the parameters (so resuming does not depend on grid order)."""
+    text = json.dumps(params, sort_keys=True, default=str)
+    slug = "_".join(f"{k}={v}" for k, v in sorted(params.items()))[:60] or "base"
+    slug = "".join(ch if ch.isalnum() or ch in "._=-" else "-" for ch in slug)
+    return f"{slug}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+
+
+def parse_values(key: str, value: Any) -> list:
+    """A list as is; "a:b:step" as the inclusive range; a scalar as a one-element list."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str) and value.count(":") == 2 and key != "policy":
+        try:
+            a, b, step = (float(v) for v in value.split(":"))
+        except ValueError:
+            raise InputError(f"grid: {key} = {value!r}: a range is START:STOP:STEP with numbers") from None
+        if step <= 0 or b < a:
+            raise InputError(f"grid: {key} = {value!r}: STEP must be > 0 and STOP >= START")
+        n = int(math.floor((b - a) / step + 1e-9)) + 1
+        return [round(a + i * step, 12) for i in range(n)]
+    return [value]
+
+
+def check_keys(keys: Iterable[str], where: str) -> None:
+    bad = [k for k in keys if k.split(".")[0] not in {p.split(".")[0] for p in PARAMETERS}
+           or (k.split(".")[0] in ("tier", "cap") and "." not in k)]
+    if bad:
+        raise InputError(f"{where}: unknown parameter(s) {', '.join(bad)}; parameters are "
+                         f"{', '.join(PARAMETERS)}")
+
+
+def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_tier2: bool,
+                  base: Scenario) -> list[Variant]:
+    """All variants: the grid file's, then the shorthands' (each combined as a product)."""
+    axes: dict[str, list] = {}
+    rows: list[dict] = []
+    if grid is not None:
+        if not grid.is_file():
+            raise InputError(f"--grid {grid}: file not found")
+        if grid.suffix == ".csv":
+            with grid.open() as fh:
+                rows = [{k: _scalar(v) for k, v in r.items() if v != ""} for r in csv.DictReader(fh)]
+            check_keys({k for r in rows for k in r}, str(grid))
+        else:
+            try:
+                raw = tomllib.loads(grid.read_text())
+            except tomllib.TOMLDecodeError as exc:
+                raise InputError(f"{grid}: not valid TOML ({exc})") from None
+            each_tier2 = each_tier2 or bool(raw.pop("each_tier2_country_to_tier1", False))
+            check_keys(raw, str(grid))
+            axes.update({k: parse_values(k, v) for k, v in raw.items()})
+    for item in vary:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"--vary {item!r}: expected KEY=START:STOP:STEP or KEY=V1,V2")
+        check_keys([key], "--vary")
+        axes[key] = parse_values(key, value) if ":" in value else [_scalar(v) for v in value.split(",")]
+    if policies:
+        axes["policy"] = policies
+    product = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())] if axes else [{}]
+    if rows:
+        product = [{**r, **p} for r in rows for p in product]
+    if each_tier2:
+        countries = sorted(set(base.sites.loc[base.sites["tier"] == 2, "country"]))
+        product = [p for p in product] + [{**p, f"tier.{k}": 1} for p in product for k in countries]
+    seen, variants = set(), []
+    for params in product:
+        vid = variant_id(params)
+        if vid not in seen:
+            seen.add(vid)
+            variants.append(Variant(vid, params))
+    return variants
+
+
+def _scalar(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+
+def apply_variant(base: Scenario, params: dict[str, Any]) -> Scenario:
+    """The base scenario with the variant's policy, tiers, caps, demand and inventory."""
+    policy = load_policy(params["policy"]) if "policy" in params else base.policy
+    changes = {f: (None if params[f] in (None, "none", "") else float(params[f])) for f in POLICY_FIELDS if f in params}
+    caps = dict(policy.caps)
+    tiers = base.tiers.copy()
+    for key, value in params.items():
+        head, _, tail = key.partition(".")
+        if head == "cap":
+            caps[tail.upper()] = float(value)
+        elif head == "tier":
+            if int(value) not in (1, 2, 3):
+                raise InputError(f"{key} = {value}: a tier is 1, 2 or 3")
+            tiers[tail.upper()] = int(value)
+    policy = dataclasses.replace(policy, caps=caps, **changes)
+    markets, chips = base.markets.copy(), base.chips.copy()
+    for key, value in params.items():
+        head, _, tail = key.partition(".")
+        if head == "demand_multiplier":
+            mask = markets["country"] == tail.upper() if tail else slice(None)
+            markets.loc[mask, "demand_tpp"] *= float(value)
+        elif head == "inventory_multiplier":
+            mask = chips.index == tail if tail else slice(None)
+            chips.loc[mask, "inventory"] *= float(value)
+    sites = base.sites.copy()
+    sites["tier"] = sites["country"].map(tiers).fillna(2).astype(int)
+    if policy.ban_tier3:
+        tier3 = set(sites.index[sites["tier"] == 3])
+        stuck = sorted(set(base.installed.loc[base.installed["site_id"].isin(tier3), "site_id"]))
+        if stuck:
+            raise InputError(f"installed units at sites that this variant puts in Tier 3 ({', '.join(stuck[:5])}); "
+                             "the Tier-3 ban cannot hold")
+    return dataclasses.replace(base, sites=sites, markets=markets, chips=chips, tiers=tiers, policy=policy)
+
+
+# ------------------------------------------------------------------------------------------
+# Solving: one worker solves a chunk of variants, reusing HiGHS models of the same structure.
+# ------------------------------------------------------------------------------------------
+
+def solve_chunk(scenario_dir: str, policy: str | None, variants: list[Variant], out_dir: str) -> list[dict]:
+    """Solve variants in order (skipping those already done); returns their result rows."""
+    from .sweep_worker import ChunkSolver  # noqa: PLC0415 - the solver layer, loaded in the worker
+    return ChunkSolver(scenario_dir, policy, Path(out_dir)).run(variants)
+
+
+def result_path(out_dir: Path, vid: str) -> Path:
+    return out_dir / "variants" / vid / "result.json"
+
+
+def load_done(out_dir: Path, variants: list[Variant]) -> dict[str, dict]:
+    done = {}
+    for v in variants:
+        path = result_path(out_dir, v.id)
+        if path.is_file():
+            try:
+                done[v.id] = json.loads(path.read_text())
+            except json.JSONDecodeError:
+                continue
+    return done
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=1, default=str)
+    os.replace(tmp, path)
+
+
+def chunks(items: list, n: int) -> list[list]:
+    """n contiguous chunks (neighbouring variants share structure, so warm starts help)."""
+    n = max(1, min(n, len(items)))
+    size = math.ceil(len(items) / n) if items else 0
+    return [items[i:i + size] for i in range(0, len(items), size)] if items else []
+
+
+def run_sweep(scenario_dir: Path, variants: list[Variant], out_dir: Path, policy: str | None = None,
+              workers: int = 1, dask: str | None = None, progress: Callable[[dict], None] | None = None,
+              chunks_per_worker: int = 4) -> pd.DataFrame:
+    """Solve every variant not yet done; write results.csv/.parquet and the chart; return the table."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out_dir / "sweep.json", {"scenario": str(scenario_dir), "policy": policy,
+                                               "variants": [dataclasses.asdict(v) for v in variants]})
+    done = load_done(out_dir, variants)
+    todo = [v for v in variants if v.id not in done]
+    for row in done.values():
+        if progress:
+            progress(row)
+    parts = chunks(todo, workers * chunks_per_worker if (workers > 1 or dask) else 1)
+    if dask:
+        _run_dask(dask, scenario_dir, policy, parts, out_dir, progress)
+    elif workers > 1 and len(parts) > 1:
+        _run_processes(workers, scenario_dir, policy, parts, out_dir, progress)
+    elif todo:
+        from .sweep_worker import ChunkSolver  # noqa: PLC0415
+        for row in ChunkSolver(str(scenario_dir), policy, out_dir).rows(todo):
+            if progress:
+                progress(row)
+    table = collect_results(out_dir, variants)
+    write_results(table, out_dir)
+    return table
+
+
+def _run_processes(workers, scenario_dir, policy, parts, out_dir, progress) -> None:
+    from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: PLC0415
+    import multiprocessing  # noqa: PLC0415
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(solve_chunk, str(scenario_dir), policy, part, str(out_dir)) for part in parts]
+        for fut in as_completed(futures):
+            for row in fut.result():
+                if progress:
+                    progress(row)
+
+
+def _run_dask(address: str, scenario_dir, policy, parts, out_dir, progress) -> None:
+    """On an existing Dask cluster (tcp://HOST:PORT), or a LocalCluster for ``local``."""
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed  # noqa: PLC0415
+    except ImportError:
+        raise InputError("--dask needs dask[distributed]: pip install 'fleetopt[dask]'") from None
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True) if address == "local" else None
+    try:
+        with Client(cluster if cluster is not None else address) as client:
+            futures = [client.submit(solve_chunk, str(scenario_dir), policy, part, str(out_dir), pure=False)
+                       for part in parts]
+            for fut in as_completed(futures):
+                for row in fut.result():
+                    if progress:
+                        progress(row)
+    except OSError as exc:
+        raise InputError(f"--dask {address}: cannot reach the scheduler ({exc})") from None
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def collect_results(out_dir: Path, variants: list[Variant]) -> pd.DataFrame:
+    """One row per variant, from its result.json (variants not yet solved are left out)."""
+    rows = []
+    for v in variants:
+        path = result_path(out_dir, v.id)
+        if path.is_file():
+            rows.append(json.loads(path.read_text()))
+    if not rows:
+        return pd.DataFrame(columns=["variant", "status"])
+    flat = []
+    for r in rows:
+        base = {k: v for k, v in r.items() if k != "params"}
+        flat.append({**{f"param:{k}": v for k, v in r.get("params", {}).items()}, **base})
+    return pd.DataFrame(flat)
+
+
+def write_results(table: pd.DataFrame, out_dir: Path) -> None:
+    """results.csv and results.parquet (atomically; lists and dicts as JSON text), and the chart."""
+    flat = _json_cells(table)
+    for name, writer in (("results.csv", lambda p: flat.to_csv(p, index=False)),
+                         ("results.parquet", lambda p: flat.to_parquet(p, index=False))):
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
+        os.close(fd)
+        writer(tmp)
+        os.replace(tmp, out_dir / name)
+    (out_dir / "objective_vs_parameters.svg").write_text(chart_svg(table))
+
+
+def _json_cells(table: pd.DataFrame) -> pd.DataFrame:
+    safe = table.copy()
+    for col in safe.columns:
+        if safe[col].dtype == object:
+            safe[col] = safe[col].map(lambda v: json.dumps(v) if isinstance(v, (list, dict)) else v)
+            if safe[col].map(lambda v: isinstance(v, str) or v is None or (isinstance(v, float) and math.isnan(v))).all():
+                safe[col] = safe[col].astype("string")
+    return safe
+
+
+def chart_svg(table: pd.DataFrame, width: int = 360, height: int = 240) -> str:
+    """Objective against each numeric varied parameter, one small panel per parameter."""
+    params = [c for c in table.columns if c.startswith("param:")
+              and pd.to_numeric(table[c], errors="coerce").notna().sum() >= 2]
+    ok = table.loc[table.get("status", pd.Series(dtype=str)) == "optimal"] if "status" in table else table
+    panels = []
+    for k, col in enumerate(params):
+        x = pd.to_numeric(ok[col], errors="coerce")
+        y = pd.to_numeric(ok.get("objective"), errors="coerce")
+        pts = pd.DataFrame({"x": x, "y": y}).dropna().sort_values("x")
+        if len(pts) < 2:
+            continue
+        x0, x1, y0, y1 = pts.x.min(), pts.x.max(), pts.y.min(), pts.y.max()
+        sx = lambda v: 50 + (v - x0) / ((x1 - x0) or 1) * (width - 70)  # noqa: E731
+        sy = lambda v: height - 40 - (v - y0) / ((y1 - y0) or 1) * (height - 70)  # noqa: E731
+        line = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(pts.x, pts.y))
+        dots = "".join(f"<circle cx='{sx(a):.1f}' cy='{sy(b):.1f}' r='3' fill='#1f77b4'/>" for a, b in zip(pts.x, pts.y))
+        panels.append(f"<g transform='translate({(k % 2) * width},{(k // 2) * height})'>"
+                      f"<rect width='{width}' height='{height}' fill='white' stroke='#ddd'/>"
+                      f"<text x='10' y='16' font-size='12'>objective vs {col[6:]}</text>"
+                      f"<text x='50' y='{height - 12}' font-size='10'>{x0:g}</text>"
+                      f"<text x='{width - 20}' y='{height - 12}' font-size='10' text-anchor='end'>{x1:g}</text>"
+                      f"<text x='5' y='{sy(y1) + 4:.1f}' font-size='10'>{y1:.3g}</text>"
+                      f"<text x='5' y='{sy(y0) + 4:.1f}' font-size='10'>{y0:.3g}</text>"
+                      f"<polyline points='{line}' fill='none' stroke='#1f77b4'/>{dots}</g>")
+    rows = max(1, math.ceil(len(panels) / 2))
+    body = "".join(panels) or "<text x='10' y='20'>no numeric parameter varied</text>"
+    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{2 * width}' height='{rows * height}' "
+            f"font-family='sans-serif'>{body}</svg>")

@@ -1,0 +1,106 @@
+"""Sweeps: same objectives as separate solves, parallel and Dask runs identical, failures recorded,
+and a sweep killed halfway then restarted finishes with the same results."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from optimizer import load_scenario, solve
+from optimizer.compare import tier_move_ranking
+from optimizer.generate import generate_fleet
+from optimizer.sweep import apply_variant, grid_variants, run_sweep
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    return generate_fleet(tmp_path_factory.mktemp("sw") / "f", sites=200, skus=4, seed=3)
+
+
+def seven_percent(base):
+    return grid_variants(None, ["max_tier2_country_share=0.04:0.10:0.01"], ["aidr-2025-uveu"], False, base)
+
+
+def test_sweep_matches_separate_solves(fleet, tmp_path):
+    base = load_scenario(fleet)
+    variants = seven_percent(base)
+    assert len(variants) == 7
+    table = run_sweep(fleet, variants, tmp_path / "sweep").set_index("variant")
+    assert table["warm_start"].sum() >= 5            # after the first, the model is reused
+    for v in variants:
+        alone = solve(apply_variant(base, v.params)).summary["objective"]
+        assert table.at[v.id, "objective"] == pytest.approx(alone, rel=1e-6)
+    assert (tmp_path / "sweep" / "results.parquet").is_file()
+    assert pd.read_parquet(tmp_path / "sweep" / "results.parquet").shape[0] == 7
+
+
+def test_interrupted_sweep_resumes_to_the_same_results(fleet, tmp_path):
+    base = load_scenario(fleet)
+    variants = seven_percent(base)
+    full = run_sweep(fleet, variants, tmp_path / "full").set_index("variant")["objective"]
+
+    class Killed(Exception):
+        pass
+
+    seen = []
+
+    def kill_after_three(row):
+        seen.append(row)
+        if len(seen) == 3:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run_sweep(fleet, variants, tmp_path / "cut", progress=kill_after_three)
+    done = list((tmp_path / "cut" / "variants").glob("*/result.json"))
+    assert 3 <= len(done) < 7
+    resumed = run_sweep(fleet, variants, tmp_path / "cut").set_index("variant")["objective"]
+    pd.testing.assert_series_equal(resumed.sort_index(), full.sort_index(), rtol=1e-9)
+
+
+def test_parallel_and_dask_give_identical_results(fleet, tmp_path):
+    base = load_scenario(fleet)
+    variants = seven_percent(base)[:4]
+    one = run_sweep(fleet, variants, tmp_path / "one").set_index("variant")["objective"].sort_index()
+    two = run_sweep(fleet, variants, tmp_path / "two", workers=2).set_index("variant")["objective"].sort_index()
+    pd.testing.assert_series_equal(one, two, rtol=1e-9)
+    pytest.importorskip("distributed")
+    dask = run_sweep(fleet, variants, tmp_path / "dask", dask="local").set_index("variant")["objective"].sort_index()
+    pd.testing.assert_series_equal(one, dask, rtol=1e-9)
+
+
+def test_failures_are_recorded_and_others_go_on(fleet, tmp_path):
+    base = load_scenario(fleet)
+    variants = grid_variants(None, ["tier.POL=1,7", "demand_multiplier=1.0"], [], False, base)
+    table = run_sweep(fleet, variants, tmp_path / "bad").set_index("param:tier.POL")
+    assert table.at[1, "status"] == "optimal"
+    assert table.at[7, "status"] == "failed" and "a tier is 1, 2 or 3" in table.at[7, "reason"]
+
+
+def test_each_tier2_country_to_tier1_ranks_the_moves(fleet, tmp_path):
+    base = load_scenario(fleet)
+    variants = grid_variants(None, [], [], True, base)
+    tier2 = sorted(set(base.sites.loc[base.sites["tier"] == 2, "country"]))
+    assert len(variants) == 1 + len(tier2)
+    table = run_sweep(fleet, variants, tmp_path / "tiers")
+    ranking = tier_move_ranking(table)
+    assert sorted(ranking["country"]) == tier2
+    assert (ranking["value_of_move"] >= -1e-6 * ranking["base_objective"].abs()).all()  # a move never hurts
+    assert ranking["value_of_move"].is_monotonic_decreasing
+
+
+def test_grid_files(fleet, tmp_path):
+    base = load_scenario(fleet)
+    toml = tmp_path / "grid.toml"
+    toml.write_text('policy = ["aidr-2025", "none"]\ndemand_multiplier = "0.5:1.0:0.25"\n')
+    assert len(grid_variants(toml, [], [], False, base)) == 6
+    csv = tmp_path / "grid.csv"
+    csv.write_text("max_tier2_country_share,cap.IND\n0.05,1e9\n0.1,\n")
+    got = grid_variants(csv, [], [], False, base)
+    assert [v.params for v in got] == [{"max_tier2_country_share": 0.05, "cap.IND": 1e9},
+                                       {"max_tier2_country_share": 0.1}]
+    bad = tmp_path / "bad.toml"
+    bad.write_text("max_share = [1]\n")
+    from optimizer import InputError
+    with pytest.raises(InputError, match="unknown parameter"):
+        grid_variants(bad, [], [], False, base)

@@ -53,21 +53,25 @@ def _from_links(s: Scenario) -> pd.DataFrame:
                          "site_id": links["site_id"].to_numpy(), "rtt_ms": rtt, "m": m, "s": site})
 
 
-def _from_distance(s: Scenario) -> pd.DataFrame:
+def _distance_blocks(s: Scenario, block: int):
+    """Yield (first market, rtt block, eligible block) over chunks of ``block`` markets:
+    rtt_ms and the eligibility rule evaluated for markets x all sites."""
     mk, st = s.markets, s.sites
     mlat, mlon = mk["lat"].to_numpy(), mk["lon"].to_numpy()
     slat, slon = st["lat"].to_numpy(), st["lon"].to_numpy()
     limit = mk["max_rtt_ms"].to_numpy()
     own = mk["in_country_only"].to_numpy(bool)
-    mc = mk["country"].to_numpy()
-    sc = st["country"].to_numpy()
-    block = max(1, CHUNK // max(1, len(st)))
-    parts_m, parts_s, parts_r = [], [], []
+    mc, sc = mk["country"].to_numpy(), st["country"].to_numpy()
     for start in range(0, len(mk), block):
         rows = slice(start, start + block)
         rtt = RTT_MS_PER_KM * haversine_km(mlat[rows, None], mlon[rows, None], slat[None, :], slon[None, :])
-        ok = rtt <= limit[rows, None]
-        ok &= ~own[rows, None] | (mc[rows, None] == sc[None, :])
+        ok = (rtt <= limit[rows, None]) & (~own[rows, None] | (mc[rows, None] == sc[None, :]))
+        yield start, rtt, ok
+
+
+def _from_distance(s: Scenario) -> pd.DataFrame:
+    parts_m, parts_s, parts_r = [], [], []
+    for start, rtt, ok in _distance_blocks(s, max(1, CHUNK // max(1, len(s.sites)))):
         mi, si = np.nonzero(ok)
         parts_m.append(mi + start)
         parts_s.append(si)
@@ -75,6 +79,7 @@ def _from_distance(s: Scenario) -> pd.DataFrame:
     m = np.concatenate(parts_m) if parts_m else np.zeros(0, int)
     site = np.concatenate(parts_s) if parts_s else np.zeros(0, int)
     rtt = np.concatenate(parts_r) if parts_r else np.zeros(0)
+    mk, st = s.markets, s.sites
     return pd.DataFrame({"market_id": mk.index.to_numpy()[m], "site_id": st.index.to_numpy()[site],
                          "rtt_ms": rtt, "m": m, "s": site})
 
@@ -99,21 +104,10 @@ def eligibility_bits(s: Scenario) -> np.ndarray:
 
 
 def _distance_bits(s: Scenario) -> np.ndarray:
-    mk, st = s.markets, s.sites
-    mlat, mlon = mk["lat"].to_numpy(), mk["lon"].to_numpy()
-    slat, slon = st["lat"].to_numpy(), st["lon"].to_numpy()
-    limit = mk["max_rtt_ms"].to_numpy()
-    own = mk["in_country_only"].to_numpy(bool)
-    mc, sc = mk["country"].to_numpy(), st["country"].to_numpy()
-    block = max(8, (CHUNK // max(1, len(st))) // 8 * 8)
-    parts = []
-    for start in range(0, len(mk), block):
-        rows = slice(start, start + block)
-        rtt = RTT_MS_PER_KM * haversine_km(mlat[rows, None], mlon[rows, None], slat[None, :], slon[None, :])
-        ok = (rtt <= limit[rows, None]) & (~own[rows, None] | (mc[rows, None] == sc[None, :]))
-        parts.append(np.packbits(ok, axis=0))
+    block = max(8, (CHUNK // max(1, len(s.sites))) // 8 * 8)       # whole bytes per chunk
+    parts = [np.packbits(ok, axis=0) for _, _, ok in _distance_blocks(s, block)]
     if not parts:
-        return np.zeros((len(st), 0), dtype=np.uint8)
+        return np.zeros((len(s.sites), 0), dtype=np.uint8)
     return np.concatenate(parts, axis=0).T.copy()
 
 

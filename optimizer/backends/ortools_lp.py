@@ -30,6 +30,16 @@ def _model(lp: LinearProgram, A: sp.csr_matrix, obj: np.ndarray, row_lo: np.ndar
     return model
 
 
+def _run(engine, model, name: str, stage: str):
+    """Solve; returns (status, seconds, a failed SolveResult or None)."""
+    t0 = time.perf_counter()
+    engine.solve(model)
+    status = _STATUS.get(engine.status(), Status.ERROR)
+    seconds = {stage: time.perf_counter() - t0}
+    failed = None if status.has_solution else SolveResult(status, name, message=engine.status_string(), seconds=seconds)
+    return status, seconds, failed
+
+
 def solve_lp(lp: LinearProgram, solver: str = "glop", time_limit: float | None = None,
              lexicographic: bool = True) -> SolveResult:
     """Solve on OR-Tools' ``glop`` or ``pdlp``: value stage, then the cost stage as a new model
@@ -40,13 +50,11 @@ def solve_lp(lp: LinearProgram, solver: str = "glop", time_limit: float | None =
     if time_limit is not None:
         engine.set_time_limit_in_seconds(float(time_limit))
     A = lp.A.tocsr()
-    t0 = time.perf_counter()
-    engine.solve(_model(lp, A, lp.c, lp.row_lo, lp.row_hi, maximize=True))
-    status = _STATUS.get(engine.status(), Status.ERROR)
-    seconds = {"value_stage": time.perf_counter() - t0}
+    status, seconds, failed = _run(engine, _model(lp, A, lp.c, lp.row_lo, lp.row_hi, maximize=True),
+                                   f"ortools-{solver}", "value_stage")
+    if failed:
+        return failed
     name = f"ortools-{solver}"
-    if not status.has_solution:
-        return SolveResult(status, name, message=engine.status_string(), seconds=seconds)
     x = np.array(engine.variable_values())
     optimum = engine.objective_value()
     duals = np.array(engine.dual_values())
@@ -76,13 +84,10 @@ def solve_mip(lp: LinearProgram, integrality: np.ndarray, solver: str = "scip",
         engine.set_time_limit_in_seconds(float(time_limit))
     if gap is not None and solver == "scip":
         engine.set_solver_specific_parameters(f"limits/gap = {gap}")
-    t0 = time.perf_counter()
-    engine.solve(model)
-    status = _STATUS.get(engine.status(), Status.ERROR)
-    seconds = {"mip": time.perf_counter() - t0}
     name = f"ortools-{solver}"
-    if not status.has_solution:
-        return SolveResult(status, name, message=engine.status_string(), seconds=seconds)
+    status, seconds, failed = _run(engine, model, name, "mip")
+    if failed:
+        return failed
     x = np.array(engine.variable_values())
     return SolveResult(status, name, x=x, objective=float(lp.c @ x), bound=float(engine.best_objective_bound()),
                        cost=float(lp.cost @ x), seconds=seconds)

@@ -181,6 +181,9 @@ def solve_feasibility(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_co
     return np.maximum(np.array(h.getSolution().col_value), 0.0)
 
 
+WARM_OPTIONS = {"solver": "simplex", "simplex_strategy": 1}
+
+
 class StructureChanged(Exception):
     """The new LP has another shape or sparsity pattern: build a new session."""
 
@@ -209,8 +212,11 @@ class WarmSession:
         h, t0 = self.h, time.perf_counter()
         self._reset_objective()
         self._apply_changes(lp)
-        for key, value in self.options.items():
+        # first solve: the method chosen for the size; later ones: dual simplex from the basis
+        options = self.options if self.fresh else {**self.options, **WARM_OPTIONS}
+        for key, value in options.items():
             h.setOptionValue(key, value)
+        self.fresh = False
         h.run()
         status = status_of(h)
         seconds = {"value_stage": time.perf_counter() - t0}

@@ -39,6 +39,17 @@ def write_plan(plan: Plan, out: str | Path) -> Path:
     return out
 
 
+def update_summary(plan: Plan, out: str | Path) -> None:
+    """Rewrite only summary.json of a written plan (atomically: a temporary file, then a rename),
+    e.g. to record how long writing the plan took."""
+    out = Path(out)
+    fd, tmp = tempfile.mkstemp(prefix=".summary.json.", dir=out)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(_jsonable(plan.summary), indent=2) + "\n")
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, out / "summary.json")
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -11,7 +11,7 @@ Tables (pandas, indexed by their ids):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -34,6 +34,7 @@ class Scenario:
     tiers: pd.Series
     policy: Policy
     path: Path | None = None
+    load_timings: dict[str, float] = field(default_factory=dict, compare=False)  # seconds: load, validate
 
     def installed_matrix(self) -> pd.DataFrame:
         """Installed units as a sites x skus table (zeros where none)."""

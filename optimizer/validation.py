@@ -5,6 +5,7 @@ names the file, column, offending ids and what is allowed; nothing invalid reach
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -33,13 +34,15 @@ def load_scenario(folder: str | Path, policy: str | Path | Policy | None = None)
     if not folder.is_dir():
         raise InputError(f"{folder}: scenario folder not found (it must hold sites.csv, "
                          "chips.csv and markets.csv)")
+    t0 = time.perf_counter()
+    clock = {"load": 0.0}
     pol = _resolve_policy(folder, policy)
     problems: list[str] = []
     known = _country_table()
-    scenario_countries = _read_typed(folder, COUNTRIES, problems, set())
+    scenario_countries = _read_typed(folder, COUNTRIES, problems, set(), clock)
     if scenario_countries is not None:
         known |= set(scenario_countries.index)
-    tables = {spec.file: _read_typed(folder, spec, problems, known)
+    tables = {spec.file: _read_typed(folder, spec, problems, known, clock)
               for spec in (SITES, CHIPS, MARKETS, INSTALLED, LINKS)}
     _check_policy_codes(pol, known, problems)
     if problems:
@@ -54,6 +57,7 @@ def load_scenario(folder: str | Path, policy: str | Path | Policy | None = None)
     _check_references(scenario, problems)
     if problems:
         raise InputError(problems)
+    scenario.load_timings.update(load=clock["load"], validate=time.perf_counter() - t0 - clock["load"])
     return scenario
 
 
@@ -84,7 +88,7 @@ def _country_table() -> set[str]:
 
 
 def _read_typed(folder: Path, spec: TableSpec, problems: list[str],
-                known: set[str]) -> pd.DataFrame | None:
+                known: set[str], clock: dict[str, float]) -> pd.DataFrame | None:
     """Read one CSV as text and convert it column by column; None when absent or broken."""
     path = folder / spec.file
     if not path.is_file():
@@ -92,11 +96,14 @@ def _read_typed(folder: Path, spec: TableSpec, problems: list[str],
             problems.append(f"{spec.file}: file missing from {folder}; it is required "
                             f"(columns {', '.join(c.name for c in spec.columns if c.required)})")
         return None
+    t0 = time.perf_counter()
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         problems.append(f"{spec.file}: cannot be read as CSV ({str(exc).strip()})")
         return None
+    finally:
+        clock["load"] += time.perf_counter() - t0
     raw.columns = [str(c).strip() for c in raw.columns]
     missing = [c.name for c in spec.columns if c.required and c.name not in raw.columns]
     if missing:

@@ -42,7 +42,7 @@ def test_solve_check_validate_happy_path(good, tmp_path):
     for key in ("status", "objective", "served_tpp", "demand_tpp", "total_tpp", "cost", "home_share",
                 "tier1_share", "countries", "limits", "solver", "timings"):
         assert key in summary
-    assert set(summary["timings"]) >= {"load_validate", "build", "solve", "write"}
+    assert set(summary["timings"]) >= {"load", "validate", "build", "solve", "extract", "write"}
     placement = pd.read_csv(out / "placement.csv")
     assert list(placement.columns) == ["site_id", "country", "tier", "sku", "installed_units", "new_units",
                                        "units", "tpp", "power_kw", "racks"]

@@ -104,3 +104,35 @@ def test_grid_files(fleet, tmp_path):
     from optimizer import InputError
     with pytest.raises(InputError, match="unknown parameter"):
         grid_variants(bad, [], [], False, base)
+
+
+def test_sweep_killed_with_sigkill_then_rerun(fleet, tmp_path):
+    """The real thing: `fleetopt sweep` in a process killed with SIGKILL after a few variants,
+    then the same command again; results equal an uninterrupted sweep's."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    args = [sys.executable, "-c", "from cli import app; app()", "sweep", str(fleet), "--policy", "aidr-2025-uveu",
+            "--vary", "max_tier2_country_share=0.04:0.15:0.005"]
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([*args, "--out", str(out)], cwd=root, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(out.glob("variants/*/result.json"))) < 3:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    n_done = len(list(out.glob("variants/*/result.json")))
+    assert 3 <= n_done < 23, n_done
+    assert not (out / "results.csv").exists()
+    subprocess.run([*args, "--out", str(out)], cwd=root, check=True, capture_output=True)
+    subprocess.run([*args, "--out", str(tmp_path / "whole")], cwd=root, check=True, capture_output=True)
+    a = pd.read_csv(out / "results.csv").set_index("variant")["objective"].sort_index()
+    b = pd.read_csv(tmp_path / "whole" / "results.csv").set_index("variant")["objective"].sort_index()
+    assert len(a) == 23
+    pd.testing.assert_series_equal(a, b, rtol=1e-9)

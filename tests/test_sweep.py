@@ -136,3 +136,16 @@ def test_sweep_killed_with_sigkill_then_rerun(fleet, tmp_path):
     b = pd.read_csv(tmp_path / "whole" / "results.csv").set_index("variant")["objective"].sort_index()
     assert len(a) == 23
     pd.testing.assert_series_equal(a, b, rtol=1e-9)
+
+
+def test_sample_tier2_moves_are_ranked(tmp_path):
+    """Issue target: moving each Tier-2 country of the sample to Tier 1 in turn finishes and ranks
+    the countries by the value of the move."""
+    from optimizer.datafiles import data_dir
+    sample = data_dir() / "sample"
+    base = load_scenario(sample)
+    table = run_sweep(sample, grid_variants(None, [], [], True, base), tmp_path / "t")
+    ranking = tier_move_ranking(table)
+    tier2 = set(base.sites.loc[base.sites["tier"] == 2, "country"])
+    assert set(ranking["country"]) == tier2 and (table["status"] == "optimal").all()
+    assert ranking["value_of_move"].iloc[0] > 0 and ranking["value_of_move"].is_monotonic_decreasing

@@ -117,7 +117,7 @@ def solve_mip(lp: LinearProgram, integrality: np.ndarray, time_limit: float | No
               gap: float | None = None, options: dict | None = None, lexicographic: bool = True) -> SolveResult:
     """Maximize value over a MIP (integrality 1 = integer column); then, when the value stage
     finished within its gap, minimize cost among plans within 1e-7 of the value found, starting
-    from that plan (each stage gets the time limit).
+    from that plan, for at most twice the value stage's time (the cheapest plan found is kept).
 
     Status: OPTIMAL when solved to the relative gap, TIME_LIMIT_FEASIBLE with the incumbent when
     stopped by the time limit, TIME_LIMIT_NO_SOLUTION when none was found in time.
@@ -142,6 +142,9 @@ def solve_mip(lp: LinearProgram, integrality: np.ndarray, time_limit: float | No
     bound = float(info.mip_dual_bound)
     if lexicographic and status == Status.OPTIMAL and np.any(lp.cost):
         t1 = time.perf_counter()
+        # the cost stage is a tie-break: give it at most twice the value stage's time (>= 1 s)
+        budget = max(1.0, 2.0 * seconds["mip"])
+        h.setOptionValue("time_limit", min(budget, opts.get("time_limit", budget)))
         x = _mip_cost_stage(h, lp, x)
         seconds["cost_stage"] = time.perf_counter() - t1
     return SolveResult(status, "highs-mip", x=x, objective=float(lp.c @ x), bound=bound,

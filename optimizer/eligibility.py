@@ -111,6 +111,16 @@ def _distance_bits(s: Scenario) -> np.ndarray:
     return np.concatenate(parts, axis=0).T.copy()
 
 
+def eligibility_key(s: Scenario) -> tuple:
+    """Everything :func:`eligibility_bits` reads, hashed: equal keys give equal bitsets."""
+    h = pd.util.hash_pandas_object
+    parts = [int(h(s.markets[["country", "lat", "lon", "max_rtt_ms", "in_country_only"]], index=True).sum()),
+             int(h(s.sites[["country", "lat", "lon", "tier"]], index=True).sum()), s.policy.ban_tier3]
+    if s.links is not None:
+        parts.append(int(h(s.links, index=False).sum()))
+    return tuple(parts)
+
+
 def pair_rtt_ms(s: Scenario, market_pos: np.ndarray, site_pos: np.ndarray) -> np.ndarray:
     """Round-trip time of given pairs: from links.csv when it sets one, else 0.015 ms/km x distance."""
     rtt = RTT_MS_PER_KM * haversine_km(

@@ -42,56 +42,60 @@ def shadow_prices(d: ModelData, fm: FastModel, result: SolveResult) -> pd.DataFr
     """One row per limit with a nonzero price: limit, family, scope, unit, value_per_unit."""
     lp, y = fm.lp, result.row_duals
     fleet_model = d.installed_total + float(result.x[lp.var_blocks["N"].slice].sum())
-    rows = []
+    policy = []
     for name, blk in lp.row_blocks.items():
         if blk.family in ("home_share", "tier1_share", "tier2_share"):
-            rows.append((name, blk.family, str(blk.index[0]), y[blk.start] * fleet_model * 0.01 * MTPP))
+            policy.append((name, blk.family, str(blk.index[0]), y[blk.start] * fleet_model * 0.01 * MTPP))
         elif blk.family == "tier2_cap":
-            rows.append((name, blk.family, str(blk.index[0]), y[blk.start] * H100E_TPP * 1000))
-    for family, scale in (("power", MTPP), ("racks", MTPP)):
-        blk = lp.row_blocks[family]
-        prices = y[blk.slice] * scale
-        sites = np.flatnonzero(fm.pools.pool_of_site >= 0)
-        site_price = prices[fm.pools.pool_of_site[sites]]
-        for s_pos, price in zip(sites, site_price):
-            rows.append((f"{family}[{d.scenario.sites.index[s_pos]}]", family, d.scenario.sites.index[s_pos], price))
+            policy.append((name, blk.family, str(blk.index[0]), y[blk.start] * H100E_TPP * 1000))
+    frames = [pd.DataFrame(policy, columns=["limit", "family", "scope", "value_per_unit"])]
+    sites = np.flatnonzero(fm.pools.pool_of_site >= 0)
+    site_ids = d.scenario.sites.index.to_numpy()[sites].astype(str)
+    for family in ("power", "racks"):       # a pool's price holds for each of its sites
+        prices = y[lp.row_blocks[family].slice][fm.pools.pool_of_site[sites]] * MTPP
+        frames.append(_priced(family, site_ids, prices))
     inv = lp.row_blocks["inventory"]
-    for sku, price in zip(inv.index, y[inv.slice] * MTPP / UNIT):
-        rows.append((f"inventory[{sku}]", "inventory", sku, price))
-    u = lp.var_blocks["u"]
-    for market, rc in zip(u.index, result.col_duals[u.slice] if result.col_duals is not None else []):
-        rows.append((f"demand[{market}]", "demand", market, rc * H100E_TPP))
-    table = pd.DataFrame(rows, columns=["limit", "family", "scope", "value_per_unit"])
+    frames.append(_priced("inventory", inv.index.to_numpy().astype(str), y[inv.slice] * MTPP / UNIT))
+    if result.col_duals is not None:
+        u = lp.var_blocks["u"]
+        frames.append(_priced("demand", u.index.to_numpy().astype(str), result.col_duals[u.slice] * H100E_TPP))
+    table = pd.concat(frames, ignore_index=True)
     table["unit"] = table["family"].map(UNITS)
     table = table.loc[table["value_per_unit"].abs() > DUAL_TOL]
-    order = table["value_per_unit"].abs().sort_values(ascending=False).index
+    order = table["value_per_unit"].abs().sort_values(ascending=False, kind="stable").index
     return table.loc[order, ["limit", "family", "scope", "unit", "value_per_unit"]].reset_index(drop=True)
+
+
+def _priced(family: str, scope: np.ndarray, value: np.ndarray) -> pd.DataFrame:
+    keep = np.abs(value) > DUAL_TOL
+    scope = scope[keep]
+    return pd.DataFrame({"limit": np.char.add(np.char.add(f"{family}[", scope), "]"), "family": family,
+                         "scope": scope, "value_per_unit": value[keep]})
 
 
 def unserved_demand(d: ModelData, plan: Plan, prices: pd.DataFrame) -> pd.DataFrame:
     """Markets not fully served, with the reason: no eligible site, policy, or capacity."""
     s = d.scenario
-    served = plan.service.groupby("market_id")["tpp"].sum().reindex(s.markets.index, fill_value=0.0)
-    short = s.markets["demand_tpp"] - served
+    demand = s.markets["demand_tpp"].to_numpy(float)
+    served = plan.service.groupby("market_id")["tpp"].sum().reindex(s.markets.index, fill_value=0.0).to_numpy()
+    short = np.flatnonzero(demand - served > 1e-6 * np.maximum(1.0, demand))
     bits = d.eligibility
-    eligible = np.unpackbits(bits, axis=1, count=len(s.markets)).astype(bool) if bits.size else \
-        np.zeros((len(s.sites), len(s.markets)), bool)
+    eligible = (np.unpackbits(bits, axis=1, count=len(s.markets)).astype(bool) if bits.size
+                else np.zeros((len(s.sites), len(s.markets)), bool))
+    countries = s.sites["country"].to_numpy()
     binding_countries = set(prices.loc[prices["family"].isin(["tier2_share", "tier2_cap"]), "scope"])
     home_or_t1 = prices["family"].isin(["home_share", "tier1_share"]).any()
-    rows = []
-    for m_pos, market in enumerate(s.markets.index):
-        gap = float(short.iloc[m_pos])
-        if gap <= 1e-6 * max(1.0, float(s.markets["demand_tpp"].iloc[m_pos])):
-            continue
-        countries = set(s.sites["country"].to_numpy()[eligible[:, m_pos]])
-        if not countries:
-            reason = "no eligible site" + (" (only Tier-3 sites in reach)" if s.policy.ban_tier3 else "")
-        elif countries <= binding_countries:
-            reason = "policy: " + ", ".join(sorted(f"limit of {k}" for k in countries))
-        elif home_or_t1 and not (countries & {s.policy.home_country}):
-            reason = "policy: home/Tier-1 share binds; capacity outside them is limited"
+    reasons = []
+    for m_pos in short:
+        reach = set(countries[eligible[:, m_pos]])
+        if not reach:
+            reasons.append("no eligible site" + (" (only Tier-3 sites in reach)" if s.policy.ban_tier3 else ""))
+        elif reach <= binding_countries:
+            reasons.append("policy: " + ", ".join(sorted(f"limit of {k}" for k in reach)))
+        elif home_or_t1 and s.policy.home_country not in reach:
+            reasons.append("policy: home/Tier-1 share binds; capacity outside them is limited")
         else:
-            reason = "capacity: eligible sites or inventory are used up"
-        rows.append({"market_id": market, "demand_tpp": float(s.markets["demand_tpp"].iloc[m_pos]),
-                     "served_tpp": float(served.iloc[m_pos]), "unserved_tpp": gap, "reason": reason})
-    return pd.DataFrame(rows, columns=["market_id", "demand_tpp", "served_tpp", "unserved_tpp", "reason"])
+            reasons.append("capacity: eligible sites or inventory are used up")
+    return pd.DataFrame({"market_id": s.markets.index.to_numpy()[short], "demand_tpp": demand[short],
+                         "served_tpp": served[short], "unserved_tpp": demand[short] - served[short],
+                         "reason": pd.Series(reasons, dtype="str")}, columns=["market_id", "demand_tpp", "served_tpp", "unserved_tpp", "reason"])

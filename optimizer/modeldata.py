@@ -66,6 +66,10 @@ class ModelData:
         """Per site, its eligible markets as a packed bitset (see eligibility_bits)."""
         return eligibility_bits(self.scenario)
 
+    def set_eligibility(self, bits: np.ndarray) -> None:
+        """Use bits computed for an identical site-market geometry (see eligibility_key)."""
+        self.__dict__["eligibility"] = bits
+
     @property
     def n_sites(self) -> int:
         return len(self.site_country)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from .backends import highs
 from .diagnose import diagnose
+from .eligibility import eligibility_key
 from .elastic import POLICY_FAMILIES, policy_rows, with_elastic_rows
 from .errors import InfeasibleError, InputError, SolverError
 from .explain import shadow_prices, unserved_demand
@@ -78,6 +79,8 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     d = ModelData.from_scenario(s)
+    if warm is not None:     # sweeps: site-market eligibility rarely changes between variants
+        d.set_eligibility(warm.cached(eligibility_key(s), lambda: d.eligibility))
     if integer:
         sol, info = _integer(d, method, mip_solver, time_limit, gap, timings, t0)
     else:

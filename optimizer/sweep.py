@@ -214,7 +214,7 @@ def chunks(items: list, n: int) -> list[list]:
 
 def run_sweep(scenario_dir: Path, variants: list[Variant], out_dir: Path, policy: str | None = None,
               workers: int = 1, dask: str | None = None, progress: Callable[[dict], None] | None = None,
-              chunks_per_worker: int = 4) -> pd.DataFrame:
+              chunks_per_worker: int = 1) -> pd.DataFrame:
     """Solve every variant not yet done; write results.csv/.parquet and the chart; return the table."""
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out_dir / "sweep.json", {"scenario": str(scenario_dir), "policy": policy,

@@ -29,8 +29,9 @@ def test_sweep_matches_separate_solves(fleet, tmp_path):
     table = run_sweep(fleet, variants, tmp_path / "sweep").set_index("variant")
     assert table["warm_start"].sum() >= 5            # after the first, the model is reused
     for v in variants:
-        alone = solve(apply_variant(base, v.params)).summary["objective"]
-        assert table.at[v.id, "objective"] == pytest.approx(alone, rel=1e-6)
+        alone = solve(apply_variant(base, v.params)).summary
+        assert table.at[v.id, "objective"] == pytest.approx(alone["objective"], rel=1e-6)
+        assert table.at[v.id, "cost_usd"] == pytest.approx(alone["cost"]["total_usd"], rel=1e-6)
     assert (tmp_path / "sweep" / "results.parquet").is_file()
     assert pd.read_parquet(tmp_path / "sweep" / "results.parquet").shape[0] == 7
 

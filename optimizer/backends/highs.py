@@ -91,13 +91,16 @@ def solve_lp(lp: LinearProgram, time_limit: float | None = None,
 
 
 def _cost_stage(h: highspy.Highs, lp: LinearProgram, optimum: float, x: np.ndarray,
-                cost: float) -> tuple[np.ndarray, float]:
-    """Minimize cost subject to value >= optimum (less 1e-7 relative), from the current basis."""
+                cost: float, basis=None) -> tuple[np.ndarray, float]:
+    """Minimize cost subject to value >= optimum (less 1e-7 relative), from the current basis
+    (or from ``basis``, a cost-stage basis of a model of the same structure)."""
     nz = np.flatnonzero(lp.c)
     h.addRow(value_floor(optimum), INF, len(nz), nz.astype(np.int32), lp.c[nz].astype(np.float64))
     cols = np.arange(lp.num_col, dtype=np.int32)
     h.changeColsCost(lp.num_col, cols, lp.cost.astype(np.float64))
     h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+    if basis is not None:
+        h.setBasis(basis)
     h.run()
     if status_of(h) != Status.OPTIMAL:
         return x, cost
@@ -201,6 +204,7 @@ class WarmSession:
         self.h = make_highs(self.options)
         pass_lp(self.h, lp)
         self.lp, self.extra_row, self.fresh = lp, False, True
+        self.value_basis = self.cost_basis = None
         self._A = lp.A.tocsc()
 
     def compatible(self, lp: LinearProgram) -> bool:
@@ -215,6 +219,8 @@ class WarmSession:
         h, t0 = self.h, time.perf_counter()
         self._reset_objective()
         self._apply_changes(lp)
+        if self.value_basis is not None:      # start from the last value stage, not the cost stage
+            h.setBasis(self.value_basis)
         # first solve: the method chosen for the size; later ones: dual simplex from the basis
         options = self.options if self.fresh else {**self.options, **WARM_OPTIONS}
         for key, value in options.items():
@@ -223,6 +229,7 @@ class WarmSession:
         h.run()
         status = status_of(h)
         seconds = {"value_stage": time.perf_counter() - t0}
+        self.value_basis = h.getBasis() if status == Status.OPTIMAL else None
         if not status.has_solution:
             return SolveResult(status, "highs", message=h.modelStatusToString(h.getModelStatus()), seconds=seconds)
         sol = h.getSolution()
@@ -233,7 +240,8 @@ class WarmSession:
             t1 = time.perf_counter()
             for key, value in self.cost_stage_options.items():
                 h.setOptionValue(key, value)
-            x, cost = _cost_stage(h, lp, objective, x, cost)
+            x, cost = _cost_stage(h, lp, objective, x, cost, self.cost_basis)
+            self.cost_basis = h.getBasis() if status_of(h) == Status.OPTIMAL else None
             self.extra_row = True
             seconds["cost_stage"] = time.perf_counter() - t1
         return SolveResult(status, "highs", x=x, row_duals=duals, col_duals=reduced, objective=float(lp.c @ x),
@@ -269,12 +277,20 @@ class WarmSession:
 
 
 class WarmStart:
-    """Keeps a :class:`WarmSession` across solves; starts a new one when the structure changes."""
+    """Keeps a :class:`WarmSession` across solves; starts a new one when the structure changes.
+    Also caches what does not change between variants (see :meth:`cached`)."""
 
     def __init__(self) -> None:
         self.session: WarmSession | None = None
         self.warm_solves = 0
         self.cold_solves = 0
+        self._cache: dict = {}
+
+    def cached(self, key, compute):
+        """``compute()`` once per ``key`` (one entry kept: sweeps move forward, not back and forth)."""
+        if key not in self._cache:
+            self._cache = {key: compute()}
+        return self._cache[key]
 
     def solve(self, lp: LinearProgram, options: dict | None = None,
               cost_stage_options: dict | None = None) -> SolveResult:

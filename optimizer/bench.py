@@ -149,7 +149,7 @@ def machine() -> str:
 def write_results(table: pd.DataFrame, cfg: BenchConfig) -> Path:
     """RESULTS.md (machine, command, table, speed-up ratios) and a plot of total time vs sites."""
     cfg.results.parent.mkdir(parents=True, exist_ok=True)
-    svg = cfg.results.with_name("total_time_vs_sites.svg")
+    svg = cfg.results.with_name(f"total_time_vs_sites{cfg.results.stem.replace('RESULTS', '')}.svg")
     svg.write_text(plot_svg(table))
     cols = ["sites", "path", "status", "total", "load", "build", "solve", "extract", "write",
             "peak_rss_mb", "objective", "rel_diff_vs_fast", "gap"]

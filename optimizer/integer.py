@@ -25,7 +25,7 @@ from .backends import highs
 from .fastmodel import FastModel, build_fast
 from .lp import Block, LinearProgram
 from .modeldata import MTPP, MUSD, UNIT, ModelData
-from .result import SolveResult, Status
+from .result import SolveResult
 from .solution import Solution, expand_fast, site_placement
 
 DEFAULT_GAP = 1e-4   # relative MIP gap when none is given, the same for every backend

@@ -14,7 +14,6 @@ import time
 from enum import Enum
 
 import numpy as np
-import pandas as pd
 
 from .backends import highs
 from .diagnose import diagnose
@@ -22,12 +21,12 @@ from .eligibility import eligibility_key
 from .elastic import POLICY_FAMILIES, policy_rows, with_elastic_rows
 from .errors import InfeasibleError, InputError, SolverError
 from .explain import shadow_prices, unserved_demand
-from .fastmodel import FastModel, build_fast
+from .fastmodel import build_fast
 from .lp import LinearProgram
 from .model import build_plain
 from .modeldata import MTPP, UNIT, ModelData
 from .plan import Plan, placement_table, service_table
-from .result import SolveResult, Status
+from .result import Status
 from .scenario import Scenario
 from .solution import Solution, expand_fast
 from .summary import build_summary

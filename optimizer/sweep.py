@@ -18,19 +18,16 @@ import json
 import math
 import os
 import tempfile
-import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import numpy as np
 import pandas as pd
 
-from .errors import FleetoptError, InputError
-from .policy import Policy, load_policy
+from .errors import InputError
+from .policy import load_policy
 from .scenario import Scenario
-from .validation import load_scenario
 
 POLICY_FIELDS = ("min_home_share", "min_tier1_share", "max_tier2_country_share", "tier2_country_cap_tpp")
 PARAMETERS = {

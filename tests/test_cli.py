@@ -4,7 +4,6 @@ nothing written."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pandas as pd
 import pytest

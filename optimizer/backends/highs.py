@@ -175,11 +175,12 @@ def solve_feasibility(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_co
                       row_lo: np.ndarray, row_hi: np.ndarray) -> np.ndarray:
     """A point y >= 0 with row_lo <= A y <= row_hi (zero objective); raises if none."""
     import scipy.sparse as sp  # noqa: PLC0415
-    A = sp.csc_matrix((vals, (rows, cols)), shape=(len(row_lo), n_col))
+    zeros = np.zeros(n_col)
+    lp = LinearProgram(A=sp.csr_matrix((vals, (rows, cols)), shape=(len(row_lo), n_col)), c=zeros,
+                       cost=zeros, col_lo=zeros, col_hi=np.full(n_col, np.inf), row_lo=row_lo, row_hi=row_hi,
+                       var_blocks={}, row_blocks={})
     h = make_highs()
-    status = h.passModel(n_col, len(row_lo), A.nnz, 1, 1, 0.0, np.zeros(n_col), np.zeros(n_col),
-                         np.full(n_col, INF), fin(row_lo), fin(row_hi), A.indptr.astype(np.int32),
-                         A.indices.astype(np.int32), A.data.astype(np.float64), np.zeros(n_col, np.int32))
+    pass_lp(h, lp, maximize=False)
     h.run()
     if status_of(h) != Status.OPTIMAL:
         raise SolverError(f"HiGHS: splitting pooled placements among their sites failed "

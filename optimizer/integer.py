@@ -25,7 +25,7 @@ from .backends import highs
 from .fastmodel import FastModel, build_fast
 from .lp import Block, LinearProgram
 from .modeldata import MTPP, MUSD, UNIT, ModelData
-from .result import SolveResult
+from .result import SolveResult, Status
 from .solution import Solution, expand_fast, site_placement
 
 DEFAULT_GAP = 1e-4   # relative MIP gap when none is given, the same for every backend
@@ -198,6 +198,8 @@ def _exact_cbc(d: ModelData, time_limit, gap) -> tuple[Solution, dict]:
     result, new_units, served = solve_pulp(d, time_limit=time_limit, integer_racks=True, gap=gap)
     sol = Solution(result, counts={"pairs": len(d.pairs)})
     info = {"method": "exact", "solver": "cbc", "status": result.status.value}
+    if result.status == Status.TIME_LIMIT_NO_SOLUTION:
+        result.solver = "cbc-mip"
     if result.status.has_solution:
         sol.new_units = new_units
         sol.market_pos = d.scenario.markets.index.get_indexer(served.index.get_level_values("market_id"))

@@ -129,3 +129,18 @@ def test_min_new_mw_broken_is_caught(build_case):
     p = plan.placement.copy()
     p.loc[p["site_id"] == "A", ["new_units", "units"]] = 10.0
     assert "min_new_mw" in set(check_plan(build_case, p, plan.service, integer=True).failures()["rule"])
+
+
+@pytest.mark.parametrize("solver", ["highs", "ortools", "cbc"])
+def test_time_limit_gives_best_plan_or_clear_error(tmp_path, solver):
+    """A tiny time limit on a fleet the MIP cannot close in time: either the best plan found,
+    compliant, with status time_limit_feasible and its gap, or exit 4 saying no plan was found."""
+    from optimizer import SolverError
+    s = load_scenario(generate_fleet(tmp_path / "f", sites=600, skus=6, seed=5))
+    try:
+        plan = solve(s, integer=True, method="exact", mip_solver=solver, time_limit=0.05, gap=1e-9)
+    except SolverError as err:
+        assert "no plan found within the time limit" in str(err) or "no plan" in str(err)
+        return
+    assert plan.summary["integer"]["status"] in ("time_limit_feasible", "optimal")
+    assert check_plan(s, plan.placement, plan.service, integer=True).ok

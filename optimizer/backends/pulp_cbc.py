@@ -49,12 +49,16 @@ def solve_pulp(d: ModelData, time_limit: float | None = None, integer_racks: boo
     solver = cbc(time_limit, gap)
     prob.solve(solver)
     status = _STATUS.get(pulp.LpStatus[prob.status], Status.ERROR)
+    if status == Status.OPTIMAL and getattr(prob, "sol_status", 1) == pulp.LpSolutionIntegerFeasible:
+        status = Status.TIME_LIMIT_FEASIBLE        # stopped by the time limit with a plan in hand
     seconds = {"value_stage": time.perf_counter() - t0}
-    if status != Status.OPTIMAL:
+    if not status.has_solution:
         return SolveResult(status, "cbc", message=pulp.LpStatus[prob.status], seconds=seconds), None, None
     optimum = pulp.value(prob.objective) or 0.0
     if integer_racks:
-        return _collect(x, f, SolveResult(Status.OPTIMAL, "cbc", objective=optimum, seconds=seconds))
+        return _collect(x, f, SolveResult(status, "cbc", objective=optimum, seconds=seconds))
+    if status != Status.OPTIMAL:
+        return SolveResult(status, "cbc", message="time limit", seconds=seconds), None, None
     energy = s.energy_usd_per_unit()
     cost = pulp.lpSum((chips.at[c, "capex_usd"] + energy.at[site, c]) * UNIT / MUSD * var
                       for (site, c), var in x.items())

@@ -70,19 +70,19 @@ def solve_lp(lp: LinearProgram, solver: str = "glop", time_limit: float | None =
                        cost=float(lp.cost @ x), seconds=seconds)
 
 
-MIP_SOLVERS = {"scip": "scip", "cp-sat": "sat"}
+MIP_SOLVERS = {"scip": "scip"}   # CP-SAT would need integer coefficients; SCIP takes the LP as is
 
 
 def solve_mip(lp: LinearProgram, integrality: np.ndarray, solver: str = "scip",
               time_limit: float | None = None, gap: float | None = None) -> SolveResult:
-    """Maximize value over a MIP on OR-Tools (SCIP, or CP-SAT which needs integer data)."""
+    """Maximize value over a MIP on OR-Tools' SCIP."""
     model = _model(lp, lp.A.tocsr(), lp.c, lp.row_lo, lp.row_hi, maximize=True)
     for j in np.flatnonzero(integrality):
         model.set_var_integrality(int(j), True)
     engine = mbh.ModelSolverHelper(MIP_SOLVERS[solver])
     if time_limit is not None:
         engine.set_time_limit_in_seconds(float(time_limit))
-    if gap is not None and solver == "scip":
+    if gap is not None:
         engine.set_solver_specific_parameters(f"limits/gap = {gap}")
     name = f"ortools-{solver}"
     status, seconds, failed = _run(engine, model, name, "mip")

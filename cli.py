@@ -12,8 +12,8 @@ from typing import Annotated, Optional
 import typer
 
 from optimizer import check_plan, load_scenario, read_plan, solve, write_plan
-from optimizer.output import update_summary
 from optimizer.errors import FleetoptError, InputError
+from optimizer.output import update_summary
 from optimizer.solve import SolverPath
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -230,6 +230,7 @@ def sweep_cmd(
     """Solve many variants of SCENARIO (policy parameters, tier moves, caps, demand and inventory
     multipliers), in parallel and resumably; write results.csv/.parquet, plans and a chart."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     from optimizer.compare import tier_move_ranking
     from optimizer.sweep import grid_variants, run_sweep
     try:

@@ -240,6 +240,7 @@ def run_sweep_benchmark(sites: int = 3000, n_variants: int = 50, seed: int = 1, 
     ``fleetopt solve`` runs, each end to end in its own process, on the same generated fleet."""
     import shutil
     import tomllib
+
     from .datafiles import policies_dir
     workdir.mkdir(parents=True, exist_ok=True)
     scenario = generate_fleet(workdir / f"fleet-{sites}", sites=sites, metros=metros_for(sites), skus=skus, seed=seed)

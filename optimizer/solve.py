@@ -17,8 +17,8 @@ import numpy as np
 
 from .backends import highs
 from .diagnose import diagnose
-from .eligibility import eligibility_key
 from .elastic import POLICY_FAMILIES, policy_rows, with_elastic_rows
+from .eligibility import eligibility_key
 from .errors import InfeasibleError, InputError, SolverError
 from .explain import shadow_prices, unserved_demand
 from .fastmodel import build_fast
@@ -218,7 +218,7 @@ def _ortools(d, path, time_limit, options, timings, t0, prices=None) -> Solution
     lp = build_plain(d)
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    from .backends import ortools_lp   # imported on demand: heavy, and only for this path
+    from .backends import ortools_lp  # imported on demand: heavy, and only for this path
     result = ortools_lp.solve_lp(lp, solver=path.value.split("-")[1], time_limit=time_limit)
     timings["solve"] = time.perf_counter() - t1
     sol = Solution(result, lp=lp, counts=_counts(lp, pairs=len(d.pairs)))
@@ -228,7 +228,7 @@ def _ortools(d, path, time_limit, options, timings, t0, prices=None) -> Solution
 def _pulp(d, path, time_limit, options, timings, t0, prices=None) -> Solution:
     timings["build"] = 0.0
     t1 = time.perf_counter()
-    from .backends.pulp_cbc import solve_pulp   # imported on demand
+    from .backends.pulp_cbc import solve_pulp  # imported on demand
     result, new_units, served = solve_pulp(d, time_limit=time_limit)
     timings["solve"] = time.perf_counter() - t1     # PuLP builds and solves in one call
     sol = Solution(result, counts={"pairs": len(d.pairs)})

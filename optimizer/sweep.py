@@ -237,8 +237,8 @@ def run_sweep(scenario_dir: Path, variants: list[Variant], out_dir: Path, policy
 
 
 def _run_processes(workers, scenario_dir, policy, parts, out_dir, progress) -> None:
-    from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: PLC0415
     import multiprocessing  # noqa: PLC0415
+    from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: PLC0415
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futures = [pool.submit(solve_chunk, str(scenario_dir), policy, part, str(out_dir)) for part in parts]

@@ -8,8 +8,8 @@ from pathlib import Path
 from .backends.highs import WarmStart
 from .errors import FleetoptError
 from .output import write_plan
-from .sweep import Variant, apply_variant, result_path, write_json_atomic
 from .solve import solve
+from .sweep import Variant, apply_variant, result_path, write_json_atomic
 from .validation import load_scenario
 
 

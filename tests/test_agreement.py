@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
-
 from helpers import M, write_scenario
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from optimizer import InfeasibleError, check_plan, load_scenario, solve
 
 COUNTRIES = [("USA", 39.0, -77.5), ("DEU", 50.1, 8.7), ("POL", 52.2, 21.0), ("IND", 19.1, 72.9),

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from helpers import M, chip, market, site, write_scenario
+
 from optimizer import check_plan, load_scenario, solve
 
 POLICY = """home_country = "USA"

@@ -7,10 +7,10 @@ import json
 
 import pandas as pd
 import pytest
+from helpers import M, chip, market, site, write_scenario
 from typer.testing import CliRunner
 
 from cli import app
-from helpers import M, chip, market, site, write_scenario
 
 runner = CliRunner()
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import M, chip, market, site, write_scenario
+
 from optimizer import InfeasibleError, load_scenario, solve
 
 SITES = [site("US", "USA"), site("DE", "DEU"), site("PL", "POL"), site("AE", "ARE")]

@@ -4,8 +4,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
 from helpers import M, chip, market, site, write_scenario
+
 from optimizer import load_scenario, solve
 from optimizer.generate import generate_fleet
 

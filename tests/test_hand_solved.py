@@ -8,7 +8,6 @@ independent checker (``solve_checked``).
 from __future__ import annotations
 
 import pytest
-
 from helpers import ALL_PATHS, M, chip, market, new_units, site, solve_checked, write_scenario
 
 paths = pytest.mark.parametrize("path", ALL_PATHS)

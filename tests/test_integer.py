@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from helpers import M, chip, market, site, write_scenario
+from test_agreement import random_scenario
+
 from optimizer import check_plan, load_scenario, solve
 from optimizer.generate import generate_fleet
-from test_agreement import random_scenario
 
 METHODS = [("exact", "highs"), ("exact", "ortools"), ("exact", "cbc"), ("round", "highs")]
 

@@ -6,8 +6,8 @@ import shutil
 import subprocess
 
 import pytest
-
 from helpers import M, chip, market, site, write_scenario
+
 from optimizer import load_scenario, solve
 from optimizer.report import CHARTS, charts_drawn, render_report, write_report
 

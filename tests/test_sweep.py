@@ -2,7 +2,6 @@
 and a sweep killed halfway then restarted finishes with the same results."""
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
 

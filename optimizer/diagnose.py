@@ -15,9 +15,6 @@ from .lp import LinearProgram
 from .modeldata import MTPP, ModelData
 from .result import Status
 
-FAMILY_WORDS = {"home_share": "home-country share", "tier1_share": "Tier-1 share",
-                "tier2_share": "Tier-2 country share", "tier2_cap": "Tier-2 country cap"}
-
 
 def diagnose(d: ModelData, lp: LinearProgram) -> tuple[str, list[str], list[str]]:
     """A planner-readable message, the limit families that cannot be met, and the limits."""

@@ -84,7 +84,7 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
         sol, info = _integer(d, method, mip_solver, time_limit, gap, timings, t0)
     else:
         runner = {SolverPath.FAST: _fast, SolverPath.PLAIN: _plain, SolverPath.PULP: _pulp,
-                  SolverPath.ORTOOLS_GLOP: _ortools, SolverPath.ORTOOLS_PDLP: _ortools}[path]
+                  SolverPath.ORTOOLS_GLOP: _plain, SolverPath.ORTOOLS_PDLP: _plain}[path]
         sol = (_fast(d, path, time_limit, highs_options, timings, t0, prices, warm)
                if path == SolverPath.FAST else runner(d, path, time_limit, highs_options, timings, t0, prices))
     _raise_for_status(sol, d)
@@ -205,21 +205,15 @@ def _plain_solution(sol: Solution, d: ModelData) -> Solution:
 
 
 def _plain(d, path, time_limit, options, timings, t0, prices=None) -> Solution:
+    """The plain formulation, on HiGHS (``plain``) or on OR-Tools (``ortools-glop``/``-pdlp``)."""
     lp = _elastic(build_plain(d), prices)
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    result = highs.solve_lp(lp, time_limit=time_limit, options=options)
-    timings["solve"] = time.perf_counter() - t1
-    sol = Solution(result, lp=lp, counts=_counts(lp, pairs=len(d.pairs)))
-    return _plain_solution(sol, d) if result.status.has_solution else sol
-
-
-def _ortools(d, path, time_limit, options, timings, t0, prices=None) -> Solution:
-    lp = build_plain(d)
-    timings["build"] = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    from .backends import ortools_lp  # imported on demand: heavy, and only for this path
-    result = ortools_lp.solve_lp(lp, solver=path.value.split("-")[1], time_limit=time_limit)
+    if path == SolverPath.PLAIN:
+        result = highs.solve_lp(lp, time_limit=time_limit, options=options)
+    else:
+        from .backends import ortools_lp  # imported on demand: heavy, and only for these paths
+        result = ortools_lp.solve_lp(lp, solver=path.value.split("-")[1], time_limit=time_limit)
     timings["solve"] = time.perf_counter() - t1
     sol = Solution(result, lp=lp, counts=_counts(lp, pairs=len(d.pairs)))
     return _plain_solution(sol, d) if result.status.has_solution else sol

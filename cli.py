@@ -38,6 +38,8 @@ def validate_cmd(scenario: ScenarioArg, policy: PolicyOpt = None) -> None:
         s = load_scenario(scenario, policy)
     except FleetoptError as exc:
         _fail(exc)
+    for note in s.notes:
+        typer.echo(f"note: {note}")
     typer.echo(f"{scenario}: valid under policy {s.policy.name}: {len(s.sites)} sites in "
                f"{s.sites['country'].nunique()} countries, {len(s.chips)} skus, {len(s.markets)} "
                f"markets, {len(s.installed)} installed rows")

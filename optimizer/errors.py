@@ -1,9 +1,18 @@
 """Exceptions that the CLI turns into one-line messages and documented exit codes.
 
 Exit codes (see the README): 0 success, 1 plan not compliant (``check``), 2 bad input,
-3 infeasible scenario, 4 solver failure or time limit without a plan.
+3 infeasible scenario, 4 solver failure or time limit without a plan, 5 benchmark paths
+disagree, 130 interrupted (Ctrl-C).
 """
 from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_NOT_COMPLIANT = 1
+EXIT_INPUT = 2
+EXIT_INFEASIBLE = 3
+EXIT_SOLVER = 4
+EXIT_DISAGREE = 5
+EXIT_INTERRUPTED = 130
 
 
 class FleetoptError(Exception):

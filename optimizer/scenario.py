@@ -8,6 +8,7 @@ Tables (pandas, indexed by their ids):
 * ``installed`` columns site_id, sku, units (one row per pair, units > 0)
 * ``links``    columns market_id, site_id, rtt_ms, or ``None`` when links.csv is absent
 * ``tiers``    Series iso3 -> tier, after the policy's [tiers] and the scenario's countries.csv
+* ``notes``    one line per input that was ignored or overridden (printed, and kept in summary.json)
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class Scenario:
     policy: Policy
     path: Path | None = None
     load_timings: dict[str, float] = field(default_factory=dict, compare=False)  # seconds: load, validate
+    notes: list[str] = field(default_factory=list, compare=False)  # inputs ignored or overridden, said aloud
 
     def installed_matrix(self) -> pd.DataFrame:
         """Installed units as a sites x skus table (zeros where none)."""

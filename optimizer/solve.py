@@ -93,7 +93,7 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     service = service_table(s, sol.market_pos, sol.site_pos, sol.served)
     summary = build_summary(s, placement, service, sol.result, path.value, sol.counts or {})
     plan = Plan(placement, service, summary, s)
-    summary["notes"] = []
+    summary["notes"] = list(s.notes)
     if integer:
         summary["mode"], summary["integer"] = "integer", info
         summary["path"] = f"integer-{info['method']}"

@@ -13,7 +13,8 @@ import typer
 
 from optimizer import check_plan, load_scenario, read_plan, solve, write_plan
 from optimizer.errors import FleetoptError, InputError
-from optimizer.output import update_summary
+from optimizer.manifest import build_manifest, input_differences, input_paths, utc_now
+from optimizer.outdir import check_out_dir, check_out_file, out_lock, read_run, write_with
 from optimizer.solve import SolverPath
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -65,25 +66,27 @@ def solve_cmd(
     gap: Annotated[Optional[float], typer.Option("--gap", help="Integer mode: relative MIP gap to stop at")] = None,
 ) -> None:
     """Solve SCENARIO for the most valuable compliant placement and write it to --out."""
+    options, started = dict(locals()), utc_now()
     timings: dict[str, float] = {}
     try:
-        s = load_scenario(scenario, policy)
-        timings.update(s.load_timings)
-        prices = _parse_prices(soft_price) if (soft or soft_price) else None
-        plan = solve(s, path=path, time_limit=time_limit, soft=prices, integer=integer, method=method,
-                     mip_solver=solver, gap=gap)
-        plan.summary["timings"] = {**timings, **plan.summary["timings"]}
-        if baseline:
-            from optimizer.compliance import compare_to_baseline
-            base = solve(load_scenario(scenario, baseline), path=path, time_limit=time_limit)
-            plan.summary["baseline"] = compare_to_baseline(plan, base)
-        t1 = time.perf_counter()
-        write_plan(plan, out)
-        plan.summary["timings"]["write"] = time.perf_counter() - t1
-        update_summary(plan, out)   # so summary.json carries the write time
+        target = check_out_dir(out, "plan", scenario)
         if report:
-            from optimizer.report import write_report
-            write_report(plan, report)
+            check_out_file(report, "--report", (target, *input_paths(scenario, policy)))
+        with out_lock(target):
+            s = load_scenario(scenario, policy)
+            timings.update(s.load_timings)
+            prices = _parse_prices(soft_price) if (soft or soft_price) else None
+            plan = solve(s, path=path, time_limit=time_limit, soft=prices, integer=integer, method=method,
+                         mip_solver=solver, gap=gap)
+            plan.summary["timings"] = {**timings, **plan.summary["timings"]}
+            if baseline:
+                from optimizer.compliance import compare_to_baseline
+                base = solve(load_scenario(scenario, baseline), path=path, time_limit=time_limit)
+                plan.summary["baseline"] = compare_to_baseline(plan, base)
+            write_plan(plan, out, build_manifest("plan", s.path, s.policy, options, started))
+            if report:
+                from optimizer.report import write_report
+                write_report(plan, report)
     except FleetoptError as exc:
         _fail(exc)
     _print_summary(plan.summary, out)
@@ -228,16 +231,21 @@ def sweep_cmd(
     policy: PolicyOpt = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes on this machine")] = 1,
     dask: Annotated[Optional[str], typer.Option("--dask", help="tcp://HOST:PORT of a Dask scheduler, or 'local'")] = None,
+    restart: Annotated[bool, typer.Option("--restart", help="Discard what an earlier sweep wrote into --out, "
+                                          "then run afresh")] = False,
 ) -> None:
     """Solve many variants of SCENARIO (policy parameters, tier moves, caps, demand and inventory
     multipliers), in parallel and resumably; write results.csv/.parquet, plans and a chart."""
+    options, started = dict(locals()), utc_now()
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from optimizer.compare import tier_move_ranking
-    from optimizer.sweep import grid_variants, run_sweep
+    from optimizer.sweep import grid_variants, run_sweep, sweep_manifest
     try:
+        check_out_dir(out, "sweep", scenario)      # before any work; run_sweep locks --out
         base = load_scenario(scenario, policy)
         variants = grid_variants(grid, vary or [], [p for p in (policies or "").split(",") if p], each_tier2, base)
+        run = sweep_manifest(base, variants, options, started)
         counts = {"done": 0, "failed": 0}
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TextColumn("failed {task.fields[failed]}"), TimeRemainingColumn(), transient=False) as bar:
@@ -248,15 +256,18 @@ def sweep_cmd(
                 counts["failed"] += row.get("status") != "optimal"
                 bar.update(task, advance=1, failed=counts["failed"])
 
-            table = run_sweep(scenario, variants, out, policy=policy, workers=workers, dask=dask, progress=tick)
+            table = run_sweep(scenario, variants, out, policy=policy, workers=workers, dask=dask, progress=tick,
+                              run=run, restart=restart)
     except FleetoptError as exc:
         _fail(exc)
+    if table.attrs["skipped"]:
+        typer.echo(f"resumed: {table.attrs['skipped']} of {len(variants)} variants were done by an earlier run "
+                   "and skipped")
     ok = int((table["status"] == "optimal").sum()) if len(table) else 0
     typer.echo(f"{len(table)} variants: {ok} optimal, {len(table) - ok} infeasible or failed; "
                f"results in {out}/results.csv and results.parquet, chart objective_vs_parameters.svg")
     ranking = tier_move_ranking(table)
     if len(ranking):
-        ranking.to_csv(out / "tier_moves.csv", index=False)
         typer.echo("value of moving each country to Tier 1 (objective gained), best first:")
         for r in ranking.head(15).itertuples():
             typer.echo(f"  {r.country:<5} {r.value_of_move:>+22,.0f}")
@@ -267,16 +278,36 @@ def compare_cmd(
     a: Annotated[Path, typer.Argument(help="Plan or sweep folder A")],
     b: Annotated[Path, typer.Argument(help="Plan or sweep folder B")],
     top: Annotated[int, typer.Option("--top", min=1)] = 10,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write every table, whole, "
+                                                "into this CSV file (column `table` names each)")] = None,
 ) -> None:
     """Two plans side by side (per country, site, market) or two sweeps (per variant)."""
-    from optimizer.compare import compare_dirs
+    from optimizer.compare import compare_dirs, comparison_table
     try:
+        if out is not None:
+            check_out_file(out, "--out", (a, b))
         tables = compare_dirs(a, b)
+        if out is not None:
+            whole = comparison_table(tables)
+            write_with(out, lambda p: whole.to_csv(p, index=False))
     except FleetoptError as exc:
         _fail(exc)
+    _warn_other_inputs(a, b)
     for name, table in tables.items():
         typer.echo(f"{name} (A = {a}, B = {b}; largest changes first):")
         typer.echo(table.head(top).to_string(float_format=lambda v: f"{v:,.6g}"))
+    if out is not None:
+        typer.echo(f"tables written to {out}")
+
+
+def _warn_other_inputs(a: Path, b: Path) -> None:
+    """A warning line when the two folders' manifests show different scenario input files."""
+    runs = [read_run(p / "summary.json") or read_run(p / "sweep.json") for p in (a, b)]
+    if all(runs):
+        differ = input_differences(*runs)
+        if differ:
+            typer.echo(f"warning: {a} and {b} were planned from different scenario inputs "
+                       f"({', '.join(differ)} from A to B)", err=True)
 
 
 @app.command("bench-sweep")
@@ -308,7 +339,10 @@ def generate_cmd(
     """Write a synthetic fleet (deterministic per seed) as an ordinary scenario folder."""
     from optimizer.generate import generate_fleet
     t0 = time.perf_counter()
-    generate_fleet(out, sites=sites, metros=metros, skus=skus, seed=seed)
+    try:
+        generate_fleet(out, sites=sites, metros=metros, skus=skus, seed=seed)
+    except FleetoptError as exc:
+        _fail(exc)
     typer.echo(f"wrote {out}/ ({sites} sites, {skus} skus, seed {seed}) in {time.perf_counter() - t0:.2f} s")
 
 

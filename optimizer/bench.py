@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from .generate import generate_fleet
+from .outdir import write_text_atomic
 
 AGREE_REL = 1e-6
 
@@ -150,7 +151,7 @@ def write_results(table: pd.DataFrame, cfg: BenchConfig) -> Path:
     """RESULTS.md (machine, command, table, speed-up ratios) and a plot of total time vs sites."""
     cfg.results.parent.mkdir(parents=True, exist_ok=True)
     svg = cfg.results.with_name(f"total_time_vs_sites{cfg.results.stem.replace('RESULTS', '')}.svg")
-    svg.write_text(plot_svg(table))
+    write_text_atomic(svg, plot_svg(table))
     cols = ["sites", "path", "status", "total", "load", "build", "solve", "extract", "write",
             "peak_rss_mb", "objective", "rel_diff_vs_fast", "gap"]
     shown = table.reindex(columns=cols)
@@ -167,7 +168,7 @@ def write_results(table: pd.DataFrame, cfg: BenchConfig) -> Path:
         _markdown(speedups(table)), "",
         f"![total time vs sites]({svg.name})", "",
     ]
-    cfg.results.write_text("\n".join(lines))
+    write_text_atomic(cfg.results, "\n".join(lines))
     return cfg.results
 
 
@@ -250,7 +251,7 @@ def run_sweep_benchmark(sites: int = 3000, n_variants: int = 50, seed: int = 1, 
     separate, t0 = {}, time.perf_counter()
     for a in shares:
         pol = workdir / f"policy-{a}.toml"
-        pol.write_text("\n".join(f"{k} = {json.dumps(v)}" for k, v in {**base, "max_tier2_country_share": a}.items()
+        write_text_atomic(pol, "\n".join(f"{k} = {json.dumps(v)}" for k, v in {**base, "max_tier2_country_share": a}.items()
                                  if not isinstance(v, dict)) + "\n")
         out = workdir / f"solve-{a}"
         subprocess.run([*cli, "solve", str(scenario), "--out", str(out), "--policy", str(pol)],
@@ -280,5 +281,5 @@ def run_sweep_benchmark(sites: int = 3000, n_variants: int = 50, seed: int = 1, 
     lines += [f"| {k} | {v:.1f} | {t_separate / v:.1f}x |" for k, v in rows.items()]
     lines += ["", f"Largest relative difference of a sweep objective from the separate solve's: {worst:.2e}", ""]
     results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text("\n".join(lines))
+    write_text_atomic(results, "\n".join(lines))
     return {"times": rows, "worst_rel_diff": worst}

@@ -52,6 +52,15 @@ def compare_dirs(a: Path, b: Path) -> dict[str, pd.DataFrame]:
     }
 
 
+def comparison_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every comparison table as one (column ``table`` first, ids in ``id``), for a CSV file."""
+    parts = []
+    for name, t in tables.items():
+        t = t if name == "variants" else t.rename_axis("id").reset_index()
+        parts.append(t.assign(table=name)[["table", *t.columns]])
+    return pd.concat(parts, ignore_index=True)
+
+
 def _side(x: pd.Series, y: pd.Series, name: str) -> pd.DataFrame:
     t = pd.concat({f"{name}_a": x, f"{name}_b": y}, axis=1).fillna(0.0)
     t["change"] = t[f"{name}_b"] - t[f"{name}_a"]

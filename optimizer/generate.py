@@ -19,12 +19,15 @@ fleet's compute, so capacity binds; Tier-2 demand is heavy, so the shares and ca
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .datafiles import data_dir
+from .manifest import build_manifest
+from .outdir import SCENARIO_MANIFEST, atomic_dir, check_out_dir, out_lock
 
 CLASSES = [("training", 400.0, False, 1.0, 0.40), ("batch", 120.0, False, 1.5, 0.25),
            ("interactive", 30.0, False, 3.0, 0.25), ("sovereign", 60.0, True, 2.5, 0.10)]
@@ -39,11 +42,14 @@ CAP_TPP = 790e6
 
 def generate_fleet(out: str | Path, sites: int = 1000, metros: int | None = None, skus: int = 6,
                    seed: int = 0) -> Path:
-    """Write an ordinary scenario folder (sites, chips, markets, installed) into ``out``."""
+    """Write an ordinary scenario folder (sites, chips, markets, installed, and generated.json,
+    the run manifest that marks it as generated) into ``out``, atomically. ``out`` must be new,
+    empty or a scenario this function generated (InputError otherwise)."""
     if not 1 <= skus <= len(SKU_ORDER):
         raise ValueError(f"skus must be 1..{len(SKU_ORDER)}")
     if sites < 1:
         raise ValueError("sites must be >= 1")
+    target = check_out_dir(out, "scenario", flag="OUT")
     rng = np.random.default_rng(seed)
     n_metros = int(metros or max(8, round(sites / 25)))
     metro_table = _metros(rng, n_metros)
@@ -52,13 +58,17 @@ def generate_fleet(out: str | Path, sites: int = 1000, metros: int | None = None
     installed = _installed(rng, site_table, chips)
     chips["inventory"] = _inventory(site_table, chips, installed)
     markets = _markets(rng, metro_table, site_table, chips, installed)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    site_table.drop(columns=["metro_pos"]).to_csv(out / "sites.csv", index=False)
-    chips.to_csv(out / "chips.csv", index=False)
-    markets.to_csv(out / "markets.csv", index=False)
-    installed.to_csv(out / "installed.csv", index=False)
-    return out
+    tables = {"sites.csv": site_table.drop(columns=["metro_pos"]), "chips.csv": chips,
+              "markets.csv": markets, "installed.csv": installed}
+    run = build_manifest("scenario", None, None, {"sites": sites, "metros": n_metros, "skus": skus, "seed": seed})
+    run["files"] = sorted(tables)
+    with out_lock(target, flag="OUT"):
+        check_out_dir(out, "scenario", flag="OUT")     # again, under the lock
+        with atomic_dir(target) as tmp:
+            for name, table in tables.items():
+                table.to_csv(tmp / name, index=False)
+            (tmp / SCENARIO_MANIFEST).write_text(json.dumps({"run": run}, indent=1) + "\n")
+    return Path(out)
 
 
 def _anchors() -> pd.DataFrame:

@@ -2,70 +2,46 @@
 
 The plan is first written into a hidden temporary folder beside DIR, then moved into place, so
 a failed or interrupted run never leaves a half-written DIR (an older DIR stays until the new
-one is complete).
+one is complete). DIR must pass the output-folder rule (:mod:`optimizer.outdir`) and is locked
+while it is written; summary.json carries the run manifest (:mod:`optimizer.manifest`).
 """
 from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from .errors import InputError
+from .manifest import build_manifest
+from .outdir import atomic_dir, check_out_dir, out_lock
 from .plan import Plan
 
-PLAN_FILES = ("placement.csv", "service.csv", "summary.json")
 
+def write_plan(plan: Plan, out: str | Path, run: dict[str, Any] | None = None) -> Path:
+    """Write the plan's three files into ``out`` atomically; returns the folder.
 
-def write_plan(plan: Plan, out: str | Path) -> Path:
-    """Write the plan's three files into ``out`` atomically; returns the folder."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    tmp.chmod(0o777 & ~_umask())
-    try:
-        plan.placement.to_csv(tmp / "placement.csv", index=False)
-        plan.service.to_csv(tmp / "service.csv", index=False)
-        (tmp / "summary.json").write_text(json.dumps(_jsonable(plan.summary), indent=2) + "\n")
-        _swap_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
-
-
-def update_summary(plan: Plan, out: str | Path) -> None:
-    """Rewrite only summary.json of a written plan (atomically: a temporary file, then a rename),
-    e.g. to record how long writing the plan took."""
-    out = Path(out)
-    fd, tmp = tempfile.mkstemp(prefix=".summary.json.", dir=out)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(json.dumps(_jsonable(plan.summary), indent=2) + "\n")
-    os.chmod(tmp, 0o666 & ~_umask())
-    os.replace(tmp, out / "summary.json")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _swap_into_place(tmp: Path, out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: exists and is not a folder; choose another path")
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    ``run`` is the manifest recorded as summary.json ``run`` (built here from the plan's
+    scenario when not given). summary.json ``timings.write`` is the time taken to write the two
+    tables. ``out`` must be new, empty or a plan folder fleetopt wrote (InputError otherwise).
+    """
+    scenario = plan.scenario.path
+    target = check_out_dir(out, "plan", scenario)
+    if run is None:
+        run = build_manifest("plan", scenario, plan.scenario.policy, {})
+    with out_lock(target):
+        check_out_dir(out, "plan", scenario)     # again, under the lock
+        with atomic_dir(target) as tmp:
+            t0 = time.perf_counter()
+            plan.placement.to_csv(tmp / "placement.csv", index=False)
+            plan.service.to_csv(tmp / "service.csv", index=False)
+            plan.summary.setdefault("timings", {})["write"] = time.perf_counter() - t0
+            plan.summary["run"] = run
+            (tmp / "summary.json").write_text(json.dumps(_jsonable(plan.summary), indent=2) + "\n")
+    return Path(out)
 
 
 def read_plan(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:

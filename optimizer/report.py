@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .outdir import write_text_atomic
 from .plan import Plan
 
 CHARTS = ("chart-countries", "chart-shares", "chart-prices", "chart-unserved", "chart-map")
@@ -87,18 +86,7 @@ that minimum costs value).</p>
 
 def write_report(plan: Plan, path: str | Path) -> Path:
     """Write the report atomically (a temporary file beside it, then a rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(render_report(plan))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(Path(path), render_report(plan))
 
 
 def charts_drawn(dom: str) -> dict[str, int]:

@@ -16,8 +16,7 @@ import hashlib
 import itertools
 import json
 import math
-import os
-import tempfile
+import shutil
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,8 @@ from typing import Any, Callable, Iterable
 import pandas as pd
 
 from .errors import InputError
+from .manifest import build_manifest, resume_differences
+from .outdir import SWEEP_FILES, check_out_dir, out_lock, read_run, write_json_atomic, write_text_atomic, write_with
 from .policy import load_policy
 from .scenario import Scenario
 
@@ -172,10 +173,12 @@ def apply_variant(base: Scenario, params: dict[str, Any]) -> Scenario:
 # Solving: one worker solves a chunk of variants, reusing HiGHS models of the same structure.
 # ------------------------------------------------------------------------------------------
 
-def solve_chunk(scenario_dir: str, policy: str | None, variants: list[Variant], out_dir: str) -> list[dict]:
-    """Solve variants in order (skipping those already done); returns their result rows."""
+def solve_chunk(scenario_dir: str, policy: str | None, variants: list[Variant], out_dir: str,
+                run: dict[str, Any]) -> list[dict]:
+    """Solve variants in order (skipping those already done); returns their result rows.
+    ``run``: the manifest each variant's plan records."""
     from .sweep_worker import ChunkSolver  # noqa: PLC0415 - the solver layer, loaded in the worker
-    return ChunkSolver(scenario_dir, policy, Path(out_dir)).run(variants)
+    return ChunkSolver(scenario_dir, policy, Path(out_dir), run).run(variants)
 
 
 def result_path(out_dir: Path, vid: str) -> Path:
@@ -194,14 +197,6 @@ def load_done(out_dir: Path, variants: list[Variant]) -> dict[str, dict]:
     return done
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=1, default=str)
-    os.replace(tmp, path)
-
-
 def chunks(items: list, n: int) -> list[list]:
     """n contiguous chunks (neighbouring variants share structure, so warm starts help)."""
     n = max(1, min(n, len(items)))
@@ -209,46 +204,93 @@ def chunks(items: list, n: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)] if items else []
 
 
+def sweep_manifest(base: Scenario, variants: list[Variant], options: dict[str, Any],
+                   started: str | None = None) -> dict[str, Any]:
+    """The sweep's run manifest: the base scenario's files and policy, every policy file a
+    variant names, the fleetopt version (together, the resume key) and the options."""
+    specs = [str(v.params["policy"]) for v in variants if "policy" in v.params]
+    return build_manifest("sweep", base.path, base.policy, options, started, variant_policies=specs)
+
+
 def run_sweep(scenario_dir: Path, variants: list[Variant], out_dir: Path, policy: str | None = None,
               workers: int = 1, dask: str | None = None, progress: Callable[[dict], None] | None = None,
-              chunks_per_worker: int = 1) -> pd.DataFrame:
-    """Solve every variant not yet done; write results.csv/.parquet and the chart; return the table."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out_dir / "sweep.json", {"scenario": str(scenario_dir), "policy": policy,
-                                               "variants": [dataclasses.asdict(v) for v in variants]})
-    done = load_done(out_dir, variants)
-    todo = [v for v in variants if v.id not in done]
-    for row in done.values():
-        if progress:
-            progress(row)
-    parts = chunks(todo, workers * chunks_per_worker if (workers > 1 or dask) else 1)
-    if dask:
-        _run_dask(dask, scenario_dir, policy, parts, out_dir, progress)
-    elif workers > 1 and len(parts) > 1:
-        _run_processes(workers, scenario_dir, policy, parts, out_dir, progress)
-    elif todo:
-        from .sweep_worker import ChunkSolver  # noqa: PLC0415
-        for row in ChunkSolver(str(scenario_dir), policy, out_dir).rows(todo):
+              chunks_per_worker: int = 1, run: dict[str, Any] | None = None,
+              restart: bool = False) -> pd.DataFrame:
+    """Solve every variant not yet done; write results.csv/.parquet and the chart; return the table.
+
+    ``out_dir`` must be new, empty or a sweep folder (the output-folder rule). An existing sweep
+    is resumed only when its manifest shows the same scenario files, policy, variant policy
+    files and fleetopt version as ``run`` (built here when not given); otherwise InputError,
+    unless ``restart``, which first removes what the sweep wrote. The returned table's
+    ``attrs["skipped"]`` counts the variants done by an earlier run and skipped.
+    """
+    target = check_out_dir(out_dir, "sweep", scenario_dir)
+    with out_lock(target):
+        check_out_dir(out_dir, "sweep", scenario_dir)     # again, under the lock
+        if run is None:
+            from .validation import load_scenario  # noqa: PLC0415 - validation imports the model layer
+            run = sweep_manifest(load_scenario(scenario_dir, policy), variants, {"policy": policy})
+        run = _open_sweep(target, run, restart, out_dir)
+        write_json_atomic(target / "sweep.json", {"run": run, "scenario": str(scenario_dir), "policy": policy,
+                                                  "variants": [dataclasses.asdict(v) for v in variants]})
+        done = load_done(target, variants)
+        todo = [v for v in variants if v.id not in done]
+        for row in done.values():
             if progress:
                 progress(row)
-    table = collect_results(out_dir, variants)
-    write_results(table, out_dir)
+        plan_run = {**run, "kind": "plan"}
+        parts = chunks(todo, workers * chunks_per_worker if (workers > 1 or dask) else 1)
+        if dask:
+            _run_dask(dask, scenario_dir, policy, parts, target, progress, plan_run)
+        elif workers > 1 and len(parts) > 1:
+            _run_processes(workers, scenario_dir, policy, parts, target, progress, plan_run)
+        elif todo:
+            from .sweep_worker import ChunkSolver  # noqa: PLC0415
+            for row in ChunkSolver(str(scenario_dir), policy, target, plan_run).rows(todo):
+                if progress:
+                    progress(row)
+        table = collect_results(target, variants)
+        write_results(table, target)
+    table.attrs["skipped"] = len(done)
     return table
 
 
-def _run_processes(workers, scenario_dir, policy, parts, out_dir, progress) -> None:
+def _open_sweep(folder: Path, run: dict[str, Any], restart: bool, given: Path) -> dict[str, Any]:
+    """Check an existing sweep's manifest against ``run`` (or discard the sweep when
+    ``restart``); returns the manifest to record (variant policy files of both runs)."""
+    if not (folder / "sweep.json").is_file():
+        return run
+    if restart:
+        discard_sweep(folder)
+        return run
+    old = read_run(folder / "sweep.json")
+    why = resume_differences(old, run)
+    if why:
+        raise InputError(f"--out {given}: this sweep folder was started with other inputs ({'; '.join(why)}); "
+                         "use a new --out, or --restart to discard its results and run afresh")
+    return {**run, "variant_policies": {**old.get("variant_policies", {}), **run.get("variant_policies", {})}}
+
+
+def discard_sweep(folder: Path) -> None:
+    """Remove what a sweep wrote into ``folder`` (its files and variants/), nothing else."""
+    shutil.rmtree(folder / "variants", ignore_errors=True)
+    for name in SWEEP_FILES:
+        (folder / name).unlink(missing_ok=True)
+
+
+def _run_processes(workers, scenario_dir, policy, parts, out_dir, progress, run) -> None:
     import multiprocessing  # noqa: PLC0415
     from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: PLC0415
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(solve_chunk, str(scenario_dir), policy, part, str(out_dir)) for part in parts]
+        futures = [pool.submit(solve_chunk, str(scenario_dir), policy, part, str(out_dir), run) for part in parts]
         for fut in as_completed(futures):
             for row in fut.result():
                 if progress:
                     progress(row)
 
 
-def _run_dask(address: str, scenario_dir, policy, parts, out_dir, progress) -> None:
+def _run_dask(address: str, scenario_dir, policy, parts, out_dir, progress, run) -> None:
     """On an existing Dask cluster (tcp://HOST:PORT), or a LocalCluster for ``local``."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed  # noqa: PLC0415
@@ -257,7 +299,7 @@ def _run_dask(address: str, scenario_dir, policy, parts, out_dir, progress) -> N
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True) if address == "local" else None
     try:
         with Client(cluster if cluster is not None else address) as client:
-            futures = [client.submit(solve_chunk, str(scenario_dir), policy, part, str(out_dir), pure=False)
+            futures = [client.submit(solve_chunk, str(scenario_dir), policy, part, str(out_dir), run, pure=False)
                        for part in parts]
             for fut in as_completed(futures):
                 for row in fut.result():
@@ -287,24 +329,34 @@ def collect_results(out_dir: Path, variants: list[Variant]) -> pd.DataFrame:
 
 
 def write_results(table: pd.DataFrame, out_dir: Path) -> None:
-    """results.csv and results.parquet (atomically; lists and dicts as JSON text), and the chart."""
+    """results.csv and results.parquet (lists and dicts as JSON text), the chart and, for tier
+    moves, tier_moves.csv (removed when this run has none), each written atomically."""
+    from .compare import tier_move_ranking  # noqa: PLC0415 - compare reads plans (output layer)
     flat = _json_cells(table)
-    for name, writer in (("results.csv", lambda p: flat.to_csv(p, index=False)),
-                         ("results.parquet", lambda p: flat.to_parquet(p, index=False))):
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
-        os.close(fd)
-        writer(tmp)
-        os.replace(tmp, out_dir / name)
-    (out_dir / "objective_vs_parameters.svg").write_text(chart_svg(table))
+    write_with(out_dir / "results.csv", lambda p: flat.to_csv(p, index=False))
+    write_with(out_dir / "results.parquet", lambda p: flat.to_parquet(p, index=False))
+    write_text_atomic(out_dir / "objective_vs_parameters.svg", chart_svg(table))
+    ranking = tier_move_ranking(table)
+    if len(ranking):
+        write_with(out_dir / "tier_moves.csv", lambda p: ranking.to_csv(p, index=False))
+    else:
+        (out_dir / "tier_moves.csv").unlink(missing_ok=True)
 
 
 def _json_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy that CSV and Parquet both take: lists and dicts as JSON text; a column mixing
+    numbers and words (a numeric parameter swept to ``none``) as text throughout."""
     safe = table.copy()
     for col in safe.columns:
-        if safe[col].dtype == object:
-            safe[col] = safe[col].map(lambda v: json.dumps(v) if isinstance(v, (list, dict)) else v)
-            if safe[col].map(lambda v: isinstance(v, str) or v is None or (isinstance(v, float) and math.isnan(v))).all():
-                safe[col] = safe[col].astype("string")
+        if safe[col].dtype != object:
+            continue
+        values = safe[col].map(lambda v: json.dumps(v) if isinstance(v, (list, dict)) else v)
+        present = values[values.notna()]
+        kinds = set(present.map(lambda v: bool if isinstance(v, bool) else float if isinstance(v, (int, float))
+                                else str))
+        if len(kinds) != 1 or kinds == {str}:
+            values = values.map(lambda v: str(v) if pd.notna(v) else None).astype("string")
+        safe[col] = values
     return safe
 
 

@@ -7,16 +7,18 @@ from pathlib import Path
 
 from .backends.highs import WarmStart
 from .errors import FleetoptError
+from .outdir import write_json_atomic
 from .output import write_plan
 from .solve import solve
-from .sweep import Variant, apply_variant, result_path, write_json_atomic
+from .sweep import Variant, apply_variant, result_path
 from .validation import load_scenario
 
 
 class ChunkSolver:
-    def __init__(self, scenario_dir: str, policy: str | None, out_dir: Path):
+    def __init__(self, scenario_dir: str, policy: str | None, out_dir: Path, run: dict):
         self.base = load_scenario(scenario_dir, policy)
         self.out_dir = out_dir
+        self.run_manifest = run      # recorded in each variant's plan, with the variant's parameters
         self.warm = WarmStart()
 
     def rows(self, variants: list[Variant]):
@@ -35,7 +37,7 @@ class ChunkSolver:
         warm_before = self.warm.warm_solves
         try:
             plan = solve(apply_variant(self.base, v.params), warm=self.warm)
-            write_plan(plan, self.out_dir / "variants" / v.id / "plan")
+            write_plan(plan, self.out_dir / "variants" / v.id / "plan", {**self.run_manifest, "variant": v.params})
             row.update(summary_row(plan.summary))
         except FleetoptError as exc:
             status = "infeasible" if exc.exit_code == 3 else "failed"

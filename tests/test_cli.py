@@ -168,13 +168,18 @@ def test_missing_scenario_folder(tmp_path):
     assert r.exit_code == 2 and "scenario folder not found" in r.output
 
 
-def test_existing_plan_replaced_atomically(good, tmp_path):
+def test_existing_plan_replaced_atomically_a_user_folder_never(good, tmp_path):
     out = tmp_path / "plan"
-    out.mkdir()
-    (out / "stale.txt").write_text("old")
     assert run("solve", good, "--out", out).exit_code == 0
-    assert not (out / "stale.txt").exists() and (out / "summary.json").exists()
+    first = json.loads((out / "summary.json").read_text())["run"]["started_utc"]
+    assert run("solve", good, "--out", out, "--policy", "none").exit_code == 0    # fleetopt's own plan
+    assert json.loads((out / "summary.json").read_text())["policy"]["name"] == "none"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".plan")]
+    assert first
+    (out / "stale.txt").write_text("mine")
+    r = run("solve", good, "--out", out)
+    assert r.exit_code == 2 and "did not write (stale.txt)" in r.output
+    assert (out / "stale.txt").read_text() == "mine" and (out / "summary.json").exists()
 
 
 def test_explain_command(good):

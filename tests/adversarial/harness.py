@@ -12,6 +12,7 @@ solve`` wrote at ``plan/``). The case's ``setup`` then breaks something. The har
   hashed before and after); a failing case (exit != 0) may write nothing at all.
 
 Placeholders in ``args``: ``{scn}`` the scenario, ``{plan}`` the plan, ``{tmp}`` the temp root.
+The command runs with ``tmp`` as its working folder (so a relative path can reach nothing else).
 Cases live in ``cases_*.py`` modules, each with a ``CASES`` list; ``test_corpus.py`` runs them all.
 """
 from __future__ import annotations
@@ -96,12 +97,13 @@ def run_case(case: Case, tmp: Path) -> str:
     if case.needs_plan:
         r = runner.invoke(app, ["solve", str(scn), "--out", str(tmp / "plan")])
         assert r.exit_code == 0, r.output
-    if case.setup is not None:
-        case.setup(tmp)
-    before = tree_digest(tmp)
-    args = [a.format(scn=scn, plan=tmp / "plan", tmp=tmp) for a in case.args]
     cwd = os.getcwd()
     try:
+        if case.setup is not None:
+            case.setup(tmp)
+        before = tree_digest(tmp)
+        args = [a.format(scn=scn, plan=tmp / "plan", tmp=tmp) for a in case.args]
+        os.chdir(tmp)     # the command runs in tmp: a relative path (even ".") can only reach tmp
         result = runner.invoke(app, args)
     finally:
         os.chdir(cwd)

@@ -155,17 +155,19 @@ def _describe(folder: Path, found: str | None, kind: str) -> str:
 
 
 def _check_not_around(target: Path, name: str, scenario: str | Path | None) -> None:
+    """Never the current folder, the scenario folder, a folder containing either, or a path
+    inside the scenario."""
     cwd = Path.cwd().resolve()
-    if target == cwd or target in cwd.parents:
-        raise InputError(f"{name}: is {'the current folder' if target == cwd else 'a folder containing the current one'}"
-                         "; write into a new folder, e.g. --out plan")
-    if scenario is None:
-        return
-    scn = Path(scenario).expanduser().resolve()
-    where = ("is the scenario folder" if target == scn else "contains the scenario folder" if target in scn.parents
-             else "is inside the scenario folder" if scn in target.parents else None)
-    if where:
-        raise InputError(f"{name}: {where} {scn}; write into a new folder outside it")
+    if target == cwd:
+        raise InputError(f"{name}: is the current folder; write into a new folder, e.g. --out plan")
+    if scenario is not None:
+        scn = Path(scenario).expanduser().resolve()
+        where = ("is the scenario folder" if target == scn else "contains the scenario folder"
+                 if target in scn.parents else "is inside the scenario folder" if scn in target.parents else None)
+        if where:
+            raise InputError(f"{name}: {where} {scn}; write into a new folder outside it")
+    if target in cwd.parents:
+        raise InputError(f"{name}: contains the current folder; write into a new folder, e.g. --out plan")
 
 
 def _check_parents(target: Path, name: str) -> None:

@@ -308,16 +308,29 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     try:
         tmp.chmod(0o777 & ~_umask())
         yield tmp
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}-{tmp.name.rsplit('-', 1)[-1]}")
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        _swap(tmp, target)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _cannot_write(target, exc) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _swap(tmp: Path, target: Path) -> None:
+    """Move ``tmp`` to ``target``; an older ``target`` is moved aside first, removed after, and
+    put back if the move fails."""
+    if not target.exists():
+        os.replace(tmp, target)
+        return
+    old = target.with_name(f".{target.name}.old-{os.getpid()}-{tmp.name.rsplit('-', 1)[-1]}")
+    os.replace(target, old)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        os.replace(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -325,21 +338,31 @@ def atomic_file(target: Path) -> Iterator[Path]:
     """Yield a temporary file path beside ``target``; on success it replaces ``target``."""
     target = Path(target)
     clean_leftovers(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent)
+    except OSError as exc:
+        raise _cannot_write(target, exc) from None
     os.close(fd)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise _cannot_write(target, exc) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def _cannot_write(target: Path, exc: OSError) -> InputError:
+    return InputError(f"{target}: cannot write it ({exc.strerror or exc}); choose another path")
+
+
 def write_text_atomic(target: Path, text: str) -> Path:
     """Write ``text`` to ``target`` atomically (parents are created)."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _mkdir(target.parent, target)
     with atomic_file(target) as tmp:
         tmp.write_text(text)
     return target
@@ -353,7 +376,14 @@ def write_json_atomic(target: Path, data: Any, indent: int = 1) -> Path:
 def write_with(target: Path, writer: Callable[[Path], None]) -> Path:
     """Let ``writer`` fill a temporary file (e.g. ``DataFrame.to_parquet``), then move it into place."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _mkdir(target.parent, target)
     with atomic_file(target) as tmp:
         writer(tmp)
     return target
+
+
+def _mkdir(folder: Path, target: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_write(target, exc) from None

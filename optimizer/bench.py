@@ -239,7 +239,6 @@ def run_sweep_benchmark(sites: int = 3000, n_variants: int = 50, seed: int = 1, 
                         echo=print) -> dict:
     """A sweep of the 7 % limit (UVEU preset, so the 7 % binds) against as many separate
     ``fleetopt solve`` runs, each end to end in its own process, on the same generated fleet."""
-    import shutil
     import tomllib
 
     from .datafiles import policies_dir
@@ -252,7 +251,7 @@ def run_sweep_benchmark(sites: int = 3000, n_variants: int = 50, seed: int = 1, 
     for a in shares:
         pol = workdir / f"policy-{a}.toml"
         write_text_atomic(pol, "\n".join(f"{k} = {json.dumps(v)}" for k, v in {**base, "max_tier2_country_share": a}.items()
-                                 if not isinstance(v, dict)) + "\n")
+                                          if not isinstance(v, dict)) + "\n")
         out = workdir / f"solve-{a}"
         subprocess.run([*cli, "solve", str(scenario), "--out", str(out), "--policy", str(pol)],
                        check=True, capture_output=True, cwd=Path(__file__).resolve().parent.parent)
@@ -263,9 +262,8 @@ def run_sweep_benchmark(sites: int = 3000, n_variants: int = 50, seed: int = 1, 
     objectives = {}
     for workers in (1, 2):
         out = workdir / f"sweep-w{workers}"
-        shutil.rmtree(out, ignore_errors=True)
         t1 = time.perf_counter()
-        subprocess.run([*cli, "sweep", str(scenario), "--out", str(out), "--policy", "aidr-2025-uveu",
+        subprocess.run([*cli, "sweep", str(scenario), "--out", str(out), "--restart", "--policy", "aidr-2025-uveu",
                         "--workers", str(workers), "--vary", "max_tier2_country_share=" + ",".join(map(str, shares))],
                        check=True, capture_output=True, cwd=Path(__file__).resolve().parent.parent)
         rows[f"sweep, {workers} worker(s)"] = time.perf_counter() - t1

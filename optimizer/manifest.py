@@ -45,7 +45,7 @@ def build_manifest(kind: str, folder: Path | None, policy: Policy | None, option
     run: dict[str, Any] = {
         "schema": SCHEMA, "kind": kind, "fleetopt_version": fleetopt_version(),
         "solvers": {p: _package_version(p) for p in SOLVER_PACKAGES}, "python": platform.python_version(),
-        "command": list(sys.argv), "options": json.loads(json.dumps(options, default=str)),
+        "command": list(sys.argv), "options": json.loads(json.dumps(options, default=_plain)),
         "started_utc": started or utc_now(),
     }
     if folder is not None:
@@ -97,6 +97,11 @@ def fleetopt_version() -> str:
             return tomllib.loads(pyproject.read_text())["project"]["version"]
         except (OSError, KeyError, tomllib.TOMLDecodeError):
             return "unknown"
+
+
+def _plain(value: Any) -> str:
+    """An option's value as JSON text: paths resolved (symlinks too), anything else as str()."""
+    return str(Path(value).expanduser().resolve()) if isinstance(value, Path) else str(value)
 
 
 def _package_version(name: str) -> str | None:

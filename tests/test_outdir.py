@@ -138,3 +138,17 @@ def test_sweep_value_none_in_csv_and_parquet(scn, tmp_path):
     for table in (pd.read_csv(tmp_path / "sw" / "results.csv"), pd.read_parquet(tmp_path / "sw" / "results.parquet")):
         assert sorted(table["param:max_tier2_country_share"].astype(str)) == ["0.07", "none"]
         assert (table["status"] == "optimal").all()
+
+
+def test_cli_manifest_has_the_options_as_resolved(scn, tmp_path):
+    from typer.testing import CliRunner
+
+    from cli import app
+    (tmp_path / "link").symlink_to(tmp_path, target_is_directory=True)
+    r = CliRunner().invoke(app, ["solve", str(tmp_path / "link" / "scn"), "--out", str(tmp_path / "link" / "plan"),
+                                 "--policy", "none"])
+    assert r.exit_code == 0, r.output
+    run = json.loads((tmp_path / "plan" / "summary.json").read_text())["run"]
+    assert run["options"]["out"] == str(tmp_path.resolve() / "plan")
+    assert run["options"]["policy"] == "none" and run["options"]["path"] == "fast"
+    assert run["policy"]["name"] == "none" and run["scenario"]["path"] == str(scn.resolve())

@@ -5,6 +5,8 @@ names the file, column, offending ids and what is allowed; nothing invalid reach
 """
 from __future__ import annotations
 
+import difflib
+import re
 import time
 from pathlib import Path
 
@@ -38,11 +40,12 @@ def load_scenario(folder: str | Path, policy: str | Path | Policy | None = None)
     clock = {"load": 0.0}
     pol = _resolve_policy(folder, policy)
     problems: list[str] = []
+    notes: list[str] = []
     known = _country_table()
-    scenario_countries = _read_typed(folder, COUNTRIES, problems, set(), clock)
+    scenario_countries = _read_typed(folder, COUNTRIES, problems, set(), clock, notes)
     if scenario_countries is not None:
         known |= set(scenario_countries.index)
-    tables = {spec.file: _read_typed(folder, spec, problems, known, clock)
+    tables = {spec.file: _read_typed(folder, spec, problems, known, clock, notes)
               for spec in (SITES, CHIPS, MARKETS, INSTALLED, LINKS)}
     _check_policy_codes(pol, known, problems)
     if problems:
@@ -51,7 +54,7 @@ def load_scenario(folder: str | Path, policy: str | Path | Policy | None = None)
     scenario = Scenario(
         name=folder.resolve().name, sites=tables["sites.csv"], chips=tables["chips.csv"],
         markets=tables["markets.csv"], installed=_installed(tables["installed.csv"]),
-        links=_links(tables["links.csv"]), tiers=tiers, policy=pol, path=folder,
+        links=_links(tables["links.csv"]), tiers=tiers, policy=pol, path=folder, notes=notes,
     )
     scenario.sites.insert(1, "tier", scenario.sites["country"].map(tiers).fillna(2).astype(int))
     _check_references(scenario, problems)
@@ -87,29 +90,27 @@ def _country_table() -> set[str]:
     return set(table["iso3"])
 
 
-def _read_typed(folder: Path, spec: TableSpec, problems: list[str],
-                known: set[str], clock: dict[str, float]) -> pd.DataFrame | None:
-    """Read one CSV as text and convert it column by column; None when absent or broken."""
-    path = folder / spec.file
-    if not path.is_file():
-        if spec.required_file:
-            problems.append(f"{spec.file}: file missing from {folder}; it is required "
-                            f"(columns {', '.join(c.name for c in spec.columns if c.required)})")
-        return None
+def _read_typed(folder: Path, spec: TableSpec, problems: list[str], known: set[str],
+                clock: dict[str, float], notes: list[str]) -> pd.DataFrame | None:
+    """Read one CSV as text and convert it column by column; None when absent or broken.
+
+    Unknown columns are kept out of the model: a near miss of a known column is a problem ("did
+    you mean"), any other is named in ``notes``.
+    """
     t0 = time.perf_counter()
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        problems.append(f"{spec.file}: cannot be read as CSV ({str(exc).strip()})")
-        return None
+        raw = _read_text(folder, spec, problems)
     finally:
         clock["load"] += time.perf_counter() - t0
-    raw.columns = [str(c).strip() for c in raw.columns]
-    missing = [c.name for c in spec.columns if c.required and c.name not in raw.columns]
-    if missing:
-        problems.append(f"{spec.file}: missing column(s) {', '.join(missing)}; required columns "
-                        f"are {', '.join(c.name for c in spec.columns if c.required)}")
+    if raw is None or not _check_header(spec, list(raw.columns), problems, notes):
         return None
+    if len(raw) == 0 and spec.required_file:
+        problems.append(f"{spec.file}: has no rows (only a header); it needs at least one "
+                        f"{spec.ids[0]}")
+        return None
+    if len(raw) == 0 and spec is LINKS:
+        notes.append("links.csv has no rows: no site may serve any market (when links.csv is "
+                     "present, exactly its pairs may serve)")
     before = len(problems)
     labels = _row_labels(raw, spec)
     out = pd.DataFrame(index=raw.index)
@@ -117,9 +118,117 @@ def _read_typed(folder: Path, spec: TableSpec, problems: list[str],
         text = raw[col.name].astype(str).str.strip() if col.name in raw.columns else None
         out[col.name] = _convert(spec.file, col, text, labels, problems, known, len(raw))
     _check_duplicates(spec, out, labels, problems)
+    if spec is MARKETS and len(problems) == before:
+        _check_value_ratio(out, labels, problems)
     if len(problems) > before:
         return None
     return out.set_index(list(spec.ids)) if len(spec.ids) == 1 else out
+
+
+def _read_text(folder: Path, spec: TableSpec, problems: list[str]) -> pd.DataFrame | None:
+    """The file's cells as strings, its columns named by the header exactly as written
+    (duplicates kept); None, with a problem, when it is missing, not a file or not CSV text."""
+    path = folder / spec.file
+    if not path.exists():
+        if spec.required_file:
+            problems.append(f"{spec.file}: file missing from {folder}; it is required "
+                            f"(columns {', '.join(c.name for c in spec.columns if c.required)})")
+        return None
+    if not path.is_file():
+        kind = "a folder" if path.is_dir() else "not a regular file"
+        problems.append(f"{spec.file}: is {kind}; it must be a CSV file (or absent, if optional)")
+        return None
+    try:
+        cells = pd.read_csv(path, header=None, dtype=str, keep_default_na=False,
+                            skipinitialspace=True, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        problems.append(f"{spec.file}: is empty; it needs a header line "
+                        f"({','.join(c.name for c in spec.columns if c.required)}) and rows")
+        return None
+    except UnicodeDecodeError:
+        problems.append(f"{spec.file}: is not UTF-8 text (a binary file?); save it as CSV in UTF-8")
+        return None
+    except (pd.errors.ParserError, ValueError) as exc:
+        problems.append(f"{spec.file}: cannot be read as CSV ({str(exc).strip()})")
+        return None
+    except OSError as exc:
+        problems.append(f"{spec.file}: cannot be read ({exc.strerror or exc})")
+        return None
+    if cells.apply(lambda c: c.str.contains("\x00", regex=False)).to_numpy().any():
+        problems.append(f"{spec.file}: holds NUL bytes (a binary file?); save it as CSV in UTF-8")
+        return None
+    raw = cells.iloc[1:].reset_index(drop=True)
+    raw.columns = list(cells.iloc[0])
+    return raw
+
+
+def _check_header(spec: TableSpec, header: list[str], problems: list[str], notes: list[str]) -> bool:
+    """Sort the header's names: known, near misses (problems), extra (one note); False when
+    the table cannot be converted (duplicate names, or a required column missing)."""
+    names = {c.name for c in spec.columns}
+    problems_before = len(problems)
+    dup = sorted({h for h in header if h.strip() and header.count(h) > 1})
+    if dup:
+        problems.append(f"{spec.file}: column(s) {', '.join(map(repr, dup))} appear more than once "
+                        "in the header; each column must appear once")
+    absent = [c for c in spec.columns if c.name not in header]
+    guessed: set[str] = set()
+    extra = [f"{i + 1} (no name)" for i, h in enumerate(header) if not h.strip()]
+    for name in dict.fromkeys(h for h in header if h.strip() and h not in names):
+        guess = near_miss(name, absent)
+        if guess is None:
+            extra.append(name)
+            continue
+        guessed.add(guess)
+        problems.append(f"{spec.file}: column {name!r} is not a fleetopt column; did you mean "
+                        f"{guess}? (column names are exact: lower case, no spaces)")
+    if extra:
+        notes.append(f"{spec.file}: column{'s' * (len(extra) > 1)} {', '.join(extra)} "
+                     f"{'are' if len(extra) > 1 else 'is'} not used by fleetopt (ignored)")
+    missing = [c.name for c in absent if c.required and c.name not in guessed]
+    if missing:
+        problems.append(f"{spec.file}: missing column(s) {', '.join(missing)}; required columns "
+                        f"are {', '.join(c.name for c in spec.columns if c.required)}")
+    return len(problems) == problems_before
+
+
+NEAR_RATIO = 0.8      # difflib similarity from which a name counts as a misspelling
+MIN_AFFIX = 3         # shortest name that counts as an abbreviation (prefix or suffix)
+
+
+def near_miss(name: str, columns: list[Column]) -> str | None:
+    """The column ``name`` most likely means, or None when it is just an extra column.
+
+    On the name lower-cased, trimmed, with runs of other characters as ``_``, it is a near miss
+    of a column when it equals the column's name or one of its aliases ("Power MW", "latitude"),
+    is a prefix or suffix of it (or it of the name) at a ``_`` boundary, the shorter at least
+    MIN_AFFIX characters long ("capex" ~ capex_usd, "demand" ~ demand_tpp), has its letters in
+    another order ("teir"), or is at least NEAR_RATIO similar (difflib) to it
+    ("energy_usd_per_mw"). The best match wins.
+    """
+    key = re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+    if not key:
+        return None
+    best, best_score = None, 0.0
+    for col in columns:
+        score = _nearness(key, col)
+        if score > best_score:
+            best, best_score = col.name, score
+    return best
+
+
+def _nearness(key: str, col: Column) -> float:
+    """1 for an equal name or alias, 0.9 for an abbreviation or transposed letters, else the
+    difflib ratio if close."""
+    if key == col.name or key in col.aliases:
+        return 1.0
+    if len(key) >= MIN_AFFIX and sorted(key) == sorted(col.name):
+        return 0.9
+    short, long = sorted((key, col.name), key=len)
+    if len(short) >= MIN_AFFIX and (long.startswith(short + "_") or long.endswith("_" + short)):
+        return 0.9
+    ratio = difflib.SequenceMatcher(None, key, col.name).ratio()
+    return ratio if ratio >= NEAR_RATIO else 0.0
 
 
 def _row_labels(raw: pd.DataFrame, spec: TableSpec) -> pd.Series:
@@ -172,25 +281,58 @@ def _convert_number(file: str, col: Column, text: pd.Series, blank: pd.Series,
     if nonfinite.any():
         problems.append(f"{file}: column {col.name} must be finite; rows "
                         f"{_ids(labels[nonfinite], text[nonfinite])} have NaN or inf")
-    ok = np.isfinite(values)
-    low = ok & _below(values, col)
-    if low.any():
-        op = ">" if col.min_exclusive else ">="
-        problems.append(f"{file}: column {col.name} must be {op} {col.min:g}; rows "
-                        f"{_ids(labels[low], text[low])}")
-    high = ok & (values > col.max) if col.max is not None else pd.Series(False, index=values.index)
-    if high.any():
-        problems.append(f"{file}: column {col.name} must be <= {col.max:g}; rows "
-                        f"{_ids(labels[high], text[high])}")
+    outside = np.isfinite(values) & _outside(values, col)
+    if outside.any():
+        problems.append(f"{file}: column {col.name} must be {range_text(col)} (the range fleetopt "
+                        f"solves exactly, see README 'Columns and value ranges'); rows "
+                        f"{_ids(labels[outside], text[outside])}")
     if col.default is not None:
         values = values.where(~blank, float(col.default))
     return values
 
 
-def _below(values: pd.Series, col: Column) -> pd.Series:
-    if col.min is None:
-        return pd.Series(False, index=values.index)
-    return values <= col.min if col.min_exclusive else values < col.min
+def _outside(values: pd.Series, col: Column) -> pd.Series:
+    """Values outside the column's range (a value of 0 is in range whenever min <= 0)."""
+    low = values < col.min if col.min is not None else False
+    high = values > col.max if col.max is not None else False
+    tiny = (values != 0) & (values.abs() < col.min_positive) if col.min_positive else False
+    return pd.Series(low | high | tiny, index=values.index)
+
+
+def range_text(col: Column) -> str:
+    """'between 1 and 1e8', '0 or between 1e-6 and 1e6', '>= 0' ... for messages."""
+    low = col.min_positive if col.min_positive else col.min
+    if low is not None and col.max is not None:
+        text = f"between {short_number(low)} and {short_number(col.max)}"
+    else:
+        text = f">= {short_number(low)}" if low is not None else f"<= {short_number(col.max)}"
+    return f"0 or {text}" if col.min_positive else text
+
+
+def short_number(v: float) -> str:
+    """1e5, 1e-6, 0.1, 90: powers of ten beyond 1e3 either way as exponents, others as %g."""
+    if v != 0 and not 1e-3 <= abs(v) < 1e4:
+        mantissa, exponent = f"{v:e}".split("e")
+        return f"{float(mantissa):g}e{int(exponent)}"
+    return f"{v:g}"
+
+
+MAX_VALUE_RATIO = 1e6
+"""Largest ratio between the positive values of markets with demand: beyond it, HiGHS cannot
+rank the cheapest market against the dearest within its tolerances (see the README)."""
+
+
+def _check_value_ratio(markets: pd.DataFrame, labels: pd.Series, problems: list[str]) -> None:
+    """Positive values of markets with demand lie within MAX_VALUE_RATIO of each other."""
+    value = markets["value"].where((markets["value"] > 0) & (markets["demand_tpp"] > 0))
+    if value.count() < 2 or value.max() <= MAX_VALUE_RATIO * value.min():
+        return
+    hi, lo = value.idxmax(), value.idxmin()
+    problems.append(f"markets.csv: column value spans a ratio above {short_number(MAX_VALUE_RATIO)} "
+                    f"(highest {value[hi]:g} at {labels[hi]}, lowest {value[lo]:g} at {labels[lo]}); "
+                    f"positive values of markets with demand must lie within a ratio of "
+                    f"{short_number(MAX_VALUE_RATIO)} of each other, the range fleetopt solves exactly: "
+                    "rescale them, or set the lowest to 0")
 
 
 def _check_duplicates(spec: TableSpec, table: pd.DataFrame, labels: pd.Series,

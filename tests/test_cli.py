@@ -111,9 +111,9 @@ BAD_INPUTS = {
     "inf": (lambda f: _edit(f, "chips.csv", lambda t: t.assign(inventory=["inf"])),
             ["chips.csv: column inventory must be finite; rows H (inf)"]),
     "negative capacity": (lambda f: _edit(f, "sites.csv", lambda t: t.assign(power_mw=["-3", "1", "-1.5"])),
-                          ["sites.csv: column power_mw must be >= 0; rows US (-3), CN (-1.5)"]),
+                          ["sites.csv: column power_mw must be between 0 and 1e5", "rows US (-3), CN (-1.5)"]),
     "negative demand": (lambda f: _edit(f, "markets.csv", lambda t: t.assign(demand_tpp=["5", "-1"])),
-                        ["markets.csv: column demand_tpp must be >= 0; rows pl (-1)"]),
+                        ["markets.csv: column demand_tpp must be between 0 and 1e13", "rows pl (-1)"]),
     "duplicate ids": (lambda f: _edit(f, "sites.csv", lambda t: t.assign(site_id=["US", "US", "CN"])),
                       ["sites.csv: duplicate site_id US"]),
     "unknown country": (lambda f: _edit(f, "sites.csv", lambda t: t.assign(country=["USA", "XXX", "CHN"])),
@@ -155,7 +155,7 @@ def test_several_problems_reported_together(good):
     _edit(good, "sites.csv", lambda t: t.assign(power_mw=["-1", "x", "1"], country=["USA", "QQQ", "CHN"]))
     r = run("validate", good)
     assert r.exit_code == 2
-    assert "power_mw must be >= 0" in r.output and "not numbers" in r.output and "QQQ" in r.output
+    assert "power_mw must be between 0 and 1e5" in r.output and "not numbers" in r.output and "QQQ" in r.output
 
 
 def test_unknown_policy_preset(good, tmp_path):

@@ -164,7 +164,7 @@ def _read_text(folder: Path, spec: TableSpec, problems: list[str]) -> pd.DataFra
 
 def _check_header(spec: TableSpec, header: list[str], problems: list[str], notes: list[str]) -> bool:
     """Sort the header's names: known, near misses (problems), extra (one note); False when
-    the table cannot be converted (duplicate names, or a required column missing)."""
+    the header has a problem (a duplicate name, a near miss, a required column missing)."""
     names = {c.name for c in spec.columns}
     problems_before = len(problems)
     dup = sorted({h for h in header if h.strip() and header.count(h) > 1})

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Optional
 
+import numpy as np
 import typer
 
 from optimizer import check_plan, load_scenario, read_plan, solve, write_plan
@@ -105,8 +106,27 @@ def _parse_prices(items: list[str] | None) -> dict[str, float]:
     return prices
 
 
+STOPPED_BY = {"time_limit": "the time limit", "iteration_limit": "the iteration limit",
+              "gap_limit": "the round method's neighbourhood (gap above the target)",
+              "other_limit": "a solver limit"}
+
+
+def _status_line(summary: dict) -> str:
+    """``status: optimal``, or for a plan stopped by a limit: what stopped it and the gap."""
+    line = f"status: {summary['status']}  (path {summary['path']}, solver {summary['solver']})"
+    if summary["status"] != "feasible":
+        return line
+    info = summary.get("integer") or {}
+    gap = info.get("gap")
+    gap_words = (f"gap {100 * gap:.4f} % (target {100 * info['gap_target']:.4f} %)" if gap is not None
+                 else "gap not known (this solver reports no bound)")
+    stopped = STOPPED_BY.get(summary.get("termination", ""), "a solver limit")
+    return (f"{line}\nstatus feasible: a plan that is not proven optimal; stopped by {stopped}; "
+            f"{gap_words}")
+
+
 def _print_summary(summary: dict, out: Path) -> None:
-    typer.echo(f"status: {summary['status']}  (path {summary['path']}, solver {summary['solver']})")
+    typer.echo(_status_line(summary))
     info = summary.get("integer")
     if info:
         bound = f"{info['bound']:,.0f}" if info.get("bound") is not None else "not reported"
@@ -202,14 +222,15 @@ def explain_cmd(
     """Solve, then rank the binding limits by the value of one more unit of headroom and list
     unserved demand by market with its reason."""
     try:
-        plan = solve(load_scenario(scenario, policy))
+        plan = solve(load_scenario(scenario, policy), probe_shares=True)
     except FleetoptError as exc:
         _fail(exc)
     typer.echo(f"served {plan.summary['served_pct']:.2f} % of demand; value {plan.summary['objective']:,.0f}")
     typer.echo("binding limits, ranked by the objective gained per unit of headroom "
-               "(negative: raising that minimum costs value):")
+               "(negative: raising that minimum costs value); each price holds while the limit "
+               "stays in the range shown:")
     for r in plan.prices.head(top).itertuples():
-        typer.echo(f"  {r.limit:<36} {r.value_per_unit:>+20,.0f}  {r.unit}")
+        typer.echo(f"  {r.limit:<36} {r.value_per_unit:>+20,.0f}  {r.unit}; {_price_range(r)}")
     if len(plan.prices) > top:
         typer.echo(f"  ... {len(plan.prices) - top} more")
     unserved = plan.unserved.sort_values("unserved_tpp", ascending=False)
@@ -218,6 +239,24 @@ def explain_cmd(
                if len(by_reason) else "all demand is served")
     for r in unserved.head(top).itertuples():
         typer.echo(f"  {r.market_id:<40} {r.unserved_tpp:>18,.0f} of {r.demand_tpp:>18,.0f} TPP  {r.reason}")
+
+
+def _limit_text(value: float, unit: str) -> str:
+    if not np.isfinite(value):
+        return "no limit" if value > 0 else "-inf"
+    return f"{value:.2f} %" if unit == "%" else f"{value:,.6g} {unit}"
+
+
+def _price_range(r) -> str:
+    """Where a price holds: the limit's value now and its range (a share's probe on each side)."""
+    now = _limit_text(r.limit_value, r.limit_unit)
+    note = getattr(r, "range_note", "")
+    if isinstance(note, str) and note:
+        return f"limit {now}; {note}"
+    if not (np.isfinite(r.valid_from) or np.isfinite(r.valid_to)) and r.range == "none":
+        return f"limit {now}; range not computed"
+    to = "no upper end" if r.valid_to == np.inf else _limit_text(r.valid_to, r.limit_unit)
+    return f"limit {now}, holds from {_limit_text(max(r.valid_from, 0.0), r.limit_unit)} to {to}"
 
 
 @app.command("sweep")
@@ -240,7 +279,7 @@ def sweep_cmd(
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from optimizer.compare import tier_move_ranking
-    from optimizer.sweep import grid_variants, run_sweep, sweep_manifest
+    from optimizer.sweep import SOLVED, grid_variants, run_sweep, sweep_counts, sweep_manifest
     try:
         check_out_dir(out, "sweep", scenario)      # before any work; run_sweep locks --out
         base = load_scenario(scenario, policy)
@@ -253,7 +292,7 @@ def sweep_cmd(
 
             def tick(row: dict) -> None:
                 counts["done"] += 1
-                counts["failed"] += row.get("status") != "optimal"
+                counts["failed"] += row.get("status") not in SOLVED
                 bar.update(task, advance=1, failed=counts["failed"])
 
             table = run_sweep(scenario, variants, out, policy=policy, workers=workers, dask=dask, progress=tick,
@@ -263,8 +302,7 @@ def sweep_cmd(
     if table.attrs["skipped"]:
         typer.echo(f"resumed: {table.attrs['skipped']} of {len(variants)} variants were done by an earlier run "
                    "and skipped")
-    ok = int((table["status"] == "optimal").sum()) if len(table) else 0
-    typer.echo(f"{len(table)} variants: {ok} optimal, {len(table) - ok} infeasible or failed; "
+    typer.echo(f"{len(table)} variants: {sweep_counts(table)}; "
                f"results in {out}/results.csv and results.parquet, chart objective_vs_parameters.svg")
     ranking = tier_move_ranking(table)
     if len(ranking):

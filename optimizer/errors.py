@@ -43,6 +43,12 @@ class InfeasibleError(FleetoptError):
 
 
 class SolverError(FleetoptError):
-    """The solver failed, or stopped (time limit) without a usable plan."""
+    """The solver failed, or stopped (time limit) without a usable plan. ``status`` is the
+    solver status in the tool's vocabulary (``no_plan``, ``unbounded``,
+    ``infeasible_or_unbounded`` or ``error``; see optimizer/result.py)."""
 
     exit_code = 4
+
+    def __init__(self, message: str, status: str = "error"):
+        self.status = status
+        super().__init__(message)

@@ -11,7 +11,8 @@ limit in it. Shares are ratios of the whole fleet, so rounding one site moves ev
 numerator or denominator: that is why the repair is a MIP over all of them at once, not a
 site-by-site rule. The plan is compliant by construction; its gap is measured against the LP
 bound (a valid bound for the integer problem). When the neighbourhood holds no plan, the exact
-MIP runs instead.
+MIP runs instead. A round plan whose gap to the LP bound is above the gap target is ``feasible``
+(termination ``gap_limit``), never ``optimal``: the neighbourhood is a heuristic, not a proof.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from .backends import highs
 from .fastmodel import FastModel, build_fast
 from .lp import Block, LinearProgram
 from .modeldata import MTPP, MUSD, UNIT, ModelData
-from .result import SolveResult, Status
+from .result import SolveResult, Status, Termination
 from .solution import Solution, expand_fast, site_placement
 
 DEFAULT_GAP = 1e-4   # relative MIP gap when none is given, the same for every backend
@@ -119,9 +120,18 @@ def solve_integer(d: ModelData, method: IntegerMethod | str = IntegerMethod.EXAC
         sol, info = _exact(d, solver, time_limit, gap)
     info["seconds"] = time.perf_counter() - t0
     info["gap_target"] = gap
+    if method == IntegerMethod.ROUND:
+        _round_status(sol.result, info, gap)
+    info["status"], info["termination"] = sol.result.status.value, sol.result.termination.value
     if sol.new_units is not None:
         sol.new_units = sol.new_units.round(6)
     return sol, info
+
+
+def _round_status(result: SolveResult, info: dict, gap_target: float) -> None:
+    """A round plan is optimal only when its gap to the LP bound is within the target."""
+    if result.status == Status.OPTIMAL and info.get("gap") is not None and info["gap"] > gap_target + 1e-12:
+        result.status, result.termination = Status.FEASIBLE, Termination.GAP_LIMIT
 
 
 def _mip(lp, integrality, solver: MipSolver, time_limit, gap) -> SolveResult:
@@ -161,7 +171,9 @@ def _round_and_repair(d: ModelData, time_limit, gap) -> tuple[Solution, dict]:
     lp_result = highs.solve_lp(relaxed.lp, lexicographic=False,
                                options={"solver": "ipm"} if relaxed.lp.num_col >= 20_000 else None)
     lp_seconds = time.perf_counter() - t0
-    if not lp_result.status.has_solution:
+    if lp_result.status != Status.OPTIMAL:     # no LP bound to round from
+        if lp_result.status.has_solution:
+            lp_result.status = Status.NO_PLAN
         return Solution(lp_result), {"method": "round", "solver": "highs", "status": lp_result.status.value}
     x_site = site_placement(d, relaxed, lp_result.x, highs.solve_feasibility)
     fm = build_fast(d, merge_sites=False)
@@ -197,9 +209,8 @@ def _exact_cbc(d: ModelData, time_limit, gap) -> tuple[Solution, dict]:
     from .backends.pulp_cbc import solve_pulp  # noqa: PLC0415
     result, new_units, served = solve_pulp(d, time_limit=time_limit, integer_racks=True, gap=gap)
     sol = Solution(result, counts={"pairs": len(d.pairs)})
+    result.solver = "cbc-mip"
     info = {"method": "exact", "solver": "cbc", "status": result.status.value}
-    if result.status == Status.TIME_LIMIT_NO_SOLUTION:
-        result.solver = "cbc-mip"
     if result.status.has_solution:
         sol.new_units = new_units
         sol.market_pos = d.scenario.markets.index.get_indexer(served.index.get_level_values("market_id"))

@@ -1,4 +1,27 @@
-"""One result type for every backend: a status enum, objectives, primal values, duals, timings."""
+"""One result type for every backend: a status, why the solve stopped, objectives, primal
+values, duals, timings.
+
+Two things are kept apart. ``Termination`` is *why* a solver stopped (it proved optimality, it
+proved infeasibility, a time limit, an iteration limit, ...), as close to the solver's own words
+as the tool needs. ``Status`` is what that means for the planner, one vocabulary used by solve,
+sweep, summary.json and the exit codes:
+
+=========================  ==========================================================  ====
+status                     meaning                                                     exit
+=========================  ==========================================================  ====
+optimal                    a plan, proven optimal (integer: within the gap target)     0
+feasible                   a plan, stopped by a time, iteration or gap limit; see gap  0
+infeasible                 the limits cannot all hold (diagnosed)                      3
+unbounded                  the objective has no upper bound                            4
+infeasible_or_unbounded    the solver proved one of the two without saying which       4
+no_plan                    a limit was reached before any plan was found               4
+error                      the solver failed                                           4
+=========================  ==========================================================  ====
+
+Each backend maps its own codes through a table onto a ``Termination`` (``*_TERMINATION``
+in the backend modules); :func:`status_for` turns a termination and "is there a plan?" into a
+``Status``, the same way for every backend.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,18 +33,60 @@ LEXICOGRAPHIC_REL_TOL = 1e-7  # secondary (cost) stage keeps value within this o
 
 
 class Status(str, Enum):
-    """Solver outcome, in the tool's own words (backends map their codes onto these)."""
+    """Solver outcome in the tool's own words (see the module docstring)."""
 
     OPTIMAL = "optimal"
-    TIME_LIMIT_FEASIBLE = "time_limit_feasible"
-    TIME_LIMIT_NO_SOLUTION = "time_limit_no_solution"
+    FEASIBLE = "feasible"
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"
+    INFEASIBLE_OR_UNBOUNDED = "infeasible_or_unbounded"
+    NO_PLAN = "no_plan"
     ERROR = "error"
 
     @property
     def has_solution(self) -> bool:
-        return self in (Status.OPTIMAL, Status.TIME_LIMIT_FEASIBLE)
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+class Termination(str, Enum):
+    """Why the solver stopped (independent of whether it holds a plan)."""
+
+    OPTIMAL = "optimal"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    INFEASIBLE_OR_UNBOUNDED = "infeasible_or_unbounded"
+    TIME_LIMIT = "time_limit"
+    ITERATION_LIMIT = "iteration_limit"
+    GAP_LIMIT = "gap_limit"          # round method: stopped with a gap above the target
+    OTHER_LIMIT = "other_limit"      # a solution, node, objective or memory limit, or an interrupt
+    ERROR = "error"
+
+
+_DEFINITE = {Termination.OPTIMAL: Status.OPTIMAL, Termination.INFEASIBLE: Status.INFEASIBLE,
+             Termination.UNBOUNDED: Status.UNBOUNDED,
+             Termination.INFEASIBLE_OR_UNBOUNDED: Status.INFEASIBLE_OR_UNBOUNDED,
+             Termination.ERROR: Status.ERROR}
+
+
+def status_for(termination: Termination, has_plan: bool) -> Status:
+    """The planner's status: a limit gives ``feasible`` with a plan, ``no_plan`` without."""
+    if termination in _DEFINITE:
+        return _DEFINITE[termination]
+    return Status.FEASIBLE if has_plan else Status.NO_PLAN
+
+
+@dataclass(frozen=True)
+class Ranging:
+    """Right-hand-side ranging of the value stage (HiGHS ``getRanging``), model units: each row's
+    dual holds while its active bound stays within [row_dn, row_up]; each nonbasic column's
+    reduced cost while its active bound stays within [col_dn, col_up]. ``col_at_upper`` marks
+    columns that sit at their upper bound in the optimal basis."""
+
+    row_dn: np.ndarray
+    row_up: np.ndarray
+    col_dn: np.ndarray
+    col_up: np.ndarray
+    col_at_upper: np.ndarray
 
 
 @dataclass
@@ -38,6 +103,8 @@ class SolveResult:
     cost: float = float("nan")           # secondary objective, model units
     message: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
+    termination: Termination = Termination.OPTIMAL
+    ranging: Ranging | None = None       # of the value stage, when asked for (HiGHS only)
 
     @property
     def gap(self) -> float:

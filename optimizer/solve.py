@@ -20,13 +20,13 @@ from .diagnose import diagnose
 from .elastic import POLICY_FAMILIES, policy_rows, with_elastic_rows
 from .eligibility import eligibility_key
 from .errors import InfeasibleError, InputError, SolverError
-from .explain import shadow_prices, unserved_demand
+from .explain import probe_share_prices, shadow_prices, unserved_demand
 from .fastmodel import build_fast
 from .lp import LinearProgram
 from .model import build_plain
 from .modeldata import MTPP, UNIT, ModelData
 from .plan import Plan, placement_table, service_table
-from .result import Status
+from .result import Status, Termination
 from .scenario import Scenario
 from .solution import Solution, expand_fast
 from .summary import build_summary
@@ -42,11 +42,30 @@ class SolverPath(str, Enum):
     ORTOOLS_PDLP = "ortools-pdlp"
 
 
-DEFAULT_SOFT_PRICE = 10.0   # value per TPP of violation: above every market value in the datasets
+SOFT_PRICE_FACTOR = 10.0   # default price per TPP of violation: 10 x the largest market value
 
 
-def soft_prices(spec: dict[str, float] | None) -> dict[str, float]:
-    """Price per TPP of violation for every policy family (unnamed families get the default)."""
+def default_soft_prices(s: Scenario) -> dict[str, float]:
+    """Default price per TPP of violation, per family: 10 x the largest market value (1 when no
+    market has a positive value), divided for the shares by how much fleet one TPP of violation
+    can free (1/h for a minimum share h, 1/(1 - a) for a maximum a). A TPP of violation then
+    never earns what it costs, so a soft plan breaks a limit only when the hard one is infeasible,
+    however large the values are."""
+    values = s.markets["value"].to_numpy(float)
+    top = float(values.max()) if len(values) and values.max() > 0 else 1.0
+    base = SOFT_PRICE_FACTOR * top
+    pol = s.policy
+    leverage = {"home_share": 1.0 / pol.min_home_share if pol.min_home_share else 1.0,
+                "tier1_share": 1.0 / pol.min_tier1_share if pol.min_tier1_share else 1.0,
+                "tier2_share": 1.0 / (1.0 - pol.max_tier2_country_share)
+                if pol.max_tier2_country_share is not None and pol.max_tier2_country_share < 1 else 1.0,
+                "tier2_cap": 1.0}
+    return {f: base * max(1.0, leverage[f]) for f in POLICY_FAMILIES}
+
+
+def soft_prices(spec: dict[str, float] | None, s: Scenario | None = None) -> dict[str, float]:
+    """Price per TPP of violation for every policy family (unnamed families get the default of
+    :func:`default_soft_prices`, or 10 without a scenario)."""
     spec = dict(spec or {})
     unknown = sorted(set(spec) - set(POLICY_FAMILIES))
     if unknown:
@@ -55,13 +74,15 @@ def soft_prices(spec: dict[str, float] | None) -> dict[str, float]:
     bad = sorted(k for k, v in spec.items() if not (v >= 0 and np.isfinite(v)))
     if bad:
         raise InputError(f"--soft-price: prices must be finite numbers >= 0; bad for {', '.join(bad)}")
-    return {f: float(spec.get(f, DEFAULT_SOFT_PRICE)) for f in POLICY_FAMILIES}
+    default = default_soft_prices(s) if s is not None else dict.fromkeys(POLICY_FAMILIES, SOFT_PRICE_FACTOR)
+    return {f: float(spec.get(f, default[f])) for f in POLICY_FAMILIES}
 
 
 def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: float | None = None,
           highs_options: dict | None = None, soft: dict[str, float] | None = None,
           integer: bool = False, method: str = "auto", mip_solver: str = "highs",
-          gap: float | None = None, warm: highs.WarmStart | None = None) -> Plan:
+          gap: float | None = None, warm: highs.WarmStart | None = None,
+          probe_shares: bool = False) -> Plan:
     """Maximize value served, then minimize cost; raise InfeasibleError or SolverError.
 
     ``soft``: policy limits become penalized (price per TPP of violation, per family; see
@@ -70,9 +91,12 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     ``round`` or ``auto`` (exact up to AUTO_EXACT_MAX_COLUMNS integer columns), ``mip_solver``
     ``highs``, ``ortools`` or ``cbc`` for the exact method, ``gap`` the relative MIP gap.
     ``warm``: reuse one HiGHS model across calls whose LPs share their structure (sweeps).
+    Shadow prices (fast path, optimal LP plans) carry their right-hand-side ranges, except in
+    warm-started sweeps; ``probe_shares`` also re-solves each priced share limit at +-0.01 pp.
+    A plan stopped by a limit has status ``feasible`` and no prices.
     """
     path = SolverPath(path)
-    prices = soft_prices(soft) if soft is not None else None
+    prices = soft_prices(soft, s) if soft is not None else None
     if prices is not None and (path not in (SolverPath.FAST, SolverPath.PLAIN) or integer):
         raise InputError("--soft works with the fast and plain LP paths only")
     timings: dict[str, float] = {}
@@ -85,7 +109,7 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     else:
         runner = {SolverPath.FAST: _fast, SolverPath.PLAIN: _plain, SolverPath.PULP: _pulp,
                   SolverPath.ORTOOLS_GLOP: _plain, SolverPath.ORTOOLS_PDLP: _plain}[path]
-        sol = (_fast(d, path, time_limit, highs_options, timings, t0, prices, warm)
+        sol = (_fast(d, path, time_limit, highs_options, timings, t0, prices, warm, ranging=warm is None)
                if path == SolverPath.FAST else runner(d, path, time_limit, highs_options, timings, t0, prices))
     _raise_for_status(sol, d)
     t1 = time.perf_counter()
@@ -103,8 +127,9 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     if prices is not None:
         summary["mode"] = "lp-soft"
         summary["soft"] = soft_summary(sol, prices, summary)
-    if sol.fast_model is not None and not integer:
-        explain(plan, d, sol)
+    summary["termination"] = sol.result.termination.value
+    if sol.fast_model is not None and not integer and sol.result.status == Status.OPTIMAL:
+        explain(plan, d, sol, probe_shares)
     timings["extract"] = time.perf_counter() - t1
     summary["timings"] = timings
     return plan
@@ -113,14 +138,19 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
 EXPLAIN_ROWS = 25
 
 
-def explain(plan: Plan, d: ModelData, sol: Solution) -> None:
-    """Attach shadow prices and unserved demand to the plan and its summary (fast path)."""
+def explain(plan: Plan, d: ModelData, sol: Solution, probe_shares: bool = False) -> None:
+    """Attach shadow prices (with their ranges) and unserved demand to the plan and its summary
+    (fast path, optimal plans); ``probe_shares``: re-solve around each priced share limit."""
     plan.prices = shadow_prices(d, sol.fast_model, sol.result)
+    if probe_shares:
+        plan.prices = probe_share_prices(sol.lp, plan.prices, d.installed_total, sol.result.bound,
+                                         fast_highs_options(sol.lp))
     plan.unserved = unserved_demand(d, plan, plan.prices)
     policy = plan.prices.loc[plan.prices["family"].isin(["home_share", "tier1_share", "tier2_share", "tier2_cap"])]
     physical = plan.prices.loc[~plan.prices.index.isin(policy.index)].head(EXPLAIN_ROWS)
     plan.summary["explain"] = {
-        "sign_convention": "value_per_unit: objective gained per unit of headroom on the limit",
+        "sign_convention": "value_per_unit: objective gained per unit of headroom on the limit; "
+                           "it holds while the limit stays within [valid_from, valid_to]",
         "policy_prices": policy.to_dict("records"),
         "physical_prices_top": physical.to_dict("records"),
         "unserved_tpp_by_reason": plan.unserved.groupby(plan.unserved["reason"].str.split(":").str[0])
@@ -173,7 +203,7 @@ def soft_summary(sol: Solution, prices: dict[str, float], summary: dict) -> dict
             "objective_with_penalties": summary["objective"] - penalty}
 
 
-def _fast(d, path, time_limit, options, timings, t0, prices=None, warm=None) -> Solution:
+def _fast(d, path, time_limit, options, timings, t0, prices=None, warm=None, ranging=False) -> Solution:
     fm = build_fast(d)
     red = fm.network
     lp = _elastic(fm.lp, prices)
@@ -185,7 +215,7 @@ def _fast(d, path, time_limit, options, timings, t0, prices=None, warm=None) -> 
     if warm is not None:
         result = warm.solve(lp, opts, COST_STAGE_OPTIONS)
     else:
-        result = highs.solve_lp(lp, options=opts, cost_stage_options=COST_STAGE_OPTIONS)
+        result = highs.solve_lp(lp, options=opts, cost_stage_options=COST_STAGE_OPTIONS, ranging=ranging)
     timings["solve"] = time.perf_counter() - t1
     counts = _counts(lp, site_classes=red.n_classes, market_groups=red.n_groups,
                      group_class_pairs=len(red.pair_group), hub_draws=len(fm.draw_group),
@@ -251,15 +281,49 @@ def _integer(d, method, mip_solver, time_limit, gap, timings, t0):
     return sol, info
 
 
+LIMIT_WORDS = {Termination.TIME_LIMIT: "the time limit", Termination.ITERATION_LIMIT: "the iteration limit",
+               Termination.GAP_LIMIT: "the gap limit"}
+
+
 def _raise_for_status(sol: Solution, d: ModelData) -> None:
+    """Raise for every status without a plan: infeasible (diagnosed, exit 3); no plan,
+    unbounded, infeasible-or-unbounded or a solver error (exit 4)."""
     result = sol.result
-    if result.status == Status.INFEASIBLE:
+    status = result.status
+    if status == Status.INFEASIBLE_OR_UNBOUNDED:
+        status = _disambiguate(sol, d)
+    if status == Status.INFEASIBLE:
         lp = sol.lp if sol.lp is not None else build_fast(d).lp
         message, families, limits = diagnose(d, lp)
         raise InfeasibleError(f"infeasible: {message}", families, limits)
-    if result.status == Status.TIME_LIMIT_NO_SOLUTION:
-        raise SolverError(f"{result.solver}: no plan found within the time limit; raise --time-limit"
-                          + (" or use --method round" if result.solver.endswith("mip") else ""))
-    if not result.status.has_solution:
-        raise SolverError(f"{result.solver}: no plan ({result.status.value}"
-                          f"{': ' + result.message if result.message else ''})")
+    if status == Status.NO_PLAN:
+        limit = LIMIT_WORDS.get(result.termination, "a solver limit")
+        hint = " or use --method round" if result.solver.endswith("mip") else ""
+        raise SolverError(f"{result.solver}: no plan: {limit} was reached before any plan was found; "
+                          f"raise --time-limit{hint}", status.value)
+    if status == Status.UNBOUNDED:
+        raise SolverError(f"{result.solver}: unbounded: the objective has no upper bound (every market's "
+                          "demand bounds it, so this is a bug: please report this scenario)", status.value)
+    if status == Status.INFEASIBLE_OR_UNBOUNDED:
+        raise SolverError(f"{result.solver}: infeasible or unbounded: the solver proved one of the two "
+                          "without saying which, and a re-solve did not tell them apart", status.value)
+    if not status.has_solution:
+        raise SolverError(f"{result.solver}: no plan ({status.value}"
+                          f"{': ' + result.message if result.message else ''})", status.value)
+
+
+def objective_bounded(lp: LinearProgram) -> bool:
+    """True when the bounds alone cap the maximized value: every column with a positive value
+    has a finite upper bound and every column with a negative one a finite lower bound."""
+    return bool(np.all(np.isfinite(lp.col_hi[lp.c > 0])) and np.all(np.isfinite(lp.col_lo[lp.c < 0])))
+
+
+def _disambiguate(sol: Solution, d: ModelData) -> Status:
+    """Infeasible or unbounded? A bounded objective (the fast model's always is: value sits on
+    the served amounts, each capped by its market's demand) cannot be unbounded, so the LP is
+    infeasible. Otherwise re-solve without presolve, which tells the two apart."""
+    lp = sol.lp if sol.lp is not None and sol.fast_model is not None else build_fast(d).lp
+    if objective_bounded(lp):
+        return Status.INFEASIBLE
+    again = highs.solve_lp(lp, options={"presolve": "off"}, lexicographic=False)
+    return again.status if not again.status.has_solution else Status.INFEASIBLE_OR_UNBOUNDED

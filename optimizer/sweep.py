@@ -328,6 +328,18 @@ def collect_results(out_dir: Path, variants: list[Variant]) -> pd.DataFrame:
     return pd.DataFrame(flat)
 
 
+SOLVED = ("optimal", "feasible")   # variants with a plan; "feasible" ones stopped at a limit
+
+
+def sweep_counts(table: pd.DataFrame) -> str:
+    """"N optimal, M feasible (limit reached), K infeasible, J failed" for a results table
+    (failed: every other status: no plan, unbounded, solver error, bad parameter)."""
+    status = table["status"] if "status" in table else pd.Series(dtype=str)
+    n_opt, n_feas, n_inf = ((status == s).sum() for s in ("optimal", "feasible", "infeasible"))
+    failed = len(status) - n_opt - n_feas - n_inf
+    return f"{n_opt} optimal, {n_feas} feasible (limit reached), {n_inf} infeasible, {failed} failed"
+
+
 def write_results(table: pd.DataFrame, out_dir: Path) -> None:
     """results.csv and results.parquet (lists and dicts as JSON text), the chart and, for tier
     moves, tier_moves.csv (removed when this run has none), each written atomically."""

@@ -40,7 +40,7 @@ class ChunkSolver:
             write_plan(plan, self.out_dir / "variants" / v.id / "plan", {**self.run_manifest, "variant": v.params})
             row.update(summary_row(plan.summary))
         except FleetoptError as exc:
-            status = "infeasible" if exc.exit_code == 3 else "failed"
+            status = "infeasible" if exc.exit_code == 3 else getattr(exc, "status", "failed")
             row.update({"status": status, "reason": str(exc).splitlines()[0][:300]})
         except Exception as exc:  # noqa: BLE001 - one bad variant must not stop the sweep
             row.update({"status": "failed", "reason": f"{type(exc).__name__}: {exc}"[:300]})

@@ -133,14 +133,35 @@ def test_min_new_mw_broken_is_caught(build_case):
 
 @pytest.mark.parametrize("solver", ["highs", "ortools", "cbc"])
 def test_time_limit_gives_best_plan_or_clear_error(tmp_path, solver):
-    """A tiny time limit on a fleet the MIP cannot close in time: either the best plan found,
-    compliant, with status time_limit_feasible and its gap, or exit 4 saying no plan was found."""
+    """A tiny time limit on a fleet the MIP cannot close in time (gap 1e-9 in 0.05 s): either the
+    best plan found, compliant, with status ``feasible``, termination ``time_limit`` and (where
+    the solver reports a bound) a positive gap; or exit 4 with status ``no_plan``. Never
+    ``optimal``: a plan stopped by the time limit is not proven optimal."""
     from optimizer import SolverError
     s = load_scenario(generate_fleet(tmp_path / "f", sites=600, skus=6, seed=5))
     try:
         plan = solve(s, integer=True, method="exact", mip_solver=solver, time_limit=0.05, gap=1e-9)
     except SolverError as err:
-        assert "no plan found within the time limit" in str(err) or "no plan" in str(err)
+        assert err.status == "no_plan" and err.exit_code == 4
+        assert "no plan" in str(err) and "time limit" in str(err)
         return
-    assert plan.summary["integer"]["status"] in ("time_limit_feasible", "optimal")
+    info = plan.summary["integer"]
+    assert plan.summary["status"] == info["status"] == "feasible"
+    assert plan.summary["termination"] == info["termination"] == "time_limit"
+    if solver != "cbc":
+        assert info["gap"] > 1e-9
     assert check_plan(s, plan.placement, plan.service, integer=True).ok
+
+
+def test_round_gap_above_target_is_feasible_not_optimal(tmp_path):
+    """The round method's gap is measured against the LP bound: with a target below the gap it
+    reaches, the plan is ``feasible`` (termination gap_limit), never ``optimal``; with a loose
+    target the same plan is ``optimal``."""
+    s = load_scenario(generate_fleet(tmp_path / "f", sites=200, skus=6, seed=3))
+    tight = solve(s, integer=True, method="round", gap=1e-12)
+    info = tight.summary["integer"]
+    assert info["gap"] > 1e-12
+    assert tight.summary["status"] == info["status"] == "feasible"
+    assert info["termination"] == "gap_limit"
+    loose = solve(s, integer=True, method="round", gap=0.5)
+    assert loose.summary["status"] == "optimal" and loose.summary["integer"]["gap"] <= 0.5

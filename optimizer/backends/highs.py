@@ -12,17 +12,28 @@ import numpy as np
 
 from ..errors import SolverError
 from ..lp import LinearProgram
-from ..result import SolveResult, Status, value_floor
+from ..result import Ranging, SolveResult, Status, Termination, status_for, value_floor
 
 INF = highspy.kHighsInf
-_STATUS = {
-    highspy.HighsModelStatus.kOptimal: Status.OPTIMAL,
-    highspy.HighsModelStatus.kInfeasible: Status.INFEASIBLE,
-    highspy.HighsModelStatus.kUnbounded: Status.UNBOUNDED,
-    highspy.HighsModelStatus.kUnboundedOrInfeasible: Status.INFEASIBLE,
-    highspy.HighsModelStatus.kTimeLimit: Status.TIME_LIMIT_NO_SOLUTION,
-    highspy.HighsModelStatus.kIterationLimit: Status.TIME_LIMIT_NO_SOLUTION,
+_MS = highspy.HighsModelStatus
+# HiGHS model status -> why it stopped; anything not listed (load, model, presolve, solve or
+# postsolve errors, unknown, not set) is an error. A MIP's kOptimal means "within mip_rel_gap".
+HIGHS_TERMINATION = {
+    _MS.kOptimal: Termination.OPTIMAL,
+    _MS.kModelEmpty: Termination.OPTIMAL,
+    _MS.kInfeasible: Termination.INFEASIBLE,
+    _MS.kUnbounded: Termination.UNBOUNDED,
+    _MS.kUnboundedOrInfeasible: Termination.INFEASIBLE_OR_UNBOUNDED,
+    _MS.kTimeLimit: Termination.TIME_LIMIT,
+    _MS.kIterationLimit: Termination.ITERATION_LIMIT,
+    _MS.kObjectiveBound: Termination.OTHER_LIMIT,
+    _MS.kObjectiveTarget: Termination.OTHER_LIMIT,
+    _MS.kSolutionLimit: Termination.OTHER_LIMIT,
+    _MS.kInterrupt: Termination.OTHER_LIMIT,
+    _MS.kHighsInterrupt: Termination.OTHER_LIMIT,
+    _MS.kMemoryLimit: Termination.OTHER_LIMIT,
 }
+FEASIBLE_POINT = 2   # HiGHS solution status: a feasible primal point is held
 
 
 def make_highs(options: dict | None = None) -> highspy.Highs:
@@ -62,8 +73,9 @@ def pass_lp(h: highspy.Highs, lp: LinearProgram, maximize: bool = True,
 
 def solve_lp(lp: LinearProgram, time_limit: float | None = None,
              options: dict | None = None, lexicographic: bool = True,
-             cost_stage_options: dict | None = None) -> SolveResult:
-    """Solve ``lp`` on HiGHS: value first, then cost among value-optimal plans."""
+             cost_stage_options: dict | None = None, ranging: bool = False) -> SolveResult:
+    """Solve ``lp`` on HiGHS: value first, then cost among value-optimal plans. ``ranging``:
+    also range the value stage's right-hand sides (before the cost stage changes the model)."""
     opts = dict(options or {})
     if time_limit is not None:
         opts["time_limit"] = float(time_limit)
@@ -71,15 +83,16 @@ def solve_lp(lp: LinearProgram, time_limit: float | None = None,
     t0 = time.perf_counter()
     pass_lp(h, lp)
     h.run()
-    status = status_of(h)
+    status, termination = status_of(h)
     seconds = {"value_stage": time.perf_counter() - t0}
     if not status.has_solution:
         return SolveResult(status, "highs", message=h.modelStatusToString(h.getModelStatus()),
-                           seconds=seconds)
+                           seconds=seconds, termination=termination)
     sol = h.getSolution()
     x, duals, reduced = np.array(sol.col_value), np.array(sol.row_dual), np.array(sol.col_dual)
     objective = h.getInfo().objective_function_value
     cost = float(lp.cost @ x)
+    ranged = value_ranging(h) if ranging and status == Status.OPTIMAL else None
     if lexicographic and status == Status.OPTIMAL and np.any(lp.cost):
         t1 = time.perf_counter()
         for key, value in (cost_stage_options or {}).items():
@@ -87,7 +100,19 @@ def solve_lp(lp: LinearProgram, time_limit: float | None = None,
         x, cost = _cost_stage(h, lp, objective, x, cost)
         seconds["cost_stage"] = time.perf_counter() - t1
     return SolveResult(status, "highs", x=x, row_duals=duals, col_duals=reduced, objective=float(lp.c @ x),
-                       bound=objective, cost=cost, seconds=seconds)
+                       bound=objective if status == Status.OPTIMAL else float("nan"), cost=cost,
+                       seconds=seconds, termination=termination, ranging=ranged)
+
+
+def value_ranging(h: highspy.Highs) -> Ranging | None:
+    """Right-hand-side ranging of the optimal basis HiGHS holds (None if HiGHS cannot range)."""
+    status, r = h.getRanging()
+    if status != highspy.HighsStatus.kOk:
+        return None
+    col_status = np.array([int(s) for s in h.getBasis().col_status])
+    return Ranging(row_dn=np.array(r.row_bound_dn.value_), row_up=np.array(r.row_bound_up.value_),
+                   col_dn=np.array(r.col_bound_dn.value_), col_up=np.array(r.col_bound_up.value_),
+                   col_at_upper=col_status == int(highspy.HighsBasisStatus.kUpper))
 
 
 def _cost_stage(h: highspy.Highs, lp: LinearProgram, optimum: float, x: np.ndarray,
@@ -102,18 +127,17 @@ def _cost_stage(h: highspy.Highs, lp: LinearProgram, optimum: float, x: np.ndarr
     if basis is not None:
         h.setBasis(basis)
     h.run()
-    if status_of(h) != Status.OPTIMAL:
+    if status_of(h)[0] != Status.OPTIMAL:
         return x, cost
     x2 = np.array(h.getSolution().col_value)
     return x2, float(lp.cost @ x2)
 
 
-def status_of(h: highspy.Highs) -> Status:
-    model_status = h.getModelStatus()
-    status = _STATUS.get(model_status, Status.ERROR)
-    if status == Status.TIME_LIMIT_NO_SOLUTION and h.getInfo().primal_solution_status == 2:
-        return Status.TIME_LIMIT_FEASIBLE
-    return status
+def status_of(h: highspy.Highs) -> tuple[Status, Termination]:
+    """The planner's status and the termination of HiGHS's last run (HIGHS_TERMINATION)."""
+    termination = HIGHS_TERMINATION.get(h.getModelStatus(), Termination.ERROR)
+    has_plan = h.getInfo().primal_solution_status == FEASIBLE_POINT
+    return status_for(termination, has_plan), termination
 
 
 def solve_mip(lp: LinearProgram, integrality: np.ndarray, time_limit: float | None = None,
@@ -122,8 +146,8 @@ def solve_mip(lp: LinearProgram, integrality: np.ndarray, time_limit: float | No
     finished within its gap, minimize cost among plans within 1e-7 of the value found, starting
     from that plan, for at most twice the value stage's time (the cheapest plan found is kept).
 
-    Status: OPTIMAL when solved to the relative gap, TIME_LIMIT_FEASIBLE with the incumbent when
-    stopped by the time limit, TIME_LIMIT_NO_SOLUTION when none was found in time.
+    Status: OPTIMAL when solved to the relative gap, FEASIBLE with the incumbent when stopped
+    by a limit, NO_PLAN when none was found in time (see :func:`status_of`).
     """
     opts = {**(options or {})}
     if time_limit is not None:
@@ -135,12 +159,11 @@ def solve_mip(lp: LinearProgram, integrality: np.ndarray, time_limit: float | No
     pass_lp(h, lp, integrality=integrality)
     h.run()
     seconds = {"mip": time.perf_counter() - t0}
-    status = status_of(h)
+    status, termination = status_of(h)
     info = h.getInfo()
-    if status == Status.TIME_LIMIT_NO_SOLUTION and info.primal_solution_status == 2:
-        status = Status.TIME_LIMIT_FEASIBLE
     if not status.has_solution:
-        return SolveResult(status, "highs-mip", message=h.modelStatusToString(h.getModelStatus()), seconds=seconds)
+        return SolveResult(status, "highs-mip", message=h.modelStatusToString(h.getModelStatus()),
+                           seconds=seconds, termination=termination)
     x = np.array(h.getSolution().col_value)
     bound = float(info.mip_dual_bound)
     if lexicographic and status == Status.OPTIMAL and np.any(lp.cost):
@@ -151,7 +174,7 @@ def solve_mip(lp: LinearProgram, integrality: np.ndarray, time_limit: float | No
         x = _mip_cost_stage(h, lp, x)
         seconds["cost_stage"] = time.perf_counter() - t1
     return SolveResult(status, "highs-mip", x=x, objective=float(lp.c @ x), bound=bound,
-                       cost=float(lp.cost @ x), seconds=seconds)
+                       cost=float(lp.cost @ x), seconds=seconds, termination=termination)
 
 
 def _mip_cost_stage(h: highspy.Highs, lp: LinearProgram, x: np.ndarray) -> np.ndarray:
@@ -164,7 +187,7 @@ def _mip_cost_stage(h: highspy.Highs, lp: LinearProgram, x: np.ndarray) -> np.nd
     start.col_value = list(x)
     h.setSolution(start)
     h.run()
-    if status_of(h) in (Status.OPTIMAL, Status.TIME_LIMIT_NO_SOLUTION) and h.getInfo().primal_solution_status == 2:
+    if status_of(h)[0].has_solution:
         x2 = np.array(h.getSolution().col_value)
         if lp.c @ x2 >= value_floor(float(lp.c @ x)) - 1e-9 and lp.cost @ x2 <= lp.cost @ x + 1e-12:
             return x2
@@ -182,7 +205,7 @@ def solve_feasibility(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_co
     h = make_highs()
     pass_lp(h, lp, maximize=False)
     h.run()
-    if status_of(h) != Status.OPTIMAL:
+    if status_of(h)[0] != Status.OPTIMAL:
         raise SolverError(f"HiGHS: splitting pooled placements among their sites failed "
                           f"({h.modelStatusToString(h.getModelStatus())}); please report this scenario")
     return np.maximum(np.array(h.getSolution().col_value), 0.0)
@@ -228,11 +251,12 @@ class WarmSession:
             h.setOptionValue(key, value)
         self.fresh = False
         h.run()
-        status = status_of(h)
+        status, termination = status_of(h)
         seconds = {"value_stage": time.perf_counter() - t0}
         self.value_basis = h.getBasis() if status == Status.OPTIMAL else None
         if not status.has_solution:
-            return SolveResult(status, "highs", message=h.modelStatusToString(h.getModelStatus()), seconds=seconds)
+            return SolveResult(status, "highs", message=h.modelStatusToString(h.getModelStatus()),
+                               seconds=seconds, termination=termination)
         sol = h.getSolution()
         x, duals, reduced = np.array(sol.col_value), np.array(sol.row_dual), np.array(sol.col_dual)
         objective = h.getInfo().objective_function_value
@@ -242,11 +266,12 @@ class WarmSession:
             for key, value in self.cost_stage_options.items():
                 h.setOptionValue(key, value)
             x, cost = _cost_stage(h, lp, objective, x, cost, self.cost_basis)
-            self.cost_basis = h.getBasis() if status_of(h) == Status.OPTIMAL else None
+            self.cost_basis = h.getBasis() if status_of(h)[0] == Status.OPTIMAL else None
             self.extra_row = True
             seconds["cost_stage"] = time.perf_counter() - t1
         return SolveResult(status, "highs", x=x, row_duals=duals, col_duals=reduced, objective=float(lp.c @ x),
-                           bound=objective, cost=cost, seconds=seconds)
+                           bound=objective if status == Status.OPTIMAL else float("nan"), cost=cost,
+                           seconds=seconds, termination=termination)
 
     def _reset_objective(self) -> None:
         """Undo the last cost stage: drop its value-floor row, restore value and maximization."""

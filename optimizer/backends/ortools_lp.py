@@ -12,11 +12,20 @@ import scipy.sparse as sp
 from ortools.linear_solver.python import model_builder_helper as mbh
 
 from ..lp import LinearProgram
-from ..result import SolveResult, Status, value_floor
+from ..result import SolveResult, Status, Termination, status_for, value_floor
 
-_STATUS = {mbh.SolveStatus.OPTIMAL: Status.OPTIMAL, mbh.SolveStatus.FEASIBLE: Status.TIME_LIMIT_FEASIBLE,
-           mbh.SolveStatus.INFEASIBLE: Status.INFEASIBLE, mbh.SolveStatus.UNBOUNDED: Status.UNBOUNDED,
-           mbh.SolveStatus.NOT_SOLVED: Status.TIME_LIMIT_NO_SOLUTION}
+_SS = mbh.SolveStatus
+# OR-Tools solve status -> why it stopped. FEASIBLE and NOT_SOLVED mean a limit stopped the
+# solver with and without a plan; which limit OR-Tools does not say (see ortools_termination).
+# ABNORMAL, invalid model or parameters, unknown: an error.
+ORTOOLS_TERMINATION = {
+    _SS.OPTIMAL: Termination.OPTIMAL,
+    _SS.INFEASIBLE: Termination.INFEASIBLE,
+    _SS.UNBOUNDED: Termination.UNBOUNDED,
+    _SS.FEASIBLE: Termination.OTHER_LIMIT,
+    _SS.NOT_SOLVED: Termination.OTHER_LIMIT,
+    _SS.CANCELLED_BY_USER: Termination.OTHER_LIMIT,
+}
 PDLP_PARAMS = ("termination_criteria { simple_optimality_criteria { eps_optimal_relative: 1e-9 "
                "eps_optimal_absolute: 1e-9 } }")
 SOLVERS = {"glop": "glop", "pdlp": "pdlp"}
@@ -30,14 +39,29 @@ def _model(lp: LinearProgram, A: sp.csr_matrix, obj: np.ndarray, row_lo: np.ndar
     return model
 
 
-def _run(engine, model, name: str, stage: str):
-    """Solve; returns (status, seconds, a failed SolveResult or None)."""
+def ortools_termination(solve_status, time_limit: float | None) -> Termination:
+    """Why OR-Tools stopped: a limit is reported as the time limit when one was set."""
+    termination = ORTOOLS_TERMINATION.get(solve_status, Termination.ERROR)
+    if termination == Termination.OTHER_LIMIT and time_limit is not None:
+        return Termination.TIME_LIMIT
+    return termination
+
+
+def ortools_status(solve_status, time_limit: float | None = None) -> tuple[Status, Termination]:
+    """The planner's status and the termination for an OR-Tools solve status."""
+    termination = ortools_termination(solve_status, time_limit)
+    return status_for(termination, solve_status in (_SS.OPTIMAL, _SS.FEASIBLE)), termination
+
+
+def _run(engine, model, name: str, stage: str, time_limit: float | None):
+    """Solve; returns (status, termination, seconds, a failed SolveResult or None)."""
     t0 = time.perf_counter()
     engine.solve(model)
-    status = _STATUS.get(engine.status(), Status.ERROR)
+    status, termination = ortools_status(engine.status(), time_limit)
     seconds = {stage: time.perf_counter() - t0}
-    failed = None if status.has_solution else SolveResult(status, name, message=engine.status_string(), seconds=seconds)
-    return status, seconds, failed
+    failed = None if status.has_solution else SolveResult(status, name, message=engine.status_string(),
+                                                          seconds=seconds, termination=termination)
+    return status, termination, seconds, failed
 
 
 def solve_lp(lp: LinearProgram, solver: str = "glop", time_limit: float | None = None,
@@ -50,8 +74,9 @@ def solve_lp(lp: LinearProgram, solver: str = "glop", time_limit: float | None =
     if time_limit is not None:
         engine.set_time_limit_in_seconds(float(time_limit))
     A = lp.A.tocsr()
-    status, seconds, failed = _run(engine, _model(lp, A, lp.c, lp.row_lo, lp.row_hi, maximize=True),
-                                   f"ortools-{solver}", "value_stage")
+    status, termination, seconds, failed = _run(
+        engine, _model(lp, A, lp.c, lp.row_lo, lp.row_hi, maximize=True), f"ortools-{solver}",
+        "value_stage", time_limit)
     if failed:
         return failed
     name = f"ortools-{solver}"
@@ -63,11 +88,12 @@ def solve_lp(lp: LinearProgram, solver: str = "glop", time_limit: float | None =
         A2 = sp.vstack([A, sp.csr_matrix(lp.c[None, :])]).tocsr()
         engine.solve(_model(lp, A2, lp.cost, np.append(lp.row_lo, value_floor(optimum)),
                             np.append(lp.row_hi, np.inf), maximize=False))
-        if _STATUS.get(engine.status()) == Status.OPTIMAL:
+        if engine.status() == _SS.OPTIMAL:
             x = np.array(engine.variable_values())
         seconds["cost_stage"] = time.perf_counter() - t1
-    return SolveResult(status, name, x=x, row_duals=duals, objective=float(lp.c @ x), bound=optimum,
-                       cost=float(lp.cost @ x), seconds=seconds)
+    return SolveResult(status, name, x=x, row_duals=duals, objective=float(lp.c @ x),
+                       bound=optimum if status == Status.OPTIMAL else float("nan"),
+                       cost=float(lp.cost @ x), seconds=seconds, termination=termination)
 
 
 MIP_SOLVERS = {"scip": "scip"}   # CP-SAT would need integer coefficients; SCIP takes the LP as is
@@ -85,9 +111,9 @@ def solve_mip(lp: LinearProgram, integrality: np.ndarray, solver: str = "scip",
     if gap is not None:
         engine.set_solver_specific_parameters(f"limits/gap = {gap}")
     name = f"ortools-{solver}"
-    status, seconds, failed = _run(engine, model, name, "mip")
+    status, termination, seconds, failed = _run(engine, model, name, "mip", time_limit)
     if failed:
         return failed
     x = np.array(engine.variable_values())
     return SolveResult(status, name, x=x, objective=float(lp.c @ x), bound=float(engine.best_objective_bound()),
-                       cost=float(lp.cost @ x), seconds=seconds)
+                       cost=float(lp.cost @ x), seconds=seconds, termination=termination)

@@ -14,11 +14,24 @@ import pandas as pd
 import pulp
 
 from ..modeldata import MTPP, MUSD, UNIT, ModelData
-from ..result import SolveResult, Status, value_floor
+from ..result import SolveResult, Status, Termination, status_for, value_floor
 
-_STATUS = {"Optimal": Status.OPTIMAL, "Infeasible": Status.INFEASIBLE,
-           "Unbounded": Status.UNBOUNDED, "Not Solved": Status.TIME_LIMIT_NO_SOLUTION,
-           "Undefined": Status.INFEASIBLE}
+# PuLP's reading of CBC -> why it stopped. "Not Solved" is CBC's "Stopped" (a limit) without a
+# plan; "Optimal" with sol_status "Solution Found" is "Stopped" with one (see cbc_status).
+# "Undefined" (a CBC answer PuLP cannot read) is an error, not a verdict on the scenario.
+CBC_TERMINATION = {"Optimal": Termination.OPTIMAL, "Infeasible": Termination.INFEASIBLE,
+                   "Unbounded": Termination.UNBOUNDED, "Not Solved": Termination.OTHER_LIMIT}
+
+
+def cbc_status(prob: pulp.LpProblem, time_limit: float | None = None) -> tuple[Status, Termination]:
+    """The planner's status and the termination of CBC's last solve of ``prob``."""
+    termination = CBC_TERMINATION.get(pulp.LpStatus[prob.status], Termination.ERROR)
+    stopped_with_plan = getattr(prob, "sol_status", None) == pulp.LpSolutionIntegerFeasible
+    if termination == Termination.OPTIMAL and stopped_with_plan:
+        termination = Termination.OTHER_LIMIT
+    if termination == Termination.OTHER_LIMIT and time_limit is not None:
+        termination = Termination.TIME_LIMIT
+    return status_for(termination, stopped_with_plan or termination == Termination.OPTIMAL), termination
 
 
 def solve_pulp(d: ModelData, time_limit: float | None = None, integer_racks: bool = False,
@@ -48,17 +61,15 @@ def solve_pulp(d: ModelData, time_limit: float | None = None, integer_racks: boo
     _policy(prob, d, x, inst, tpp)
     solver = cbc(time_limit, gap)
     prob.solve(solver)
-    status = _STATUS.get(pulp.LpStatus[prob.status], Status.ERROR)
-    if status == Status.OPTIMAL and getattr(prob, "sol_status", 1) == pulp.LpSolutionIntegerFeasible:
-        status = Status.TIME_LIMIT_FEASIBLE        # stopped by the time limit with a plan in hand
+    status, termination = cbc_status(prob, time_limit)
     seconds = {"value_stage": time.perf_counter() - t0}
     if not status.has_solution:
-        return SolveResult(status, "cbc", message=pulp.LpStatus[prob.status], seconds=seconds), None, None
+        return SolveResult(status, "cbc", message=pulp.LpStatus[prob.status], seconds=seconds,
+                           termination=termination), None, None
     optimum = pulp.value(prob.objective) or 0.0
-    if integer_racks:
-        return _collect(x, f, SolveResult(status, "cbc", objective=optimum, seconds=seconds))
-    if status != Status.OPTIMAL:
-        return SolveResult(status, "cbc", message="time limit", seconds=seconds), None, None
+    if integer_racks or status != Status.OPTIMAL:   # no cost stage after a limit
+        return _collect(x, f, SolveResult(status, "cbc", objective=optimum, seconds=seconds,
+                                          termination=termination))
     energy = s.energy_usd_per_unit()
     cost = pulp.lpSum((chips.at[c, "capex_usd"] + energy.at[site, c]) * UNIT / MUSD * var
                       for (site, c), var in x.items())

@@ -78,9 +78,10 @@ def shadow_prices(d: ModelData, fm: FastModel, result: SolveResult) -> pd.DataFr
                           *_row_range(lp, rng, rows, value, UNIT), rng is not None))
     if result.col_duals is not None:
         frames.append(_demand_prices(d, lp, result, rng))
-    table = pd.concat([f for f in frames if len(f)], ignore_index=True)
-    if not len(table):
+    frames = [f for f in frames if len(f)]
+    if not frames:
         return pd.DataFrame(columns=COLUMNS)
+    table = pd.concat(frames, ignore_index=True)
     table["unit"] = table["family"].map(UNITS)
     table["limit_unit"] = table["family"].map(LIMIT_UNITS)
     table = table.loc[table["value_per_unit"].abs() > DUAL_TOL]
@@ -97,6 +98,8 @@ def _policy_prices(d: ModelData, lp: LinearProgram, y: np.ndarray, result: Solve
               "tier2_share": pol.max_tier2_country_share}
     rows = []
     for name, blk in lp.row_blocks.items():
+        if blk.family not in shares and blk.family != "tier2_cap":
+            continue
         scope = str(blk.index[0])
         if blk.family in shares:
             price = y[blk.start] * fleet_model * 0.01 * MTPP

@@ -61,6 +61,12 @@ class LinearProgram:
     def num_row(self) -> int:
         return self.A.shape[0]
 
+    def objective_bounded(self) -> bool:
+        """True when the column bounds alone cap the maximized value: every column with a
+        positive value has a finite upper bound, every one with a negative value a finite lower
+        bound. Such an LP is never unbounded, so "infeasible or unbounded" means infeasible."""
+        return bool(np.all(np.isfinite(self.col_hi[self.c > 0])) and np.all(np.isfinite(self.col_lo[self.c < 0])))
+
     def values(self, x: np.ndarray, block: str) -> pd.Series:
         """The entries of a solution vector that belong to one variable block, labelled."""
         b = self.var_blocks[block]

@@ -312,18 +312,12 @@ def _raise_for_status(sol: Solution, d: ModelData) -> None:
                           f"{': ' + result.message if result.message else ''})", status.value)
 
 
-def objective_bounded(lp: LinearProgram) -> bool:
-    """True when the bounds alone cap the maximized value: every column with a positive value
-    has a finite upper bound and every column with a negative one a finite lower bound."""
-    return bool(np.all(np.isfinite(lp.col_hi[lp.c > 0])) and np.all(np.isfinite(lp.col_lo[lp.c < 0])))
-
-
 def _disambiguate(sol: Solution, d: ModelData) -> Status:
     """Infeasible or unbounded? A bounded objective (the fast model's always is: value sits on
     the served amounts, each capped by its market's demand) cannot be unbounded, so the LP is
     infeasible. Otherwise re-solve without presolve, which tells the two apart."""
     lp = sol.lp if sol.lp is not None and sol.fast_model is not None else build_fast(d).lp
-    if objective_bounded(lp):
+    if lp.objective_bounded():
         return Status.INFEASIBLE
     again = highs.solve_lp(lp, options={"presolve": "off"}, lexicographic=False)
     return again.status if not again.status.has_solution else Status.INFEASIBLE_OR_UNBOUNDED

@@ -17,10 +17,12 @@ from ..result import SolveResult, Status, Termination, status_for, value_floor
 _SS = mbh.SolveStatus
 # OR-Tools solve status -> why it stopped. FEASIBLE and NOT_SOLVED mean a limit stopped the
 # solver with and without a plan; which limit OR-Tools does not say (see ortools_termination).
-# ABNORMAL, invalid model or parameters, unknown: an error.
+# INFEASIBLE is not definite: GLOP answers it for an unbounded LP its presolve cannot tell from
+# an infeasible one, and SCIP for SCIP_STATUS_INFORUNBD; it becomes "infeasible" only when the
+# objective is bounded (ortools_status). ABNORMAL, invalid model or parameters, unknown: error.
 ORTOOLS_TERMINATION = {
     _SS.OPTIMAL: Termination.OPTIMAL,
-    _SS.INFEASIBLE: Termination.INFEASIBLE,
+    _SS.INFEASIBLE: Termination.INFEASIBLE_OR_UNBOUNDED,
     _SS.UNBOUNDED: Termination.UNBOUNDED,
     _SS.FEASIBLE: Termination.OTHER_LIMIT,
     _SS.NOT_SOLVED: Termination.OTHER_LIMIT,
@@ -47,17 +49,21 @@ def ortools_termination(solve_status, time_limit: float | None) -> Termination:
     return termination
 
 
-def ortools_status(solve_status, time_limit: float | None = None) -> tuple[Status, Termination]:
-    """The planner's status and the termination for an OR-Tools solve status."""
+def ortools_status(solve_status, time_limit: float | None = None,
+                   bounded: bool = False) -> tuple[Status, Termination]:
+    """The planner's status and the termination for an OR-Tools solve status; ``bounded``: the
+    objective is bounded (LinearProgram.objective_bounded), so INFEASIBLE means infeasible."""
     termination = ortools_termination(solve_status, time_limit)
+    if termination == Termination.INFEASIBLE_OR_UNBOUNDED and bounded:
+        termination = Termination.INFEASIBLE
     return status_for(termination, solve_status in (_SS.OPTIMAL, _SS.FEASIBLE)), termination
 
 
-def _run(engine, model, name: str, stage: str, time_limit: float | None):
+def _run(engine, model, name: str, stage: str, time_limit: float | None, bounded: bool):
     """Solve; returns (status, termination, seconds, a failed SolveResult or None)."""
     t0 = time.perf_counter()
     engine.solve(model)
-    status, termination = ortools_status(engine.status(), time_limit)
+    status, termination = ortools_status(engine.status(), time_limit, bounded)
     seconds = {stage: time.perf_counter() - t0}
     failed = None if status.has_solution else SolveResult(status, name, message=engine.status_string(),
                                                           seconds=seconds, termination=termination)
@@ -76,7 +82,7 @@ def solve_lp(lp: LinearProgram, solver: str = "glop", time_limit: float | None =
     A = lp.A.tocsr()
     status, termination, seconds, failed = _run(
         engine, _model(lp, A, lp.c, lp.row_lo, lp.row_hi, maximize=True), f"ortools-{solver}",
-        "value_stage", time_limit)
+        "value_stage", time_limit, lp.objective_bounded())
     if failed:
         return failed
     name = f"ortools-{solver}"
@@ -111,7 +117,7 @@ def solve_mip(lp: LinearProgram, integrality: np.ndarray, solver: str = "scip",
     if gap is not None:
         engine.set_solver_specific_parameters(f"limits/gap = {gap}")
     name = f"ortools-{solver}"
-    status, termination, seconds, failed = _run(engine, model, name, "mip", time_limit)
+    status, termination, seconds, failed = _run(engine, model, name, "mip", time_limit, lp.objective_bounded())
     if failed:
         return failed
     x = np.array(engine.variable_values())

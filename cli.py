@@ -57,7 +57,7 @@ def solve_cmd(
     soft: Annotated[bool, typer.Option("--soft", help="Penalize policy violations instead of forbidding them")] = False,
     soft_price: Annotated[Optional[list[str]], typer.Option(
         "--soft-price", help="FAMILY=PRICE per TPP of violation (home_share, tier1_share, tier2_share, "
-        "tier2_cap); implies --soft; default 10")] = None,
+        "tier2_cap); implies --soft; default 10 x the largest market value (see README)")] = None,
     baseline: Annotated[Optional[str], typer.Option(
         "--baseline", help="Also solve under this policy (e.g. none) and report the cost of compliance")] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Write a self-contained HTML report")] = None,

@@ -29,7 +29,8 @@ def report_data(plan: Plan) -> dict:
     shares = [{"name": l["name"], "value": l["value"], "bound": l["bound"], "ok": l["slack"] >= -1e-9}
               for l in summary["limits"] if l["unit"] == "share"]
     shares = sorted(shares, key=lambda l: (l["name"].startswith("tier2"), -l["value"]))[:TOP]
-    prices = plan.prices.head(TOP).to_dict("records") if plan.prices is not None else []
+    prices = (plan.prices.head(TOP)[["limit", "family", "unit", "value_per_unit"]].to_dict("records")
+              if plan.prices is not None else [])     # ranges hold NaN/inf: not JSON
     unserved = (plan.unserved.sort_values("unserved_tpp", ascending=False).head(TOP).to_dict("records")
                 if plan.unserved is not None else [])
     by_site = plan.placement.groupby("site_id")["tpp"].sum()

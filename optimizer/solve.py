@@ -48,9 +48,10 @@ SOFT_PRICE_FACTOR = 10.0   # default price per TPP of violation: 10 x the larges
 def default_soft_prices(s: Scenario) -> dict[str, float]:
     """Default price per TPP of violation, per family: 10 x the largest market value (1 when no
     market has a positive value), divided for the shares by how much fleet one TPP of violation
-    can free (1/h for a minimum share h, 1/(1 - a) for a maximum a). A TPP of violation then
-    never earns what it costs, so a soft plan breaks a limit only when the hard one is infeasible,
-    however large the values are."""
+    can free (1/h for a minimum share h, 1/(1 - a) for a maximum a): a TPP of violation costs
+    more than the value it frees, however large the values, so a soft plan equals the hard one
+    when that exists (unless a limit's dual price exceeds its penalty, which takes many limits
+    binding together; the violation then shows in summary.json ``soft``)."""
     values = s.markets["value"].to_numpy(float)
     top = float(values.max()) if len(values) and values.max() > 0 else 1.0
     base = SOFT_PRICE_FACTOR * top

@@ -242,21 +242,24 @@ def explain_cmd(
 
 
 def _limit_text(value: float, unit: str) -> str:
-    if not np.isfinite(value):
-        return "no limit" if value > 0 else "-inf"
-    return f"{value:.2f} %" if unit == "%" else f"{value:,.6g} {unit}"
+    if unit == "%":
+        return f"{value:.2f} %"
+    return f"{value:,.2f} {unit}" if unit in ("MW", "racks") else f"{value:,.0f} {unit}"
 
 
 def _price_range(r) -> str:
-    """Where a price holds: the limit's value now and its range (a share's probe on each side)."""
+    """Where a price holds: the limit's value now and its range (a share: its probe's verdict)."""
     now = _limit_text(r.limit_value, r.limit_unit)
     note = getattr(r, "range_note", "")
     if isinstance(note, str) and note:
         return f"limit {now}; {note}"
-    if not (np.isfinite(r.valid_from) or np.isfinite(r.valid_to)) and r.range == "none":
+    if r.range == "probe":
+        return f"limit {now}; the same price 0.01 pp below and above (probed)"
+    if r.range != "ranging" or np.isnan(r.valid_from) or np.isnan(r.valid_to):
         return f"limit {now}; range not computed"
-    to = "no upper end" if r.valid_to == np.inf else _limit_text(r.valid_to, r.limit_unit)
-    return f"limit {now}, holds from {_limit_text(max(r.valid_from, 0.0), r.limit_unit)} to {to}"
+    lo = "no lower end" if r.valid_from == -np.inf else _limit_text(r.valid_from, r.limit_unit)
+    hi = "no upper end" if r.valid_to == np.inf else _limit_text(r.valid_to, r.limit_unit)
+    return f"limit {now}, holds from {lo} to {hi}"
 
 
 @app.command("sweep")

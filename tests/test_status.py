@@ -153,3 +153,12 @@ def test_lp_time_limit_plan_is_feasible_without_prices(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     assert "status feasible: a plan that is not proven optimal; stopped by the time limit" in r.output
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["status"] == "feasible"
+
+
+def test_sweep_counts_feasible_as_solved_and_flags_them():
+    import pandas as pd
+
+    from optimizer.sweep import SOLVED, sweep_counts
+    table = pd.DataFrame({"status": ["optimal", "feasible", "infeasible", "no_plan", "failed"]})
+    assert sweep_counts(table) == "1 optimal, 1 feasible (limit reached), 1 infeasible, 2 failed"
+    assert set(SOLVED) == {"optimal", "feasible"}

@@ -189,21 +189,40 @@ def check_cmd(
     plan_dir: Annotated[Path, typer.Argument(help="Plan folder with placement.csv and service.csv")],
     policy: PolicyOpt = None,
 ) -> None:
-    """Audit a plan against every rule; exit 0 if compliant, 1 if any rule is broken."""
+    """Audit a plan against every rule; exit 0 if compliant, 1 if any rule is broken.
+
+    The policy is --policy when given, else the one recorded in DIR/summary.json (rebuilt from
+    its values and the tiers it used, never re-read by name), else the scenario's."""
+    from optimizer.countries import policy_from_record
     try:
         placement, service, summary = read_plan(plan_dir)
-        chosen = policy or (summary.get("policy") or {}).get("source")
-        if chosen and policy is None and not Path(chosen).exists():
-            chosen = (summary.get("policy") or {}).get("name")
+        record = summary.get("policy") if isinstance(summary, dict) else None
+        if policy is not None:
+            chosen, origin = policy, f"--policy {policy}"
+        elif record is not None:
+            chosen = policy_from_record(record, str(plan_dir / "summary.json"))
+            origin = f"recorded in {plan_dir / 'summary.json'}"
+        else:
+            chosen, origin = None, "the scenario's (the plan records no policy)"
         s = load_scenario(scenario, chosen)
+        s, edits = _recorded_scenario_edits(s, record)
     except FleetoptError as exc:
         _fail(exc)
     report = check_plan(s, placement, service, integer=summary.get("mode") == "integer")
-    typer.echo(f"policy: {s.policy.name}")
+    typer.echo(f"policy: {s.policy.name} ({origin})")
+    if policy is None and record is not None and "tiers_used" not in record:
+        typer.echo("note: summary.json records no tier table (an older fleetopt): tiers come from "
+                   "datasets/countries.csv, the scenario's countries.csv and the recorded [tiers]")
+    if edits:
+        typer.echo(f"note: the plan is a sweep variant; its recorded demand and inventory parameters "
+                   f"are applied to the scenario: {', '.join(f'{k}={v}' for k, v in edits.items())}")
+    for note in s.notes:
+        typer.echo(f"note: {note}")
     typer.echo(f"{'rule':<30}{'scope':<22}{'value':>16}{'limit':>16}{'margin':>16}  ok")
     for r in report.rules.itertuples():
-        typer.echo(f"{r.rule:<30}{str(r.scope)[:21]:<22}{r.value:>16.6g}{r.limit:>16.6g}"
-                   f"{r.margin:>16.6g}  {'ok' if r.ok else 'BROKEN'}")
+        state = "off" if not r.active else "ok" if r.ok else "BROKEN"
+        limit, margin = ("-", "-") if not r.active else (f"{r.limit:.6g}", f"{r.margin:.6g}")
+        typer.echo(f"{r.rule:<30}{str(r.scope)[:21]:<22}{r.value:>16.6g}{limit:>16}{margin:>16}  {state}")
     if report.ok:
         typer.echo(f"compliant: all {len(report.rules)} rules hold")
         return
@@ -211,6 +230,16 @@ def check_cmd(
         typer.echo(f"broken: {r.rule} ({r.scope}): value {r.value:.6g}, limit {r.limit:.6g}"
                    + (f"; offending ids: {r.offenders}" if r.offenders else ""), err=True)
     raise typer.Exit(1)
+
+
+def _recorded_scenario_edits(s, record) -> tuple:
+    """A sweep variant's plan records its parameters; its demand and inventory multipliers
+    change the scenario it was planned on, so the audit applies them too."""
+    from optimizer.sweep import apply_scenario_edits
+    params = record.get("sweep_parameters") if isinstance(record, dict) else None
+    edits = {k: v for k, v in (params or {}).items()
+             if k.split(".")[0] in ("demand_multiplier", "inventory_multiplier")} if isinstance(params, dict) else {}
+    return (apply_scenario_edits(s, edits) if edits else s), edits
 
 
 @app.command("explain")

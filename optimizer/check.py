@@ -2,7 +2,10 @@
 
 Every rule is recomputed here in plain pandas from the plan tables and the validated scenario;
 nothing from the model builders is used, so a plan made by hand or by another tool is judged by
-the same rules. Each rule gives one row: value, limit, margin (>= 0 when met), ok, offenders.
+the same rules. Each rule gives one row: value, limit, margin (>= 0 when met), ok, offenders, and
+``active`` (False only for the Tier-3 row of a policy without the ban: shown, never failing).
+Countries and tiers come from the scenario as validated under the policy (optimizer.countries),
+never from the plan's own country or tier columns.
 """
 from __future__ import annotations
 
@@ -46,7 +49,7 @@ def check_plan(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
         rows += _service_rules(s, service, units)
         rows += _policy_rules(s, units)
     return CheckReport(pd.DataFrame(rows, columns=["rule", "scope", "value", "limit", "margin", "ok",
-                                                   "offenders"]))
+                                                   "offenders", "active"]))
 
 
 def _row(rule: str, scope: str, value: float, limit: float, margin: float, tol: float,
@@ -56,7 +59,7 @@ def _row(rule: str, scope: str, value: float, limit: float, margin: float, tol: 
     if offenders and len(offenders) > MAX_LISTED:
         listed += f" and {len(offenders) - MAX_LISTED} more"
     return {"rule": rule, "scope": scope, "value": value, "limit": limit, "margin": margin,
-            "ok": ok, "offenders": listed}
+            "ok": ok, "offenders": listed, "active": True}
 
 
 def _id_rules(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame) -> list[dict]:
@@ -78,9 +81,10 @@ def _id_rules(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame) -> li
 
 
 def _units_table(s: Scenario, placement: pd.DataFrame) -> pd.DataFrame:
-    """units per (site, sku), summed, with the site's country and tier attached."""
+    """units per (site, sku), summed, with the country the site counts as and its tier attached
+    (from the scenario: the plan's own country and tier columns are not read)."""
     units = placement.groupby(["site_id", "sku"], as_index=False)[["installed_units", "new_units", "units"]].sum()
-    units["country"] = s.sites["country"].reindex(units["site_id"]).to_numpy()
+    units["country"] = s.sites["policy_country"].reindex(units["site_id"]).to_numpy()
     units["tier"] = s.sites["tier"].reindex(units["site_id"]).to_numpy()
     units["tpp"] = units["units"] * s.chips["tpp"].reindex(units["sku"]).to_numpy()
     return units
@@ -177,11 +181,12 @@ def _great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> floa
 
 
 def _policy_rules(s: Scenario, units: pd.DataFrame) -> list[dict]:
-    """Home share, Tier-1 share, each Tier-2 country's share and cap, the Tier-3 ban."""
+    """Home share, Tier-1 share, each Tier-2 country's share and cap, the Tier-3 ban (always a row)."""
     pol = s.policy
     by_country = units.groupby("country")["tpp"].sum()
     total = float(by_country.sum())
-    tier = pd.Series({k: s.tier_of(k) for k in set(by_country.index) | set(s.sites["country"])})
+    countries = set(s.sites["policy_country"])
+    tier = pd.Series({k: s.tier_of(k) for k in set(by_country.index) | countries}, dtype=int)
     share = lambda tpp: tpp / total if total > 0 else 0.0  # noqa: E731
     out = []
     if pol.min_home_share is not None and pol.home_country:
@@ -190,7 +195,7 @@ def _policy_rules(s: Scenario, units: pd.DataFrame) -> list[dict]:
     if pol.min_tier1_share is not None:
         v = share(float(by_country[by_country.index.map(tier) == 1].sum()))
         out.append(_share_rule("tier1_share", "Tier 1", v, pol.min_tier1_share, v - pol.min_tier1_share, total))
-    for k in sorted(k for k in tier.index if tier[k] == 2 and k in set(s.sites["country"])):
+    for k in sorted(k for k in tier.index if tier[k] == 2 and k in countries):
         tpp_k = float(by_country.get(k, 0.0))
         if pol.max_tier2_country_share is not None:
             lim = pol.max_tier2_country_share
@@ -198,10 +203,12 @@ def _policy_rules(s: Scenario, units: pd.DataFrame) -> list[dict]:
         cap = pol.cap_for(k)
         if cap is not None:
             out.append(_row("tier2_cap", k, tpp_k, cap, cap - tpp_k, REL_TOL * max(1.0, cap)))
+    t3 = units.loc[(units["tier"] == 3) & (units["units"] > 1e-9)]
+    t3_tpp = float(t3["tpp"].sum())
     if pol.ban_tier3:
-        t3 = units.loc[(units["tier"] == 3) & (units["units"] > 1e-9)]
-        out.append(_row("tier3_ban", "Tier 3", float(t3["tpp"].sum()), 0.0, -float(t3["tpp"].sum()), 0.0,
-                        sorted(set(t3["site_id"]))))
+        out.append(_row("tier3_ban", "Tier 3", t3_tpp, 0.0, -t3_tpp, 0.0, sorted(set(t3["site_id"]))))
+    else:
+        out.append(_row("tier3_ban", "off", t3_tpp, math.nan, math.nan, 0.0) | {"ok": True, "active": False})
     return out
 
 

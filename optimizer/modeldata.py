@@ -32,7 +32,7 @@ class ModelData:
     inst_tpp: np.ndarray           # S, installed MTPP
     inst_power: np.ndarray         # S, installed MW
     inst_racks: np.ndarray         # S, installed racks
-    site_country: np.ndarray       # S, iso3
+    site_country: np.ndarray       # S, iso3 the site counts as for policy purposes (a territory: its sovereign)
     site_tier: np.ndarray          # S, tier
     unit_cost: np.ndarray          # S x C, MUSD per model unit of x (capex + a year of energy)
     installed_cost_usd: float      # a year of energy of the installed fleet, USD
@@ -51,7 +51,7 @@ class ModelData:
             inst_tpp=inst @ tpp_units / MTPP,
             inst_power=inst @ chips["power_kw"].to_numpy(float) / 1000.0,
             inst_racks=inst @ (1.0 / chips["units_per_rack"].to_numpy(float)),
-            site_country=sites["country"].to_numpy(), site_tier=sites["tier"].to_numpy(),
+            site_country=sites["policy_country"].to_numpy(), site_tier=sites["tier"].to_numpy(),
             unit_cost=(chips["capex_usd"].to_numpy(float)[None, :] + energy) * UNIT / MUSD,
             installed_cost_usd=float((inst * energy).sum()),
         )

@@ -64,8 +64,9 @@ def service_table(s: Scenario, market_pos: np.ndarray, site_pos: np.ndarray,
 
 
 def country_compute(s: Scenario, placement: pd.DataFrame) -> pd.DataFrame:
-    """TPP and share of the whole fleet per country, with tier."""
-    by = placement.groupby("country")["tpp"].sum()
+    """TPP and share of the whole fleet per country as the policy counts it (a territory's
+    compute is its sovereign's, see optimizer.countries), with tier."""
+    by = placement.groupby(placement["site_id"].map(s.sites["policy_country"]).rename("country"))["tpp"].sum()
     total = float(by.sum())
     table = pd.DataFrame({"tpp": by, "share": by / total if total > 0 else 0.0})
     table["tier"] = [s.tier_of(k) for k in table.index]
@@ -85,7 +86,7 @@ def policy_limits(s: Scenario, placement: pd.DataFrame) -> list[dict[str, Any]]:
     if pol.min_tier1_share is not None:
         limits.append(_limit("tier1_share", "tier1", share(countries["tier"] == 1),
                              pol.min_tier1_share, ">=", "share", total == 0))
-    tier2 = sorted(set(s.sites.loc[s.sites["tier"] == 2, "country"]))
+    tier2 = sorted(set(s.sites.loc[s.sites["tier"] == 2, "policy_country"]))
     for k in tier2:
         tpp_k = float(countries["tpp"].get(k, 0.0))
         if pol.max_tier2_country_share is not None:

@@ -7,13 +7,19 @@ Tables (pandas, indexed by their ids):
 * ``markets``  index market_id: country, lat, lon, demand_tpp, value, max_rtt_ms, in_country_only
 * ``installed`` columns site_id, sku, units (one row per pair, units > 0)
 * ``links``    columns market_id, site_id, rtt_ms, or ``None`` when links.csv is absent
-* ``tiers``    Series iso3 -> tier, after the policy's [tiers] and the scenario's countries.csv
+* ``tiers``    Series iso3 -> tier, after the scenario's countries.csv and the policy's [tiers]
+               (see optimizer.countries; ``sites`` carries each site's ``tier`` and the
+               ``policy_country`` it counts as: itself, or a territory's sovereign)
+* ``counts_as`` Series iso3 -> the code it counts as for policy purposes
+* ``scenario_tiers`` the scenario's countries.csv (iso3 -> tier), as read
+* ``variant``  sweep parameters applied to this scenario (empty unless a sweep made it)
 * ``notes``    one line per input that was ignored or overridden (printed, and kept in summary.json)
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Mapping
 
 import pandas as pd
 
@@ -37,6 +43,9 @@ class Scenario:
     path: Path | None = None
     load_timings: dict[str, float] = field(default_factory=dict, compare=False)  # seconds: load, validate
     notes: list[str] = field(default_factory=list, compare=False)  # inputs ignored or overridden, said aloud
+    counts_as: pd.Series = field(default_factory=lambda: pd.Series(dtype=str), compare=False)
+    scenario_tiers: Mapping[str, int] = field(default_factory=dict, compare=False)
+    variant: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def installed_matrix(self) -> pd.DataFrame:
         """Installed units as a sites x skus table (zeros where none)."""

@@ -5,6 +5,7 @@ from typing import Any
 
 import pandas as pd
 
+from .countries import policy_record
 from .plan import country_compute, physical_binding, policy_limits
 from .result import SolveResult
 from .scenario import Scenario
@@ -43,7 +44,7 @@ def build_summary(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
         "limits": limits,
         "binding_limits": [l["name"] for l in limits if l["binding"]],
         "physical_binding": physical_binding(s, placement, service),
-        "policy": s.policy.to_dict(),
+        "policy": policy_record(s),
         "model": counts,
         "timings": {},
     }

@@ -20,14 +20,15 @@ import shutil
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import pandas as pd
 
+from .countries import dataset_countries, place_sites, policy_problems, resolve_countries, unknown_codes
 from .errors import InputError
 from .manifest import build_manifest, resume_differences
 from .outdir import SWEEP_FILES, check_out_dir, out_lock, read_run, write_json_atomic, write_text_atomic, write_with
-from .policy import load_policy
+from .policy import Policy, load_policy
 from .scenario import Scenario
 
 POLICY_FIELDS = ("min_home_share", "min_tier1_share", "max_tier2_country_share", "tier2_country_cap_tpp")
@@ -111,7 +112,7 @@ def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_
     if rows:
         product = [{**r, **p} for r in rows for p in product]
     if each_tier2:
-        countries = sorted(set(base.sites.loc[base.sites["tier"] == 2, "country"]))
+        countries = sorted(set(base.sites.loc[base.sites["tier"] == 2, "policy_country"]))
         product = [p for p in product] + [{**p, f"tier.{k}": 1} for p in product for k in countries]
     seen, variants = set(), []
     for params in product:
@@ -135,38 +136,74 @@ def _scalar(text: Any) -> Any:
 
 
 def apply_variant(base: Scenario, params: dict[str, Any]) -> Scenario:
-    """The base scenario with the variant's policy, tiers, caps, demand and inventory."""
-    policy = load_policy(params["policy"]) if "policy" in params else base.policy
-    changes = {f: (None if params[f] in (None, "none", "") else float(params[f])) for f in POLICY_FIELDS if f in params}
-    caps = dict(policy.caps)
-    tiers = base.tiers.copy()
-    for key, value in params.items():
-        head, _, tail = key.partition(".")
-        if head == "cap":
-            caps[tail.upper()] = float(value)
-        elif head == "tier":
-            if int(value) not in (1, 2, 3):
-                raise InputError(f"{key} = {value}: a tier is 1, 2 or 3")
-            tiers[tail.upper()] = int(value)
-    policy = dataclasses.replace(policy, caps=caps, **changes)
-    markets, chips = base.markets.copy(), base.chips.copy()
-    for key, value in params.items():
-        head, _, tail = key.partition(".")
-        if head == "demand_multiplier":
-            mask = markets["country"] == tail.upper() if tail else slice(None)
-            markets.loc[mask, "demand_tpp"] *= float(value)
-        elif head == "inventory_multiplier":
-            mask = chips.index == tail if tail else slice(None)
-            chips.loc[mask, "inventory"] *= float(value)
-    sites = base.sites.copy()
-    sites["tier"] = sites["country"].map(tiers).fillna(2).astype(int)
+    """The base scenario with the variant's policy, tiers, caps, demand and inventory.
+
+    Policy parameters (``policy``, the policy fields, ``tier.ISO3``, ``cap.ISO3``) edit the policy:
+    a tier move goes into its ``[tiers]`` (the top of tier precedence, optimizer.countries), so the
+    variant's plan records the edited policy and passes ``fleetopt check`` on its own. A cap the
+    policy sets on a country that this variant moves out of Tier 2 is dropped, with a note. The
+    edited policy is validated like a file; any problem is an InputError naming the variant.
+    """
+    where = f"sweep variant {json.dumps(params, sort_keys=True, default=str)}"
+    try:
+        policy = load_policy(params["policy"]) if "policy" in params else base.policy
+        policy, dropped = _edited_policy(policy, params)
+        countries = resolve_countries(policy, base.scenario_tiers)
+        known = set(dataset_countries().index) | set(base.scenario_tiers)
+        problems = unknown_codes(where, {"tier.ISO3": list(policy.tiers), "cap.ISO3": list(policy.caps)}, known)
+        refused, notes = policy_problems(policy, countries) if not problems else ([], [])
+        if problems or refused:
+            raise InputError(problems + refused)
+    except InputError as exc:
+        raise InputError([f"{where}: {line}" for line in exc.problems]) from None
+    sites = place_sites(base.sites, countries)
     if policy.ban_tier3:
         tier3 = set(sites.index[sites["tier"] == 3])
         stuck = sorted(set(base.installed.loc[base.installed["site_id"].isin(tier3), "site_id"]))
         if stuck:
             raise InputError(f"installed units at sites that this variant puts in Tier 3 ({', '.join(stuck[:5])}); "
                              "the Tier-3 ban cannot hold")
-    return dataclasses.replace(base, sites=sites, markets=markets, chips=chips, tiers=tiers, policy=policy)
+    notes = [*base.notes, *countries.notes, *notes,
+             *(f"{where}: the policy's cap on {k} is dropped: this variant moves {k} to Tier "
+               f"{countries.tiers[k]} (caps apply to Tier-2 countries only)" for k in dropped)]
+    edited = apply_scenario_edits(base, params)
+    return dataclasses.replace(edited, sites=sites, tiers=countries.tiers, counts_as=countries.counts_as,
+                               policy=policy, notes=list(dict.fromkeys(notes)), variant=dict(params))
+
+
+def _edited_policy(policy: Policy, params: dict[str, Any]) -> tuple[Policy, list[str]]:
+    """The policy with the variant's field values, tier moves and caps (validated by Policy);
+    and the countries whose policy cap was dropped because the variant moves them out of Tier 2."""
+    changes = {f: (None if params[f] in (None, "none", "") else _number(f, params[f]))
+               for f in POLICY_FIELDS if f in params}
+    moves = {k.partition(".")[2].upper(): v for k, v in params.items() if k.startswith("tier.")}
+    caps = {k.partition(".")[2].upper(): _number(k, v) for k, v in params.items() if k.startswith("cap.")}
+    dropped = sorted(k for k, t in moves.items() if t != 2 and k in policy.caps and k not in caps)
+    kept = {k: v for k, v in policy.caps.items() if k not in dropped}
+    edited = dataclasses.replace(policy, caps={**kept, **caps}, tiers={**policy.tiers, **moves}, **changes)
+    return edited, dropped
+
+
+def apply_scenario_edits(base: Scenario, params: Mapping[str, Any]) -> Scenario:
+    """The scenario with a variant's demand and inventory multipliers (its non-policy parameters);
+    ``fleetopt check`` applies them too, from a variant plan's record."""
+    markets, chips = base.markets.copy(), base.chips.copy()
+    for key, value in params.items():
+        head, _, tail = key.partition(".")
+        if head == "demand_multiplier":
+            mask = markets["country"] == tail.upper() if tail else slice(None)
+            markets.loc[mask, "demand_tpp"] *= _number(key, value)
+        elif head == "inventory_multiplier":
+            mask = chips.index == tail if tail else slice(None)
+            chips.loc[mask, "inventory"] *= _number(key, value)
+    return dataclasses.replace(base, markets=markets, chips=chips)
+
+
+def _number(key: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{key} = {value!r}: must be a number") from None
 
 
 # ------------------------------------------------------------------------------------------

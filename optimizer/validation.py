@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .datafiles import data_dir
+from .countries import dataset_countries, place_sites, policy_problems, resolve_countries, unknown_codes
 from .errors import InputError
-from .policy import DEFAULT_POLICY, Policy, load_policy
+from .policy import DEFAULT_POLICY, Policy, parse_policy, policy_codes, read_policy_file
 from .scenario import Scenario
 from .tables import CHIPS, COUNTRIES, INSTALLED, LINKS, MARKETS, SITES, Column, TableSpec
 
@@ -29,8 +29,8 @@ def load_scenario(folder: str | Path, policy: str | Path | Policy | None = None)
     """Read, type and check a scenario folder under a policy.
 
     The policy is ``policy`` when given (a Policy, preset name or TOML path), else the folder's
-    ``policy.toml``, else the ``aidr-2025`` preset. Raises :class:`InputError` listing every
-    problem found.
+    ``policy.toml``, else the ``aidr-2025`` preset. Tiers follow :mod:`optimizer.countries`.
+    Raises :class:`InputError` listing every problem found, the policy's and the CSV files' together.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -38,25 +38,30 @@ def load_scenario(folder: str | Path, policy: str | Path | Policy | None = None)
                          "chips.csv and markets.csv)")
     t0 = time.perf_counter()
     clock = {"load": 0.0}
-    pol = _resolve_policy(folder, policy)
     problems: list[str] = []
-    notes: list[str] = []
-    known = _country_table()
-    scenario_countries = _read_typed(folder, COUNTRIES, problems, set(), clock, notes)
-    if scenario_countries is not None:
-        known |= set(scenario_countries.index)
-    tables = {spec.file: _read_typed(folder, spec, problems, known, clock, notes)
+    column_notes: list[str] = []        # unknown columns kept out of the model
+    pol, codes = _policy_and_codes(folder, policy, problems)
+    scenario_tiers = _scenario_tiers(folder, problems, clock, column_notes)
+    known = set(dataset_countries().index) | set(scenario_tiers or {})
+    tables = {spec.file: _read_typed(folder, spec, problems, known, clock, column_notes)
               for spec in (SITES, CHIPS, MARKETS, INSTALLED, LINKS)}
-    _check_policy_codes(pol, known, problems)
+    code_problems = unknown_codes(pol.source if pol else "policy", codes, known)
+    problems += code_problems
+    policy_notes: list[str] = []
+    if pol is not None and scenario_tiers is not None and not code_problems:
+        countries = resolve_countries(pol, scenario_tiers)
+        refused, policy_notes = policy_problems(pol, countries)
+        problems += refused
     if problems:
         raise InputError(problems)
-    tiers = resolve_tiers(pol, scenario_countries)
     scenario = Scenario(
-        name=folder.resolve().name, sites=tables["sites.csv"], chips=tables["chips.csv"],
-        markets=tables["markets.csv"], installed=_installed(tables["installed.csv"]),
-        links=_links(tables["links.csv"]), tiers=tiers, policy=pol, path=folder, notes=notes,
+        name=folder.resolve().name, sites=place_sites(tables["sites.csv"], countries),
+        chips=tables["chips.csv"], markets=tables["markets.csv"],
+        installed=_installed(tables["installed.csv"]), links=_links(tables["links.csv"]),
+        tiers=countries.tiers, policy=pol, path=folder,
+        notes=[*column_notes, *countries.notes, *policy_notes],
+        counts_as=countries.counts_as, scenario_tiers=scenario_tiers,
     )
-    scenario.sites.insert(1, "tier", scenario.sites["country"].map(tiers).fillna(2).astype(int))
     _check_references(scenario, problems)
     if problems:
         raise InputError(problems)
@@ -64,30 +69,52 @@ def load_scenario(folder: str | Path, policy: str | Path | Policy | None = None)
     return scenario
 
 
-def resolve_tiers(policy: Policy, scenario_countries: pd.DataFrame | None) -> pd.Series:
-    """Country tiers: datasets/countries.csv, then the policy's [tiers], then countries.csv."""
-    base = pd.read_csv(data_dir() / "countries.csv", keep_default_na=False)
-    tiers = pd.Series(base["tier"].to_numpy(int), index=base["iso3"], name="tier")
-    for iso3, tier in policy.tiers.items():
-        tiers[iso3] = tier
-    if scenario_countries is not None:
-        for iso3, tier in scenario_countries["tier"].items():
-            tiers[iso3] = int(tier)
-    return tiers
-
-
-def _resolve_policy(folder: Path, policy: str | Path | Policy | None) -> Policy:
+def _policy_and_codes(folder: Path, policy: str | Path | Policy | None,
+                      problems: list[str]) -> tuple[Policy | None, dict[str, list[str]]]:
+    """The policy (None when it is broken: its problems go to ``problems``) and the country codes
+    it names, so that unknown codes are reported alongside its other problems."""
     if isinstance(policy, Policy):
-        return policy
-    if policy is not None:
-        return load_policy(policy)
+        return policy, policy_codes(policy.values())
     local = folder / "policy.toml"
-    return load_policy(local if local.is_file() else DEFAULT_POLICY)
+    spec = policy if policy is not None else local if local.is_file() else DEFAULT_POLICY
+    try:
+        raw, source = read_policy_file(spec)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None, {}
+    try:
+        return parse_policy(raw, source), policy_codes(raw)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None, policy_codes(raw)
 
 
-def _country_table() -> set[str]:
-    table = pd.read_csv(data_dir() / "countries.csv", keep_default_na=False)
-    return set(table["iso3"])
+def _scenario_tiers(folder: Path, problems: list[str], clock: dict[str, float],
+                    notes: list[str]) -> dict[str, int] | None:
+    """The scenario's countries.csv as iso3 (upper case) -> tier; {} when absent, None when broken.
+
+    A tier must be exactly 1, 2 or 3; a code is three letters, case-insensitive, listed once."""
+    before = len(problems)
+    table = _read_typed(folder, COUNTRIES, problems, set(), clock, notes)
+    if table is None:
+        return {} if len(problems) == before else None
+    codes = pd.Series(table.index.astype(str).str.strip().str.upper(), index=table.index)
+    bad_code = ~codes.str.fullmatch(r"[A-Z]{3}")
+    if bad_code.any():
+        problems.append(f"countries.csv: column iso3 must hold three-letter codes (ISO 3166-1 alpha-3); "
+                        f"rows {_ids(pd.Series(table.index[bad_code]))}")
+    tier = table["tier"]
+    bad_tier = ~tier.isin([1.0, 2.0, 3.0])
+    if bad_tier.any():
+        problems.append(f"countries.csv: column tier must be exactly 1, 2 or 3; rows "
+                        f"{_ids(pd.Series(table.index[bad_tier]), tier[bad_tier].map(lambda v: f'{v:g}'))}")
+    twice = codes[codes.duplicated(keep=False)].drop_duplicates()
+    if len(twice):
+        problems.append(f"countries.csv: {_ids(twice)} listed more than once (codes are case-insensitive); "
+                        "list each country once")
+    if len(problems) > before:
+        return None
+    return dict(zip(codes, tier.astype(int)))
 
 
 def _read_typed(folder: Path, spec: TableSpec, problems: list[str], known: set[str],
@@ -342,16 +369,6 @@ def _check_duplicates(spec: TableSpec, table: pd.DataFrame, labels: pd.Series,
         what = " and ".join(spec.ids)
         problems.append(f"{spec.file}: duplicate {what} {_ids(labels[dup].drop_duplicates())}; "
                         f"each {what} must appear once")
-
-
-def _check_policy_codes(policy: Policy, known: set[str], problems: list[str]) -> None:
-    codes = {"home_country": [policy.home_country] if policy.home_country else [],
-             "[tiers]": list(policy.tiers), "[caps]": list(policy.caps)}
-    for key, values in codes.items():
-        bad = sorted(set(values) - known)
-        if bad:
-            problems.append(f"{policy.source}: {key} has unknown country code(s) {', '.join(bad)}; "
-                            "use ISO 3166-1 alpha-3 codes")
 
 
 def _check_references(s: Scenario, problems: list[str]) -> None:

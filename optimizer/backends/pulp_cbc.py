@@ -145,7 +145,7 @@ def _policy(prob, d: ModelData, x, inst, tpp) -> None:
     chips, sites = s.chips, s.sites
     inst_tpp = (inst * chips["tpp"]).sum(axis=1) / MTPP
     country_tpp = {}
-    for k, group in sites.groupby("country"):
+    for k, group in sites.groupby("policy_country"):
         new = pulp.lpSum(tpp[c] * x[site, c] for site in group.index for c in chips.index if (site, c) in x)
         country_tpp[k] = new + float(inst_tpp[group.index].sum())
     total = pulp.lpSum(country_tpp.values())

@@ -8,13 +8,16 @@ from optimizer import check_plan, load_policy, load_scenario, solve
 from optimizer.datafiles import data_dir
 from optimizer.policy import preset_names
 
+US_TERRITORIES = ("ASM", "GUM", "MNP", "PRI", "UMI", "VIR")   # 15 CFR 772.1: "United States" includes them
 TIER1 = set("USA AUS BEL CAN DNK FIN FRA DEU IRL ITA JPN NLD NZL NOR KOR ESP SWE TWN GBR".split())
 
 
 def test_countries_table():
     c = pd.read_csv(data_dir() / "countries.csv", keep_default_na=False)
     assert len(c) == 249 and c["iso3"].is_unique
-    assert set(c.loc[c["tier"] == 1, "iso3"]) == TIER1
+    sovereign = c.set_index("iso3")["sovereign"]
+    assert sovereign[sovereign != ""].to_dict() == {**dict.fromkeys(US_TERRITORIES, "USA"), "HKG": "CHN"}
+    assert set(c.loc[c["tier"] == 1, "iso3"]) == TIER1 | set(US_TERRITORIES)   # a territory has its sovereign's tier
     tier3 = set(c.loc[c["tier"] == 3, "iso3"])
     assert {"CHN", "HKG", "MAC", "RUS", "IRN", "PRK"} <= tier3 and len(tier3) == 25
     assert c["source"].str.len().gt(0).all()

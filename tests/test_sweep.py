@@ -73,7 +73,7 @@ def test_failures_are_recorded_and_others_go_on(fleet, tmp_path):
     variants = grid_variants(None, ["tier.POL=1,7", "demand_multiplier=1.0"], [], False, base)
     table = run_sweep(fleet, variants, tmp_path / "bad").set_index("param:tier.POL")
     assert table.at[1, "status"] == "optimal"
-    assert table.at[7, "status"] == "failed" and "a tier is 1, 2 or 3" in table.at[7, "reason"]
+    assert table.at[7, "status"] == "failed" and "must be 1, 2 or 3; bad for POL (7)" in table.at[7, "reason"]
 
 
 def test_each_tier2_country_to_tier1_ranks_the_moves(fleet, tmp_path):

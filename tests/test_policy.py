@@ -139,7 +139,7 @@ def test_check_uses_the_record_from_any_working_directory(tmp_path, monkeypatch)
     """A plan solved under a relative policy file is audited against its record after the file
     is gone and from another working directory: same verdict."""
     write_scenario(tmp_path / "scn", [site("US", "USA", power_mw=0.05), site("PL", "POL")],
-                       [chip(inventory=100)], [market("m", "USA", 100 * M)])
+                   [chip(inventory=100)], [market("m", "USA", 100 * M)])
     monkeypatch.chdir(tmp_path)
     (tmp_path / "loose.toml").write_text("max_tier2_country_share = 0.5\n")
     r = runner.invoke(app, ["solve", "scn", "--out", "plan", "--policy", "loose.toml"])

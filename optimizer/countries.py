@@ -126,12 +126,12 @@ def policy_problems(policy: Policy, table: CountryTable) -> tuple[list[str], lis
 
 
 def unknown_codes(source: str, codes: Mapping[str, Iterable[str]], known: set[str]) -> list[str]:
-    """One line per policy key that names codes neither table knows."""
+    """One line per policy key that names codes neither table knows (prefixed by ``source``)."""
     out = []
     for key, values in codes.items():
         bad = sorted(set(values) - known)
         if bad:
-            out.append(f"{source}: {key} has unknown country code(s) {', '.join(bad)}; use ISO 3166-1 "
+            out.append(f"{source + ': ' if source else ''}{key} has unknown country code(s) {', '.join(bad)}; use ISO 3166-1 "
                        "alpha-3 codes (datasets/countries.csv), or add the code to the scenario's countries.csv")
     return out
 

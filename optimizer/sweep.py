@@ -150,7 +150,7 @@ def apply_variant(base: Scenario, params: dict[str, Any]) -> Scenario:
         policy, dropped = _edited_policy(policy, params)
         countries = resolve_countries(policy, base.scenario_tiers)
         known = set(dataset_countries().index) | set(base.scenario_tiers)
-        problems = unknown_codes(where, {"tier.ISO3": list(policy.tiers), "cap.ISO3": list(policy.caps)}, known)
+        problems = unknown_codes("", {"tier.ISO3": list(policy.tiers), "cap.ISO3": list(policy.caps)}, known)
         refused, notes = policy_problems(policy, countries) if not problems else ([], [])
         if problems or refused:
             raise InputError(problems + refused)
@@ -163,12 +163,20 @@ def apply_variant(base: Scenario, params: dict[str, Any]) -> Scenario:
         if stuck:
             raise InputError(f"installed units at sites that this variant puts in Tier 3 ({', '.join(stuck[:5])}); "
                              "the Tier-3 ban cannot hold")
-    notes = [*base.notes, *countries.notes, *notes,
+    notes = [*_notes_not_about_tiers(base), *countries.notes, *notes,
              *(f"{where}: the policy's cap on {k} is dropped: this variant moves {k} to Tier "
                f"{countries.tiers[k]} (caps apply to Tier-2 countries only)" for k in dropped)]
     edited = apply_scenario_edits(base, params)
     return dataclasses.replace(edited, sites=sites, tiers=countries.tiers, counts_as=countries.counts_as,
                                policy=policy, notes=list(dict.fromkeys(notes)), variant=dict(params))
+
+
+def _notes_not_about_tiers(base: Scenario) -> list[str]:
+    """The base scenario's notes without those its own policy's tier resolution made (a variant
+    resolves tiers again under its own policy, and says its own)."""
+    countries = resolve_countries(base.policy, base.scenario_tiers)
+    stale = {*countries.notes, *policy_problems(base.policy, countries)[1]}
+    return [n for n in base.notes if n not in stale]
 
 
 def _edited_policy(policy: Policy, params: dict[str, Any]) -> tuple[Policy, list[str]]:

@@ -19,7 +19,9 @@ def tier_move_ranking(table: pd.DataFrame) -> pd.DataFrame:
     others = [c for c in params if c not in moves]
     key = lambda df: df[others].astype(str).agg("|".join, axis=1) if others else pd.Series("", index=df.index)  # noqa: E731
     moved = table[moves].notna().sum(axis=1) if moves else pd.Series(0, index=table.index)
-    base = table.loc[moved == 0].assign(_k=lambda df: key(df)).set_index("_k")["objective"]
+    unmoved = table.loc[moved == 0]       # may be empty: every variant moves a tier (no base to compare)
+    base = (unmoved.assign(_k=key(unmoved)).set_index("_k")["objective"] if len(unmoved)
+            else pd.Series(dtype=float))
     rows = []
     for col in moves:
         sel = table.loc[(moved == 1) & table[col].notna()]

@@ -129,7 +129,10 @@ def _read_typed(folder: Path, spec: TableSpec, problems: list[str], known: set[s
         raw = _read_text(folder, spec, problems)
     finally:
         clock["load"] += time.perf_counter() - t0
-    if raw is None or not _check_header(spec, list(raw.columns), problems, notes):
+    if raw is None:
+        return None
+    before = len(problems)
+    if not _check_header(spec, list(raw.columns), problems, notes):
         return None
     if len(raw) == 0 and spec.required_file:
         problems.append(f"{spec.file}: has no rows (only a header); it needs at least one "
@@ -138,13 +141,14 @@ def _read_typed(folder: Path, spec: TableSpec, problems: list[str], known: set[s
     if len(raw) == 0 and spec is LINKS:
         notes.append("links.csv has no rows: no site may serve any market (when links.csv is "
                      "present, exactly its pairs may serve)")
-    before = len(problems)
     labels = _row_labels(raw, spec)
     out = pd.DataFrame(index=raw.index)
-    for col in spec.columns:
-        text = raw[col.name].astype(str).str.strip() if col.name in raw.columns else None
-        out[col.name] = _convert(spec.file, col, text, labels, problems, known, len(raw))
-    _check_duplicates(spec, out, labels, problems)
+    for col in spec.columns:    # a required column the header lacks is reported already
+        if col.name in raw.columns or not col.required:
+            text = raw[col.name].astype(str).str.strip() if col.name in raw.columns else None
+            out[col.name] = _convert(spec.file, col, text, labels, problems, known, len(raw))
+    if set(spec.ids) <= set(out.columns):
+        _check_duplicates(spec, out, labels, problems)
     if spec is MARKETS and len(problems) == before:
         _check_value_ratio(out, labels, problems)
     if len(problems) > before:
@@ -190,10 +194,9 @@ def _read_text(folder: Path, spec: TableSpec, problems: list[str]) -> pd.DataFra
 
 
 def _check_header(spec: TableSpec, header: list[str], problems: list[str], notes: list[str]) -> bool:
-    """Sort the header's names: known, near misses (problems), extra (one note); False when
-    the header has a problem (a duplicate name, a near miss, a required column missing)."""
+    """Sort the header's names: known, near misses (problems), extra (one note). False when a
+    name appears twice: then no column can be read by its name."""
     names = {c.name for c in spec.columns}
-    problems_before = len(problems)
     dup = sorted({h for h in header if h.strip() and header.count(h) > 1})
     if dup:
         problems.append(f"{spec.file}: column(s) {', '.join(map(repr, dup))} appear more than once "
@@ -216,7 +219,7 @@ def _check_header(spec: TableSpec, header: list[str], problems: list[str], notes
     if missing:
         problems.append(f"{spec.file}: missing column(s) {', '.join(missing)}; required columns "
                         f"are {', '.join(c.name for c in spec.columns if c.required)}")
-    return len(problems) == problems_before
+    return not dup
 
 
 NEAR_RATIO = 0.8      # difflib similarity from which a name counts as a misspelling

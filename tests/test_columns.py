@@ -77,6 +77,18 @@ def test_every_problem_of_the_header_is_reported(tmp_path):
     assert not any("missing column" in p for p in err.value.problems)
 
 
+def test_value_problems_are_reported_beside_header_problems(tmp_path):
+    f = _good(tmp_path)
+    _edit(f / "markets.csv", lambda t: t.rename(columns={"max_rtt_ms": "max_rtt"}).assign(value=["-1", "x"]))
+    with pytest.raises(InputError) as err:
+        load_scenario(f)
+    assert [p.split(";")[0] for p in err.value.problems] == [
+        "markets.csv: column 'max_rtt' is not a fleetopt column",
+        "markets.csv: column value has values that are not numbers in rows pl (x)",
+        "markets.csv: column value must be 0 or between 0.001 and 1e6 (the range fleetopt solves exactly, "
+        "see README 'Columns and value ranges')"]
+
+
 def test_windows_line_endings_and_bom_read_the_same(tmp_path):
     f = _good(tmp_path)
     plain = load_scenario(f)

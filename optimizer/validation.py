@@ -6,6 +6,7 @@ names the file, column, offending ids and what is allowed; nothing invalid reach
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import time
 from pathlib import Path
@@ -160,6 +161,9 @@ def _read_text(folder: Path, spec: TableSpec, problems: list[str]) -> pd.DataFra
     """The file's cells as strings, its columns named by the header exactly as written
     (duplicates kept); None, with a problem, when it is missing, not a file or not CSV text."""
     path = folder / spec.file
+    if path.is_symlink() and not path.exists():
+        problems.append(f"{spec.file}: is a link to {os.readlink(path)}, which does not exist")
+        return None
     if not path.exists():
         if spec.required_file:
             problems.append(f"{spec.file}: file missing from {folder}; it is required "

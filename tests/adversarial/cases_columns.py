@@ -149,6 +149,8 @@ CASES = [
          setup=folder_instead("chips.csv")),
     Case("col-installed-is-folder", "columns", SOLVE, 2, ("installed.csv", "is a folder"),
          setup=folder_instead("installed.csv")),
+    Case("col-installed-dangling-link", "columns", VALIDATE, 2, ("installed.csv", "is a link to", "not exist"),
+         setup=lambda t: ((t / "scn/installed.csv").unlink(), (t / "scn/installed.csv").symlink_to(t / "gone.csv"))),
     Case("col-chips-binary", "columns", SOLVE, 2, ("chips.csv", "not utf-8"), setup=write("chips.csv", BINARY)),
     Case("col-markets-nul-bytes", "columns", VALIDATE, 2, ("markets.csv", "nul bytes"),
          setup=lambda t: edit_csv(t / "scn/markets.csv", "us,USA", "us\x00,USA")),

@@ -226,7 +226,7 @@ def unserved_demand(d: ModelData, plan: Plan, prices: pd.DataFrame) -> pd.DataFr
     bits = d.eligibility
     eligible = (np.unpackbits(bits, axis=1, count=len(s.markets)).astype(bool) if bits.size
                 else np.zeros((len(s.sites), len(s.markets)), bool))
-    countries = s.sites["country"].to_numpy()
+    countries = s.sites["policy_country"].to_numpy()   # limits are on the country a site counts as
     binding_countries = set(prices.loc[prices["family"].isin(["tier2_share", "tier2_cap"]), "scope"])
     home_or_t1 = prices["family"].isin(["home_share", "tier1_share"]).any()
     reasons = []

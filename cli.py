@@ -193,18 +193,10 @@ def check_cmd(
 
     The policy is --policy when given, else the one recorded in DIR/summary.json (rebuilt from
     its values and the tiers it used, never re-read by name), else the scenario's."""
-    from optimizer.countries import policy_from_record
     try:
         placement, service, summary = read_plan(plan_dir)
         record = summary.get("policy") if isinstance(summary, dict) else None
-        if policy is not None:
-            chosen, origin = policy, f"--policy {policy}"
-        elif record is not None:
-            chosen = policy_from_record(record, str(plan_dir / "summary.json"))
-            origin = f"recorded in {plan_dir / 'summary.json'}"
-        else:
-            chosen, origin = None, "the scenario's (the plan records no policy)"
-        s = load_scenario(scenario, chosen)
+        s, origin = _audit_scenario(scenario, plan_dir, policy, record)
         s, edits = _recorded_scenario_edits(s, record)
     except FleetoptError as exc:
         _fail(exc)
@@ -230,6 +222,27 @@ def check_cmd(
         typer.echo(f"broken: {r.rule} ({r.scope}): value {r.value:.6g}, limit {r.limit:.6g}"
                    + (f"; offending ids: {r.offenders}" if r.offenders else ""), err=True)
     raise typer.Exit(1)
+
+
+def _audit_scenario(scenario: Path, plan_dir: Path, policy: str | None, record) -> tuple:
+    """The scenario under the policy to audit against, and where that policy comes from: --policy,
+    else the plan's record, else the scenario's. A broken record is reported together with the
+    scenario's own problems (read under the scenario's policy)."""
+    from optimizer.countries import policy_from_record
+    if policy is not None:
+        return load_scenario(scenario, policy), f"--policy {policy}"
+    if record is None:
+        return load_scenario(scenario), "the scenario's (the plan records no policy)"
+    summary_path = plan_dir / "summary.json"
+    try:
+        chosen = policy_from_record(record, str(summary_path))
+    except InputError as exc:
+        try:
+            load_scenario(scenario)
+        except InputError as more:
+            raise InputError(exc.problems + more.problems) from None
+        raise
+    return load_scenario(scenario, chosen), f"recorded in {summary_path}"
 
 
 def _recorded_scenario_edits(s, record) -> tuple:

@@ -268,6 +268,9 @@ def explain_cmd(
     except FleetoptError as exc:
         _fail(exc)
     typer.echo(f"served {plan.summary['served_pct']:.2f} % of demand; value {plan.summary['objective']:,.0f}")
+    if plan.prices is None:     # a plan stopped by a limit: its duals price nothing
+        typer.echo(f"status {plan.summary['status']}: no shadow prices (only an optimal plan has them)")
+        return
     typer.echo("binding limits, ranked by the objective gained per unit of headroom "
                "(negative: raising that minimum costs value); each price holds while the limit "
                "stays in the range shown:")

@@ -198,8 +198,12 @@ def _round_and_repair(d: ModelData, time_limit, gap) -> tuple[Solution, dict]:
     result = highs.solve_mip(restricted, integrality, time_limit=remaining, gap=gap)
     info = {"method": "round", "solver": "highs", "lp_seconds": lp_seconds,
             "bound_model": lp_result.objective, "neighbourhood_columns": int((hi > lo).sum())}
+    if time_limit is not None and time_limit < lp_seconds + 1.0:
+        info["notes"] = [f"--time-limit {time_limit:g} s: the round method solves its LP relaxation without "
+                         f"a limit ({lp_seconds:.2f} s), then gives its repair MIP at least 1 s"]
     if not result.status.has_solution:
-        info["method"] = "round (neighbourhood empty) -> exact"
+        empty = result.status in (Status.INFEASIBLE, Status.INFEASIBLE_OR_UNBOUNDED)
+        info["method"] = f"round (neighbourhood {'empty' if empty else result.status.value}) -> exact"
         result = highs.solve_mip(lp, integrality, time_limit=remaining, gap=gap)
         info["bound_model"] = min(lp_result.objective, result.bound) if result.status.has_solution else lp_result.objective
     return _finish(d, fm, result, factor, lp, info)

@@ -120,6 +120,7 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     plan = Plan(placement, service, summary, s)
     summary["notes"] = list(s.notes)
     if integer:
+        summary["notes"] += info.pop("notes", [])
         summary["mode"], summary["integer"] = "integer", info
         summary["path"] = f"integer-{info['method']}"
     elif ((s.sites["fixed_cost_usd"] > 0) | (s.sites["min_new_mw"] > 0)).any():

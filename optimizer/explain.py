@@ -41,7 +41,7 @@ from .fastmodel import FastModel
 from .lp import LinearProgram
 from .modeldata import MTPP, UNIT, ModelData
 from .plan import Plan
-from .result import Ranging, SolveResult
+from .result import Ranging, SolveResult, Status
 
 H100E_TPP = 15_832.0
 DUAL_TOL = 1e-9
@@ -190,7 +190,7 @@ def probe_share_prices(lp: LinearProgram, prices: pd.DataFrame, installed_total:
         moved = {}
         for step in (-SHARE_PROBE, SHARE_PROBE):
             probe = solve_lp(share_moved(lp, row, step, installed_total), options=options, lexicographic=False)
-            moved[step] = probe.objective if probe.status.value == "optimal" else np.nan
+            moved[step] = probe.objective if probe.status == Status.OPTIMAL else np.nan
         below = (optimum - moved[-SHARE_PROBE]) / (100 * SHARE_PROBE) * MTPP
         above = (moved[SHARE_PROBE] - optimum) / (100 * SHARE_PROBE) * MTPP
         price, pct = out.at[i, "value_per_unit"], out.at[i, "limit_value"]

@@ -421,7 +421,7 @@ def chart_svg(table: pd.DataFrame, width: int = 360, height: int = 240) -> str:
     """Objective against each numeric varied parameter, one small panel per parameter."""
     params = [c for c in table.columns if c.startswith("param:")
               and pd.to_numeric(table[c], errors="coerce").notna().sum() >= 2]
-    ok = table.loc[table.get("status", pd.Series(dtype=str)) == "optimal"] if "status" in table else table
+    ok = table.loc[table["status"].isin(SOLVED)] if "status" in table else table
     panels = []
     for k, col in enumerate(params):
         x = pd.to_numeric(ok[col], errors="coerce")

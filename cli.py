@@ -1,22 +1,30 @@
 """fleetopt command line: a thin layer over the library (see README for exit codes).
 
-Exit codes: 0 success; 1 plan not compliant (check); 2 bad input; 3 infeasible scenario;
-4 solver failure or time limit without a plan.
+Exit codes: 0 success; 1 plan not compliant (check, and only that); 2 bad input; 3 infeasible
+scenario; 4 solver failure, time limit without a plan, or an internal error; 5 benchmark paths
+disagree; 130 interrupted (Ctrl-C). ``main`` is the console entry point; ``app`` the typer app.
 """
 from __future__ import annotations
 
-import time
-from pathlib import Path
-from typing import Annotated, Optional
+import sys
 
-import numpy as np
-import typer
+try:   # Ctrl-C while the libraries load (about a second) gets the same one line as later on
+    import re
+    import time
+    from pathlib import Path
+    from typing import Annotated, Optional
 
-from optimizer import check_plan, load_scenario, read_plan, solve, write_plan
-from optimizer.errors import FleetoptError, InputError
-from optimizer.manifest import build_manifest, input_differences, input_paths, utc_now
-from optimizer.outdir import check_out_dir, check_out_file, out_lock, read_run, write_with
-from optimizer.solve import SolverPath
+    import numpy as np
+    import typer
+
+    from optimizer import check_plan, load_scenario, read_plan, solve, write_plan
+    from optimizer.errors import EXIT_DISAGREE, EXIT_INTERRUPTED, EXIT_SOLVER, FleetoptError, InputError
+    from optimizer.manifest import build_manifest, input_differences, input_paths, utc_now
+    from optimizer.outdir import check_out_dir, check_out_file, out_lock, read_run, write_with
+    from optimizer.solve import SolverPath, check_run_options
+except KeyboardInterrupt:
+    sys.stderr.write("interrupted\n")
+    raise SystemExit(130) from None
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Place AI accelerators across data centers within export-control limits.")
@@ -70,6 +78,7 @@ def solve_cmd(
     options, started = dict(locals()), utc_now()
     timings: dict[str, float] = {}
     try:
+        check_run_options(path, time_limit, gap, integer)     # before any work
         target = check_out_dir(out, "plan", scenario)
         if report:
             check_out_file(report, "--report", (target, *input_paths(scenario, policy)))
@@ -329,6 +338,7 @@ def sweep_cmd(
     from optimizer.compare import tier_move_ranking
     from optimizer.sweep import SOLVED, grid_variants, run_sweep, sweep_counts, sweep_manifest
     try:
+        _check_dask(dask)
         check_out_dir(out, "sweep", scenario)      # before any work; run_sweep locks --out
         base = load_scenario(scenario, policy)
         variants = grid_variants(grid, vary or [], [p for p in (policies or "").split(",") if p], each_tier2, base)
@@ -357,6 +367,12 @@ def sweep_cmd(
         typer.echo("value of moving each country to Tier 1 (objective gained), best first:")
         for r in ranking.head(15).itertuples():
             typer.echo(f"  {r.country:<5} {r.value_of_move:>+22,.0f}")
+
+
+def _check_dask(address: str | None) -> None:
+    """--dask is 'local' or [tcp://]HOST:PORT (dask's own parser fails with a bare ValueError)."""
+    if address not in (None, "local") and not re.fullmatch(r"(\w+://)?([^\s:/\[\]]+|\[[0-9a-fA-F:]+\]):\d+/?", address):
+        raise InputError(f"--dask {address!r}: expected 'local' or tcp://HOST:PORT of a Dask scheduler")
 
 
 @app.command("compare")
@@ -400,7 +416,7 @@ def _warn_other_inputs(a: Path, b: Path) -> None:
 def bench_sweep_cmd(
     sites: Annotated[int, typer.Option("--sites", min=10)] = 3000,
     variants: Annotated[int, typer.Option("--variants", min=2)] = 50,
-    seed: Annotated[int, typer.Option("--seed")] = 1,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 1,
     skus: Annotated[int, typer.Option("--skus", min=1, max=12)] = 12,
     workdir: Annotated[Path, typer.Option("--workdir")] = Path("benchmarks/runs/sweep"),
     results: Annotated[Path, typer.Option("--results")] = Path("benchmarks/SWEEP.md"),
@@ -411,7 +427,7 @@ def bench_sweep_cmd(
     typer.echo(f"results written to {results}; largest objective difference {out['worst_rel_diff']:.1e}")
     if out["worst_rel_diff"] > 1e-6:
         typer.echo("error: the sweep and the separate solves disagree", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_DISAGREE)
 
 
 @app.command("generate")
@@ -420,7 +436,7 @@ def generate_cmd(
     sites: Annotated[int, typer.Option("--sites", min=1, max=100_000)] = 1000,
     metros: Annotated[Optional[int], typer.Option("--metros", min=1, help="Default: sites / 25")] = None,
     skus: Annotated[int, typer.Option("--skus", min=1, max=12)] = 6,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
 ) -> None:
     """Write a synthetic fleet (deterministic per seed) as an ordinary scenario folder."""
     from optimizer.generate import generate_fleet
@@ -439,7 +455,7 @@ def bench_cmd(
                                        "ortools-glop, ortools-pdlp; integer: int-exact-highs, int-exact-ortools, "
                                        "int-exact-cbc, int-round)")] = "fast,plain,pulp",
     time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds per cell")] = 600.0,
-    seed: Annotated[int, typer.Option("--seed")] = 1,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 1,
     skus: Annotated[int, typer.Option("--skus", min=1, max=12)] = 12,
     workdir: Annotated[Path, typer.Option("--workdir")] = Path("benchmarks/runs"),
     results: Annotated[Path, typer.Option("--results")] = Path("benchmarks/RESULTS.md"),
@@ -453,10 +469,12 @@ def bench_cmd(
         size_list = [int(v) for v in sizes.split(",") if v.strip()]
     except ValueError:
         size_list, bad = [], bad + [f"sizes={sizes}"]
-    if bad or not size_list:
+    if bad or not size_list or min(size_list) < 1:
         typer.echo(f"error: unknown path(s) or sizes: {', '.join(bad) or sizes}; paths are "
-                   f"{', '.join(sorted(known))}, sizes are integers", err=True)
+                   f"{', '.join(sorted(known))}, sizes are integers >= 1", err=True)
         raise typer.Exit(2)
+    if not time_limit > 0:
+        _fail(InputError(f"--time-limit {time_limit:g}: must be a number of seconds > 0"))
     command = (f"fleetopt bench --sizes {sizes} --paths {paths} --time-limit {time_limit:g} "
                f"--seed {seed} --skus {skus}")
     cfg = BenchConfig(size_list, chosen, time_limit, seed, skus, workdir, results, command)
@@ -464,8 +482,27 @@ def bench_cmd(
     typer.echo(f"results written to {write_results(table, cfg)}")
     if not table["agrees"].all():
         typer.echo("error: paths disagree on the optimum (see rel_diff_vs_fast)", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_DISAGREE)
+
+
+def main() -> None:
+    """Console entry point: ``app``, plus one line and exit 130 on Ctrl-C (typer exits 130
+    silently) and a last-resort net that turns an unexpected exception into one ``error:`` line
+    and exit 4 instead of a traceback. Every known error path exits through ``_fail`` instead."""
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code == EXIT_INTERRUPTED:
+            typer.echo("interrupted", err=True)
+        raise
+    except KeyboardInterrupt:   # outside typer's own handling (e.g. while it parses arguments)
+        typer.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - the safety net is the point
+        message = " ".join(str(exc).split())
+        typer.echo(f"error: internal error: {type(exc).__name__}: {message} (please report this)", err=True)
+        sys.exit(EXIT_SOLVER)
 
 
 if __name__ == "__main__":
-    app()
+    main()

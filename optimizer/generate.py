@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .datafiles import data_dir
+from .errors import InputError
 from .manifest import build_manifest
 from .outdir import SCENARIO_MANIFEST, atomic_dir, check_out_dir, out_lock
 
@@ -45,10 +46,7 @@ def generate_fleet(out: str | Path, sites: int = 1000, metros: int | None = None
     """Write an ordinary scenario folder (sites, chips, markets, installed, and generated.json,
     the run manifest that marks it as generated) into ``out``, atomically. ``out`` must be new,
     empty or a scenario this function generated (InputError otherwise)."""
-    if not 1 <= skus <= len(SKU_ORDER):
-        raise ValueError(f"skus must be 1..{len(SKU_ORDER)}")
-    if sites < 1:
-        raise ValueError("sites must be >= 1")
+    _check_sizes(sites, metros, skus, seed)
     target = check_out_dir(out, "scenario", flag="OUT")
     rng = np.random.default_rng(seed)
     n_metros = int(metros or max(8, round(sites / 25)))
@@ -69,6 +67,21 @@ def generate_fleet(out: str | Path, sites: int = 1000, metros: int | None = None
                 table.to_csv(tmp / name, index=False)
             (tmp / SCENARIO_MANIFEST).write_text(json.dumps({"run": run}, indent=1) + "\n")
     return Path(out)
+
+
+def _check_sizes(sites: int, metros: int | None, skus: int, seed: int) -> None:
+    """Refuse (InputError, every problem at once) sizes the generator cannot honour."""
+    problems = []
+    if not 1 <= skus <= len(SKU_ORDER):
+        problems.append(f"--skus {skus}: must be 1 to {len(SKU_ORDER)}")
+    if sites < 1:
+        problems.append(f"--sites {sites}: must be >= 1")
+    if metros is not None and not 1 <= metros <= max(sites, 1):
+        problems.append(f"--metros {metros}: must be 1 to --sites ({sites}); every metro holds a site")
+    if seed < 0:
+        problems.append(f"--seed {seed}: must be >= 0")
+    if problems:
+        raise InputError(problems)
 
 
 def _anchors() -> pd.DataFrame:
@@ -155,7 +168,8 @@ def _inventory(sites: pd.DataFrame, chips: pd.DataFrame, installed: pd.DataFrame
 def _markets(rng: np.random.Generator, metros: pd.DataFrame, sites: pd.DataFrame,
              chips: pd.DataFrame, installed: pd.DataFrame) -> pd.DataFrame:
     """Metro x class; demand 1.5x fleet compute, weighted by metro size, heavier outside the U.S."""
-    inst_tpp = (installed["units"] * installed["sku"].map(chips.set_index("sku")["tpp"])).sum()
+    sku_tpp = installed["sku"].map(chips.set_index("sku")["tpp"]).to_numpy(float)
+    inst_tpp = float(installed["units"].to_numpy(float) @ sku_tpp)   # float also when nothing is installed
     total = 1.5 * (inst_tpp + (chips["inventory"] * chips["tpp"]).sum())
     per_metro = np.bincount(sites["metro_pos"], minlength=len(metros)).astype(float)
     weight = per_metro * rng.uniform(0.5, 1.5, len(metros)) * np.where(metros["country"] == "USA", 1.0, 1.5)

@@ -79,6 +79,27 @@ def soft_prices(spec: dict[str, float] | None, s: Scenario | None = None) -> dic
     return {f: float(spec.get(f, default[f])) for f in POLICY_FAMILIES}
 
 
+def check_run_options(path: SolverPath | str, time_limit: float | None, gap: float | None,
+                      integer: bool = True) -> tuple[SolverPath, float | None]:
+    """Refuse (InputError, every problem at once) a path, time limit or MIP gap that the solvers
+    cannot honour (HiGHS fails on a negative time limit and ignores a NaN one), and a gap that
+    an LP would silently ignore. Returns the path and the time limit, infinity meaning none."""
+    problems = []
+    try:
+        path = SolverPath(path)
+    except ValueError:
+        problems.append(f"--path {path}: unknown; paths are {', '.join(p.value for p in SolverPath)}")
+    if time_limit is not None and not time_limit > 0:     # NaN fails this comparison too
+        problems.append(f"--time-limit {time_limit:g}: must be a number of seconds > 0 (inf: no limit)")
+    if gap is not None and not 0 <= gap < 1:
+        problems.append(f"--gap {gap:g}: must be a fraction >= 0 and < 1 (0.01 is 1 %)")
+    if gap is not None and not integer:
+        problems.append("--gap is the MIP gap of integer plans: add --integer, or leave --gap out")
+    if problems:
+        raise InputError(problems)
+    return path, None if time_limit == float("inf") else time_limit
+
+
 def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: float | None = None,
           highs_options: dict | None = None, soft: dict[str, float] | None = None,
           integer: bool = False, method: str = "auto", mip_solver: str = "highs",
@@ -96,7 +117,7 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     warm-started sweeps; ``probe_shares`` also re-solves each priced share limit at +-0.01 pp.
     A plan stopped by a limit has status ``feasible`` and no prices.
     """
-    path = SolverPath(path)
+    path, time_limit = check_run_options(path, time_limit, gap, integer)
     prices = soft_prices(soft, s) if soft is not None else None
     if prices is not None and (path not in (SolverPath.FAST, SolverPath.PLAIN) or integer):
         raise InputError("--soft works with the fast and plain LP paths only")

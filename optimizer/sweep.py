@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import io
 import itertools
 import json
 import math
@@ -88,22 +89,28 @@ def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_
     if grid is not None:
         if not grid.is_file():
             raise InputError(f"--grid {grid}: file not found")
+        text = _grid_text(grid)
         if grid.suffix == ".csv":
-            with grid.open() as fh:
-                rows = [{k: _scalar(v) for k, v in r.items() if v != ""} for r in csv.DictReader(fh)]
+            rows = [{k: _scalar(v) for k, v in r.items() if v != ""} for r in csv.DictReader(io.StringIO(text))]
+            if not rows:
+                raise InputError(f"--grid {grid}: no variants (a CSV grid is a header and one row per variant)")
             check_keys({k for r in rows for k in r}, str(grid))
         else:
             try:
-                raw = tomllib.loads(grid.read_text())
+                raw = tomllib.loads(text)
             except tomllib.TOMLDecodeError as exc:
                 raise InputError(f"{grid}: not valid TOML ({exc})") from None
             each_tier2 = each_tier2 or bool(raw.pop("each_tier2_country_to_tier1", False))
+            if not raw and not each_tier2:
+                raise InputError(f"--grid {grid}: no parameters (a TOML grid is KEY = [values] or "
+                                 "KEY = \"START:STOP:STEP\" lines)")
             check_keys(raw, str(grid))
             axes.update({k: parse_values(k, v) for k, v in raw.items()})
     for item in vary:
         key, sep, value = item.partition("=")
-        if not sep:
-            raise InputError(f"--vary {item!r}: expected KEY=START:STOP:STEP or KEY=V1,V2")
+        if not sep or not value.strip() or "" in (v.strip() for v in value.split(",")):
+            raise InputError(f"--vary {item!r}: expected KEY=START:STOP:STEP or KEY=V1,V2 with no empty "
+                             "value (write none to lift a limit)")
         check_keys([key], "--vary")
         axes[key] = parse_values(key, value) if ":" in value else [_scalar(v) for v in value.split(",")]
     if policies:
@@ -121,6 +128,17 @@ def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_
             seen.add(vid)
             variants.append(Variant(vid, params))
     return variants
+
+
+def _grid_text(grid: Path) -> str:
+    """The grid file's text; a file that is not UTF-8 text is an InputError, not a traceback."""
+    try:
+        return grid.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"--grid {grid}: not a UTF-8 text file ({exc.reason} at byte {exc.start}); "
+                         "save it as UTF-8 TOML or CSV") from None
+    except OSError as exc:
+        raise InputError(f"--grid {grid}: cannot read ({exc.strerror})") from None
 
 
 def _scalar(text: Any) -> Any:

@@ -13,11 +13,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError
 from .manifest import build_manifest
-from .outdir import atomic_dir, check_out_dir, out_lock
+from .outdir import PLAN_FILES, atomic_dir, check_out_dir, out_lock
 from .plan import Plan
 
 
@@ -44,31 +45,107 @@ def write_plan(plan: Plan, out: str | Path, run: dict[str, Any] | None = None) -
     return Path(out)
 
 
+PLAN_COLUMNS = {"placement.csv": ["site_id", "sku", "installed_units", "new_units", "units"],
+                "service.csv": ["market_id", "site_id", "tpp"]}
+ID_COLUMNS = {"site_id": str, "sku": str, "market_id": str, "country": str}
+NUMERIC_COLUMNS = ("installed_units", "new_units", "units", "tpp", "power_kw", "racks", "rtt_ms", "tier")
+
+
 def read_plan(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Read placement.csv, service.csv and (if present) summary.json from a plan folder."""
+    """Read placement.csv, service.csv and (if present) summary.json from a plan folder.
+
+    A plan made by hand or by another tool may lack summary.json. Anything else that cannot be
+    read as a plan (a missing, empty, binary or malformed file, a missing column, a value that is
+    not a finite number, a summary that is not a JSON object) is an InputError with one line per
+    problem, all of them at once.
+    """
     folder = Path(folder)
-    problems = []
-    need = {"placement.csv": ["site_id", "sku", "installed_units", "new_units", "units"],
-            "service.csv": ["market_id", "site_id", "tpp"]}
-    tables = {}
-    for name, cols in need.items():
-        path = folder / name
-        if not path.is_file():
-            problems.append(f"{path}: file missing; a plan folder holds {', '.join(need)}")
-            continue
-        table = pd.read_csv(path, dtype={"site_id": str, "sku": str, "market_id": str},
-                            keep_default_na=False)
-        missing = [c for c in cols if c not in table.columns]
-        if missing:
-            problems.append(f"{path}: missing column(s) {', '.join(missing)}")
-        for c in set(cols) & set(table.columns) - {"site_id", "sku", "market_id"}:
-            table[c] = pd.to_numeric(table[c], errors="coerce")
-        tables[name] = table
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "not found"
+        raise InputError(f"{folder}: {what}; a plan folder holds {', '.join(PLAN_FILES)}")
+    problems: list[str] = []
+    tables = {name: _read_plan_table(folder / name, cols, problems) for name, cols in PLAN_COLUMNS.items()}
+    summary = _read_summary(folder / "summary.json", problems)
     if problems:
         raise InputError(problems)
-    summary_path = folder / "summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     return tables["placement.csv"], tables["service.csv"], summary
+
+
+def _read_plan_table(path: Path, columns: list[str], problems: list[str]) -> pd.DataFrame | None:
+    """One plan CSV with its numeric columns as numbers; problems are appended, not raised."""
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "file missing"
+        problems.append(f"{path}: {what}; a plan folder holds {', '.join(PLAN_COLUMNS)} (and summary.json)")
+        return None
+    not_text = f"{path}: not a UTF-8 text CSV file (binary, or another encoding)"
+    try:
+        if _looks_binary(path):
+            problems.append(not_text)
+            return None
+        table = pd.read_csv(path, dtype=ID_COLUMNS, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError:
+        problems.append(not_text)
+        return None
+    except pd.errors.EmptyDataError:
+        problems.append(f"{path}: empty file; expected a header with columns {', '.join(columns)}")
+        return None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        problems.append(f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})")
+        return None
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        problems.append(f"{path}: missing column(s) {', '.join(missing)}; columns are {', '.join(columns)}")
+    for col in [c for c in NUMERIC_COLUMNS if c in table.columns]:
+        values = pd.to_numeric(table[col], errors="coerce")
+        bad = np.flatnonzero(~np.isfinite(values.to_numpy(dtype=float)))
+        if len(bad):
+            problems.append(f"{path}: column {col}: {len(bad)} value(s) that are not finite numbers, first on "
+                            f"line {bad[0] + 2} ({table[col].iloc[bad[0]]!r})")
+        table[col] = values
+    return table
+
+
+def _looks_binary(path: Path) -> bool:
+    """A NUL byte in the first 8 KiB: a binary file, which the CSV parser may half-read."""
+    with path.open("rb") as fh:
+        return b"\0" in fh.read(8192)
+
+
+def _read_summary(path: Path, problems: list[str]) -> dict[str, Any]:
+    """summary.json as a dict ({} when absent); problems are appended, not raised."""
+    if not path.exists():
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+        summary = json.loads(text)
+    except IsADirectoryError:
+        problems.append(f"{path}: is a folder, not a file")
+        return {}
+    except UnicodeDecodeError:
+        problems.append(f"{path}: not a UTF-8 text file (binary, or another encoding)")
+        return {}
+    except json.JSONDecodeError as exc:
+        what = "empty file" if not text.strip() else f"not valid JSON ({exc.msg} at line {exc.lineno})"
+        problems.append(f"{path}: {what}; remove it (a plan may lack summary.json) or write it again with "
+                        "fleetopt solve")
+        return {}
+    except OSError as exc:
+        problems.append(f"{path}: cannot read ({exc.strerror})")
+        return {}
+    if not isinstance(summary, dict):
+        problems.append(f"{path}: expected a JSON object, found a JSON {_json_type(summary)}")
+        return {}
+    for key, kind in (("policy", dict), ("mode", str)):
+        if summary.get(key) is not None and not isinstance(summary[key], kind):
+            problems.append(f"{path}: field {key!r} must be a JSON {_json_type(kind())}, found a JSON "
+                            f"{_json_type(summary[key])}")
+    return summary
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a parsed JSON value's type, for messages."""
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return names.get(type(value), "null")
 
 
 def _jsonable(obj: Any) -> Any:

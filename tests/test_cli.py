@@ -27,8 +27,11 @@ def good(tmp_path):
 
 
 def run(*args):
+    """Invoke the CLI in process. CliRunner catches exceptions, so the output never shows a
+    traceback: what proves that none escaped is ``result.exception`` being a clean exit."""
     result = runner.invoke(app, [str(a) for a in args])
-    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        f"exception escaped: {result.exception!r}\n{result.output}"
     return result
 
 
@@ -80,7 +83,10 @@ def test_check_broken_plan_exits_1(good, tmp_path):
 
 def test_check_missing_plan_files(good, tmp_path):
     r = run("check", good, tmp_path / "nowhere")
-    assert r.exit_code == 2 and "placement.csv: file missing" in r.output
+    assert r.exit_code == 2 and "nowhere: not found; a plan folder holds placement.csv" in r.output
+    (tmp_path / "empty").mkdir()
+    r = run("check", good, tmp_path / "empty")
+    assert r.exit_code == 2 and "placement.csv: file missing" in r.output and "service.csv: file missing" in r.output
 
 
 def test_infeasible_exit_3(good, tmp_path):
@@ -293,4 +299,4 @@ def test_sweep_bad_input(good, tmp_path):
     r = run("sweep", good, "--out", tmp_path / "s", "--grid", tmp_path / "missing.toml")
     assert r.exit_code == 2 and "file not found" in r.output
     r = run("compare", tmp_path, tmp_path)
-    assert r.exit_code == 2 and "must both be plan folders" in r.output
+    assert r.exit_code == 2 and "must be two plan folders" in r.output

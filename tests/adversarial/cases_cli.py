@@ -144,8 +144,6 @@ OPTIONS = [
          2, ("grid.toml", "no parameters"), setup=write("grid.toml", "# nothing yet\n")),
     Case("sweep-grid-is-folder", "options", ("sweep", "{scn}", "--out", "{tmp}/sw", "--grid", "{tmp}/g"), 2,
          ("--grid",), setup=lambda t: (t / "g").mkdir()),
-    Case("generate-into-a-file", "file-path", ("generate", "{tmp}/fleet.csv", "--sites", "5"), 2,
-         ("fleet.csv", "not a folder"), setup=write("fleet.csv", "keep me\n")),
     Case("generate-zero-sites", "options", ("generate", "{tmp}/g", "--sites", "0"), 2, ("--sites",)),
     Case("generate-more-metros-than-sites", "options", ("generate", "{tmp}/g", "--sites", "3", "--metros", "50"),
          2, ("--metros 50", "--sites")),

@@ -135,9 +135,9 @@ def _read_summary(path: Path, problems: list[str]) -> dict[str, Any]:
     if not isinstance(summary, dict):
         problems.append(f"{path}: expected a JSON object, found a JSON {_json_type(summary)}")
         return {}
-    for key, kind in (("policy", dict), ("mode", str)):
+    for key, kind, what in (("policy", dict, " (the policy record)"), ("mode", str, "")):
         if summary.get(key) is not None and not isinstance(summary[key], kind):
-            problems.append(f"{path}: field {key!r} must be a JSON {_json_type(kind())}, found a JSON "
+            problems.append(f"{path}: field {key!r}{what} must be a JSON {_json_type(kind())}, found a JSON "
                             f"{_json_type(summary[key])}")
     return summary
 

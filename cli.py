@@ -127,7 +127,7 @@ def _status_line(summary: dict) -> str:
         return line
     info = summary.get("integer") or {}
     gap = info.get("gap")
-    gap_words = (f"gap {100 * gap:.4f} % (target {100 * info['gap_target']:.4f} %)" if gap is not None
+    gap_words = (f"gap {100 * gap:.4g} % (target {100 * info['gap_target']:.4g} %)" if gap is not None
                  else "gap not known (this solver reports no bound)")
     stopped = STOPPED_BY.get(summary.get("termination", ""), "a solver limit")
     return (f"{line}\nstatus feasible: a plan that is not proven optimal; stopped by {stopped}; "

@@ -279,3 +279,24 @@ def test_soft_default_price_scales_with_values(tmp_path):
     assert soft.summary["soft"]["violations"] == []
     assert soft.summary["objective"] == pytest.approx(hard.summary["objective"], rel=1e-9)
     assert min(soft.summary["soft"]["prices_per_tpp"].values()) >= 10 * 1000.0
+
+
+def test_summary_records_each_price_range(tmp_path):
+    """summary.json → explain: a cap's price with its range in TPP of cap (the file stays valid
+    JSON); `fleetopt explain` prints the same range."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli import app
+    s = cap_case(tmp_path / "s")
+    r = CliRunner().invoke(app, ["solve", str(s.path), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    cap = next(p for p in summary["explain"]["policy_prices"] if p["family"] == "tier2_cap")
+    assert (cap["limit_value"], cap["valid_from"], cap["valid_to"]) == (
+        pytest.approx(30 * M), pytest.approx(10 * M), pytest.approx(60 * M))
+    assert cap["range"] == "ranging" and cap["limit_unit"] == "TPP"
+    r = CliRunner().invoke(app, ["explain", str(s.path)])
+    assert r.exit_code == 0, r.output
+    assert "limit 30,000,000 TPP, holds from 10,000,000 TPP to 60,000,000 TPP" in r.output

@@ -237,7 +237,7 @@ def _audit_scenario(scenario: Path, plan_dir: Path, policy: str | None, record) 
     """The scenario under the policy to audit against, and where that policy comes from: --policy,
     else the plan's record, else the scenario's. A broken record is reported together with the
     scenario's own problems (read under the scenario's policy)."""
-    from optimizer.countries import policy_from_record
+    from optimizer.countries import policy_from_record, territory_differences
     if policy is not None:
         return load_scenario(scenario, policy), f"--policy {policy}"
     if record is None:
@@ -251,7 +251,9 @@ def _audit_scenario(scenario: Path, plan_dir: Path, policy: str | None, record) 
         except InputError as more:
             raise InputError(exc.problems + more.problems) from None
         raise
-    return load_scenario(scenario, chosen), f"recorded in {summary_path}"
+    s = load_scenario(scenario, chosen)
+    s.notes.extend(territory_differences(record, s))
+    return s, f"recorded in {summary_path}"
 
 
 def _recorded_scenario_edits(s, record) -> tuple:

@@ -154,6 +154,20 @@ def policy_record(s: Scenario) -> dict[str, Any]:
     return record
 
 
+def territory_differences(record: Mapping[str, Any], s: Scenario) -> list[str]:
+    """Notes for the scenario's territories that the record counted differently from this
+    fleetopt's datasets/countries.csv (the audit follows the datasets; the note says so)."""
+    recorded = record.get("counts_as")
+    if not isinstance(recorded, Mapping):
+        return []
+    codes = set(s.sites["country"]) | set(s.markets["country"])
+    now = {k: s.counts_as.get(k, k) for k in codes}
+    then = {k: recorded.get(k, k) for k in codes}
+    return [f"{k}: the plan's record counted it as {then[k]}, this fleetopt counts it as {now[k]} "
+            "(datasets/countries.csv, sovereign column); the audit uses the latter"
+            for k in sorted(codes) if now[k] != then[k]]
+
+
 def policy_from_record(record: Any, where: str) -> Policy:
     """The policy a plan recorded in summary.json, rebuilt and validated like a file.
 

@@ -137,6 +137,9 @@ CASES = [
                                      lambda t: edit_csv(t / "scn/sites.csv", "POL,52.2,21.0,1000.0", "POL,52.2,21.0,-5"))),
     Case("check-record-not-a-table", "policy", CHECK, 2, ("summary.json", "policy record"),
          needs_plan=True, setup=lambda t: (t / "plan/summary.json").write_text('{"policy": [1, 2]}')),
+    Case("check-notes-territory-counted-differently", "policy", CHECK, 0, ("note:", "PRI", "counted it as PRI"),
+         needs_plan=True, setup=both(lambda t: edit_csv(t / "scn/sites.csv", "US,USA,", "US,PRI,"),
+                                     edit_record(counts_as={}))),
     Case("check-derives-tiers-not-plan-column", "policy", CHECK, 1, ("tier3_ban", "CN"), needs_plan=True,
          setup=lie_about_tier),
     # [tiers] in a policy

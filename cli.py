@@ -344,6 +344,7 @@ def sweep_cmd(
         check_out_dir(out, "sweep", scenario)      # before any work; run_sweep locks --out
         base = load_scenario(scenario, policy)
         variants = grid_variants(grid, vary or [], [p for p in (policies or "").split(",") if p], each_tier2, base)
+        _check_policies({str(v.params["policy"]) for v in variants if "policy" in v.params})
         run = sweep_manifest(base, variants, options, started)
         counts = {"done": 0, "failed": 0}
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -369,6 +370,20 @@ def sweep_cmd(
         typer.echo("value of moving each country to Tier 1 (objective gained), best first:")
         for r in ranking.head(15).itertuples():
             typer.echo(f"  {r.country:<5} {r.value_of_move:>+22,.0f}")
+
+
+def _check_policies(names: set[str]) -> None:
+    """Every variant policy (--policies, --vary policy=, a grid's policy) loads: a misspelt preset
+    is exit 2 before any work, not a variant that fails while the sweep exits 0."""
+    from optimizer import load_policy
+    problems = []
+    for name in sorted(names):
+        try:
+            load_policy(name.strip())
+        except InputError as exc:
+            problems += [f"variant policy {name}: {line}" for line in exc.problems]
+    if problems:
+        raise InputError(problems)
 
 
 def _check_dask(address: str | None) -> None:
@@ -425,7 +440,10 @@ def bench_sweep_cmd(
 ) -> None:
     """Time a sweep of the 7 % limit against the same number of separate solves (one run)."""
     from optimizer.bench import run_sweep_benchmark
-    out = run_sweep_benchmark(sites, variants, seed, skus, workdir, results, echo=typer.echo)
+    try:
+        out = run_sweep_benchmark(sites, variants, seed, skus, workdir, results, echo=typer.echo)
+    except FleetoptError as exc:
+        _fail(exc)
     typer.echo(f"results written to {results}; largest objective difference {out['worst_rel_diff']:.1e}")
     if out["worst_rel_diff"] > 1e-6:
         typer.echo("error: the sweep and the separate solves disagree", err=True)
@@ -450,6 +468,24 @@ def generate_cmd(
     typer.echo(f"wrote {out}/ ({sites} sites, {skus} skus, seed {seed}) in {time.perf_counter() - t0:.2f} s")
 
 
+def _bench_problems(chosen: list[str], known: set[str], sizes: str, time_limit: float) -> list[str]:
+    """One line per bad bench option: paths unknown or none, sizes not integers >= 1, time limit."""
+    problems = []
+    bad = [p for p in chosen if p not in known]
+    if bad or not chosen:
+        what = f" {','.join(bad)}: unknown" if bad else ": none given"
+        problems.append(f"--paths{what}; paths are {', '.join(sorted(known))}")
+    try:
+        counts = [int(v) for v in sizes.split(",") if v.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        problems.append(f"--sizes {sizes}: expected comma-separated site counts, integers >= 1")
+    if not time_limit > 0:
+        problems.append(f"--time-limit {time_limit:g}: must be a number of seconds > 0")
+    return problems
+
+
 @app.command("bench")
 def bench_cmd(
     sizes: Annotated[str, typer.Option("--sizes", help="Comma-separated site counts")] = "100,300,1000,3000,10000",
@@ -466,21 +502,17 @@ def bench_cmd(
     from optimizer.bench import INTEGER_PATHS, BenchConfig, run_benchmark, write_results
     known = {p.value for p in SolverPath} | set(INTEGER_PATHS)
     chosen = [p.strip() for p in paths.split(",") if p.strip()]
-    bad = [p for p in chosen if p not in known]
-    try:
-        size_list = [int(v) for v in sizes.split(",") if v.strip()]
-    except ValueError:
-        size_list, bad = [], bad + [f"sizes={sizes}"]
-    if bad or not size_list or min(size_list) < 1:
-        typer.echo(f"error: unknown path(s) or sizes: {', '.join(bad) or sizes}; paths are "
-                   f"{', '.join(sorted(known))}, sizes are integers >= 1", err=True)
-        raise typer.Exit(2)
-    if not time_limit > 0:
-        _fail(InputError(f"--time-limit {time_limit:g}: must be a number of seconds > 0"))
+    problems = _bench_problems(chosen, known, sizes, time_limit)
+    if problems:
+        _fail(InputError(problems))
+    size_list = [int(v) for v in sizes.split(",") if v.strip()]
     command = (f"fleetopt bench --sizes {sizes} --paths {paths} --time-limit {time_limit:g} "
                f"--seed {seed} --skus {skus}")
     cfg = BenchConfig(size_list, chosen, time_limit, seed, skus, workdir, results, command)
-    table = run_benchmark(cfg, echo=typer.echo)
+    try:
+        table = run_benchmark(cfg, echo=typer.echo)
+    except FleetoptError as exc:
+        _fail(exc)
     typer.echo(f"results written to {write_results(table, cfg)}")
     if not table["agrees"].all():
         typer.echo("error: paths disagree on the optimum (see rel_diff_vs_fast)", err=True)

@@ -121,6 +121,9 @@ def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_
     if each_tier2:
         countries = sorted(set(base.sites.loc[base.sites["tier"] == 2, "policy_country"]))
         product = [p for p in product] + [{**p, f"tier.{k}": 1} for p in product for k in countries]
+    nan_keys = sorted({k for p in product for k, v in p.items() if isinstance(v, float) and math.isnan(v)})
+    if nan_keys:
+        raise InputError(f"grid: {', '.join(nan_keys)} = nan is not a value; write none to lift a limit")
     seen, variants = set(), []
     for params in product:
         vid = variant_id(params)

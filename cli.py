@@ -19,9 +19,9 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
 
     from optimizer import check_plan, load_scenario, read_plan, solve, write_plan
     from optimizer.errors import EXIT_DISAGREE, EXIT_INTERRUPTED, EXIT_SOLVER, FleetoptError, InputError
-    from optimizer.manifest import build_manifest, input_differences, input_paths, utc_now
+    from optimizer.io.manifest import build_manifest, input_differences, input_paths, utc_now
     from optimizer.outdir import check_out_dir, check_out_file, out_lock, read_run, write_with
-    from optimizer.solve import SolverPath, check_run_options
+    from optimizer.planner.solve import SolverPath, check_run_options
 except KeyboardInterrupt:
     sys.stderr.write("interrupted\n")
     raise SystemExit(130) from None
@@ -90,12 +90,12 @@ def solve_cmd(
                          mip_solver=solver, gap=gap)
             plan.summary["timings"] = {**timings, **plan.summary["timings"]}
             if baseline:
-                from optimizer.compliance import compare_to_baseline
+                from optimizer.analysis.compliance import compare_to_baseline
                 base = solve(load_scenario(scenario, baseline), path=path, time_limit=time_limit)
                 plan.summary["baseline"] = compare_to_baseline(plan, base)
             write_plan(plan, out, build_manifest("plan", s.path, s.policy, options, started))
             if report:
-                from optimizer.report import write_report
+                from optimizer.analysis.report import write_report
                 write_report(plan, report)
     except FleetoptError as exc:
         _fail(exc)
@@ -237,7 +237,7 @@ def _audit_scenario(scenario: Path, plan_dir: Path, policy: str | None, record) 
     """The scenario under the policy to audit against, and where that policy comes from: --policy,
     else the plan's record, else the scenario's. A broken record is reported together with the
     scenario's own problems (read under the scenario's policy)."""
-    from optimizer.countries import policy_from_record, territory_differences
+    from optimizer.inputs.countries import policy_from_record, territory_differences
     if policy is not None:
         return load_scenario(scenario, policy), f"--policy {policy}"
     if record is None:
@@ -259,7 +259,7 @@ def _audit_scenario(scenario: Path, plan_dir: Path, policy: str | None, record) 
 def _recorded_scenario_edits(s, record) -> tuple:
     """A sweep variant's plan records its parameters; its demand and inventory multipliers
     change the scenario it was planned on, so the audit applies them too."""
-    from optimizer.sweep import apply_scenario_edits
+    from optimizer.batch.variants import apply_scenario_edits
     params = record.get("sweep_parameters") if isinstance(record, dict) else None
     edits = {k: v for k, v in (params or {}).items()
              if k.split(".")[0] in ("demand_multiplier", "inventory_multiplier")} if isinstance(params, dict) else {}
@@ -337,8 +337,9 @@ def sweep_cmd(
     options, started = dict(locals()), utc_now()
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from optimizer.compare import tier_move_ranking
-    from optimizer.sweep import SOLVED, grid_variants, run_sweep, sweep_counts, sweep_manifest
+    from optimizer.batch.compare import tier_move_ranking
+    from optimizer.batch.sweep import SOLVED, run_sweep, sweep_counts, sweep_manifest
+    from optimizer.batch.variants import grid_variants
     try:
         _check_dask(dask)
         check_out_dir(out, "sweep", scenario)      # before any work; run_sweep locks --out
@@ -401,7 +402,7 @@ def compare_cmd(
                                                 "into this CSV file (column `table` names each)")] = None,
 ) -> None:
     """Two plans side by side (per country, site, market) or two sweeps (per variant)."""
-    from optimizer.compare import compare_dirs, comparison_table
+    from optimizer.batch.compare import compare_dirs, comparison_table
     try:
         if out is not None:
             check_out_file(out, "--out", (a, b))
@@ -439,7 +440,7 @@ def bench_sweep_cmd(
     results: Annotated[Path, typer.Option("--results")] = Path("benchmarks/SWEEP.md"),
 ) -> None:
     """Time a sweep of the 7 % limit against the same number of separate solves (one run)."""
-    from optimizer.bench import run_sweep_benchmark
+    from optimizer.bench.harness import run_sweep_benchmark
     try:
         out = run_sweep_benchmark(sites, variants, seed, skus, workdir, results, echo=typer.echo)
     except FleetoptError as exc:
@@ -459,7 +460,7 @@ def generate_cmd(
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
 ) -> None:
     """Write a synthetic fleet (deterministic per seed) as an ordinary scenario folder."""
-    from optimizer.generate import generate_fleet
+    from optimizer.bench.generate import generate_fleet
     t0 = time.perf_counter()
     try:
         generate_fleet(out, sites=sites, metros=metros, skus=skus, seed=seed)
@@ -499,7 +500,7 @@ def bench_cmd(
     results: Annotated[Path, typer.Option("--results")] = Path("benchmarks/RESULTS.md"),
 ) -> None:
     """Run each solver path on generated fleets, one process per cell; write RESULTS.md and a plot."""
-    from optimizer.bench import INTEGER_PATHS, BenchConfig, run_benchmark, write_results
+    from optimizer.bench.harness import INTEGER_PATHS, BenchConfig, run_benchmark, write_results
     known = {p.value for p in SolverPath} | set(INTEGER_PATHS)
     chosen = [p.strip() for p in paths.split(",") if p.strip()]
     problems = _bench_problems(chosen, known, sizes, time_limit)
@@ -532,7 +533,7 @@ def main() -> None:
     except KeyboardInterrupt:   # outside typer's own handling (e.g. while it parses arguments)
         typer.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:  # noqa: BLE001 - the safety net is the point
+    except Exception as exc:  # the safety net is the point
         message = " ".join(str(exc).split())
         typer.echo(f"error: internal error: {type(exc).__name__}: {message} (please report this)", err=True)
         sys.exit(EXIT_SOLVER)

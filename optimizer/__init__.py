@@ -1,12 +1,12 @@
 """fleetopt: place AI accelerators across data centers within export-control limits."""
-from .check import check_plan
-from .errors import FleetoptError, InfeasibleError, InputError, SolverError
-from .output import read_plan, write_plan
-from .plan import Plan
-from .policy import Policy, load_policy
-from .scenario import Scenario
-from .solve import SolverPath, solve
-from .validation import load_scenario
+from optimizer.errors import FleetoptError, InfeasibleError, InputError, SolverError
+from optimizer.inputs.scenario import Scenario
+from optimizer.inputs.validation import load_scenario
+from optimizer.io.planfiles import read_plan, write_plan
+from optimizer.planner.solve import SolverPath, solve
+from optimizer.policy.policy import Policy, load_policy
+from optimizer.results.check import check_plan
+from optimizer.results.plan import Plan
 
 __all__ = ["FleetoptError", "InfeasibleError", "InputError", "SolverError", "Plan", "Policy",
            "Scenario", "SolverPath", "check_plan", "load_policy", "load_scenario", "read_plan",

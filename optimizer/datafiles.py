@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from .errors import InputError
+from optimizer.errors import InputError
 
 
 def data_dir() -> Path:

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .errors import InputError
+from optimizer.errors import InputError
 
 PLAN_FILES = ("placement.csv", "service.csv", "summary.json")
 SCENARIO_MANIFEST = "generated.json"

@@ -221,7 +221,7 @@ def test_bench_rejects_unknown_path(tmp_path):
 
 
 def test_bench_records_time_limit(tmp_path):
-    from optimizer.bench import BenchConfig, run_benchmark
+    from optimizer.bench.harness import BenchConfig, run_benchmark
     cfg = BenchConfig([80, 100], ["fast", "ortools-pdlp"], time_limit=0.5, skus=3, workdir=tmp_path)
     table = run_benchmark(cfg, echo=lambda *_: None)
     pdlp = table.loc[table["path"] == "ortools-pdlp"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from optimizer.generate import generate_fleet
+from optimizer.bench.generate import generate_fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 FLEETOPT = [sys.executable, "-m", "cli"]      # the checkout's cli.py, run as the console script runs main()

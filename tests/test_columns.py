@@ -13,8 +13,8 @@ from helpers import M, chip, market, site, write_scenario
 
 from optimizer import check_plan, load_scenario, solve
 from optimizer.errors import InputError
-from optimizer.tables import ALL_TABLES, CHIPS, COUNTRIES, INSTALLED, LINKS, MARKETS, SITES
-from optimizer.validation import MAX_VALUE_RATIO, near_miss
+from optimizer.inputs.tables import ALL_TABLES, CHIPS, COUNTRIES, INSTALLED, LINKS, MARKETS, SITES
+from optimizer.inputs.validation import MAX_VALUE_RATIO, near_miss
 
 MISSPELLED = {
     "energy_usd_per_mw": (SITES, "energy_usd_per_mwh"), "Power_MW": (SITES, "power_mw"),

@@ -6,7 +6,7 @@ import pytest
 
 from optimizer import check_plan, load_policy, load_scenario, solve
 from optimizer.datafiles import data_dir
-from optimizer.policy import preset_names
+from optimizer.policy.policy import preset_names
 
 US_TERRITORIES = ("ASM", "GUM", "MNP", "PRI", "UMI", "VIR")   # 15 CFR 772.1: "United States" includes them
 TIER1 = set("USA AUS BEL CAN DNK FIN FRA DEU IRL ITA JPN NLD NZL NOR KOR ESP SWE TWN GBR".split())

@@ -8,7 +8,7 @@ import pytest
 from helpers import M, chip, market, site, write_scenario
 
 from optimizer import load_scenario, solve
-from optimizer.generate import generate_fleet
+from optimizer.bench.generate import generate_fleet
 
 
 def price(plan, limit):

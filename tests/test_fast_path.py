@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from optimizer import check_plan, load_scenario, solve
-from optimizer.backends import highs
-from optimizer.fastmodel import build_fast
-from optimizer.generate import generate_fleet
-from optimizer.model import build_plain
-from optimizer.modeldata import ModelData
-from optimizer.reduce import northwest_corner
+from optimizer.bench.generate import generate_fleet
+from optimizer.model.data import ModelData
+from optimizer.model.fast import build_fast
+from optimizer.model.plain import build_plain
+from optimizer.model.reduce import northwest_corner
+from optimizer.solvers import highs
 
 
 @pytest.fixture(scope="module", params=[(300, 1, "aidr-2025"), (400, 7, "aidr-2025-uveu"), (250, 3, "none")])

@@ -8,7 +8,7 @@ from helpers import M, chip, market, site, write_scenario
 from test_agreement import random_scenario
 
 from optimizer import check_plan, load_scenario, solve
-from optimizer.generate import generate_fleet
+from optimizer.bench.generate import generate_fleet
 
 METHODS = [("exact", "highs"), ("exact", "ortools"), ("exact", "cbc"), ("round", "highs")]
 

@@ -15,8 +15,9 @@ import pytest
 from helpers import M, chip, market, site, write_scenario
 
 from optimizer import InputError, load_scenario, solve, write_plan
+from optimizer.batch.sweep import run_sweep
+from optimizer.batch.variants import grid_variants
 from optimizer.outdir import clean_leftovers, out_lock
-from optimizer.sweep import grid_variants, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 DEAD_PID = 999_999_999

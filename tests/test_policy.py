@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 
 from cli import app
 from optimizer import load_policy, load_scenario, solve, write_plan
+from optimizer.batch.sweep import run_sweep
+from optimizer.batch.variants import grid_variants
 from optimizer.errors import InputError
-from optimizer.policy import Policy
-from optimizer.sweep import grid_variants, run_sweep
+from optimizer.policy.policy import Policy
 
 runner = CliRunner()
 paths = pytest.mark.parametrize("path", ALL_PATHS)

@@ -9,7 +9,7 @@ import pytest
 from helpers import M, chip, market, site, write_scenario
 
 from optimizer import load_scenario, solve
-from optimizer.report import CHARTS, charts_drawn, render_report, write_report
+from optimizer.analysis.report import CHARTS, charts_drawn, render_report, write_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")

@@ -15,12 +15,12 @@ from typer.testing import CliRunner
 
 from cli import app
 from optimizer import InfeasibleError, SolverError, load_scenario, solve
-from optimizer.backends import highs, ortools_lp
-from optimizer.backends.pulp_cbc import CBC_TERMINATION, cbc, cbc_status
-from optimizer.lp import LinearProgram
-from optimizer.result import Status, Termination, status_for
-from optimizer.solution import Solution
-from optimizer.solve import _raise_for_status
+from optimizer.model.lp import LinearProgram
+from optimizer.planner.solve import _raise_for_status
+from optimizer.results.solution import Solution
+from optimizer.solvers import highs, ortools_lp
+from optimizer.solvers.pulp_cbc import CBC_TERMINATION, cbc, cbc_status
+from optimizer.solvers.result import Status, Termination, status_for
 
 INF = np.inf
 VOCABULARY = {"optimal", "feasible", "infeasible", "unbounded", "infeasible_or_unbounded", "no_plan", "error"}
@@ -117,7 +117,7 @@ def test_cbc_real_lps(integer):
 def test_infeasible_or_unbounded_of_a_bounded_model_is_diagnosed_as_infeasible(tmp_path):
     """HiGHS may answer "unbounded or infeasible"; the model's objective is bounded (demand caps
     every served amount), so the plan's answer is infeasible, with the diagnosis."""
-    from optimizer.modeldata import ModelData
+    from optimizer.model.data import ModelData
     f = write_scenario(tmp_path, [site("PL", "POL")], [chip()], [market("pl", "POL", M)],
                        installed=[("PL", "H", 10)], policy="max_tier2_country_share = 0.07\n")
     d = ModelData.from_scenario(load_scenario(f))
@@ -130,7 +130,7 @@ def test_infeasible_or_unbounded_of_a_bounded_model_is_diagnosed_as_infeasible(t
 @pytest.mark.parametrize("status,words", [
     (Status.NO_PLAN, "no plan"), (Status.UNBOUNDED, "unbounded"), (Status.ERROR, r"no plan \(error")])
 def test_statuses_without_a_plan_exit_4(tmp_path, status, words):
-    from optimizer.modeldata import ModelData
+    from optimizer.model.data import ModelData
     f = write_scenario(tmp_path, [site("US", "USA")], [chip()], [market("us", "USA", M)], policy="")
     d = ModelData.from_scenario(load_scenario(f))
     sol = Solution(highs.SolveResult(status, "highs", termination=Termination.TIME_LIMIT))
@@ -158,7 +158,7 @@ def test_lp_time_limit_plan_is_feasible_without_prices(tmp_path, monkeypatch):
 def test_sweep_counts_feasible_as_solved_and_flags_them():
     import pandas as pd
 
-    from optimizer.sweep import SOLVED, sweep_counts
+    from optimizer.batch.sweep import SOLVED, sweep_counts
     table = pd.DataFrame({"status": ["optimal", "feasible", "infeasible", "no_plan", "failed"]})
     assert sweep_counts(table) == "1 optimal, 1 feasible (limit reached), 1 infeasible, 2 failed"
     assert set(SOLVED) == {"optimal", "feasible"}

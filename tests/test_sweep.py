@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from optimizer import load_scenario, solve
-from optimizer.compare import tier_move_ranking
-from optimizer.generate import generate_fleet
-from optimizer.sweep import apply_variant, grid_variants, run_sweep
+from optimizer.batch.compare import tier_move_ranking
+from optimizer.batch.sweep import run_sweep
+from optimizer.batch.variants import apply_variant, grid_variants
+from optimizer.bench.generate import generate_fleet
 
 
 @pytest.fixture(scope="module")

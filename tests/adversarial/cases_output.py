@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from harness import Case, app, edit_csv, runner
 
-from optimizer.generate import generate_fleet
+from optimizer.bench.generate import generate_fleet
 
 SOLVE = ("solve", "{scn}", "--out")
 SWEEP = ("sweep", "{scn}", "--vary", "max_tier2_country_share=0.05,0.07", "--out")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from harness import Case
 
-from optimizer.generate import generate_fleet
+from optimizer.bench.generate import generate_fleet
 
 OUT = ("solve", "{scn}", "--out", "{tmp}/out")
 

@@ -27,9 +27,9 @@ from typing import Callable
 from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/ for helpers.py
-from helpers import M, chip, market, site, write_scenario  # noqa: E402
+from helpers import M, chip, market, site, write_scenario
 
-from cli import app  # noqa: E402
+from cli import app
 
 KINDS = ("output-folder", "file-path", "policy", "tiers", "columns", "ranges", "plan-files",
          "options", "sweep", "status", "empty-tables")

@@ -1,0 +1,1 @@
+"""Reading a plan: shadow prices, unserved demand, diagnosis, cost of compliance, report."""

@@ -1,1 +1,0 @@
-"""Solver backends. Each maps its own status codes onto :class:`optimizer.result.Status`."""

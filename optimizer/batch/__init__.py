@@ -1,0 +1,1 @@
+"""Batch runs: sweeps over variants, their workers, comparisons."""

@@ -1,0 +1,1 @@
+"""Synthetic fleets and the benchmark harnesses."""

@@ -1,0 +1,283 @@
+"""Benchmark harness: each solver path on generated fleets of increasing size, one process per
+cell, phases timed separately, peak RSS recorded, objectives cross-checked, RESULTS.md written.
+
+    fleetopt bench --sizes 100,1000,3000 --paths fast,plain,pulp --time-limit 600
+
+A cell that passes its time limit is recorded as such (status ``time_limit``), not dropped.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from optimizer.bench.generate import generate_fleet
+from optimizer.outdir import write_text_atomic
+
+AGREE_REL = 1e-6
+
+
+@dataclass
+class BenchConfig:
+    sizes: list[int]
+    paths: list[str]
+    time_limit: float = 600.0
+    seed: int = 1
+    skus: int = 12
+    workdir: Path = Path("benchmarks/runs")
+    results: Path = Path("benchmarks/RESULTS.md")
+    command: str = ""
+    extra_env: dict = field(default_factory=dict)
+
+
+def metros_for(sites: int) -> int:
+    """About 25 campuses per metro: 10,000 sites -> 400 metros, 1,600 markets."""
+    return max(8, round(sites / 25))
+
+
+INTEGER_PATHS = {"int-exact-highs": ("exact", "highs"), "int-exact-ortools": ("exact", "ortools"),
+                 "int-exact-cbc": ("exact", "cbc"), "int-round": ("round", "highs")}
+
+
+def solve_kwargs(path: str) -> dict:
+    """solve() arguments for a benchmark path: a SolverPath value or an integer-mode name."""
+    if path in INTEGER_PATHS:
+        method, solver = INTEGER_PATHS[path]
+        return {"integer": True, "method": method, "mip_solver": solver}
+    return {"path": path}
+
+
+def run_cell(scenario: str, path: str, out: str) -> dict:
+    """Solve one scenario on one path in this process; phases in seconds, peak RSS in MB."""
+    from optimizer.inputs.validation import load_scenario
+    from optimizer.io.planfiles import write_plan
+    from optimizer.planner.solve import solve
+    t0 = time.perf_counter()
+    s = load_scenario(scenario)
+    t1 = time.perf_counter()
+    plan = solve(s, **solve_kwargs(path))
+    t2 = time.perf_counter()
+    write_plan(plan, out)
+    t3 = time.perf_counter()
+    tm = plan.summary["timings"]
+    gap = (plan.summary.get("integer") or {}).get("gap")
+    return {"status": plan.summary["status"], "objective": plan.summary["objective"], "gap": gap,
+            "load": t1 - t0, "build": tm.get("build", 0.0), "solve": tm.get("solve", 0.0),
+            "extract": tm.get("extract", 0.0), "write": t3 - t2, "in_process": t3 - t0,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+
+
+def _child(scenario: Path, path: str, out: Path, limit: float) -> dict:
+    """Run a cell in a fresh interpreter; wall time covers start-up to plan written."""
+    code = ("import json,sys; from optimizer.bench.harness import run_cell; "
+            "print('CELL ' + json.dumps(run_cell(sys.argv[1], sys.argv[2], sys.argv[3])))")
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run([sys.executable, "-c", code, str(scenario), path, str(out)],
+                              capture_output=True, text=True, timeout=limit)
+    except subprocess.TimeoutExpired:
+        return {"status": "time_limit", "total": limit}
+    total = time.perf_counter() - t0
+    line = next((l for l in proc.stdout.splitlines() if l.startswith("CELL ")), None)
+    if proc.returncode != 0 or line is None:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        return {"status": f"failed: {tail[0][:120]}", "total": total}
+    return {**json.loads(line[5:]), "total": total}
+
+
+def run_benchmark(cfg: BenchConfig, echo=print) -> pd.DataFrame:
+    """Every (size, path) cell, smallest first; a path that timed out is not tried at larger sizes."""
+    cfg.workdir.mkdir(parents=True, exist_ok=True)
+    rows, given_up = [], set()
+    for n in cfg.sizes:
+        scenario = cfg.workdir / f"fleet-{n}"
+        t0 = time.perf_counter()
+        generate_fleet(scenario, sites=n, metros=metros_for(n), skus=cfg.skus, seed=cfg.seed)
+        echo(f"generated {n} sites in {time.perf_counter() - t0:.1f} s")
+        for path in cfg.paths:
+            if path in given_up:
+                rows.append({"sites": n, "path": path, "status": "skipped (timed out at a smaller size)"})
+                continue
+            cell = _child(scenario, path, cfg.workdir / f"plan-{n}-{path}", cfg.time_limit)
+            if cell["status"] == "time_limit":
+                given_up.add(path)
+            rows.append({"sites": n, "path": path, **cell})
+            echo(f"  {n:>6} sites  {path:<13} {cell['status']:<12} total {cell.get('total', float('nan')):8.2f} s")
+    table = pd.DataFrame(rows)
+    return _agreement(table)
+
+
+def _agreement(table: pd.DataFrame) -> pd.DataFrame:
+    """Relative difference of each cell's objective from the fast path's at the same size; LP
+    paths must agree, integer paths may only be lower (their gap is reported separately)."""
+    for col in ("objective", "gap"):
+        if col not in table:
+            table[col] = float("nan")
+    ref = table.loc[table["path"] == "fast"].set_index("sites")["objective"]
+    base = table["sites"].map(ref)
+    table["rel_diff_vs_fast"] = (table["objective"] - base).abs() / base.abs().clip(lower=1e-9)
+    integer = table["path"].isin(list(INTEGER_PATHS))
+    lp_ok = table["rel_diff_vs_fast"].le(AGREE_REL)
+    int_ok = (table["objective"] <= base * (1 + AGREE_REL)) | base.isna()
+    table["agrees"] = table["objective"].isna() | (~integer & lp_ok) | (integer & int_ok)
+    return table
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    from importlib.metadata import version
+    libs = ", ".join(f"{name} {version(name)}" for name in ("highspy", "ortools", "pulp", "numpy", "pandas"))
+    return (f"{cpu}; {os.cpu_count()} cores; {mem_gb:.0f} GiB RAM; {platform.system()} {platform.release()}; "
+            f"Python {platform.python_version()}; {libs}")
+
+
+def write_results(table: pd.DataFrame, cfg: BenchConfig) -> Path:
+    """RESULTS.md (machine, command, table, speed-up ratios) and a plot of total time vs sites."""
+    cfg.results.parent.mkdir(parents=True, exist_ok=True)
+    svg = cfg.results.with_name(f"total_time_vs_sites{cfg.results.stem.replace('RESULTS', '')}.svg")
+    write_text_atomic(svg, plot_svg(table))
+    cols = ["sites", "path", "status", "total", "load", "build", "solve", "extract", "write",
+            "peak_rss_mb", "objective", "rel_diff_vs_fast", "gap"]
+    shown = table.reindex(columns=cols)
+    lines = [
+        "# Benchmark results", "",
+        f"Machine: {machine()}", "",
+        f"Reproduce: `{cfg.command}`", "",
+        "Each cell is one fresh process: `total` is wall-clock seconds from interpreter start to plan "
+        "written (read CSVs, validate, build, solve, expand, write); the phases are measured inside "
+        "it. `rel_diff_vs_fast` is |objective - fast objective| / fast objective at the same size. "
+        f"Time limit per cell: {cfg.time_limit:.0f} s; a path that hits it is not run at larger sizes.", "",
+        _markdown(shown), "",
+        "## Speed-up of the fast path (total time ratio, same run)", "",
+        _markdown(speedups(table)), "",
+        f"![total time vs sites]({svg.name})", "",
+    ]
+    write_text_atomic(cfg.results, "\n".join(lines))
+    return cfg.results
+
+
+def speedups(table: pd.DataFrame) -> pd.DataFrame:
+    """total(path) / total(fast) per size; '>' when the path hit its time limit."""
+    rows = []
+    fast = table.loc[table["path"] == "fast"].set_index("sites")["total"]
+    for r in table.loc[table["path"] != "fast"].itertuples():
+        if r.sites not in fast.index or pd.isna(r.total):
+            continue
+        prefix = ">" if r.status == "time_limit" else ""
+        rows.append({"sites": r.sites, "path": r.path, "fast_total_s": round(float(fast[r.sites]), 2),
+                     "path_total_s": f"{prefix}{r.total:.2f}", "speedup": f"{prefix}{r.total / fast[r.sites]:.1f}x"})
+    return pd.DataFrame(rows)
+
+
+def _markdown(df: pd.DataFrame) -> str:
+    if df.empty:
+        return "(none)"
+    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)
+    head = "| " + " | ".join(df.columns) + " |"
+    sep = "|" + "---|" * len(df.columns)
+    body = ["| " + " | ".join("" if (isinstance(v, float) and pd.isna(v)) else fmt(v) for v in row) + " |"
+            for row in df.itertuples(index=False)]
+    return "\n".join([head, sep, *body])
+
+
+def plot_svg(table: pd.DataFrame, width: int = 640, height: int = 400) -> str:
+    """Log-log lines of total seconds against sites, one per path (hand-written SVG, no deps)."""
+    import math
+    data = table.dropna(subset=["total"])
+    data = data.loc[data["total"] > 0]
+    if data.empty:
+        return "<svg xmlns='http://www.w3.org/2000/svg'/>"
+    x0, x1 = math.log10(data["sites"].min()), math.log10(data["sites"].max()) + 1e-9
+    y0, y1 = math.log10(data["total"].min()) - 0.1, math.log10(data["total"].max()) + 0.1
+    L, R, T, B = 70, 150, 20, 50
+    px = lambda v: L + (math.log10(v) - x0) / (x1 - x0) * (width - L - R)
+    py = lambda v: height - B - (math.log10(v) - y0) / (y1 - y0) * (height - T - B)
+    colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' font-family='sans-serif' font-size='12'>",
+             f"<rect width='{width}' height='{height}' fill='white'/>",
+             f"<line x1='{L}' y1='{height - B}' x2='{width - R}' y2='{height - B}' stroke='black'/>",
+             f"<line x1='{L}' y1='{T}' x2='{L}' y2='{height - B}' stroke='black'/>",
+             f"<text x='{(width - R + L) / 2}' y='{height - 10}' text-anchor='middle'>sites (log scale)</text>",
+             f"<text x='15' y='{(height - B + T) / 2}' transform='rotate(-90 15 {(height - B + T) / 2})' text-anchor='middle'>total seconds (log scale)</text>"]
+    for n in sorted(set(data["sites"])):
+        parts.append(f"<text x='{px(n):.1f}' y='{height - B + 15}' text-anchor='middle'>{n}</text>")
+    for e in range(math.floor(y0), math.ceil(y1) + 1):
+        if y0 <= e <= y1:
+            parts.append(f"<text x='{L - 5}' y='{py(10 ** e) + 4:.1f}' text-anchor='end'>{10 ** e:g}</text>")
+            parts.append(f"<line x1='{L}' y1='{py(10 ** e):.1f}' x2='{width - R}' y2='{py(10 ** e):.1f}' stroke='#ddd'/>")
+    for k, (path, grp) in enumerate(data.groupby("path", sort=False)):
+        grp = grp.sort_values("sites")
+        color = colors[k % len(colors)]
+        pts = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(grp["sites"], grp["total"]))
+        parts.append(f"<polyline points='{pts}' fill='none' stroke='{color}' stroke-width='2'/>")
+        for a, b, st in zip(grp["sites"], grp["total"], grp["status"]):
+            mark = "none" if st == "time_limit" else color
+            parts.append(f"<circle cx='{px(a):.1f}' cy='{py(b):.1f}' r='4' fill='{mark}' stroke='{color}'/>")
+        parts.append(f"<text x='{width - R + 10}' y='{T + 20 + 18 * k}' fill='{color}'>{path}</text>")
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def run_sweep_benchmark(sites: int = 3000, n_variants: int = 50, seed: int = 1, skus: int = 12,
+                        workdir: Path = Path("benchmarks/runs/sweep"), results: Path = Path("benchmarks/SWEEP.md"),
+                        echo=print) -> dict:
+    """A sweep of the 7 % limit (UVEU preset, so the 7 % binds) against as many separate
+    ``fleetopt solve`` runs, each end to end in its own process, on the same generated fleet."""
+    import tomllib
+
+    from optimizer.datafiles import policies_dir
+    workdir.mkdir(parents=True, exist_ok=True)
+    scenario = generate_fleet(workdir / f"fleet-{sites}", sites=sites, metros=metros_for(sites), skus=skus, seed=seed)
+    shares = [round(0.05 + 0.002 * i, 6) for i in range(n_variants)]
+    base = tomllib.loads((policies_dir() / "aidr-2025-uveu.toml").read_text())
+    cli = [sys.executable, "-c", "from cli import app; app()"]
+    separate, t0 = {}, time.perf_counter()
+    for a in shares:
+        pol = workdir / f"policy-{a}.toml"
+        write_text_atomic(pol, "\n".join(f"{k} = {json.dumps(v)}" for k, v in {**base, "max_tier2_country_share": a}.items()
+                                          if not isinstance(v, dict)) + "\n")
+        out = workdir / f"solve-{a}"
+        subprocess.run([*cli, "solve", str(scenario), "--out", str(out), "--policy", str(pol)],
+                       check=True, capture_output=True, cwd=Path(__file__).resolve().parents[2])
+        separate[a] = json.loads((out / "summary.json").read_text())["objective"]
+    t_separate = time.perf_counter() - t0
+    echo(f"{n_variants} separate solves: {t_separate:.1f} s")
+    rows = {"separate solves": t_separate}
+    objectives = {}
+    for workers in (1, 2):
+        out = workdir / f"sweep-w{workers}"
+        t1 = time.perf_counter()
+        subprocess.run([*cli, "sweep", str(scenario), "--out", str(out), "--restart", "--policy", "aidr-2025-uveu",
+                        "--workers", str(workers), "--vary", "max_tier2_country_share=" + ",".join(map(str, shares))],
+                       check=True, capture_output=True, cwd=Path(__file__).resolve().parents[2])
+        rows[f"sweep, {workers} worker(s)"] = time.perf_counter() - t1
+        table = pd.read_csv(out / "results.csv")
+        objectives[workers] = dict(zip(table["param:max_tier2_country_share"].round(6), table["objective"]))
+        echo(f"sweep with {workers} worker(s): {rows[f'sweep, {workers} worker(s)']:.1f} s")
+    worst = max(abs(objectives[w][a] - separate[a]) / max(abs(separate[a]), 1e-9) for w in objectives for a in shares)
+    lines = ["# Sweep benchmark", "", f"Machine: {machine()}", "",
+             f"Reproduce: `fleetopt bench-sweep --sites {sites} --variants {n_variants} --seed {seed} --skus {skus}`", "",
+             f"{n_variants} variants of max_tier2_country_share (0.05 to {shares[-1]}) on a generated {sites}-site fleet "
+             "under aidr-2025-uveu; every time is wall-clock, end to end, measured in this one run.", "",
+             "| run | seconds | speed-up vs separate solves |", "|---|---|---|"]
+    lines += [f"| {k} | {v:.1f} | {t_separate / v:.1f}x |" for k, v in rows.items()]
+    lines += ["", f"Largest relative difference of a sweep objective from the separate solve's: {worst:.2e}", ""]
+    results.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(results, "\n".join(lines))
+    return {"times": rows, "worst_rel_diff": worst}

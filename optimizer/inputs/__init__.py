@@ -1,0 +1,1 @@
+"""Input tables: the CSV contract, reading and validation, the validated Scenario."""

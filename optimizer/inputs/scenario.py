@@ -1,0 +1,65 @@
+"""The validated, typed scenario that every later layer reads (never mutated after validation).
+
+Tables (pandas, indexed by their ids):
+
+* ``sites``    index site_id: country, tier, lat, lon, power_mw, racks, pue, energy_usd_per_mwh, metro
+* ``chips``    index sku: tpp, power_kw, units_per_rack, inventory, capex_usd
+* ``markets``  index market_id: country, lat, lon, demand_tpp, value, max_rtt_ms, in_country_only
+* ``installed`` columns site_id, sku, units (one row per pair, units > 0)
+* ``links``    columns market_id, site_id, rtt_ms, or ``None`` when links.csv is absent
+* ``tiers``    Series iso3 -> tier, after the scenario's countries.csv and the policy's [tiers]
+               (see optimizer.inputs.countries; ``sites`` carries each site's ``tier`` and the
+               ``policy_country`` it counts as: itself, or a territory's sovereign)
+* ``counts_as`` Series iso3 -> the code it counts as for policy purposes
+* ``scenario_tiers`` the scenario's countries.csv (iso3 -> tier), as read
+* ``variant``  sweep parameters applied to this scenario (empty unless a sweep made it)
+* ``notes``    one line per input that was ignored or overridden (printed, and kept in summary.json)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from optimizer.policy.policy import Policy
+
+HOURS_PER_YEAR = 8760.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scenario that passed validation, with the policy it is planned under."""
+
+    name: str
+    sites: pd.DataFrame
+    chips: pd.DataFrame
+    markets: pd.DataFrame
+    installed: pd.DataFrame
+    links: pd.DataFrame | None
+    tiers: pd.Series
+    policy: Policy
+    path: Path | None = None
+    load_timings: dict[str, float] = field(default_factory=dict, compare=False)  # seconds: load, validate
+    notes: list[str] = field(default_factory=list, compare=False)  # inputs ignored or overridden, said aloud
+    counts_as: pd.Series = field(default_factory=lambda: pd.Series(dtype=str), compare=False)
+    scenario_tiers: Mapping[str, int] = field(default_factory=dict, compare=False)
+    variant: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def installed_matrix(self) -> pd.DataFrame:
+        """Installed units as a sites x skus table (zeros where none)."""
+        table = self.installed.pivot_table(index="site_id", columns="sku", values="units",
+                                           aggfunc="sum", fill_value=0.0)
+        return table.reindex(index=self.sites.index, columns=self.chips.index, fill_value=0.0)
+
+    def tier_of(self, iso3: str) -> int:
+        """Tier of a country (2 when no table names it)."""
+        return int(self.tiers.get(iso3, 2))
+
+    def energy_usd_per_unit(self) -> pd.DataFrame:
+        """One year of energy per unit, sites x skus: power_kw·pue·8.76 MWh/kW-yr·price."""
+        per_kw_year = self.sites["pue"] * self.sites["energy_usd_per_mwh"] * HOURS_PER_YEAR / 1000.0
+        return pd.DataFrame(
+            per_kw_year.to_numpy()[:, None] * self.chips["power_kw"].to_numpy()[None, :],
+            index=self.sites.index, columns=self.chips.index)

@@ -1,0 +1,82 @@
+"""Column specifications of the scenario CSV files (the input contract, in one place).
+
+Each numeric column carries the range fleetopt solves exactly (see the README, "Columns and value
+ranges"). The bounds keep every coefficient of the scaled model (``optimizer.model.data``: x in
+thousands of units, compute in MTPP, cost in MUSD) between about 1e-3 and 1e6, and the value of
+placing a unit (value x tpp / 1e3 per model unit, >= 1e-4) far above HiGHS's dual tolerance
+(1e-7): outside them HiGHS can refuse the model (a coefficient above 1e15), drop a coefficient
+(below 1e-9), or stop at a plan that is not optimal (values of 1e12, or value x tpp near 1e-4).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    """One CSV column: its kind, default (None: required), allowed range and common aliases.
+
+    ``min_positive``: the smallest allowed value other than 0 (0 itself stays allowed), for
+    quantities whose tiny nonzero values the solver cannot tell from 0. ``aliases``: names a user
+    may write for this column, refused with "did you mean" (see ``validation.near_miss``).
+    """
+
+    name: str
+    kind: str = "float"            # float | str | bool | iso3
+    default: object = None         # None: the column is required
+    min: float | None = None
+    max: float | None = None
+    min_positive: float | None = None
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def required(self) -> bool:
+        return self.default is None and self.kind != "optional"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A scenario file: its columns and the id column(s) that must be unique."""
+
+    file: str
+    ids: tuple[str, ...]
+    columns: tuple[Column, ...]
+    required_file: bool = True
+
+
+LAT = Column("lat", min=-90, max=90, aliases=("latitude",))
+LON = Column("lon", min=-180, max=180, aliases=("longitude", "lng", "long"))
+COUNTRY = Column("country", "iso3", aliases=("iso3", "iso", "country_code"))
+
+SITES = TableSpec("sites.csv", ("site_id",), (
+    Column("site_id", "str"), COUNTRY, LAT, LON,
+    Column("power_mw", min=0, max=1e5), Column("racks", min=0, max=1e7),
+    Column("pue", default=1.2, min=1.0, max=5.0),
+    Column("energy_usd_per_mwh", default=0.0, min=0, max=1e4, aliases=("energy_price",)),
+    Column("metro", "str", default=""),
+    Column("fixed_cost_usd", default=0.0, min=0, max=1e12), Column("min_new_mw", default=0.0, min=0, max=1e5),
+))
+CHIPS = TableSpec("chips.csv", ("sku",), (
+    Column("sku", "str"), Column("tpp", min=100, max=1e8),
+    Column("power_kw", min=0, max=1e3, min_positive=1e-3),
+    Column("units_per_rack", min=0.1, max=1e3),
+    Column("inventory", min=0, max=1e9), Column("capex_usd", default=0.0, min=0, max=1e9, aliases=("price",)),
+))
+MARKETS = TableSpec("markets.csv", ("market_id",), (
+    Column("market_id", "str"), COUNTRY, LAT, LON,
+    Column("demand_tpp", min=0, max=1e13),
+    Column("value", default=1.0, min=0, max=1e6, min_positive=1e-3),
+    Column("max_rtt_ms", default=100.0, min=0, max=1e4), Column("in_country_only", "bool", default=False),
+))
+INSTALLED = TableSpec("installed.csv", ("site_id", "sku"), (
+    Column("site_id", "str"), Column("sku", "str"), Column("units", min=0, max=1e9),
+), required_file=False)
+LINKS = TableSpec("links.csv", ("market_id", "site_id"), (
+    Column("market_id", "str"), Column("site_id", "str"),
+    Column("rtt_ms", default=float("nan"), min=0, max=1e4),
+), required_file=False)
+COUNTRIES = TableSpec("countries.csv", ("iso3",), (
+    Column("iso3", "str"), Column("tier", min=1, max=3),
+), required_file=False)
+
+ALL_TABLES = (SITES, CHIPS, MARKETS, INSTALLED, LINKS, COUNTRIES)

@@ -1,0 +1,1 @@
+"""Files: plans written and read back."""

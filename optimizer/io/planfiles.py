@@ -1,0 +1,161 @@
+"""Plan files: placement.csv, service.csv and summary.json, written atomically.
+
+The plan is first written into a hidden temporary folder beside DIR, then moved into place, so
+a failed or interrupted run never leaves a half-written DIR (an older DIR stays until the new
+one is complete). DIR must pass the output-folder rule (:mod:`optimizer.outdir`) and is locked
+while it is written; summary.json carries the run manifest (:mod:`optimizer.io.manifest`).
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.errors import InputError
+from optimizer.io.manifest import build_manifest
+from optimizer.outdir import PLAN_FILES, atomic_dir, check_out_dir, out_lock
+from optimizer.results.plan import Plan
+
+
+def write_plan(plan: Plan, out: str | Path, run: dict[str, Any] | None = None) -> Path:
+    """Write the plan's three files into ``out`` atomically; returns the folder.
+
+    ``run`` is the manifest recorded as summary.json ``run`` (built here from the plan's
+    scenario when not given). summary.json ``timings.write`` is the time taken to write the two
+    tables. ``out`` must be new, empty or a plan folder fleetopt wrote (InputError otherwise).
+    """
+    scenario = plan.scenario.path
+    target = check_out_dir(out, "plan", scenario)
+    if run is None:
+        run = build_manifest("plan", scenario, plan.scenario.policy, {})
+    with out_lock(target):
+        check_out_dir(out, "plan", scenario)     # again, under the lock
+        with atomic_dir(target) as tmp:
+            t0 = time.perf_counter()
+            plan.placement.to_csv(tmp / "placement.csv", index=False)
+            plan.service.to_csv(tmp / "service.csv", index=False)
+            plan.summary.setdefault("timings", {})["write"] = time.perf_counter() - t0
+            plan.summary["run"] = run
+            (tmp / "summary.json").write_text(json.dumps(_jsonable(plan.summary), indent=2) + "\n")
+    return Path(out)
+
+
+PLAN_COLUMNS = {"placement.csv": ["site_id", "sku", "installed_units", "new_units", "units"],
+                "service.csv": ["market_id", "site_id", "tpp"]}
+ID_COLUMNS = {"site_id": str, "sku": str, "market_id": str, "country": str}
+NUMERIC_COLUMNS = ("installed_units", "new_units", "units", "tpp", "power_kw", "racks", "rtt_ms", "tier")
+
+
+def read_plan(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Read placement.csv, service.csv and (if present) summary.json from a plan folder.
+
+    A plan made by hand or by another tool may lack summary.json. Anything else that cannot be
+    read as a plan (a missing, empty, binary or malformed file, a missing column, a value that is
+    not a finite number, a summary that is not a JSON object) is an InputError with one line per
+    problem, all of them at once.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "not found"
+        raise InputError(f"{folder}: {what}; a plan folder holds {', '.join(PLAN_FILES)}")
+    problems: list[str] = []
+    tables = {name: _read_plan_table(folder / name, cols, problems) for name, cols in PLAN_COLUMNS.items()}
+    summary = _read_summary(folder / "summary.json", problems)
+    if problems:
+        raise InputError(problems)
+    return tables["placement.csv"], tables["service.csv"], summary
+
+
+def _read_plan_table(path: Path, columns: list[str], problems: list[str]) -> pd.DataFrame | None:
+    """One plan CSV with its numeric columns as numbers; problems are appended, not raised."""
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "file missing"
+        problems.append(f"{path}: {what}; a plan folder holds {', '.join(PLAN_COLUMNS)} (and summary.json)")
+        return None
+    not_text = f"{path}: not a UTF-8 text CSV file (binary, or another encoding)"
+    try:
+        if _looks_binary(path):
+            problems.append(not_text)
+            return None
+        table = pd.read_csv(path, dtype=ID_COLUMNS, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError:
+        problems.append(not_text)
+        return None
+    except pd.errors.EmptyDataError:
+        problems.append(f"{path}: empty file; expected a header with columns {', '.join(columns)}")
+        return None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        problems.append(f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})")
+        return None
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        problems.append(f"{path}: missing column(s) {', '.join(missing)}; columns are {', '.join(columns)}")
+    for col in [c for c in NUMERIC_COLUMNS if c in table.columns]:
+        values = pd.to_numeric(table[col], errors="coerce")
+        bad = np.flatnonzero(~np.isfinite(values.to_numpy(dtype=float)))
+        if len(bad):
+            problems.append(f"{path}: column {col}: {len(bad)} value(s) that are not finite numbers, first on "
+                            f"line {bad[0] + 2} ({table[col].iloc[bad[0]]!r})")
+        table[col] = values
+    return table
+
+
+def _looks_binary(path: Path) -> bool:
+    """A NUL byte in the first 8 KiB: a binary file, which the CSV parser may half-read."""
+    with path.open("rb") as fh:
+        return b"\0" in fh.read(8192)
+
+
+def _read_summary(path: Path, problems: list[str]) -> dict[str, Any]:
+    """summary.json as a dict ({} when absent); problems are appended, not raised."""
+    if not path.exists():
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+        summary = json.loads(text)
+    except IsADirectoryError:
+        problems.append(f"{path}: is a folder, not a file")
+        return {}
+    except UnicodeDecodeError:
+        problems.append(f"{path}: not a UTF-8 text file (binary, or another encoding)")
+        return {}
+    except json.JSONDecodeError as exc:
+        what = "empty file" if not text.strip() else f"not valid JSON ({exc.msg} at line {exc.lineno})"
+        problems.append(f"{path}: {what}; remove it (a plan may lack summary.json) or write it again with "
+                        "fleetopt solve")
+        return {}
+    except OSError as exc:
+        problems.append(f"{path}: cannot read ({exc.strerror})")
+        return {}
+    if not isinstance(summary, dict):
+        problems.append(f"{path}: expected a JSON object, found a JSON {_json_type(summary)}")
+        return {}
+    for key, kind, what in (("policy", dict, " (the policy record)"), ("mode", str, "")):
+        if summary.get(key) is not None and not isinstance(summary[key], kind):
+            problems.append(f"{path}: field {key!r}{what} must be a JSON {_json_type(kind())}, found a JSON "
+                            f"{_json_type(summary[key])}")
+    return summary
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a parsed JSON value's type, for messages."""
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return names.get(type(value), "null")
+
+
+def _jsonable(obj: Any) -> Any:
+    """numpy scalars to Python, NaN/inf to None (JSON has neither)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "item"):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj

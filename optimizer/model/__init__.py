@@ -1,0 +1,1 @@
+"""Model building: eligibility, scaled data, the plain and fast formulations, matrices."""

@@ -1,0 +1,91 @@
+"""Numeric arrays every formulation reads, in model units chosen so coefficients sit near 1.
+
+Model units: placement x in thousands of accelerators (``UNIT``), compute and service in millions
+of TPP (``MTPP``), power in MW, cost in millions of USD (``MUSD``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from optimizer.inputs.scenario import Scenario
+from optimizer.model.eligibility import eligibility_bits, eligible_pairs
+
+UNIT = 1e3     # accelerators per model unit of x
+MTPP = 1e6     # TPP per model unit of compute
+MUSD = 1e6     # USD per model unit of cost
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """Arrays indexed by site position (S), chip position (C) and eligible pair (P)."""
+
+    scenario: Scenario
+    open_sites: np.ndarray         # positions of sites that may hold new units
+    installed: np.ndarray          # S x C installed units
+    tpp: np.ndarray                # C, MTPP per model unit of x
+    power: np.ndarray              # C, MW per model unit of x
+    racks: np.ndarray              # C, racks per model unit of x
+    inst_tpp: np.ndarray           # S, installed MTPP
+    inst_power: np.ndarray         # S, installed MW
+    inst_racks: np.ndarray         # S, installed racks
+    site_country: np.ndarray       # S, iso3 the site counts as for policy purposes (a territory: its sovereign)
+    site_tier: np.ndarray          # S, tier
+    unit_cost: np.ndarray          # S x C, MUSD per model unit of x (capex + a year of energy)
+    installed_cost_usd: float      # a year of energy of the installed fleet, USD
+
+    @classmethod
+    def from_scenario(cls, s: Scenario) -> "ModelData":
+        chips, sites = s.chips, s.sites
+        inst = s.installed_matrix().to_numpy(float)
+        energy = s.energy_usd_per_unit().to_numpy(float)
+        tpp_units = chips["tpp"].to_numpy(float)
+        open_mask = ~((sites["tier"].to_numpy() == 3) & s.policy.ban_tier3)
+        return cls(
+            scenario=s, open_sites=np.flatnonzero(open_mask), installed=inst,
+            tpp=tpp_units * UNIT / MTPP, power=chips["power_kw"].to_numpy(float) * UNIT / 1000.0,
+            racks=UNIT / chips["units_per_rack"].to_numpy(float),
+            inst_tpp=inst @ tpp_units / MTPP,
+            inst_power=inst @ chips["power_kw"].to_numpy(float) / 1000.0,
+            inst_racks=inst @ (1.0 / chips["units_per_rack"].to_numpy(float)),
+            site_country=sites["policy_country"].to_numpy(), site_tier=sites["tier"].to_numpy(),
+            unit_cost=(chips["capex_usd"].to_numpy(float)[None, :] + energy) * UNIT / MUSD,
+            installed_cost_usd=float((inst * energy).sum()),
+        )
+
+    @cached_property
+    def pairs(self) -> pd.DataFrame:
+        """Eligible pairs: market_id, site_id, rtt_ms, m, s (computed on first use)."""
+        return eligible_pairs(self.scenario)
+
+    @cached_property
+    def eligibility(self) -> np.ndarray:
+        """Per site, its eligible markets as a packed bitset (see eligibility_bits)."""
+        return eligibility_bits(self.scenario)
+
+    def set_eligibility(self, bits: np.ndarray) -> None:
+        """Use bits computed for an identical site-market geometry (see eligibility_key)."""
+        self.__dict__["eligibility"] = bits
+
+    @property
+    def n_sites(self) -> int:
+        return len(self.site_country)
+
+    @property
+    def n_chips(self) -> int:
+        return len(self.tpp)
+
+    @property
+    def installed_total(self) -> float:
+        """I = installed MTPP of the whole fleet."""
+        return float(self.inst_tpp.sum())
+
+    def installed_in(self, mask: np.ndarray) -> float:
+        return float(self.inst_tpp[mask].sum())
+
+    def tier2_countries(self) -> list[str]:
+        """Tier-2 countries that hold at least one site (only they can need a row)."""
+        return sorted(set(self.site_country[self.site_tier == 2]))

@@ -1,0 +1,134 @@
+"""Which sites may serve which markets, and at what round-trip time.
+
+With links.csv, exactly its pairs may serve (rtt_ms from the file, or computed when blank).
+Otherwise a pair (m, s) is eligible when
+
+    rtt(m, s) = 0.015 ms/km · haversine(m, s) <= max_rtt_ms_m,  haversine with R = 6371 km,
+
+and, for an ``in_country_only`` market, country_s = country_m. Sites whose country bans all
+compute (Tier 3 under a policy with ``ban_tier3``) can hold no units, so they never serve.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from optimizer.inputs.scenario import Scenario
+
+EARTH_RADIUS_KM = 6371.0
+RTT_MS_PER_KM = 0.015
+CHUNK = 2_000_000  # market-site pairs evaluated per block, to bound memory on large fleets
+
+
+def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    """Great-circle distance in km between points given in degrees (broadcasts)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dphi, dlmb = p2 - p1, np.radians(lon2) - np.radians(lon1)
+    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def eligible_pairs(s: Scenario) -> pd.DataFrame:
+    """All eligible (market, site) pairs as columns market_id, site_id, rtt_ms (positional
+    codes ``m`` and ``s`` into ``s.markets`` and ``s.sites`` included), sorted by market then site."""
+    if s.links is not None:
+        pairs = _from_links(s)
+    else:
+        pairs = _from_distance(s)
+    if s.policy.ban_tier3:
+        pairs = pairs.loc[s.sites["tier"].to_numpy()[pairs["s"].to_numpy()] != 3]
+    return pairs.sort_values(["m", "s"]).reset_index(drop=True)
+
+
+def _from_links(s: Scenario) -> pd.DataFrame:
+    links = s.links
+    m = s.markets.index.get_indexer(links["market_id"])
+    site = s.sites.index.get_indexer(links["site_id"])
+    rtt = links["rtt_ms"].to_numpy(float).copy()
+    blank = np.isnan(rtt)
+    rtt[blank] = RTT_MS_PER_KM * haversine_km(
+        s.markets["lat"].to_numpy()[m[blank]], s.markets["lon"].to_numpy()[m[blank]],
+        s.sites["lat"].to_numpy()[site[blank]], s.sites["lon"].to_numpy()[site[blank]])
+    return pd.DataFrame({"market_id": links["market_id"].to_numpy(),
+                         "site_id": links["site_id"].to_numpy(), "rtt_ms": rtt, "m": m, "s": site})
+
+
+def _distance_blocks(s: Scenario, block: int):
+    """Yield (first market, rtt block, eligible block) over chunks of ``block`` markets:
+    rtt_ms and the eligibility rule evaluated for markets x all sites."""
+    mk, st = s.markets, s.sites
+    mlat, mlon = mk["lat"].to_numpy(), mk["lon"].to_numpy()
+    slat, slon = st["lat"].to_numpy(), st["lon"].to_numpy()
+    limit = mk["max_rtt_ms"].to_numpy()
+    own = mk["in_country_only"].to_numpy(bool)
+    mc, sc = mk["country"].to_numpy(), st["country"].to_numpy()
+    for start in range(0, len(mk), block):
+        rows = slice(start, start + block)
+        rtt = RTT_MS_PER_KM * haversine_km(mlat[rows, None], mlon[rows, None], slat[None, :], slon[None, :])
+        ok = (rtt <= limit[rows, None]) & (~own[rows, None] | (mc[rows, None] == sc[None, :]))
+        yield start, rtt, ok
+
+
+def _from_distance(s: Scenario) -> pd.DataFrame:
+    parts_m, parts_s, parts_r = [], [], []
+    for start, rtt, ok in _distance_blocks(s, max(1, CHUNK // max(1, len(s.sites)))):
+        mi, si = np.nonzero(ok)
+        parts_m.append(mi + start)
+        parts_s.append(si)
+        parts_r.append(rtt[mi, si])
+    m = np.concatenate(parts_m) if parts_m else np.zeros(0, int)
+    site = np.concatenate(parts_s) if parts_s else np.zeros(0, int)
+    rtt = np.concatenate(parts_r) if parts_r else np.zeros(0)
+    mk, st = s.markets, s.sites
+    return pd.DataFrame({"market_id": mk.index.to_numpy()[m], "site_id": st.index.to_numpy()[site],
+                         "rtt_ms": rtt, "m": m, "s": site})
+
+
+def eligibility_bits(s: Scenario) -> np.ndarray:
+    """Per site, its eligible markets as a packed bitset: uint8 array (sites, ceil(markets/8)).
+
+    Same rule as :func:`eligible_pairs`, without materialising the pair list (which reaches
+    millions of rows on whole fleets); banned Tier-3 sites get an empty set.
+    """
+    n_m, n_s = len(s.markets), len(s.sites)
+    if s.links is not None:
+        pairs = _from_links(s)
+        dense = np.zeros((n_m, n_s), dtype=bool)
+        dense[pairs["m"].to_numpy(), pairs["s"].to_numpy()] = True
+        bits = np.packbits(dense, axis=0).T.copy()
+    else:
+        bits = _distance_bits(s)
+    if s.policy.ban_tier3:
+        bits[s.sites["tier"].to_numpy() == 3] = 0
+    return bits
+
+
+def _distance_bits(s: Scenario) -> np.ndarray:
+    block = max(8, (CHUNK // max(1, len(s.sites))) // 8 * 8)       # whole bytes per chunk
+    parts = [np.packbits(ok, axis=0) for _, _, ok in _distance_blocks(s, block)]
+    if not parts:
+        return np.zeros((len(s.sites), 0), dtype=np.uint8)
+    return np.concatenate(parts, axis=0).T.copy()
+
+
+def eligibility_key(s: Scenario) -> tuple:
+    """Everything :func:`eligibility_bits` reads, hashed: equal keys give equal bitsets."""
+    h = pd.util.hash_pandas_object
+    parts = [int(h(s.markets[["country", "lat", "lon", "max_rtt_ms", "in_country_only"]], index=True).sum()),
+             int(h(s.sites[["country", "lat", "lon", "tier"]], index=True).sum()), s.policy.ban_tier3]
+    if s.links is not None:
+        parts.append(int(h(s.links, index=False).sum()))
+    return tuple(parts)
+
+
+def pair_rtt_ms(s: Scenario, market_pos: np.ndarray, site_pos: np.ndarray) -> np.ndarray:
+    """Round-trip time of given pairs: from links.csv when it sets one, else 0.015 ms/km x distance."""
+    rtt = RTT_MS_PER_KM * haversine_km(
+        s.markets["lat"].to_numpy()[market_pos], s.markets["lon"].to_numpy()[market_pos],
+        s.sites["lat"].to_numpy()[site_pos], s.sites["lon"].to_numpy()[site_pos])
+    if s.links is not None and s.links["rtt_ms"].notna().any():
+        given = pd.Series(s.links["rtt_ms"].to_numpy(), index=pd.MultiIndex.from_arrays(
+            [s.markets.index.get_indexer(s.links["market_id"]), s.sites.index.get_indexer(s.links["site_id"])]))
+        lookup = given.reindex(pd.MultiIndex.from_arrays([market_pos, site_pos])).to_numpy()
+        rtt = np.where(np.isnan(lookup), rtt, lookup)
+    return rtt

@@ -1,0 +1,238 @@
+"""The fast formulation: the same LP as :mod:`optimizer.model.plain`, reduced exactly.
+
+Variables (model units)::
+
+    x[c,p] >= 0          new units of chip c in placement pool p (merged sites, optimizer.model.pools)
+    d[h,n] >= 0          market group h draws from hub-tree node n (a site class or a hub)
+    e[n] >= 0            flow from tree node n up to its parent hub (optimizer.model.reduce)
+    0 <= u[m] <= D_m     compute served to market m, worth value_m
+    N_k >= 0             new compute in country k
+    N >= 0               new compute of the whole fleet
+
+Share limits and caps are written on the totals: T_k = I_k + N_k and T = I + N, so each share
+row has a few nonzeros instead of one per placement variable.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from optimizer.model.data import MTPP, MUSD, UNIT, ModelData
+from optimizer.model.lp import LinearProgram, LPBuilder
+from optimizer.model.pools import Pools, make_pools
+from optimizer.model.reduce import (
+    ClassTree,
+    Reduction,
+    build_class_tree,
+    flat_tree,
+    reduce_network,
+    tree_cover,
+    unit_vectors,
+)
+
+
+@dataclass(frozen=True)
+class FastModel:
+    """The reduced LP with the maps needed to expand its solution back to sites and pairs."""
+
+    lp: LinearProgram
+    network: Reduction
+    pools: Pools
+    tree: ClassTree
+    draw_group: np.ndarray
+    draw_node: np.ndarray
+
+
+def build_fast(d: ModelData, merge_sites: bool = True, hub_tree: bool = True) -> FastModel:
+    """Assemble the reduced LP: the formulation's table of contents.
+
+    ``merge_sites=False`` keeps one placement pool per site and ``hub_tree=False`` gives every
+    group-class pair its own arc; both exist to test that each reduction leaves the optimum alone.
+    """
+    network = reduce_network(d.eligibility, len(d.scenario.markets))
+    pools = make_pools(d, network.site_class, merge=merge_sites)
+    positions = class_positions(d, network)
+    tree = build_class_tree(positions) if hub_tree else flat_tree(len(positions))
+    draw_group, draw_node = tree_cover(tree, network)
+    b = LPBuilder()
+    add_pool_placement_vars(b, d, pools)
+    add_flow_vars(b, d, tree, draw_group, draw_node)
+    add_country_total_vars(b, d)
+    add_pool_inventory_rows(b, d, pools)
+    add_pool_power_rows(b, d, pools)
+    add_pool_rack_rows(b, d, pools)
+    add_class_serving_rows(b, d, network, pools, tree, draw_node)
+    add_hub_rows(b, tree, draw_node)
+    add_group_balance_rows(b, d, network, draw_group)
+    add_country_total_rows(b, d, pools)
+    add_share_rows_on_totals(b, d)
+    lp = b.build(objective_scale=MTPP, cost_scale=MUSD, cost_offset=d.installed_cost_usd)
+    return FastModel(lp, network, pools, tree, draw_group, draw_node)
+
+
+def class_positions(d: ModelData, red: Reduction) -> np.ndarray:
+    """Mean unit vector of each class's sites (the hub tree groups classes by geography)."""
+    sites = d.scenario.sites
+    xyz = unit_vectors(sites["lat"].to_numpy(float), sites["lon"].to_numpy(float))
+    serving = red.site_class >= 0
+    return np.stack([np.bincount(red.site_class[serving], xyz[serving, k], red.n_classes)
+                     for k in range(3)], axis=1)
+
+
+def open_countries(d: ModelData) -> list[str]:
+    return sorted(set(d.site_country[d.open_sites]))
+
+
+def pool_layout(d: ModelData, pools: Pools) -> tuple[np.ndarray, np.ndarray]:
+    """Pool and chip positions of each x column: pools outer, chips inner."""
+    return np.repeat(np.arange(pools.n), d.n_chips), np.tile(np.arange(d.n_chips), pools.n)
+
+
+def add_pool_placement_vars(b: LPBuilder, d: ModelData, pools: Pools) -> None:
+    """x[c,p] >= 0, costing the pool's capex + a year of energy per unit."""
+    xp, xc = pool_layout(d, pools)
+    index = pd.MultiIndex.from_arrays([xp, d.scenario.chips.index[xc]], names=["pool", "sku"])
+    b.add_vars("x", index, cost=pools.unit_cost[xp, xc])
+
+
+def add_pool_inventory_rows(b: LPBuilder, d: ModelData, pools: Pools) -> None:
+    """Σ_p x[c,p] <= inventory_c   ∀c."""
+    xp, xc = pool_layout(d, pools)
+    inv = d.scenario.chips["inventory"].to_numpy(float) / UNIT
+    b.add_rows("inventory", "inventory", d.scenario.chips.index, xc,
+               b.var_blocks["x"].start + np.arange(len(xp)), np.ones(len(xp)), hi=inv)
+
+
+def add_pool_power_rows(b: LPBuilder, d: ModelData, pools: Pools) -> None:
+    """Σ_c p_c·x[c,p] <= Σ_{s in p} (power_mw_s - installed MW_s)   ∀ pool p."""
+    _pool_rows(b, d, pools, "power", d.power, pools.power)
+
+
+def add_pool_rack_rows(b: LPBuilder, d: ModelData, pools: Pools) -> None:
+    """Σ_c r_c·x[c,p] <= Σ_{s in p} (racks_s - installed racks_s)   ∀ pool p."""
+    _pool_rows(b, d, pools, "racks", d.racks, pools.racks)
+
+
+def _pool_rows(b: LPBuilder, d: ModelData, pools: Pools, name: str, coef: np.ndarray, rhs: np.ndarray) -> None:
+    xp, xc = pool_layout(d, pools)
+    b.add_rows(name, name, pd.RangeIndex(pools.n, name="pool"), xp,
+               b.var_blocks["x"].start + np.arange(len(xp)), coef[xc], hi=rhs)
+
+
+def add_flow_vars(b: LPBuilder, d: ModelData, tree: ClassTree, draw_group: np.ndarray,
+                  draw_node: np.ndarray) -> None:
+    """d[h,n] >= 0 on cover arcs; e[n] >= 0 for every non-root tree node;
+    u[m] in [0, demand_m] with objective value_m."""
+    mk = d.scenario.markets
+    b.add_vars("d", pd.MultiIndex.from_arrays([draw_group, draw_node], names=["group", "node"]))
+    b.add_vars("e", pd.Index(np.flatnonzero(tree.parent >= 0), name="node"))
+    b.add_vars("u", mk.index, hi=mk["demand_tpp"].to_numpy(float) / MTPP, obj=mk["value"].to_numpy(float))
+
+
+def _edge_col(b: LPBuilder, tree: ClassTree) -> np.ndarray:
+    """Column of e[n] for every node (-1 for the root)."""
+    col = np.full(tree.n_nodes, -1, dtype=np.int64)
+    col[tree.parent >= 0] = b.var_blocks["e"].start + np.arange(int((tree.parent >= 0).sum()))
+    return col
+
+
+def add_hub_rows(b: LPBuilder, tree: ClassTree, draw_node: np.ndarray) -> None:
+    """e[T] + Σ_h d[h,T] - Σ_{c child of T} e[c] = 0   ∀ hub T (internal node)."""
+    hubs = np.arange(tree.n_leaves, tree.n_nodes)
+    if len(hubs) == 0:
+        return
+    e_col = _edge_col(b, tree)
+    row_of = np.full(tree.n_nodes, -1, dtype=np.int64)
+    row_of[hubs] = np.arange(len(hubs))
+    own = hubs[e_col[hubs] >= 0]
+    kids = np.flatnonzero(tree.parent >= 0)
+    on_hub = np.flatnonzero(draw_node >= tree.n_leaves)
+    rows = np.concatenate([row_of[own], row_of[tree.parent[kids]], row_of[draw_node[on_hub]]])
+    cols = np.concatenate([e_col[own], e_col[kids], b.var_blocks["d"].start + on_hub])
+    vals = np.concatenate([np.ones(len(own)), -np.ones(len(kids)), np.ones(len(on_hub))])
+    b.add_rows("hub", "network", pd.RangeIndex(len(hubs), name="hub"), rows, cols, vals, lo=0.0, hi=0.0)
+
+
+def add_country_total_vars(b: LPBuilder, d: ModelData) -> None:
+    """N_k >= 0 per country with open sites; N >= 0."""
+    b.add_vars("N_k", pd.Index(open_countries(d), name="country"))
+    b.add_vars("N", pd.Index(["fleet"]))
+
+
+def add_class_serving_rows(b: LPBuilder, d: ModelData, red: Reduction, pools: Pools,
+                           tree: ClassTree, draw_node: np.ndarray) -> None:
+    """e[g] + Σ_h d[h,g] - Σ_{p in g} Σ_c tpp_c·x[c,p] <= Σ_{s in g} installed TPP_s   ∀ class g
+    (a class's outflow, up the tree and straight to groups, is at most its compute)."""
+    xp, xc = pool_layout(d, pools)
+    cls_of_x = pools.site_class[xp]
+    serving_x = np.flatnonzero(cls_of_x >= 0)
+    x0 = b.var_blocks["x"].start
+    e_col = _edge_col(b, tree)
+    leaves = np.flatnonzero(e_col[:tree.n_leaves] >= 0)
+    on_leaf = np.flatnonzero(draw_node < tree.n_leaves)
+    rows = np.concatenate([leaves, draw_node[on_leaf], cls_of_x[serving_x]])
+    cols = np.concatenate([e_col[leaves], b.var_blocks["d"].start + on_leaf, x0 + serving_x])
+    vals = np.concatenate([np.ones(len(leaves)), np.ones(len(on_leaf)), -d.tpp[xc[serving_x]]])
+    serving = red.site_class >= 0
+    inst = np.bincount(red.site_class[serving], weights=d.inst_tpp[serving], minlength=red.n_classes)
+    b.add_rows("class_serving", "serving", pd.RangeIndex(red.n_classes, name="class"), rows, cols, vals, hi=inst)
+
+
+def add_group_balance_rows(b: LPBuilder, d: ModelData, red: Reduction, draw_group: np.ndarray) -> None:
+    """Σ_{m in h} u[m] - Σ_n d[h,n] = 0   ∀ market group h."""
+    n_m = len(d.scenario.markets)
+    u0, d0 = b.var_blocks["u"].start, b.var_blocks["d"].start
+    rows = np.concatenate([red.market_group, draw_group])
+    cols = np.concatenate([u0 + np.arange(n_m), d0 + np.arange(len(draw_group))])
+    vals = np.concatenate([np.ones(n_m), -np.ones(len(draw_group))])
+    b.add_rows("group_balance", "demand", pd.RangeIndex(red.n_groups, name="group"), rows, cols, vals,
+               lo=0.0, hi=0.0)
+
+
+def add_country_total_rows(b: LPBuilder, d: ModelData, pools: Pools) -> None:
+    """N_k - Σ_{p in k} Σ_c tpp_c·x[c,p] = 0  ∀k;   N - Σ_k N_k = 0."""
+    xp, xc = pool_layout(d, pools)
+    countries = open_countries(d)
+    pos = pd.Index(countries).get_indexer(pools.country[xp])
+    x0, nk0, n0 = (b.var_blocks[v].start for v in ("x", "N_k", "N"))
+    K = len(countries)
+    rows = np.concatenate([np.arange(K), pos, [K] * (K + 1)])
+    cols = np.concatenate([nk0 + np.arange(K), x0 + np.arange(len(xp)), [n0], nk0 + np.arange(K)])
+    vals = np.concatenate([np.ones(K), -d.tpp[xc], [1.0], -np.ones(K)])
+    b.add_rows("country_total", "accounting", pd.Index([*countries, "fleet"]), rows, cols, vals, lo=0.0, hi=0.0)
+
+
+def add_share_rows_on_totals(b: LPBuilder, d: ModelData) -> None:
+    """Home:  N_home - h·N >= h·I - I_home.  Tier 1:  Σ_{k in T1} N_k - t·N >= t·I - I_T1.
+    Each Tier-2 country k:  N_k - a·N <= a·I - I_k  and  N_k <= cap_k - I_k."""
+    pol, I = d.scenario.policy, d.installed_total
+    countries = open_countries(d)
+    nk0, n0 = b.var_blocks["N_k"].start, b.var_blocks["N"].start
+    where = {k: i for i, k in enumerate(countries)}
+
+    def share_row(name, family, label, members, share, at_least, installed):
+        cols = [nk0 + where[k] for k in members] + [n0]
+        vals = [1.0] * len(members) + [-share]
+        rhs = share * I - installed
+        lo, hi = (rhs, np.inf) if at_least else (-np.inf, rhs)
+        b.add_rows(name, family, pd.Index([label]), np.zeros(len(cols), int), np.array(cols), np.array(vals), lo, hi)
+
+    if pol.min_home_share is not None and pol.home_country:
+        home = [k for k in countries if k == pol.home_country]
+        share_row("home_share", "home_share", pol.home_country, home, pol.min_home_share, True,
+                  d.installed_in(d.site_country == pol.home_country))
+    if pol.min_tier1_share is not None:
+        tier1 = [k for k in countries if d.scenario.tier_of(k) == 1]
+        share_row("tier1_share", "tier1_share", "tier1", tier1, pol.min_tier1_share, True,
+                  d.installed_in(d.site_tier == 1))
+    for k in d.tier2_countries():
+        members = [k] if k in where else []
+        installed_k = d.installed_in(d.site_country == k)
+        if pol.max_tier2_country_share is not None:
+            share_row(f"tier2_share[{k}]", "tier2_share", k, members, pol.max_tier2_country_share, False,
+                      installed_k)
+        if pol.cap_for(k) is not None:     # N_k <= cap_k - I_k, a one-entry row
+            share_row(f"tier2_cap[{k}]", "tier2_cap", k, members, 0.0, False,
+                      installed_k - pol.cap_for(k) / MTPP)

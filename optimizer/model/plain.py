@@ -1,0 +1,158 @@
+"""The plain formulation: one service variable per eligible pair, share rows on every x.
+
+Variables (model units, see :mod:`optimizer.model.data`)::
+
+    x[c,s] >= 0   new units of chip c at open site s        (thousands of units)
+    f[m,s] >= 0   compute of site s serving market m        (MTPP), eligible pairs only
+
+Rows, one function each (the docstrings hold the maths); the objective is
+``max Σ value_m·f[m,s]``, the secondary objective ``min Σ cost[c,s]·x[c,s]``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from optimizer.model.data import MTPP, MUSD, UNIT, ModelData
+from optimizer.model.lp import LinearProgram, LPBuilder
+
+
+def build_plain(d: ModelData) -> LinearProgram:
+    """Assemble the plain LP: the formulation's table of contents."""
+    b = LPBuilder()
+    add_placement_vars(b, d)
+    add_service_vars(b, d)
+    add_inventory_rows(b, d)
+    add_site_power_rows(b, d)
+    add_site_rack_rows(b, d)
+    add_serving_rows(b, d)
+    add_demand_rows(b, d)
+    add_home_share_row(b, d)
+    add_tier1_share_row(b, d)
+    add_tier2_share_rows(b, d)
+    add_tier2_cap_rows(b, d)
+    return b.build(objective_scale=MTPP, cost_scale=MUSD, cost_offset=d.installed_cost_usd)
+
+
+def placement_layout(d: ModelData) -> tuple[np.ndarray, np.ndarray]:
+    """Site and chip positions of each x column: open sites outer, chips inner."""
+    C = d.n_chips
+    return np.repeat(d.open_sites, C), np.tile(np.arange(C), len(d.open_sites))
+
+
+def add_placement_vars(b: LPBuilder, d: ModelData) -> None:
+    """x[c,s] >= 0 for every chip at every site outside banned Tier-3 countries."""
+    xs, xc = placement_layout(d)
+    s = d.scenario
+    index = pd.MultiIndex.from_arrays([s.sites.index[xs], s.chips.index[xc]], names=["site_id", "sku"])
+    b.add_vars("x", index, cost=d.unit_cost[xs, xc])
+
+
+def add_service_vars(b: LPBuilder, d: ModelData) -> None:
+    """f[m,s] >= 0 on eligible pairs, worth value_m per TPP served."""
+    p = d.pairs
+    index = pd.MultiIndex.from_arrays([p["market_id"], p["site_id"]], names=["market_id", "site_id"])
+    value = d.scenario.markets["value"].to_numpy(float)[p["m"].to_numpy()]
+    b.add_vars("f", index, obj=value)
+
+
+def add_inventory_rows(b: LPBuilder, d: ModelData) -> None:
+    """Σ_s x[c,s] <= inventory_c   ∀c."""
+    xs, xc = placement_layout(d)
+    inv = d.scenario.chips["inventory"].to_numpy(float) / UNIT
+    cols = b.var_blocks["x"].start + np.arange(len(xs))
+    b.add_rows("inventory", "inventory", d.scenario.chips.index, xc, cols, np.ones(len(xs)), hi=inv)
+
+
+def _site_rows(b: LPBuilder, d: ModelData, name: str, coef: np.ndarray, rhs: np.ndarray) -> None:
+    """Σ_c coef_c·x[c,s] <= rhs_s for open sites."""
+    xs, xc = placement_layout(d)
+    local = np.repeat(np.arange(len(d.open_sites)), d.n_chips)
+    cols = b.var_blocks["x"].start + np.arange(len(xs))
+    index = d.scenario.sites.index[d.open_sites]
+    b.add_rows(name, name, index, local, cols, coef[xc], hi=rhs[d.open_sites])
+
+
+def add_site_power_rows(b: LPBuilder, d: ModelData) -> None:
+    """Σ_c power_kw_c·(installed + x)[c,s] <= 1000·power_mw_s   ∀s  (in MW)."""
+    _site_rows(b, d, "power", d.power, d.scenario.sites["power_mw"].to_numpy(float) - d.inst_power)
+
+
+def add_site_rack_rows(b: LPBuilder, d: ModelData) -> None:
+    """Σ_c (installed + x)[c,s] / units_per_rack_c <= racks_s   ∀s."""
+    _site_rows(b, d, "racks", d.racks, d.scenario.sites["racks"].to_numpy(float) - d.inst_racks)
+
+
+def add_serving_rows(b: LPBuilder, d: ModelData) -> None:
+    """Σ_m f[m,s] - Σ_c tpp_c·x[c,s] <= Σ_c tpp_c·installed[c,s]   ∀s  (MTPP)."""
+    xs, xc = placement_layout(d)
+    ps = d.pairs["s"].to_numpy()
+    f0, x0 = b.var_blocks["f"].start, b.var_blocks["x"].start
+    rows = np.concatenate([ps, xs])
+    cols = np.concatenate([f0 + np.arange(len(ps)), x0 + np.arange(len(xs))])
+    vals = np.concatenate([np.ones(len(ps)), -d.tpp[xc]])
+    b.add_rows("serving", "serving", d.scenario.sites.index, rows, cols, vals, hi=d.inst_tpp)
+
+
+def add_demand_rows(b: LPBuilder, d: ModelData) -> None:
+    """Σ_s f[m,s] <= demand_tpp_m   ∀m  (MTPP)."""
+    pm = d.pairs["m"].to_numpy()
+    cols = b.var_blocks["f"].start + np.arange(len(pm))
+    demand = d.scenario.markets["demand_tpp"].to_numpy(float) / MTPP
+    b.add_rows("demand", "demand", d.scenario.markets.index, pm, cols, np.ones(len(pm)), hi=demand)
+
+
+def _share_row(b: LPBuilder, d: ModelData, name: str, family: str, label: str,
+               in_group: np.ndarray, share: float, at_least: bool) -> None:
+    """One share row over every x:  Σ_{s∈G} t·x - share·Σ_s t·x  (>= or <=)  share·I - I_G."""
+    xs, xc = placement_layout(d)
+    coef = d.tpp[xc] * (in_group[xs].astype(float) - share)
+    rhs = share * d.installed_total - d.installed_in(in_group)
+    cols = b.var_blocks["x"].start + np.arange(len(xs))
+    keep = coef != 0
+    lo, hi = (rhs, np.inf) if at_least else (-np.inf, rhs)
+    b.add_rows(name, family, pd.Index([label]), np.zeros(keep.sum(), int), cols[keep], coef[keep],
+               lo=lo, hi=hi)
+
+
+def add_home_share_row(b: LPBuilder, d: ModelData) -> None:
+    """T_home >= min_home_share·T."""
+    pol = d.scenario.policy
+    if pol.min_home_share is None or pol.home_country is None:
+        return
+    _share_row(b, d, "home_share", "home_share", pol.home_country,
+               d.site_country == pol.home_country, pol.min_home_share, at_least=True)
+
+
+def add_tier1_share_row(b: LPBuilder, d: ModelData) -> None:
+    """Σ_{k in Tier 1} T_k >= min_tier1_share·T."""
+    pol = d.scenario.policy
+    if pol.min_tier1_share is None:
+        return
+    _share_row(b, d, "tier1_share", "tier1_share", "tier1", d.site_tier == 1,
+               pol.min_tier1_share, at_least=True)
+
+
+def add_tier2_share_rows(b: LPBuilder, d: ModelData) -> None:
+    """T_k <= max_tier2_country_share·T   for each Tier-2 country k."""
+    pol = d.scenario.policy
+    if pol.max_tier2_country_share is None:
+        return
+    for k in d.tier2_countries():
+        _share_row(b, d, f"tier2_share[{k}]", "tier2_share", k, d.site_country == k,
+                   pol.max_tier2_country_share, at_least=False)
+
+
+def add_tier2_cap_rows(b: LPBuilder, d: ModelData) -> None:
+    """Σ_{s in k} Σ_c tpp_c·x[c,s] <= cap_k - installed TPP in k   for each capped Tier-2 country."""
+    pol = d.scenario.policy
+    xs, xc = placement_layout(d)
+    x0 = b.var_blocks["x"].start
+    for k in d.tier2_countries():
+        cap = pol.cap_for(k)
+        if cap is None:
+            continue
+        mask = d.site_country[xs] == k
+        in_k = d.site_country == k
+        b.add_rows(f"tier2_cap[{k}]", "tier2_cap", pd.Index([k]), np.zeros(mask.sum(), int),
+                   x0 + np.flatnonzero(mask), d.tpp[xc[mask]], hi=cap / MTPP - d.installed_in(in_k))

@@ -1,0 +1,111 @@
+"""Exact merging of sites into placement pools, and splitting a pool's units back to its sites.
+
+A site's room for new units is the polytope Q(P, R) = {x >= 0 : Σ_c p_c x_c <= P, Σ_c r_c x_c <= R}
+(P, R: power and racks left after the installed fleet). Its combinatorial type depends only on
+where ρ = R/P lies among the breakpoints r_c/p_c, and on each such interval (a type cone) the map
+(P, R) -> Q(P, R) is Minkowski-additive: Q(P1, R1) + Q(P2, R2) = Q(P1 + P2, R1 + R2).
+
+So sites that also share their serving class, country and per-unit cost (capex + a year of
+energy) can be placed as one pool with summed P and R, exactly: every pool plan splits into site
+plans (:func:`split_pools`). Sites with no power or no racks left hold no new units at all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from optimizer.model.data import ModelData
+
+
+@dataclass(frozen=True)
+class Pools:
+    """pool_of_site[s] (-1: no new units possible), and per pool its sites' sums and keys."""
+
+    pool_of_site: np.ndarray
+    power: np.ndarray           # MW left, summed over the pool
+    racks: np.ndarray           # racks left, summed
+    site_class: np.ndarray      # serving class of the pool (-1: serves nothing)
+    country: np.ndarray
+    unit_cost: np.ndarray       # pools x chips, MUSD per model unit
+    first_site: np.ndarray      # a representative site
+
+    @property
+    def n(self) -> int:
+        return len(self.power)
+
+
+def type_cone(d: ModelData, power: np.ndarray, racks: np.ndarray) -> np.ndarray:
+    """Index of the interval of ρ = R/P among the breakpoints r_c/p_c (compared without division)."""
+    with np.errstate(divide="ignore"):
+        ratios = np.unique(np.where(d.power > 0, d.racks / np.where(d.power > 0, d.power, 1), np.inf))
+    ratios = ratios[np.isfinite(ratios)]
+    return (racks[:, None] > ratios[None, :] * power[:, None]).sum(axis=1)
+
+
+def make_pools(d: ModelData, site_class: np.ndarray, merge: bool = True) -> Pools:
+    """Group open sites with room left by (class, country, unit cost, type cone);
+    ``merge=False``: one pool per site."""
+    s = d.scenario
+    power = s.sites["power_mw"].to_numpy(float) - d.inst_power
+    racks = s.sites["racks"].to_numpy(float) - d.inst_racks
+    sites = d.open_sites[(power[d.open_sites] > 0) & (racks[d.open_sites] > 0)]
+    cost_id = pd.DataFrame(d.unit_cost[sites]).groupby(list(range(d.n_chips)), sort=False).ngroup().to_numpy()
+    keys = pd.DataFrame({"cls": site_class[sites], "country": d.site_country[sites], "cost": cost_id,
+                         "cone": type_cone(d, power[sites], racks[sites])})
+    if not merge:
+        keys["site"] = sites
+    pool = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+    pool_of_site = np.full(d.n_sites, -1, dtype=np.int64)
+    pool_of_site[sites] = pool
+    n = int(pool.max()) + 1 if len(pool) else 0
+    first = np.full(n, -1, dtype=np.int64)
+    first[pool[::-1]] = sites[::-1]
+    return Pools(pool_of_site, np.bincount(pool, power[sites], n), np.bincount(pool, racks[sites], n),
+                 site_class[first], d.site_country[first], d.unit_cost[first], first)
+
+
+FeasibilitySolver = Callable[..., np.ndarray]
+
+
+def split_pools(d: ModelData, pools: Pools, x_pool: np.ndarray, solve_feasibility: FeasibilitySolver) -> np.ndarray:
+    """Site x chip new units (model units) from pool x chip units.
+
+    A one-site pool passes through. For larger pools a feasibility LP finds site shares
+    y[s,c] >= 0 with Σ_{s in pool} y[s,c] = x_pool[c], Σ_c p_c y[s,c] <= P_s, Σ_c r_c y[s,c] <= R_s;
+    it is feasible by Minkowski additivity. All pools go into one block-diagonal LP, solved by
+    ``solve_feasibility(rows, cols, vals, n_col, row_lo, row_hi)`` (a backend's).
+    """
+    x_site = np.zeros((d.n_sites, d.n_chips))
+    members = np.flatnonzero(pools.pool_of_site >= 0)
+    size = np.bincount(pools.pool_of_site[members], minlength=pools.n)
+    single = members[size[pools.pool_of_site[members]] == 1]
+    x_site[single] = x_pool[pools.pool_of_site[single]]
+    multi = members[size[pools.pool_of_site[members]] > 1]
+    if len(multi) == 0:
+        return x_site
+    s = d.scenario
+    power_left = s.sites["power_mw"].to_numpy(float) - d.inst_power
+    racks_left = s.sites["racks"].to_numpy(float) - d.inst_racks
+    pool_m = pools.pool_of_site[multi]
+    used = x_pool[pool_m] > 0                                  # only skus the pool uses
+    site_idx, chip_idx = np.nonzero(used)
+    col_site, col_chip = multi[site_idx], chip_idx
+    n_col = len(col_site)
+    if n_col == 0:
+        return x_site
+    # rows: per (pool, chip) equality, then per site power and racks
+    pc_key = pool_m[site_idx] * d.n_chips + chip_idx
+    eq_keys, eq_row = np.unique(pc_key, return_inverse=True)
+    site_row = np.searchsorted(multi, col_site)
+    rows = np.concatenate([eq_row, len(eq_keys) + site_row, len(eq_keys) + len(multi) + site_row])
+    cols = np.tile(np.arange(n_col), 3)
+    vals = np.concatenate([np.ones(n_col), d.power[col_chip], d.racks[col_chip]])
+    target = x_pool.ravel()[eq_keys]
+    lo = np.concatenate([target, np.full(2 * len(multi), -np.inf)])
+    hi = np.concatenate([target, power_left[multi], racks_left[multi]])
+    y = solve_feasibility(rows, cols, vals, n_col, lo, hi)
+    np.add.at(x_site, (col_site, col_chip), y)
+    return x_site

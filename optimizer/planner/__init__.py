@@ -1,0 +1,1 @@
+"""The library entry point: scenario in, plan out (LP paths and whole-rack plans)."""

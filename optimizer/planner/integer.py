@@ -1,0 +1,225 @@
+"""Rack-granular integer plans: new units per site and sku come in whole racks.
+
+Exact MIP (``method="exact"``): the fast formulation without site merging (merging is exact for
+the LP only), with x[c,s] = units_per_rack_c · k[c,s] and k integer, on HiGHS, OR-Tools (SCIP)
+or CBC through PuLP. Maximizes value; the bound and gap come from the solver.
+
+Round and repair (``method="round"``, for whole fleets): solve the LP relaxation with the fast
+core; for every site and sku the LP places, allow k between floor(r) - 1 and ceil(r) racks (r:
+the LP's fractional racks), fix everything else at zero, and solve that small MIP with every
+limit in it. Shares are ratios of the whole fleet, so rounding one site moves every share's
+numerator or denominator: that is why the repair is a MIP over all of them at once, not a
+site-by-site rule. The plan is compliant by construction; its gap is measured against the LP
+bound (a valid bound for the integer problem). When the neighbourhood holds no plan, the exact
+MIP runs instead. A round plan whose gap to the LP bound is above the gap target is ``feasible``
+(termination ``gap_limit``), never ``optimal``: the neighbourhood is a heuristic, not a proof.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from enum import Enum
+
+import numpy as np
+
+from optimizer.model.data import MTPP, MUSD, UNIT, ModelData
+from optimizer.model.fast import FastModel, build_fast
+from optimizer.model.lp import Block, LinearProgram
+from optimizer.results.solution import Solution, expand_fast, site_placement
+from optimizer.solvers import highs
+from optimizer.solvers.result import SolveResult, Status, Termination
+
+DEFAULT_GAP = 1e-4   # relative MIP gap when none is given, the same for every backend
+
+
+class MipSolver(str, Enum):
+    HIGHS = "highs"
+    ORTOOLS = "ortools"
+    CBC = "cbc"
+
+
+class IntegerMethod(str, Enum):
+    EXACT = "exact"
+    ROUND = "round"
+
+
+def rack_scaled(fm: FastModel, d: ModelData) -> tuple[LinearProgram, np.ndarray, np.ndarray]:
+    """The LP with x columns counted in racks: returns (lp, integrality, factor), x = factor·k."""
+    lp = fm.lp
+    xb = lp.var_blocks["x"]
+    factor = np.ones(lp.num_col)
+    upr = d.scenario.chips["units_per_rack"].to_numpy(float)
+    factor[xb.slice] = np.tile(upr / UNIT, fm.pools.n)
+    integrality = np.zeros(lp.num_col, dtype=np.int32)
+    integrality[xb.slice] = 1
+    scaled = dataclasses.replace(
+        lp, A=(lp.A @ _diag(factor)).tocsr(), c=lp.c * factor, cost=lp.cost * factor,
+        col_lo=lp.col_lo / factor, col_hi=lp.col_hi / factor)
+    return scaled, integrality, factor
+
+
+def with_build_decisions(lp: LinearProgram, integrality: np.ndarray, factor: np.ndarray,
+                         fm: FastModel, d: ModelData) -> tuple[LinearProgram, np.ndarray, np.ndarray]:
+    """Add a binary z_s for each site with ``fixed_cost_usd`` or ``min_new_mw`` (one pool per site):
+
+        Σ_c p_c·x[c,s] - P_s·z_s <= 0,   Σ_c r_c·x[c,s] - R_s·z_s <= 0   (no new units unless built)
+        Σ_c p_c·x[c,s] - min_new_mw_s·z_s >= 0                           (if built, at least this much)
+
+    and fixed_cost_usd_s·z_s in the cost. P_s, R_s: power and racks left after the installed fleet.
+    """
+    import scipy.sparse as sp
+    sites = d.scenario.sites
+    first = fm.pools.first_site
+    fixed = sites["fixed_cost_usd"].to_numpy(float)[first]
+    min_mw = sites["min_new_mw"].to_numpy(float)[first]
+    built = np.flatnonzero((fixed > 0) | (min_mw > 0))
+    if len(built) == 0:
+        return lp, integrality, factor
+    n, nz = lp.num_col, len(built)
+    power, racks = lp.row_blocks["power"], lp.row_blocks["racks"]
+    # z columns: -P in the power row, -R in the rack row of its pool; rows' upper bounds become 0
+    rows = np.concatenate([power.start + built, racks.start + built, lp.num_row + np.arange(nz)])
+    cols = np.tile(np.arange(nz), 3)
+    vals = np.concatenate([-fm.pools.power[built], -fm.pools.racks[built], -min_mw[built]])
+    Z = sp.csr_matrix((vals, (rows, cols)), shape=(lp.num_row + nz, nz))
+    min_rows = lp.A.tocsr()[power.start + built]          # Σ_c p_c·x[c,s], as in the power rows
+    A = sp.hstack([sp.vstack([lp.A, min_rows]), Z]).tocsr()
+    row_hi = np.concatenate([lp.row_hi, np.full(nz, np.inf)])
+    row_lo = np.concatenate([lp.row_lo, np.zeros(nz)])
+    row_hi[power.start + built] = 0.0
+    row_hi[racks.start + built] = 0.0
+    blocks = dict(lp.var_blocks)
+    blocks["z"] = Block("z", n, sites.index[first[built]].rename("site_id"))
+    row_blocks = dict(lp.row_blocks)
+    row_blocks["min_new_mw"] = Block("min_new_mw", lp.num_row, sites.index[first[built]], "build")
+    out = LinearProgram(A=A, c=np.concatenate([lp.c, np.zeros(nz)]),
+                        cost=np.concatenate([lp.cost, fixed[built] / MUSD]),
+                        col_lo=np.concatenate([lp.col_lo, np.zeros(nz)]), col_hi=np.concatenate([lp.col_hi, np.ones(nz)]),
+                        row_lo=row_lo, row_hi=row_hi, var_blocks=blocks, row_blocks=row_blocks,
+                        objective_scale=lp.objective_scale, cost_scale=lp.cost_scale, cost_offset=lp.cost_offset)
+    return out, np.concatenate([integrality, np.ones(nz, np.int32)]), np.concatenate([factor, np.ones(nz)])
+
+
+def _diag(v: np.ndarray):
+    import scipy.sparse as sp
+    return sp.diags(v, format="csc")
+
+
+def solve_integer(d: ModelData, method: IntegerMethod | str = IntegerMethod.EXACT,
+                  solver: MipSolver | str = MipSolver.HIGHS, time_limit: float | None = None,
+                  gap: float | None = None) -> tuple[Solution, dict]:
+    """Whole-rack plan; returns the expanded solution and the ``integer`` summary section."""
+    method, solver = IntegerMethod(method), MipSolver(solver)
+    gap = DEFAULT_GAP if gap is None else gap
+    t0 = time.perf_counter()
+    if method == IntegerMethod.ROUND:
+        sol, info = _round_and_repair(d, time_limit, gap)
+    elif solver == MipSolver.CBC:
+        sol, info = _exact_cbc(d, time_limit, gap)
+    else:
+        sol, info = _exact(d, solver, time_limit, gap)
+    info["seconds"] = time.perf_counter() - t0
+    info["gap_target"] = gap
+    if method == IntegerMethod.ROUND:
+        _round_status(sol.result, info, gap)
+    info["status"], info["termination"] = sol.result.status.value, sol.result.termination.value
+    if sol.new_units is not None:
+        sol.new_units = sol.new_units.round(6)
+    return sol, info
+
+
+def _round_status(result: SolveResult, info: dict, gap_target: float) -> None:
+    """A round plan is optimal only when its gap to the LP bound is within the target."""
+    if result.status == Status.OPTIMAL and info.get("gap") is not None and info["gap"] > gap_target + 1e-12:
+        result.status, result.termination = Status.FEASIBLE, Termination.GAP_LIMIT
+
+
+def _mip(lp, integrality, solver: MipSolver, time_limit, gap) -> SolveResult:
+    if solver == MipSolver.ORTOOLS:
+        from optimizer.solvers import ortools_lp
+        return ortools_lp.solve_mip(lp, integrality, "scip", time_limit=time_limit, gap=gap)
+    return highs.solve_mip(lp, integrality, time_limit=time_limit, gap=gap)
+
+
+def _finish(d: ModelData, fm: FastModel, result: SolveResult, factor: np.ndarray, lp: LinearProgram,
+            info: dict) -> tuple[Solution, dict]:
+    sol = Solution(result, lp=lp, fast_model=fm, counts={"variables": lp.num_col, "rows": lp.num_row,
+                                                         "integer_columns": int(fm.pools.n * d.n_chips)})
+    if result.status.has_solution:
+        x = result.x.copy()
+        xb = lp.var_blocks["x"]
+        x[xb.slice] = np.round(x[xb.slice])
+        expand_fast(sol, d, fm, x * factor, highs.solve_feasibility)
+    objective = result.objective * MTPP if result.status.has_solution else None
+    bound = info.pop("bound_model", result.bound) * MTPP
+    info.update({"status": result.status.value, "objective": objective, "bound": bound,
+                 "gap": (abs(bound - objective) / max(abs(bound), 1e-9)) if objective is not None else None})
+    return sol, info
+
+
+def _exact(d: ModelData, solver: MipSolver, time_limit, gap) -> tuple[Solution, dict]:
+    fm = build_fast(d, merge_sites=False)
+    lp, integrality, factor = with_build_decisions(*rack_scaled(fm, d), fm, d)
+    result = _mip(lp, integrality, solver, time_limit, gap)
+    return _finish(d, fm, result, factor, lp, {"method": "exact", "solver": solver.value})
+
+
+def _round_and_repair(d: ModelData, time_limit, gap) -> tuple[Solution, dict]:
+    """LP relaxation (fast core), then the floor-1..ceil neighbourhood MIP on HiGHS."""
+    t0 = time.perf_counter()
+    relaxed = build_fast(d)
+    lp_result = highs.solve_lp(relaxed.lp, lexicographic=False,
+                               options={"solver": "ipm"} if relaxed.lp.num_col >= 20_000 else None)
+    lp_seconds = time.perf_counter() - t0
+    if lp_result.status != Status.OPTIMAL:     # no LP bound to round from
+        if lp_result.status.has_solution:
+            lp_result.status = Status.NO_PLAN
+        return Solution(lp_result), {"method": "round", "solver": "highs", "status": lp_result.status.value}
+    x_site = site_placement(d, relaxed, lp_result.x, highs.solve_feasibility)
+    fm = build_fast(d, merge_sites=False)
+    lp, integrality, factor = with_build_decisions(*rack_scaled(fm, d), fm, d)
+    xb = lp.var_blocks["x"]
+    upr = d.scenario.chips["units_per_rack"].to_numpy(float) / UNIT
+    racks = x_site[fm.pools.first_site] / upr[None, :]             # LP racks per (pool=site, sku)
+    lo = np.where(racks > 1e-9, np.maximum(0.0, np.floor(racks + 1e-9) - 1), 0.0)
+    hi = np.where(racks > 1e-9, np.ceil(racks - 1e-9), 0.0)
+    if "z" in lp.var_blocks:    # a site with a build decision may also stay empty or reach its minimum
+        pools_z = np.flatnonzero(np.isin(fm.pools.first_site, d.scenario.sites.index.get_indexer(lp.var_blocks["z"].index)))
+        p_rack = d.power * upr                                          # MW per rack of each sku
+        min_mw = d.scenario.sites["min_new_mw"].to_numpy(float)[fm.pools.first_site[pools_z]]
+        need = np.ceil(min_mw[:, None] / np.where(p_rack > 0, p_rack, np.inf)[None, :])
+        lo[pools_z] = 0.0
+        hi[pools_z] = np.where(racks[pools_z] > 1e-9, np.maximum(hi[pools_z], need), 0.0)
+    lo, hi = lo.ravel(), hi.ravel()
+    col_lo, col_hi = lp.col_lo.copy(), lp.col_hi.copy()
+    col_lo[xb.slice], col_hi[xb.slice] = lo, np.minimum(hi, col_hi[xb.slice])
+    restricted = dataclasses.replace(lp, col_lo=col_lo, col_hi=col_hi)
+    remaining = None if time_limit is None else max(1.0, time_limit - lp_seconds)
+    result = highs.solve_mip(restricted, integrality, time_limit=remaining, gap=gap)
+    info = {"method": "round", "solver": "highs", "lp_seconds": lp_seconds,
+            "bound_model": lp_result.objective, "neighbourhood_columns": int((hi > lo).sum())}
+    if time_limit is not None and time_limit < lp_seconds + 1.0:
+        info["notes"] = [f"--time-limit {time_limit:g} s: the round method solves its LP relaxation without "
+                         f"a limit ({lp_seconds:.2f} s), then gives its repair MIP at least 1 s"]
+    if not result.status.has_solution:
+        empty = result.status in (Status.INFEASIBLE, Status.INFEASIBLE_OR_UNBOUNDED)
+        info["method"] = f"round (neighbourhood {'empty' if empty else result.status.value}) -> exact"
+        result = highs.solve_mip(lp, integrality, time_limit=remaining, gap=gap)
+        info["bound_model"] = min(lp_result.objective, result.bound) if result.status.has_solution else lp_result.objective
+    return _finish(d, fm, result, factor, lp, info)
+
+
+def _exact_cbc(d: ModelData, time_limit, gap) -> tuple[Solution, dict]:
+    from optimizer.solvers.pulp_cbc import solve_pulp
+    result, new_units, served = solve_pulp(d, time_limit=time_limit, integer_racks=True, gap=gap)
+    sol = Solution(result, counts={"pairs": len(d.pairs)})
+    result.solver = "cbc-mip"
+    info = {"method": "exact", "solver": "cbc", "status": result.status.value}
+    if result.status.has_solution:
+        sol.new_units = new_units
+        sol.market_pos = d.scenario.markets.index.get_indexer(served.index.get_level_values("market_id"))
+        sol.site_pos = d.scenario.sites.index.get_indexer(served.index.get_level_values("site_id"))
+        sol.served = served.to_numpy()
+        info.update({"objective": result.objective * MTPP, "bound": None, "gap": None,
+                     "note": "CBC through PuLP reports no bound; 'optimal' means within the gap"})
+    return sol, info

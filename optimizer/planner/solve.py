@@ -1,0 +1,346 @@
+"""The library entry point: scenario in, plan out, through one of the solver paths.
+
+>>> from optimizer import load_scenario, solve            # doctest: +SKIP
+>>> plan = solve(load_scenario("datasets/sample"))         # doctest: +SKIP
+>>> plan.summary["served_pct"], plan.placement.head()      # doctest: +SKIP
+
+Paths: ``fast`` (default; reduced exact formulation on HiGHS), ``plain`` (the plain formulation
+on HiGHS), ``pulp`` (PuLP model on CBC), ``ortools-glop`` and ``ortools-pdlp`` (OR-Tools on the
+plain matrices). All give the same optimum; the reference paths exist to compare against.
+"""
+from __future__ import annotations
+
+import time
+from enum import Enum
+
+import numpy as np
+
+from optimizer.analysis.diagnose import diagnose
+from optimizer.analysis.explain import probe_share_prices, shadow_prices, unserved_demand
+from optimizer.errors import InfeasibleError, InputError, SolverError
+from optimizer.inputs.scenario import Scenario
+from optimizer.model.data import MTPP, UNIT, ModelData
+from optimizer.model.elastic import POLICY_FAMILIES, policy_rows, with_elastic_rows
+from optimizer.model.eligibility import eligibility_key
+from optimizer.model.fast import build_fast
+from optimizer.model.lp import LinearProgram
+from optimizer.model.plain import build_plain
+from optimizer.results.plan import Plan, placement_table, service_table
+from optimizer.results.solution import Solution, expand_fast
+from optimizer.results.summary import build_summary
+from optimizer.solvers import highs
+from optimizer.solvers.result import Status, Termination
+
+
+class SolverPath(str, Enum):
+    """How the model is formulated and which solver takes it."""
+
+    FAST = "fast"
+    PLAIN = "plain"
+    PULP = "pulp"
+    ORTOOLS_GLOP = "ortools-glop"
+    ORTOOLS_PDLP = "ortools-pdlp"
+
+
+SOFT_PRICE_FACTOR = 10.0   # default price per TPP of violation: 10 x the largest market value
+
+
+def default_soft_prices(s: Scenario) -> dict[str, float]:
+    """Default price per TPP of violation, per family: 10 x the largest market value (1 when no
+    market has a positive value), divided for the shares by how much fleet one TPP of violation
+    can free (1/h for a minimum share h, 1/(1 - a) for a maximum a): a TPP of violation costs
+    more than the value it frees, however large the values, so a soft plan equals the hard one
+    when that exists (unless a limit's dual price exceeds its penalty, which takes many limits
+    binding together; the violation then shows in summary.json ``soft``)."""
+    values = s.markets["value"].to_numpy(float)
+    top = float(values.max()) if len(values) and values.max() > 0 else 1.0
+    base = SOFT_PRICE_FACTOR * top
+    pol = s.policy
+    leverage = {"home_share": 1.0 / pol.min_home_share if pol.min_home_share else 1.0,
+                "tier1_share": 1.0 / pol.min_tier1_share if pol.min_tier1_share else 1.0,
+                "tier2_share": 1.0 / (1.0 - pol.max_tier2_country_share)
+                if pol.max_tier2_country_share is not None and pol.max_tier2_country_share < 1 else 1.0,
+                "tier2_cap": 1.0}
+    return {f: base * max(1.0, leverage[f]) for f in POLICY_FAMILIES}
+
+
+def soft_prices(spec: dict[str, float] | None, s: Scenario | None = None) -> dict[str, float]:
+    """Price per TPP of violation for every policy family (unnamed families get the default of
+    :func:`default_soft_prices`, or 10 without a scenario)."""
+    spec = dict(spec or {})
+    unknown = sorted(set(spec) - set(POLICY_FAMILIES))
+    if unknown:
+        raise InputError(f"--soft-price: unknown limit family {', '.join(unknown)}; families are "
+                         f"{', '.join(POLICY_FAMILIES)}")
+    bad = sorted(k for k, v in spec.items() if not (v >= 0 and np.isfinite(v)))
+    if bad:
+        raise InputError(f"--soft-price: prices must be finite numbers >= 0; bad for {', '.join(bad)}")
+    default = default_soft_prices(s) if s is not None else dict.fromkeys(POLICY_FAMILIES, SOFT_PRICE_FACTOR)
+    return {f: float(spec.get(f, default[f])) for f in POLICY_FAMILIES}
+
+
+def check_run_options(path: SolverPath | str, time_limit: float | None, gap: float | None,
+                      integer: bool = True) -> tuple[SolverPath, float | None]:
+    """Refuse (InputError, every problem at once) a path, time limit or MIP gap that the solvers
+    cannot honour (HiGHS fails on a negative time limit and ignores a NaN one), and a gap that
+    an LP would silently ignore. Returns the path and the time limit, infinity meaning none."""
+    problems = []
+    try:
+        path = SolverPath(path)
+    except ValueError:
+        problems.append(f"--path {path}: unknown; paths are {', '.join(p.value for p in SolverPath)}")
+    if time_limit is not None and not time_limit > 0:     # NaN fails this comparison too
+        problems.append(f"--time-limit {time_limit:g}: must be a number of seconds > 0 (inf: no limit)")
+    if gap is not None and not 0 <= gap < 1:
+        problems.append(f"--gap {gap:g}: must be a fraction >= 0 and < 1 (0.01 is 1 %)")
+    if gap is not None and not integer:
+        problems.append("--gap is the MIP gap of integer plans: add --integer, or leave --gap out")
+    if problems:
+        raise InputError(problems)
+    return path, None if time_limit == float("inf") else time_limit
+
+
+def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: float | None = None,
+          highs_options: dict | None = None, soft: dict[str, float] | None = None,
+          integer: bool = False, method: str = "auto", mip_solver: str = "highs",
+          gap: float | None = None, warm: highs.WarmStart | None = None,
+          probe_shares: bool = False) -> Plan:
+    """Maximize value served, then minimize cost; raise InfeasibleError or SolverError.
+
+    ``soft``: policy limits become penalized (price per TPP of violation, per family; see
+    :func:`soft_prices`) instead of hard; fast and plain paths only.
+    ``integer``: new units in whole racks (see :mod:`optimizer.planner.integer`); ``method`` ``exact``,
+    ``round`` or ``auto`` (exact up to AUTO_EXACT_MAX_COLUMNS integer columns), ``mip_solver``
+    ``highs``, ``ortools`` or ``cbc`` for the exact method, ``gap`` the relative MIP gap.
+    ``warm``: reuse one HiGHS model across calls whose LPs share their structure (sweeps).
+    Shadow prices (fast path, optimal LP plans) carry their right-hand-side ranges, except in
+    warm-started sweeps; ``probe_shares`` also re-solves each priced share limit at +-0.01 pp.
+    A plan stopped by a limit has status ``feasible`` and no prices.
+    """
+    path, time_limit = check_run_options(path, time_limit, gap, integer)
+    prices = soft_prices(soft, s) if soft is not None else None
+    if prices is not None and (path not in (SolverPath.FAST, SolverPath.PLAIN) or integer):
+        raise InputError("--soft works with the fast and plain LP paths only")
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    d = ModelData.from_scenario(s)
+    if warm is not None:     # sweeps: site-market eligibility rarely changes between variants
+        d.set_eligibility(warm.cached(eligibility_key(s), lambda: d.eligibility))
+    if integer:
+        sol, info = _integer(d, method, mip_solver, time_limit, gap, timings, t0)
+    else:
+        runner = {SolverPath.FAST: _fast, SolverPath.PLAIN: _plain, SolverPath.PULP: _pulp,
+                  SolverPath.ORTOOLS_GLOP: _plain, SolverPath.ORTOOLS_PDLP: _plain}[path]
+        sol = (_fast(d, path, time_limit, highs_options, timings, t0, prices, warm, ranging=warm is None)
+               if path == SolverPath.FAST else runner(d, path, time_limit, highs_options, timings, t0, prices))
+    _raise_for_status(sol, d)
+    t1 = time.perf_counter()
+    placement = placement_table(s, sol.new_units)
+    service = service_table(s, sol.market_pos, sol.site_pos, sol.served)
+    summary = build_summary(s, placement, service, sol.result, path.value, sol.counts or {})
+    plan = Plan(placement, service, summary, s)
+    summary["notes"] = list(s.notes)
+    if integer:
+        summary["notes"] += info.pop("notes", [])
+        summary["mode"], summary["integer"] = "integer", info
+        summary["path"] = f"integer-{info['method']}"
+    elif ((s.sites["fixed_cost_usd"] > 0) | (s.sites["min_new_mw"] > 0)).any():
+        summary["notes"].append("sites.csv has fixed_cost_usd / min_new_mw: these build decisions are "
+                                "modelled in integer mode (--integer) only; this LP plan ignores them")
+    if prices is not None:
+        summary["mode"] = "lp-soft"
+        summary["soft"] = soft_summary(sol, prices, summary)
+    summary["termination"] = sol.result.termination.value
+    if sol.fast_model is not None and not integer and sol.result.status == Status.OPTIMAL:
+        explain(plan, d, sol, probe_shares)
+    timings["extract"] = time.perf_counter() - t1
+    summary["timings"] = timings
+    return plan
+
+
+EXPLAIN_ROWS = 25
+
+
+def explain(plan: Plan, d: ModelData, sol: Solution, probe_shares: bool = False) -> None:
+    """Attach shadow prices (with their ranges) and unserved demand to the plan and its summary
+    (fast path, optimal plans); ``probe_shares``: re-solve around each priced share limit."""
+    plan.prices = shadow_prices(d, sol.fast_model, sol.result)
+    if probe_shares:
+        plan.prices = probe_share_prices(sol.lp, plan.prices, d.installed_total, sol.result.bound,
+                                         fast_highs_options(sol.lp))
+    plan.unserved = unserved_demand(d, plan, plan.prices)
+    policy = plan.prices.loc[plan.prices["family"].isin(["home_share", "tier1_share", "tier2_share", "tier2_cap"])]
+    physical = plan.prices.loc[~plan.prices.index.isin(policy.index)].head(EXPLAIN_ROWS)
+    plan.summary["explain"] = {
+        "sign_convention": "value_per_unit: objective gained per unit of headroom on the limit; "
+                           "it holds while the limit stays within [valid_from, valid_to]",
+        "policy_prices": policy.to_dict("records"),
+        "physical_prices_top": physical.to_dict("records"),
+        "unserved_tpp_by_reason": plan.unserved.groupby(plan.unserved["reason"].str.split(":").str[0])
+        ["unserved_tpp"].sum().to_dict(),
+        "unserved_markets": plan.unserved.sort_values("unserved_tpp", ascending=False)
+        .head(EXPLAIN_ROWS).to_dict("records"),
+    }
+
+
+def _counts(lp: LinearProgram, **extra) -> dict:
+    return {"variables": lp.num_col, "rows": lp.num_row, "nonzeros": int(lp.A.nnz), **extra}
+
+
+IPM_MIN_COLUMNS = 20_000
+COST_STAGE_OPTIONS = {"solver": "simplex", "simplex_strategy": 4}
+
+
+def fast_highs_options(lp: LinearProgram) -> dict:
+    """HiGHS method for the value stage: dual simplex on small models, interior point (with
+    crossover, so the cost stage starts from a basis) from IPM_MIN_COLUMNS columns. The cost
+    stage only changes the objective and adds one row the basis satisfies, so primal simplex
+    continues from there (COST_STAGE_OPTIONS). Measured in benchmarks/RESULTS.md."""
+    return {"solver": "ipm"} if lp.num_col >= IPM_MIN_COLUMNS else {}
+
+
+def _elastic(lp: LinearProgram, prices: dict[str, float] | None) -> LinearProgram:
+    """The LP to solve: ``lp`` itself, or with priced violation columns on the policy rows."""
+    if prices is None:
+        return lp
+    rows = policy_rows(lp)
+    return with_elastic_rows(lp, rows, np.array([prices[blk.family] for _, blk in rows]))
+
+
+def soft_summary(sol: Solution, prices: dict[str, float], summary: dict) -> dict:
+    """Each violated policy limit: by how much (TPP, and points of share) and what it cost."""
+    lp = sol.lp
+    blk = lp.var_blocks.get("violation")
+    fleet = summary["total_tpp"]
+    rows = []
+    for name, e in zip(blk.index if blk else [], sol.result.x[blk.slice] if blk else []):
+        family = lp.row_blocks[name].family
+        if e * MTPP <= 1e-3:
+            continue
+        tpp = float(e * MTPP)
+        rows.append({"limit": name, "family": family, "violation_tpp": tpp,
+                     "violation_pp": 100.0 * tpp / fleet if family != "tier2_cap" and fleet else None,
+                     "price_per_tpp": prices[family], "cost": tpp * prices[family]})
+    penalty = sum(r["cost"] for r in rows)
+    return {"prices_per_tpp": prices, "violations": rows, "penalty": penalty,
+            "objective_with_penalties": summary["objective"] - penalty}
+
+
+def _fast(d, path, time_limit, options, timings, t0, prices=None, warm=None, ranging=False) -> Solution:
+    fm = build_fast(d)
+    red = fm.network
+    lp = _elastic(fm.lp, prices)
+    timings["build"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    opts = {**fast_highs_options(lp), **(options or {})}
+    if time_limit is not None:
+        opts["time_limit"] = float(time_limit)
+    if warm is not None:
+        result = warm.solve(lp, opts, COST_STAGE_OPTIONS)
+    else:
+        result = highs.solve_lp(lp, options=opts, cost_stage_options=COST_STAGE_OPTIONS, ranging=ranging)
+    timings["solve"] = time.perf_counter() - t1
+    counts = _counts(lp, site_classes=red.n_classes, market_groups=red.n_groups,
+                     group_class_pairs=len(red.pair_group), hub_draws=len(fm.draw_group),
+                     placement_pools=fm.pools.n)
+    sol = Solution(result, lp=lp, counts=counts, fast_model=fm)
+    if result.status.has_solution:
+        expand_fast(sol, d, fm, result.x, highs.solve_feasibility)
+    return sol
+
+
+def _plain_solution(sol: Solution, d: ModelData) -> Solution:
+    lp, x = sol.lp, sol.result.x
+    sol.new_units = lp.values(x, "x") * UNIT
+    sol.market_pos, sol.site_pos = d.pairs["m"].to_numpy(), d.pairs["s"].to_numpy()
+    sol.served = x[lp.var_blocks["f"].slice] * MTPP
+    return sol
+
+
+def _plain(d, path, time_limit, options, timings, t0, prices=None) -> Solution:
+    """The plain formulation, on HiGHS (``plain``) or on OR-Tools (``ortools-glop``/``-pdlp``)."""
+    lp = _elastic(build_plain(d), prices)
+    timings["build"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    if path == SolverPath.PLAIN:
+        result = highs.solve_lp(lp, time_limit=time_limit, options=options)
+    else:
+        from optimizer.solvers import ortools_lp  # imported on demand: heavy, and only for these paths
+        result = ortools_lp.solve_lp(lp, solver=path.value.split("-")[1], time_limit=time_limit)
+    timings["solve"] = time.perf_counter() - t1
+    sol = Solution(result, lp=lp, counts=_counts(lp, pairs=len(d.pairs)))
+    return _plain_solution(sol, d) if result.status.has_solution else sol
+
+
+def _pulp(d, path, time_limit, options, timings, t0, prices=None) -> Solution:
+    timings["build"] = 0.0
+    t1 = time.perf_counter()
+    from optimizer.solvers.pulp_cbc import solve_pulp  # imported on demand
+    result, new_units, served = solve_pulp(d, time_limit=time_limit)
+    timings["solve"] = time.perf_counter() - t1     # PuLP builds and solves in one call
+    sol = Solution(result, counts={"pairs": len(d.pairs)})
+    if result.status.has_solution:
+        sol.new_units = new_units
+        sol.market_pos = d.scenario.markets.index.get_indexer(served.index.get_level_values("market_id"))
+        sol.site_pos = d.scenario.sites.index.get_indexer(served.index.get_level_values("site_id"))
+        sol.served = served.to_numpy()
+    return sol
+
+
+AUTO_EXACT_MAX_COLUMNS = 20_000
+
+
+def _integer(d, method, mip_solver, time_limit, gap, timings, t0):
+    from optimizer.planner.integer import solve_integer
+    if method == "auto":
+        method = "exact" if len(d.open_sites) * d.n_chips <= AUTO_EXACT_MAX_COLUMNS else "round"
+    if method not in ("exact", "round") or mip_solver not in ("highs", "ortools", "cbc"):
+        raise InputError(f"--method must be exact, round or auto and --solver highs, ortools or cbc; "
+                         f"got {method}, {mip_solver}")
+    timings["build"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    sol, info = solve_integer(d, method, mip_solver, time_limit, gap)
+    timings["solve"] = time.perf_counter() - t1
+    return sol, info
+
+
+LIMIT_WORDS = {Termination.TIME_LIMIT: "the time limit", Termination.ITERATION_LIMIT: "the iteration limit",
+               Termination.GAP_LIMIT: "the gap limit"}
+
+
+def _raise_for_status(sol: Solution, d: ModelData) -> None:
+    """Raise for every status without a plan: infeasible (diagnosed, exit 3); no plan,
+    unbounded, infeasible-or-unbounded or a solver error (exit 4)."""
+    result = sol.result
+    status = result.status
+    if status == Status.INFEASIBLE_OR_UNBOUNDED:
+        status = _disambiguate(sol, d)
+    if status == Status.INFEASIBLE:
+        lp = sol.lp if sol.lp is not None else build_fast(d).lp
+        message, families, limits = diagnose(d, lp)
+        raise InfeasibleError(f"infeasible: {message}", families, limits)
+    if status == Status.NO_PLAN:
+        limit = LIMIT_WORDS.get(result.termination, "a solver limit")
+        hint = " or use --method round" if result.solver.endswith("mip") else ""
+        raise SolverError(f"{result.solver}: no plan: {limit} was reached before any plan was found; "
+                          f"raise --time-limit{hint}", status.value)
+    if status == Status.UNBOUNDED:
+        raise SolverError(f"{result.solver}: unbounded: the objective has no upper bound (every market's "
+                          "demand bounds it, so this is a bug: please report this scenario)", status.value)
+    if status == Status.INFEASIBLE_OR_UNBOUNDED:
+        raise SolverError(f"{result.solver}: infeasible or unbounded: the solver proved one of the two "
+                          "without saying which, and a re-solve did not tell them apart", status.value)
+    if not status.has_solution:
+        raise SolverError(f"{result.solver}: no plan ({status.value}"
+                          f"{': ' + result.message if result.message else ''})", status.value)
+
+
+def _disambiguate(sol: Solution, d: ModelData) -> Status:
+    """Infeasible or unbounded? A bounded objective (the fast model's always is: value sits on
+    the served amounts, each capped by its market's demand) cannot be unbounded, so the LP is
+    infeasible. Otherwise re-solve without presolve, which tells the two apart."""
+    lp = sol.lp if sol.lp is not None and sol.fast_model is not None else build_fast(d).lp
+    if lp.objective_bounded():
+        return Status.INFEASIBLE
+    again = highs.solve_lp(lp, options={"presolve": "off"}, lexicographic=False)
+    return again.status if not again.status.has_solution else Status.INFEASIBLE_OR_UNBOUNDED

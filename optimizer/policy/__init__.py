@@ -1,0 +1,1 @@
+"""Export-control policies: the Policy object, presets, tiers and the rules."""

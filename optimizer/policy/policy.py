@@ -1,0 +1,248 @@
+"""Export-control policies: TOML presets and files, parsed into an immutable, validated :class:`Policy`.
+
+A policy file has the keys below; a missing key means that limit is off, except ``ban_tier3``,
+which is on unless the file says ``ban_tier3 = false``::
+
+    name, description, home_country,
+    min_home_share, min_tier1_share, max_tier2_country_share,   # fractions in [0, 1]
+    tier2_country_cap_tpp,                                        # TPP, every Tier-2 country
+    ban_tier3,                                                    # default true: nothing in Tier 3
+    [tiers]  ISO3 = 1 | 2 | 3    (the top layer of tier precedence, see optimizer.inputs.countries)
+    [caps]   ISO3 = TPP          (overrides tier2_country_cap_tpp for that Tier-2 country)
+
+Every check of a policy's own values lives in :func:`field_problems`, which both
+:func:`parse_policy` (files) and ``Policy.__post_init__`` (objects built in Python, including
+``dataclasses.replace`` edits) run, so a policy is valid however it was made. Checks that need the
+country tables (unknown codes, a cap on a country that is not Tier 2, the home country's tier)
+are in :mod:`optimizer.inputs.countries`.
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from optimizer.datafiles import policies_dir
+from optimizer.errors import InputError
+
+DEFAULT_POLICY = "aidr-2025"
+SHARE_KEYS = ("min_home_share", "min_tier1_share", "max_tier2_country_share")
+SCALAR_KEYS = ("name", "description", "home_country", *SHARE_KEYS, "tier2_country_cap_tpp",
+               "ban_tier3")
+TABLE_KEYS = ("tiers", "caps")
+ALLOWED_KEYS = SCALAR_KEYS + TABLE_KEYS
+VALUE_KEYS = SCALAR_KEYS[2:] + TABLE_KEYS     # what a policy says (name and description aside)
+TIERS = (1, 2, 3)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The export limits one plan must respect. ``None`` means the limit is off.
+
+    Built from a file by :func:`load_policy`, or in Python; either way every value is checked
+    (``InputError``) and country codes are upper-cased. ``loaded`` holds the values as read from
+    ``source`` (set by :func:`parse_policy`); a copy edited with ``dataclasses.replace`` keeps it,
+    so :meth:`edits` can say what changed since.
+    """
+
+    name: str
+    source: str
+    description: str = ""
+    home_country: str | None = None
+    min_home_share: float | None = None
+    min_tier1_share: float | None = None
+    max_tier2_country_share: float | None = None
+    tier2_country_cap_tpp: float | None = None
+    ban_tier3: bool = True
+    tiers: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    caps: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    loaded: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        given = {k: getattr(self, k) for k in VALUE_KEYS}
+        problems = field_problems(given, self.source or self.name)
+        if problems:
+            raise InputError(problems)
+        for key, value in _normalised(given).items():
+            object.__setattr__(self, key, value)
+
+    def values(self) -> dict[str, Any]:
+        """What the policy says: every limit and both tables (plain dicts)."""
+        return _plain({k: getattr(self, k) for k in VALUE_KEYS})
+
+    def cap_for(self, iso3: str) -> float | None:
+        """TPP cap of a Tier-2 country: its own entry in ``caps``, else the default cap."""
+        return self.caps.get(iso3, self.tier2_country_cap_tpp)
+
+    def edits(self) -> dict[str, dict[str, Any]]:
+        """Values that differ from those read from ``source``: key -> {from, to} (empty if none)."""
+        if self.loaded is None:
+            return {}
+        now = self.values()
+        return {k: {"from": self.loaded.get(k), "to": now[k]} for k in VALUE_KEYS
+                if self.loaded.get(k) != now[k]}
+
+    @property
+    def label(self) -> str:
+        """The name, saying so when the policy was edited after loading."""
+        changed = self.edits()
+        return f"{self.name} (edited: {', '.join(changed)})" if changed else self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (for summary.json): name (with its edits), source, every value, both tables."""
+        out = {"name": self.label, "source": self.source, "description": self.description,
+               **self.values()}
+        changed = self.edits()
+        if changed:
+            out["edited"] = changed
+        return out
+
+
+def preset_names() -> list[str]:
+    """Names of the shipped presets in datasets/policies/."""
+    return sorted(p.stem for p in policies_dir().glob("*.toml"))
+
+
+def resolve_policy_path(spec: str | Path) -> Path:
+    """A preset name or a file path -> the TOML file; raises InputError naming the presets."""
+    path = Path(spec)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise InputError(f"policy: file {path} not found; give a preset name "
+                             f"({', '.join(preset_names())}) or an existing .toml file")
+        return path
+    preset = policies_dir() / f"{spec}.toml"
+    if not preset.is_file():
+        raise InputError(f"policy: unknown preset '{spec}'; presets are "
+                         f"{', '.join(preset_names())}, or give a path to a .toml file")
+    return preset
+
+
+def read_policy_file(spec: str | Path) -> tuple[dict[str, Any], str]:
+    """The parsed TOML of a preset or file, and its source path; InputError if unreadable."""
+    path = resolve_policy_path(spec)
+    try:
+        return tomllib.loads(path.read_text()), str(path)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})") from None
+
+
+def load_policy(spec: str | Path) -> Policy:
+    """Load a policy from a preset name or a TOML path and check every key and value."""
+    raw, source = read_policy_file(spec)
+    return parse_policy(raw, source=source)
+
+
+def parse_policy(raw: Mapping[str, Any], source: str) -> Policy:
+    """Check a parsed TOML mapping and build a Policy; every problem gets one line."""
+    problems: list[str] = []
+    unknown = sorted(set(raw) - set(ALLOWED_KEYS))
+    if unknown:
+        problems.append(f"{source}: unknown key(s) {', '.join(unknown)}; "
+                        f"allowed keys are {', '.join(ALLOWED_KEYS)}")
+    problems += field_problems(raw, source)
+    if problems:
+        raise InputError(problems)
+    values = _normalised(raw)
+    return Policy(name=str(raw.get("name", Path(source).stem)), source=source,
+                  description=str(raw.get("description", "")),
+                  loaded=MappingProxyType(_plain(values)), **values)
+
+
+def field_problems(values: Mapping[str, Any], source: str) -> list[str]:
+    """Every problem with a policy's values (one line each); empty when they are valid.
+
+    Shares are fractions in [0, 1], caps numbers >= 0, ``ban_tier3`` a boolean, codes three
+    letters (any case), tiers exactly 1, 2 or 3; ``min_home_share`` needs a ``home_country``.
+    """
+    problems: list[str] = []
+    for key in SHARE_KEYS:
+        if values.get(key) is not None and not _is_fraction(values[key]):
+            problems.append(f"{source}: {key} = {values[key]!r} must be a number in [0, 1]")
+    cap = values.get("tier2_country_cap_tpp")
+    if cap is not None and not _is_nonneg(cap):
+        problems.append(f"{source}: tier2_country_cap_tpp = {cap!r} must be a number >= 0")
+    if not isinstance(values.get("ban_tier3", True), bool):
+        problems.append(f"{source}: ban_tier3 must be true or false, got {values['ban_tier3']!r}")
+    home = values.get("home_country")
+    if home is not None and not _is_code(home):
+        problems.append(f"{source}: home_country must be an ISO 3166-1 alpha-3 code, got {home!r}")
+    if values.get("min_home_share") is not None and home is None:
+        problems.append(f"{source}: min_home_share is set but home_country is not; "
+                        "add home_country = \"ISO3\" or remove min_home_share")
+    for key, ok, allowed in (("tiers", _is_tier, "1, 2 or 3"), ("caps", _is_nonneg, "numbers >= 0")):
+        table = values.get(key)
+        if table is None:
+            continue
+        if not isinstance(table, Mapping):
+            problems.append(f"{source}: [{key}] must be a table of ISO3 = value")
+            continue
+        bad_codes = sorted(str(k) for k in table if not _is_code(k))
+        if bad_codes:
+            problems.append(f"{source}: [{key}] keys must be ISO 3166-1 alpha-3 codes; "
+                            f"bad: {', '.join(bad_codes)}")
+        bad = sorted(f"{k} ({v!r})" for k, v in table.items() if not ok(v))
+        if bad:
+            problems.append(f"{source}: [{key}] values must be {allowed}; bad for {', '.join(bad)}")
+        upper = [str(k).upper() for k in table]
+        twice = sorted({k for k in upper if upper.count(k) > 1})
+        if twice:
+            problems.append(f"{source}: [{key}] lists {', '.join(twice)} more than once "
+                            "(codes are case-insensitive)")
+    return problems
+
+
+def policy_codes(values: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Country codes a policy names, upper-cased, by key (``home_country``, ``[tiers]``,
+    ``[caps]``); tolerant of malformed values, so the codes of an invalid policy can be
+    checked too."""
+    home = values.get("home_country")
+    out = {"home_country": [home.upper()] if _is_code(home) else []}
+    for key in TABLE_KEYS:
+        table = values.get(key)
+        out[f"[{key}]"] = sorted({k.upper() for k in table if _is_code(k)}) if isinstance(table, Mapping) else []
+    return out
+
+
+def _normalised(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Valid values in canonical form: floats, upper-case codes, read-only tables."""
+    home = values.get("home_country")
+    return {
+        "home_country": home.upper() if home else None,
+        **{k: _opt_float(values.get(k)) for k in (*SHARE_KEYS, "tier2_country_cap_tpp")},
+        "ban_tier3": bool(values.get("ban_tier3", True)),
+        "tiers": MappingProxyType({k.upper(): int(v) for k, v in (values.get("tiers") or {}).items()}),
+        "caps": MappingProxyType({k.upper(): float(v) for k, v in (values.get("caps") or {}).items()}),
+    }
+
+
+def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Tables as plain dicts (JSON-ready, comparable)."""
+    return {k: dict(v) if isinstance(v, Mapping) else v for k, v in values.items()}
+
+
+def _is_code(v: Any) -> bool:
+    return isinstance(v, str) and len(v) == 3 and v.isascii() and v.isalpha()
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_tier(v: Any) -> bool:
+    return _is_number(v) and v in TIERS
+
+
+def _is_fraction(v: Any) -> bool:
+    return _is_number(v) and 0.0 <= v <= 1.0
+
+
+def _is_nonneg(v: Any) -> bool:
+    return _is_number(v) and v >= 0
+
+
+def _opt_float(v: Any) -> float | None:
+    return None if v is None else float(v)

@@ -1,0 +1,1 @@
+"""Plans: expanding a solution to sites and pairs, plan tables, summary, the checker."""

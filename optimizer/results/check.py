@@ -1,0 +1,218 @@
+"""Independent compliance audit of a plan (placement.csv + service.csv) against a scenario.
+
+Every rule is recomputed here in plain pandas from the plan tables and the validated scenario;
+nothing from the model builders is used, so a plan made by hand or by another tool is judged by
+the same rules. Each rule gives one row: value, limit, margin (>= 0 when met), ok, offenders, and
+``active`` (False only for the Tier-3 row of a policy without the ban: shown, never failing).
+Countries and tiers come from the scenario as validated under the policy (optimizer.inputs.countries),
+never from the plan's own country or tier columns.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from optimizer.inputs.scenario import Scenario
+
+REL_TOL = 1e-6      # relative slack allowed on quantities (units, MW, racks, TPP)
+SHARE_TOL = 1e-7    # absolute slack allowed on shares
+MAX_LISTED = 8
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """One row per rule; ``ok`` when every row is."""
+
+    rules: pd.DataFrame
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.rules["ok"].all())
+
+    def failures(self) -> pd.DataFrame:
+        return self.rules.loc[~self.rules["ok"]]
+
+
+def check_plan(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
+               integer: bool = False) -> CheckReport:
+    """Audit a plan. ``integer``: new units must also come in whole racks."""
+    placement = placement.copy()
+    service = service.copy()
+    rows: list[dict] = []
+    rows += _id_rules(s, placement, service)
+    if all(r["ok"] for r in rows):
+        units = _units_table(s, placement)
+        rows += _fleet_rules(s, placement, units, integer)
+        rows += _service_rules(s, service, units)
+        rows += _policy_rules(s, units)
+    return CheckReport(pd.DataFrame(rows, columns=["rule", "scope", "value", "limit", "margin", "ok",
+                                                   "offenders", "active"]))
+
+
+def _row(rule: str, scope: str, value: float, limit: float, margin: float, tol: float,
+         offenders: list | None = None) -> dict:
+    ok = bool(margin >= -tol) and not offenders
+    listed = ", ".join(map(str, (offenders or [])[:MAX_LISTED]))
+    if offenders and len(offenders) > MAX_LISTED:
+        listed += f" and {len(offenders) - MAX_LISTED} more"
+    return {"rule": rule, "scope": scope, "value": value, "limit": limit, "margin": margin,
+            "ok": ok, "offenders": listed, "active": True}
+
+
+def _id_rules(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame) -> list[dict]:
+    """Every id in the plan exists in the scenario; no negative or non-finite numbers."""
+    out = []
+    for table, col, known in ((placement, "site_id", s.sites.index), (placement, "sku", s.chips.index),
+                              (service, "market_id", s.markets.index), (service, "site_id", s.sites.index)):
+        bad = sorted(set(table[col].astype(str)) - set(known))
+        name = "placement" if table is placement else "service"
+        out.append(_row(f"{name}_ids_known", col, len(bad), 0, -len(bad), 0, bad))
+    for table, cols in ((placement, ["installed_units", "new_units", "units"]), (service, ["tpp"])):
+        vals = table[cols].apply(pd.to_numeric, errors="coerce")
+        bad_mask = ~np.isfinite(vals).all(axis=1) | (vals < -1e-9).any(axis=1)
+        ids = (table.loc[bad_mask, "site_id"] if "sku" not in table else
+               table.loc[bad_mask, "site_id"] + "/" + table.loc[bad_mask, "sku"]).tolist()
+        name = "placement" if table is placement else "service"
+        out.append(_row(f"{name}_values_nonnegative", ",".join(cols), len(ids), 0, -len(ids), 0, ids))
+    return out
+
+
+def _units_table(s: Scenario, placement: pd.DataFrame) -> pd.DataFrame:
+    """units per (site, sku), summed, with the country the site counts as and its tier attached
+    (from the scenario: the plan's own country and tier columns are not read)."""
+    units = placement.groupby(["site_id", "sku"], as_index=False)[["installed_units", "new_units", "units"]].sum()
+    units["country"] = s.sites["policy_country"].reindex(units["site_id"]).to_numpy()
+    units["tier"] = s.sites["tier"].reindex(units["site_id"]).to_numpy()
+    units["tpp"] = units["units"] * s.chips["tpp"].reindex(units["sku"]).to_numpy()
+    return units
+
+
+def _fleet_rules(s: Scenario, placement: pd.DataFrame, units: pd.DataFrame, integer: bool) -> list[dict]:
+    """Installed kept, units add up, inventory, power, racks, whole racks."""
+    out = []
+    given = s.installed.groupby(["site_id", "sku"])["units"].sum()
+    planned = units.set_index(["site_id", "sku"])["installed_units"]
+    both = pd.concat({"given": given, "planned": planned}, axis=1).fillna(0.0)
+    moved = both.index[(both["given"] - both["planned"]).abs() > REL_TOL * np.maximum(1, both["given"])]
+    out.append(_row("installed_kept", "all", len(moved), 0, -len(moved), 0,
+                    [f"{a}/{b}" for a, b in moved]))
+    bad_sum = units.loc[(units["installed_units"] + units["new_units"] - units["units"]).abs()
+                        > REL_TOL * np.maximum(1, units["units"])]
+    out.append(_row("units_add_up", "all", len(bad_sum), 0, -len(bad_sum), 0,
+                    (bad_sum["site_id"] + "/" + bad_sum["sku"]).tolist()))
+    new_by_sku = units.groupby("sku")["new_units"].sum().reindex(s.chips.index, fill_value=0.0)
+    out.append(_worst("inventory", new_by_sku, s.chips["inventory"]))
+    chips = s.chips.reindex(units["sku"])
+    per_site = pd.DataFrame({"site_id": units["site_id"],
+                             "kw": units["units"].to_numpy() * chips["power_kw"].to_numpy(),
+                             "racks": units["units"].to_numpy() / chips["units_per_rack"].to_numpy()})
+    per_site = per_site.groupby("site_id").sum().reindex(s.sites.index, fill_value=0.0)
+    out.append(_worst("site_power_kw", per_site["kw"], s.sites["power_mw"] * 1000.0))
+    out.append(_worst("site_racks", per_site["racks"], s.sites["racks"]))
+    if integer:
+        racks = units["new_units"].to_numpy() / chips["units_per_rack"].to_numpy()
+        frac = np.abs(racks - np.round(racks)) > 1e-6
+        out.append(_row("whole_racks", "new units", int(frac.sum()), 0, -int(frac.sum()), 0,
+                        (units.loc[frac, "site_id"] + "/" + units.loc[frac, "sku"]).tolist()))
+        out.append(_min_new_mw(s, units, chips))
+    return out
+
+
+def _min_new_mw(s: Scenario, units: pd.DataFrame, chips: pd.DataFrame) -> dict:
+    """Integer plans: a site that gets new units gets at least its min_new_mw of them."""
+    new_mw = pd.Series(units["new_units"].to_numpy() * chips["power_kw"].to_numpy() / 1000.0,
+                       index=units["site_id"]).groupby(level=0).sum().reindex(s.sites.index, fill_value=0.0)
+    minimum = s.sites["min_new_mw"]
+    short = new_mw.index[(new_mw > 1e-9) & (new_mw < minimum * (1 - REL_TOL) - 1e-9)]
+    worst = float((new_mw - minimum).where(new_mw > 1e-9).min()) if (new_mw > 1e-9).any() else 0.0
+    return _row("min_new_mw", "sites with new units", len(short), 0, -len(short), 0, list(short)) | {"value": worst}
+
+
+def _worst(rule: str, used: pd.Series, limit: pd.Series) -> dict:
+    """One row for a family of '<=' limits: the tightest member, and every violator."""
+    margin = limit - used
+    tol = REL_TOL * np.maximum(1.0, limit.abs())
+    offenders = list(margin.index[margin < -tol])
+    if len(margin) == 0:
+        return _row(rule, "none", 0.0, 0.0, 0.0, 0.0)
+    rel = margin / np.maximum(1.0, limit.abs())
+    worst = rel.idxmin()
+    return _row(rule, f"worst: {worst}", float(used[worst]), float(limit[worst]),
+                float(margin[worst]), float(tol[worst]), offenders)
+
+
+def _service_rules(s: Scenario, service: pd.DataFrame, units: pd.DataFrame) -> list[dict]:
+    """Eligible pairs only, site compute covers what it serves, no market over its demand."""
+    out = [_eligibility(s, service)]
+    capacity = units.groupby("site_id")["tpp"].sum().reindex(s.sites.index, fill_value=0.0)
+    served_by_site = service.groupby("site_id")["tpp"].sum().reindex(s.sites.index, fill_value=0.0)
+    out.append(_worst("site_serving_tpp", served_by_site, capacity))
+    served = service.groupby("market_id")["tpp"].sum().reindex(s.markets.index, fill_value=0.0)
+    out.append(_worst("market_demand_tpp", served, s.markets["demand_tpp"]))
+    return out
+
+
+def _eligibility(s: Scenario, service: pd.DataFrame) -> dict:
+    pairs = service[["market_id", "site_id"]].drop_duplicates()
+    if s.links is not None:
+        allowed = set(zip(s.links["market_id"], s.links["site_id"]))
+        bad = [f"{m}/{x}" for m, x in zip(pairs["market_id"], pairs["site_id"]) if (m, x) not in allowed]
+    else:
+        mk = s.markets.reindex(pairs["market_id"])
+        st = s.sites.reindex(pairs["site_id"])
+        rtt = [0.015 * _great_circle_km(a, b, c, d) for a, b, c, d in
+               zip(mk["lat"], mk["lon"], st["lat"], st["lon"])]
+        too_far = np.array(rtt) > mk["max_rtt_ms"].to_numpy() + 1e-9
+        abroad = mk["in_country_only"].to_numpy(bool) & (mk["country"].to_numpy() != st["country"].to_numpy())
+        bad_mask = too_far | abroad
+        bad = [f"{m}/{x}" for m, x in zip(pairs["market_id"][bad_mask], pairs["site_id"][bad_mask])]
+    return _row("service_pairs_eligible", f"{len(pairs)} pairs", len(bad), 0, -len(bad), 0, bad)
+
+
+def _great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Haversine distance on a sphere of radius 6371 km (scalar, for the audit)."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    h = (math.sin((phi2 - phi1) / 2) ** 2
+         + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _policy_rules(s: Scenario, units: pd.DataFrame) -> list[dict]:
+    """Home share, Tier-1 share, each Tier-2 country's share and cap, the Tier-3 ban (always a row)."""
+    pol = s.policy
+    by_country = units.groupby("country")["tpp"].sum()
+    total = float(by_country.sum())
+    countries = set(s.sites["policy_country"])
+    tier = pd.Series({k: s.tier_of(k) for k in set(by_country.index) | countries}, dtype=int)
+    share = lambda tpp: tpp / total if total > 0 else 0.0
+    out = []
+    if pol.min_home_share is not None and pol.home_country:
+        v = share(float(by_country.get(pol.home_country, 0.0)))
+        out.append(_share_rule("home_share", pol.home_country, v, pol.min_home_share, v - pol.min_home_share, total))
+    if pol.min_tier1_share is not None:
+        v = share(float(by_country[by_country.index.map(tier) == 1].sum()))
+        out.append(_share_rule("tier1_share", "Tier 1", v, pol.min_tier1_share, v - pol.min_tier1_share, total))
+    for k in sorted(k for k in tier.index if tier[k] == 2 and k in countries):
+        tpp_k = float(by_country.get(k, 0.0))
+        if pol.max_tier2_country_share is not None:
+            lim = pol.max_tier2_country_share
+            out.append(_share_rule("tier2_share", k, share(tpp_k), lim, lim - share(tpp_k), total))
+        cap = pol.cap_for(k)
+        if cap is not None:
+            out.append(_row("tier2_cap", k, tpp_k, cap, cap - tpp_k, REL_TOL * max(1.0, cap)))
+    t3 = units.loc[(units["tier"] == 3) & (units["units"] > 1e-9)]
+    t3_tpp = float(t3["tpp"].sum())
+    if pol.ban_tier3:
+        out.append(_row("tier3_ban", "Tier 3", t3_tpp, 0.0, -t3_tpp, 0.0, sorted(set(t3["site_id"]))))
+    else:
+        out.append(_row("tier3_ban", "off", t3_tpp, math.nan, math.nan, 0.0) | {"ok": True, "active": False})
+    return out
+
+
+def _share_rule(rule: str, scope: str, value: float, limit: float, margin: float,
+                total: float) -> dict:
+    """A share limit is linear (T_k - share·T >= 0), so with an empty fleet (T = 0) it holds."""
+    return _row(rule, scope, value, limit, margin if total > 0 else 0.0, SHARE_TOL)

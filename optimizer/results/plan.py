@@ -1,0 +1,131 @@
+"""A plan in planner terms: placement and service tables plus the summary, from a solution.
+
+Built from labelled solution values (new units per site and sku, served TPP per pair) so every
+backend and formulation shares it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.inputs.scenario import Scenario
+from optimizer.model.eligibility import pair_rtt_ms
+
+ZERO = 1e-9               # units below this are written as 0
+SERVED_ZERO_TPP = 1e-3     # served TPP below this is dropped from service.csv
+BINDING_REL = 1e-6   # a limit binds when its slack is within this fraction of its bound
+
+
+@dataclass
+class Plan:
+    """Placement and service tables with the summary that describes them."""
+
+    placement: pd.DataFrame
+    service: pd.DataFrame
+    summary: dict[str, Any]
+    scenario: Scenario = field(repr=False)
+    prices: pd.DataFrame | None = None     # shadow prices in planner units (fast path)
+    unserved: pd.DataFrame | None = None   # markets not fully served, with the reason
+
+
+def placement_table(s: Scenario, new_units: pd.Series) -> pd.DataFrame:
+    """One row per site and sku with units > 0: installed, new, totals of TPP, kW and racks."""
+    inst = s.installed_matrix().stack()
+    inst.index.names = ["site_id", "sku"]
+    new = new_units.clip(lower=0.0)
+    new = new.where(new > ZERO, 0.0).groupby(level=["site_id", "sku"]).sum()
+    table = pd.concat({"installed_units": inst, "new_units": new}, axis=1).fillna(0.0)
+    table["units"] = table["installed_units"] + table["new_units"]
+    table = table.loc[table["units"] > ZERO].reset_index()
+    chips = s.chips.loc[table["sku"]]
+    sites = s.sites.loc[table["site_id"]]
+    table.insert(1, "country", sites["country"].to_numpy())
+    table.insert(2, "tier", sites["tier"].to_numpy())
+    table["tpp"] = table["units"] * chips["tpp"].to_numpy()
+    table["power_kw"] = table["units"] * chips["power_kw"].to_numpy()
+    table["racks"] = table["units"] / chips["units_per_rack"].to_numpy()
+    return table.sort_values(["site_id", "sku"]).reset_index(drop=True)
+
+
+def service_table(s: Scenario, market_pos: np.ndarray, site_pos: np.ndarray,
+                  tpp: np.ndarray) -> pd.DataFrame:
+    """One row per market-site pair with served TPP > 0 (positions into the scenario's markets
+    and sites), with the pair's round-trip time."""
+    table = pd.DataFrame({"m": market_pos, "s": site_pos, "tpp": tpp})
+    table = table.groupby(["m", "s"], as_index=False)["tpp"].sum()
+    table = table.loc[table["tpp"] > SERVED_ZERO_TPP]
+    m, site = table["m"].to_numpy(), table["s"].to_numpy()
+    out = pd.DataFrame({"market_id": s.markets.index.to_numpy()[m], "site_id": s.sites.index.to_numpy()[site],
+                        "tpp": table["tpp"].to_numpy(), "rtt_ms": pair_rtt_ms(s, m, site)})
+    return out.sort_values(["market_id", "site_id"]).reset_index(drop=True)
+
+
+def country_compute(s: Scenario, placement: pd.DataFrame) -> pd.DataFrame:
+    """TPP and share of the whole fleet per country as the policy counts it (a territory's
+    compute is its sovereign's, see optimizer.inputs.countries), with tier."""
+    by = placement.groupby(placement["site_id"].map(s.sites["policy_country"]).rename("country"))["tpp"].sum()
+    total = float(by.sum())
+    table = pd.DataFrame({"tpp": by, "share": by / total if total > 0 else 0.0})
+    table["tier"] = [s.tier_of(k) for k in table.index]
+    return table.sort_values("tpp", ascending=False)
+
+
+def policy_limits(s: Scenario, placement: pd.DataFrame) -> list[dict[str, Any]]:
+    """Every policy limit with value, bound, slack (>= 0 when met) and whether it binds."""
+    pol = s.policy
+    countries = country_compute(s, placement)
+    total = float(countries["tpp"].sum())
+    share = lambda mask: float(countries.loc[mask, "tpp"].sum() / total) if total > 0 else 0.0
+    limits: list[dict[str, Any]] = []
+    if pol.min_home_share is not None and pol.home_country:
+        limits.append(_limit("home_share", pol.home_country, share(countries.index == pol.home_country),
+                             pol.min_home_share, ">=", "share", total == 0))
+    if pol.min_tier1_share is not None:
+        limits.append(_limit("tier1_share", "tier1", share(countries["tier"] == 1),
+                             pol.min_tier1_share, ">=", "share", total == 0))
+    tier2 = sorted(set(s.sites.loc[s.sites["tier"] == 2, "policy_country"]))
+    for k in tier2:
+        tpp_k = float(countries["tpp"].get(k, 0.0))
+        if pol.max_tier2_country_share is not None:
+            limits.append(_limit("tier2_share", k, tpp_k / total if total > 0 else 0.0,
+                                 pol.max_tier2_country_share, "<=", "share", total == 0))
+        cap = pol.cap_for(k)
+        if cap is not None:
+            limits.append(_limit("tier2_cap", k, tpp_k, cap, "<=", "tpp"))
+    if pol.ban_tier3:
+        tier3 = float(countries.loc[countries["tier"] == 3, "tpp"].sum())
+        ban = _limit("tier3_ban", "tier3", tier3, 0.0, "<=", "tpp")
+        usable = s.sites.loc[s.sites["tier"] == 3, ["power_mw", "racks"]]
+        ban["binding"] = bool(((usable["power_mw"] > 0) & (usable["racks"] > 0)).any())
+        limits.append(ban)
+    return limits
+
+
+def _limit(family: str, scope: str, value: float, bound: float, sense: str, unit: str,
+           empty_fleet: bool = False) -> dict:
+    """A limit's record; a share limit of an empty fleet holds vacuously (T_k - share·T = 0)."""
+    slack = value - bound if sense == ">=" else bound - value
+    if empty_fleet and unit == "share":
+        slack = 0.0
+    scale = max(abs(bound), 1.0 if unit == "tpp" else 1e-3)
+    return {"name": f"{family}[{scope}]", "family": family, "scope": scope, "value": value,
+            "bound": bound, "sense": sense, "unit": unit, "slack": slack,
+            "binding": bool(abs(slack) <= BINDING_REL * scale)}
+
+
+def physical_binding(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame) -> dict[str, list]:
+    """Ids of sites, skus and markets whose physical limit is met with equality."""
+    by_site = placement.groupby("site_id")[["power_kw", "racks"]].sum().reindex(s.sites.index).fillna(0.0)
+    new_by_sku = placement.groupby("sku")["new_units"].sum().reindex(s.chips.index).fillna(0.0)
+    served = service.groupby("market_id")["tpp"].sum().reindex(s.markets.index).fillna(0.0)
+    tight = lambda used, lim: list(used.index[(lim - used) <= BINDING_REL * np.maximum(lim, 1.0)])
+    return {
+        "power_sites": tight(by_site["power_kw"], s.sites["power_mw"] * 1000.0),
+        "rack_sites": tight(by_site["racks"], s.sites["racks"]),
+        "inventory_skus": [k for k in tight(new_by_sku, s.chips["inventory"])
+                           if s.chips.at[k, "inventory"] > 0],
+        "demand_met_markets": tight(served, s.markets["demand_tpp"]),
+    }

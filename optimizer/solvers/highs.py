@@ -1,0 +1,328 @@
+"""HiGHS through highspy: the LinearProgram's arrays passed whole, in memory.
+
+Two stages: maximize value; then add the row ``c·v >= optimum - 1e-7·|optimum|`` and minimize
+cost, warm-started from the first stage's basis.
+"""
+from __future__ import annotations
+
+import time
+
+import highspy
+import numpy as np
+
+from optimizer.errors import SolverError
+from optimizer.model.lp import LinearProgram
+from optimizer.solvers.result import Ranging, SolveResult, Status, Termination, status_for, value_floor
+
+INF = highspy.kHighsInf
+_MS = highspy.HighsModelStatus
+# HiGHS model status -> why it stopped; anything not listed (load, model, presolve, solve or
+# postsolve errors, unknown, not set) is an error. A MIP's kOptimal means "within mip_rel_gap".
+HIGHS_TERMINATION = {
+    _MS.kOptimal: Termination.OPTIMAL,
+    _MS.kModelEmpty: Termination.OPTIMAL,
+    _MS.kInfeasible: Termination.INFEASIBLE,
+    _MS.kUnbounded: Termination.UNBOUNDED,
+    _MS.kUnboundedOrInfeasible: Termination.INFEASIBLE_OR_UNBOUNDED,
+    _MS.kTimeLimit: Termination.TIME_LIMIT,
+    _MS.kIterationLimit: Termination.ITERATION_LIMIT,
+    _MS.kObjectiveBound: Termination.OTHER_LIMIT,
+    _MS.kObjectiveTarget: Termination.OTHER_LIMIT,
+    _MS.kSolutionLimit: Termination.OTHER_LIMIT,
+    _MS.kInterrupt: Termination.OTHER_LIMIT,
+    _MS.kHighsInterrupt: Termination.OTHER_LIMIT,
+    _MS.kMemoryLimit: Termination.OTHER_LIMIT,
+}
+FEASIBLE_POINT = 2   # HiGHS solution status: a feasible primal point is held
+
+
+def make_highs(options: dict | None = None) -> highspy.Highs:
+    """A silent HiGHS instance with options set (each option's return code checked)."""
+    h = _new_highs()
+    for key, value in {"output_flag": False, **(options or {})}.items():
+        if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
+            raise ValueError(f"HiGHS rejected option {key}={value!r}")
+    return h
+
+
+def _new_highs() -> highspy.Highs:
+    """A Highs object that does not print its banner: highspy.Highs() enables callbacks, which
+    logs the banner before any option can be set (HiGHS issues #1702, #2749); the core class
+    has the same solver methods without that side effect."""
+    core = getattr(getattr(highspy, "_core", None), "_Highs", None)
+    return core() if core is not None else highspy.Highs()
+
+
+def fin(v: np.ndarray) -> np.ndarray:
+    """numpy infinities as HiGHS's infinity."""
+    return np.clip(np.asarray(v, np.float64), -INF, INF)
+
+
+def pass_lp(h: highspy.Highs, lp: LinearProgram, maximize: bool = True,
+            integrality: np.ndarray | None = None) -> None:
+    """Hand the whole model to HiGHS (column-wise CSC arrays; integrality 1 = integer)."""
+    A = lp.A.tocsc()
+    status = h.passModel(
+        lp.num_col, lp.num_row, A.nnz, 1, -1 if maximize else 1, 0.0,
+        lp.c.astype(np.float64), fin(lp.col_lo), fin(lp.col_hi), fin(lp.row_lo), fin(lp.row_hi),
+        A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(np.float64),
+        np.zeros(lp.num_col, dtype=np.int32) if integrality is None else integrality.astype(np.int32))
+    if status == highspy.HighsStatus.kError:
+        raise RuntimeError("HiGHS refused the model")
+
+
+def solve_lp(lp: LinearProgram, time_limit: float | None = None,
+             options: dict | None = None, lexicographic: bool = True,
+             cost_stage_options: dict | None = None, ranging: bool = False) -> SolveResult:
+    """Solve ``lp`` on HiGHS: value first, then cost among value-optimal plans. ``ranging``:
+    also range the value stage's right-hand sides (before the cost stage changes the model)."""
+    opts = dict(options or {})
+    if time_limit is not None:
+        opts["time_limit"] = float(time_limit)
+    h = make_highs(opts)
+    t0 = time.perf_counter()
+    pass_lp(h, lp)
+    h.run()
+    status, termination = status_of(h)
+    seconds = {"value_stage": time.perf_counter() - t0}
+    if not status.has_solution:
+        return SolveResult(status, "highs", message=h.modelStatusToString(h.getModelStatus()),
+                           seconds=seconds, termination=termination)
+    sol = h.getSolution()
+    x, duals, reduced = np.array(sol.col_value), np.array(sol.row_dual), np.array(sol.col_dual)
+    objective = h.getInfo().objective_function_value
+    cost = float(lp.cost @ x)
+    ranged = value_ranging(h) if ranging and status == Status.OPTIMAL else None
+    if lexicographic and status == Status.OPTIMAL and np.any(lp.cost):
+        t1 = time.perf_counter()
+        for key, value in (cost_stage_options or {}).items():
+            h.setOptionValue(key, value)
+        x, cost = _cost_stage(h, lp, objective, x, cost)
+        seconds["cost_stage"] = time.perf_counter() - t1
+    return SolveResult(status, "highs", x=x, row_duals=duals, col_duals=reduced, objective=float(lp.c @ x),
+                       bound=objective if status == Status.OPTIMAL else float("nan"), cost=cost,
+                       seconds=seconds, termination=termination, ranging=ranged)
+
+
+def value_ranging(h: highspy.Highs) -> Ranging | None:
+    """Right-hand-side ranging of the optimal basis HiGHS holds (None if HiGHS cannot range)."""
+    status, r = h.getRanging()
+    if status != highspy.HighsStatus.kOk:
+        return None
+    col_status = np.array([int(s) for s in h.getBasis().col_status])
+    return Ranging(row_dn=np.array(r.row_bound_dn.value_), row_up=np.array(r.row_bound_up.value_),
+                   col_dn=np.array(r.col_bound_dn.value_), col_up=np.array(r.col_bound_up.value_),
+                   col_at_upper=col_status == int(highspy.HighsBasisStatus.kUpper))
+
+
+def _cost_stage(h: highspy.Highs, lp: LinearProgram, optimum: float, x: np.ndarray,
+                cost: float, basis=None) -> tuple[np.ndarray, float]:
+    """Minimize cost subject to value >= optimum (less 1e-7 relative), from the current basis
+    (or from ``basis``, a cost-stage basis of a model of the same structure)."""
+    nz = np.flatnonzero(lp.c)
+    h.addRow(value_floor(optimum), INF, len(nz), nz.astype(np.int32), lp.c[nz].astype(np.float64))
+    cols = np.arange(lp.num_col, dtype=np.int32)
+    h.changeColsCost(lp.num_col, cols, lp.cost.astype(np.float64))
+    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+    if basis is not None:
+        h.setBasis(basis)
+    h.run()
+    if status_of(h)[0] != Status.OPTIMAL:
+        return x, cost
+    x2 = np.array(h.getSolution().col_value)
+    return x2, float(lp.cost @ x2)
+
+
+def status_of(h: highspy.Highs) -> tuple[Status, Termination]:
+    """The planner's status and the termination of HiGHS's last run (HIGHS_TERMINATION)."""
+    termination = HIGHS_TERMINATION.get(h.getModelStatus(), Termination.ERROR)
+    has_plan = h.getInfo().primal_solution_status == FEASIBLE_POINT
+    return status_for(termination, has_plan), termination
+
+
+def solve_mip(lp: LinearProgram, integrality: np.ndarray, time_limit: float | None = None,
+              gap: float | None = None, options: dict | None = None, lexicographic: bool = True) -> SolveResult:
+    """Maximize value over a MIP (integrality 1 = integer column); then, when the value stage
+    finished within its gap, minimize cost among plans within 1e-7 of the value found, starting
+    from that plan, for at most twice the value stage's time (the cheapest plan found is kept).
+
+    Status: OPTIMAL when solved to the relative gap, FEASIBLE with the incumbent when stopped
+    by a limit, NO_PLAN when none was found in time (see :func:`status_of`).
+    """
+    opts = {**(options or {})}
+    if time_limit is not None:
+        opts["time_limit"] = float(time_limit)
+    if gap is not None:
+        opts["mip_rel_gap"] = float(gap)
+    h = make_highs(opts)
+    t0 = time.perf_counter()
+    pass_lp(h, lp, integrality=integrality)
+    h.run()
+    seconds = {"mip": time.perf_counter() - t0}
+    status, termination = status_of(h)
+    info = h.getInfo()
+    if not status.has_solution:
+        return SolveResult(status, "highs-mip", message=h.modelStatusToString(h.getModelStatus()),
+                           seconds=seconds, termination=termination)
+    x = np.array(h.getSolution().col_value)
+    bound = float(info.mip_dual_bound)
+    if lexicographic and status == Status.OPTIMAL and np.any(lp.cost):
+        t1 = time.perf_counter()
+        # the cost stage is a tie-break: give it at most twice the value stage's time (>= 1 s)
+        budget = max(1.0, 2.0 * seconds["mip"])
+        h.setOptionValue("time_limit", min(budget, opts.get("time_limit", budget)))
+        x = _mip_cost_stage(h, lp, x)
+        seconds["cost_stage"] = time.perf_counter() - t1
+    return SolveResult(status, "highs-mip", x=x, objective=float(lp.c @ x), bound=bound,
+                       cost=float(lp.cost @ x), seconds=seconds, termination=termination)
+
+
+def _mip_cost_stage(h: highspy.Highs, lp: LinearProgram, x: np.ndarray) -> np.ndarray:
+    """Minimize cost subject to value >= value of ``x`` less 1e-7 relative, from ``x``."""
+    nz = np.flatnonzero(lp.c)
+    h.addRow(value_floor(float(lp.c @ x)), INF, len(nz), nz.astype(np.int32), lp.c[nz].astype(np.float64))
+    h.changeColsCost(lp.num_col, np.arange(lp.num_col, dtype=np.int32), lp.cost.astype(np.float64))
+    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+    start = highspy.HighsSolution()
+    start.col_value = list(x)
+    h.setSolution(start)
+    h.run()
+    if status_of(h)[0].has_solution:
+        x2 = np.array(h.getSolution().col_value)
+        if lp.c @ x2 >= value_floor(float(lp.c @ x)) - 1e-9 and lp.cost @ x2 <= lp.cost @ x + 1e-12:
+            return x2
+    return x
+
+
+def solve_feasibility(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_col: int,
+                      row_lo: np.ndarray, row_hi: np.ndarray) -> np.ndarray:
+    """A point y >= 0 with row_lo <= A y <= row_hi (zero objective); raises if none."""
+    import scipy.sparse as sp
+    zeros = np.zeros(n_col)
+    lp = LinearProgram(A=sp.csr_matrix((vals, (rows, cols)), shape=(len(row_lo), n_col)), c=zeros,
+                       cost=zeros, col_lo=zeros, col_hi=np.full(n_col, np.inf), row_lo=row_lo, row_hi=row_hi,
+                       var_blocks={}, row_blocks={})
+    h = make_highs()
+    pass_lp(h, lp, maximize=False)
+    h.run()
+    if status_of(h)[0] != Status.OPTIMAL:
+        raise SolverError(f"HiGHS: splitting pooled placements among their sites failed "
+                          f"({h.modelStatusToString(h.getModelStatus())}); please report this scenario")
+    return np.maximum(np.array(h.getSolution().col_value), 0.0)
+
+
+WARM_OPTIONS = {"solver": "simplex", "simplex_strategy": 1}
+
+
+class StructureChanged(Exception):
+    """The new LP has another shape or sparsity pattern: build a new session."""
+
+
+class WarmSession:
+    """One HiGHS model reused across LPs of the same structure (a sweep): each solve applies only
+    the changed bounds, costs and coefficients, and starts from the previous basis."""
+
+    def __init__(self, lp: LinearProgram, options: dict | None = None,
+                 cost_stage_options: dict | None = None):
+        self.options, self.cost_stage_options = dict(options or {}), dict(cost_stage_options or {})
+        self.h = make_highs(self.options)
+        pass_lp(self.h, lp)
+        self.lp, self.extra_row, self.fresh = lp, False, True
+        self.value_basis = self.cost_basis = None
+        self._A = lp.A.tocsc()
+
+    def compatible(self, lp: LinearProgram) -> bool:
+        A = lp.A.tocsc()
+        return (A.shape == self._A.shape and A.nnz == self._A.nnz
+                and np.array_equal(A.indptr, self._A.indptr) and np.array_equal(A.indices, self._A.indices))
+
+    def solve(self, lp: LinearProgram) -> SolveResult:
+        """Value stage then cost stage, as :func:`solve_lp`, warm-started."""
+        if not self.compatible(lp):
+            raise StructureChanged
+        h, t0 = self.h, time.perf_counter()
+        self._reset_objective()
+        self._apply_changes(lp)
+        if self.value_basis is not None:      # start from the last value stage, not the cost stage
+            h.setBasis(self.value_basis)
+        # first solve: the method chosen for the size; later ones: dual simplex from the basis
+        options = self.options if self.fresh else {**self.options, **WARM_OPTIONS}
+        for key, value in options.items():
+            h.setOptionValue(key, value)
+        self.fresh = False
+        h.run()
+        status, termination = status_of(h)
+        seconds = {"value_stage": time.perf_counter() - t0}
+        self.value_basis = h.getBasis() if status == Status.OPTIMAL else None
+        if not status.has_solution:
+            return SolveResult(status, "highs", message=h.modelStatusToString(h.getModelStatus()),
+                               seconds=seconds, termination=termination)
+        sol = h.getSolution()
+        x, duals, reduced = np.array(sol.col_value), np.array(sol.row_dual), np.array(sol.col_dual)
+        objective = h.getInfo().objective_function_value
+        cost = float(lp.cost @ x)
+        if status == Status.OPTIMAL and np.any(lp.cost):
+            t1 = time.perf_counter()
+            for key, value in self.cost_stage_options.items():
+                h.setOptionValue(key, value)
+            x, cost = _cost_stage(h, lp, objective, x, cost, self.cost_basis)
+            self.cost_basis = h.getBasis() if status_of(h)[0] == Status.OPTIMAL else None
+            self.extra_row = True
+            seconds["cost_stage"] = time.perf_counter() - t1
+        return SolveResult(status, "highs", x=x, row_duals=duals, col_duals=reduced, objective=float(lp.c @ x),
+                           bound=objective if status == Status.OPTIMAL else float("nan"), cost=cost,
+                           seconds=seconds, termination=termination)
+
+    def _reset_objective(self) -> None:
+        """Undo the last cost stage: drop its value-floor row, restore value and maximization."""
+        h, lp = self.h, self.lp
+        if self.extra_row:
+            h.deleteRows(1, np.array([lp.num_row], dtype=np.int32))
+            h.changeColsCost(lp.num_col, np.arange(lp.num_col, dtype=np.int32), lp.c.astype(np.float64))
+            h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+            self.extra_row = False
+
+    def _apply_changes(self, lp: LinearProgram) -> None:
+        h, old = self.h, self.lp
+        cols = np.flatnonzero((lp.col_lo != old.col_lo) | (lp.col_hi != old.col_hi)).astype(np.int32)
+        if len(cols):
+            h.changeColsBounds(len(cols), cols, fin(lp.col_lo[cols]), fin(lp.col_hi[cols]))
+        rows = np.flatnonzero((lp.row_lo != old.row_lo) | (lp.row_hi != old.row_hi)).astype(np.int32)
+        if len(rows):
+            h.changeRowsBounds(len(rows), rows, fin(lp.row_lo[rows]), fin(lp.row_hi[rows]))
+        costs = np.flatnonzero(lp.c != old.c).astype(np.int32)
+        if len(costs):
+            h.changeColsCost(len(costs), costs, lp.c[costs].astype(np.float64))
+        A = lp.A.tocsc()
+        changed = np.flatnonzero(A.data != self._A.data)
+        if len(changed):
+            col_of = np.repeat(np.arange(A.shape[1]), np.diff(A.indptr))
+            for k in changed:
+                h.changeCoeff(int(A.indices[k]), int(col_of[k]), float(A.data[k]))
+        self.lp, self._A = lp, A
+
+
+class WarmStart:
+    """Keeps a :class:`WarmSession` across solves; starts a new one when the structure changes.
+    Also caches what does not change between variants (see :meth:`cached`)."""
+
+    def __init__(self) -> None:
+        self.session: WarmSession | None = None
+        self.warm_solves = 0
+        self.cold_solves = 0
+        self._cache: dict = {}
+
+    def cached(self, key, compute):
+        """``compute()`` once per ``key`` (one entry kept: sweeps move forward, not back and forth)."""
+        if key not in self._cache:
+            self._cache = {key: compute()}
+        return self._cache[key]
+
+    def solve(self, lp: LinearProgram, options: dict | None = None,
+              cost_stage_options: dict | None = None) -> SolveResult:
+        if self.session is not None and self.session.compatible(lp):
+            self.warm_solves += 1
+            return self.session.solve(lp)
+        self.cold_solves += 1
+        self.session = WarmSession(lp, options, cost_stage_options)
+        return self.session.solve(lp)

@@ -21,6 +21,7 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
     from optimizer.errors import EXIT_DISAGREE, EXIT_INTERRUPTED, EXIT_SOLVER, FleetoptError, InputError
     from optimizer.io.manifest import build_manifest, input_differences, input_paths, utc_now
     from optimizer.outdir import check_out_dir, check_out_file, out_lock, read_run, write_with
+    from optimizer.planner.integer import IntegerMethod, MipSolver
     from optimizer.planner.solve import SolverPath, check_run_options
 except KeyboardInterrupt:
     sys.stderr.write("interrupted\n")
@@ -70,8 +71,11 @@ def solve_cmd(
         "--baseline", help="Also solve under this policy (e.g. none) and report the cost of compliance")] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Write a self-contained HTML report")] = None,
     integer: Annotated[bool, typer.Option("--integer", help="New units in whole racks (a MIP)")] = False,
-    method: Annotated[str, typer.Option("--method", help="Integer mode: exact, round (LP, round, repair) or auto")] = "auto",
-    solver: Annotated[str, typer.Option("--solver", help="Integer exact MIP backend: highs, ortools or cbc")] = "highs",
+    method: Annotated[IntegerMethod, typer.Option(
+        "--method", help="Integer mode: exact (the MIP), round (LP, round, repair) or auto (exact up to "
+        "20,000 integer columns)")] = IntegerMethod.AUTO,
+    solver: Annotated[MipSolver, typer.Option(
+        "--solver", help="Integer exact MIP backend: highs, ortools (SCIP) or cbc")] = MipSolver.HIGHS,
     gap: Annotated[Optional[float], typer.Option("--gap", help="Integer mode: relative MIP gap to stop at")] = None,
 ) -> None:
     """Solve SCENARIO for the most valuable compliant placement and write it to --out."""

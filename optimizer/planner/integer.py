@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from dataclasses import dataclass, replace
 from enum import Enum
 
 import numpy as np
@@ -27,20 +28,43 @@ from optimizer.model.fast import FastModel, build_fast
 from optimizer.model.lp import Block, LinearProgram
 from optimizer.results.solution import Solution, expand_fast, site_placement
 from optimizer.solvers import highs
+from optimizer.solvers.contract import SolveOptions
+from optimizer.solvers.registry import backend
 from optimizer.solvers.result import SolveResult, Status, Termination
 
 DEFAULT_GAP = 1e-4   # relative MIP gap when none is given, the same for every backend
 
 
 class MipSolver(str, Enum):
+    """``--solver``: the exact method's MIP backend."""
+
     HIGHS = "highs"
     ORTOOLS = "ortools"
     CBC = "cbc"
 
+    @property
+    def backend(self) -> str:
+        """Its name in the solver registry."""
+        return {"highs": "highs", "ortools": "ortools-scip", "cbc": "cbc"}[self.value]
+
 
 class IntegerMethod(str, Enum):
+    """``--method``: the MIP itself, LP round and repair, or ``auto`` (chosen by size, in solve)."""
+
     EXACT = "exact"
     ROUND = "round"
+    AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class IntegerOptions:
+    """An integer run: method (exact or round; auto is resolved before), MIP backend, time limit
+    in seconds (None: none) and the relative gap target (None: DEFAULT_GAP)."""
+
+    method: IntegerMethod = IntegerMethod.EXACT
+    solver: MipSolver = MipSolver.HIGHS
+    time_limit: float | None = None
+    gap: float | None = None
 
 
 def rack_scaled(fm: FastModel, d: ModelData) -> tuple[LinearProgram, np.ndarray, np.ndarray]:
@@ -105,22 +129,19 @@ def _diag(v: np.ndarray):
     return sp.diags(v, format="csc")
 
 
-def solve_integer(d: ModelData, method: IntegerMethod | str = IntegerMethod.EXACT,
-                  solver: MipSolver | str = MipSolver.HIGHS, time_limit: float | None = None,
-                  gap: float | None = None) -> tuple[Solution, dict]:
+def solve_integer(d: ModelData, options: IntegerOptions = IntegerOptions()) -> tuple[Solution, dict]:
     """Whole-rack plan; returns the expanded solution and the ``integer`` summary section."""
-    method, solver = IntegerMethod(method), MipSolver(solver)
-    gap = DEFAULT_GAP if gap is None else gap
+    if options.method == IntegerMethod.AUTO:
+        raise ValueError("solve_integer takes exact or round: resolve auto first (planner.solve does)")
+    options = replace(options, gap=DEFAULT_GAP if options.gap is None else options.gap)
     t0 = time.perf_counter()
-    if method == IntegerMethod.ROUND:
-        sol, info = _round_and_repair(d, time_limit, gap)
-    elif solver == MipSolver.CBC:
-        sol, info = _exact_cbc(d, time_limit, gap)
+    if options.method == IntegerMethod.ROUND:
+        sol, info = _round_and_repair(d, options)
     else:
-        sol, info = _exact(d, solver, time_limit, gap)
+        sol, info = _exact(d, options)
     info["seconds"] = time.perf_counter() - t0
-    info["gap_target"] = gap
-    if method == IntegerMethod.ROUND:
+    info["gap_target"] = gap = options.gap
+    if options.method == IntegerMethod.ROUND:
         _round_status(sol.result, info, gap)
     info["status"], info["termination"] = sol.result.status.value, sol.result.termination.value
     if sol.new_units is not None:
@@ -134,15 +155,35 @@ def _round_status(result: SolveResult, info: dict, gap_target: float) -> None:
         result.status, result.termination = Status.FEASIBLE, Termination.GAP_LIMIT
 
 
-def _mip(lp, integrality, solver: MipSolver, time_limit, gap) -> SolveResult:
-    if solver == MipSolver.ORTOOLS:
-        from optimizer.solvers import ortools_lp
-        return ortools_lp.solve_mip(lp, integrality, "scip", time_limit=time_limit, gap=gap)
-    return highs.solve_mip(lp, integrality, time_limit=time_limit, gap=gap)
+def _mip(lp: LinearProgram, integrality: np.ndarray, solver: MipSolver, time_limit: float | None,
+         gap: float) -> SolveResult:
+    """The MIP on ``solver``'s backend, with the cost stage where the backend has one."""
+    mip = backend(solver.backend)
+    options = SolveOptions(time_limit=time_limit, gap=gap, two_stage=mip.capabilities.two_stage)
+    return mip.solve(lp, options, integrality)
 
 
-def _finish(d: ModelData, fm: FastModel, result: SolveResult, factor: np.ndarray, lp: LinearProgram,
-            info: dict) -> tuple[Solution, dict]:
+@dataclass(frozen=True)
+class Rack:
+    """A whole-rack MIP as built from the fast model: the model, the rack-scaled LP, which
+    columns are integer, and the factor from racks back to model units (x = factor·k)."""
+
+    fm: FastModel
+    lp: LinearProgram
+    integrality: np.ndarray
+    factor: np.ndarray
+
+
+def _rack_mip(d: ModelData) -> Rack:
+    """The fast formulation without site merging, in racks, with the build decisions."""
+    fm = build_fast(d, merge_sites=False)
+    return Rack(fm, *with_build_decisions(*rack_scaled(fm, d), fm, d))
+
+
+def _finish(d: ModelData, mip: Rack, result: SolveResult, info: dict) -> tuple[Solution, dict]:
+    """Expand a MIP result to sites and pairs and complete the ``integer`` summary section
+    (a backend without a bound, CBC, gets bound and gap None and a note)."""
+    fm, lp, factor = mip.fm, mip.lp, mip.factor
     sol = Solution(result, lp=lp, fast_model=fm, counts={"variables": lp.num_col, "rows": lp.num_row,
                                                          "integer_columns": int(fm.pools.n * d.n_chips)})
     if result.status.has_solution:
@@ -152,20 +193,25 @@ def _finish(d: ModelData, fm: FastModel, result: SolveResult, factor: np.ndarray
         expand_fast(sol, d, fm, x * factor, highs.solve_feasibility)
     objective = result.objective * MTPP if result.status.has_solution else None
     bound = info.pop("bound_model", result.bound) * MTPP
+    if not np.isfinite(bound):
+        bound = None
+        if objective is not None:
+            info["note"] = f"{result.solver} reports no bound; 'optimal' means within the gap"
     info.update({"status": result.status.value, "objective": objective, "bound": bound,
-                 "gap": (abs(bound - objective) / max(abs(bound), 1e-9)) if objective is not None else None})
+                 "gap": (abs(bound - objective) / max(abs(bound), 1e-9))
+                 if objective is not None and bound is not None else None})
     return sol, info
 
 
-def _exact(d: ModelData, solver: MipSolver, time_limit, gap) -> tuple[Solution, dict]:
-    fm = build_fast(d, merge_sites=False)
-    lp, integrality, factor = with_build_decisions(*rack_scaled(fm, d), fm, d)
-    result = _mip(lp, integrality, solver, time_limit, gap)
-    return _finish(d, fm, result, factor, lp, {"method": "exact", "solver": solver.value})
+def _exact(d: ModelData, options: IntegerOptions) -> tuple[Solution, dict]:
+    mip = _rack_mip(d)
+    result = _mip(mip.lp, mip.integrality, options.solver, options.time_limit, options.gap)
+    return _finish(d, mip, result, {"method": "exact", "solver": options.solver.value})
 
 
-def _round_and_repair(d: ModelData, time_limit, gap) -> tuple[Solution, dict]:
+def _round_and_repair(d: ModelData, options: IntegerOptions) -> tuple[Solution, dict]:
     """LP relaxation (fast core), then the floor-1..ceil neighbourhood MIP on HiGHS."""
+    time_limit, gap = options.time_limit, options.gap
     t0 = time.perf_counter()
     relaxed = build_fast(d)
     lp_result = highs.solve_lp(relaxed.lp, lexicographic=False,
@@ -176,8 +222,8 @@ def _round_and_repair(d: ModelData, time_limit, gap) -> tuple[Solution, dict]:
             lp_result.status = Status.NO_PLAN
         return Solution(lp_result), {"method": "round", "solver": "highs", "status": lp_result.status.value}
     x_site = site_placement(d, relaxed, lp_result.x, highs.solve_feasibility)
-    fm = build_fast(d, merge_sites=False)
-    lp, integrality, factor = with_build_decisions(*rack_scaled(fm, d), fm, d)
+    mip = _rack_mip(d)
+    fm, lp, integrality = mip.fm, mip.lp, mip.integrality
     xb = lp.var_blocks["x"]
     upr = d.scenario.chips["units_per_rack"].to_numpy(float) / UNIT
     racks = x_site[fm.pools.first_site] / upr[None, :]             # LP racks per (pool=site, sku)
@@ -195,7 +241,7 @@ def _round_and_repair(d: ModelData, time_limit, gap) -> tuple[Solution, dict]:
     col_lo[xb.slice], col_hi[xb.slice] = lo, np.minimum(hi, col_hi[xb.slice])
     restricted = dataclasses.replace(lp, col_lo=col_lo, col_hi=col_hi)
     remaining = None if time_limit is None else max(1.0, time_limit - lp_seconds)
-    result = highs.solve_mip(restricted, integrality, time_limit=remaining, gap=gap)
+    result = _mip(restricted, integrality, MipSolver.HIGHS, remaining, gap)
     info = {"method": "round", "solver": "highs", "lp_seconds": lp_seconds,
             "bound_model": lp_result.objective, "neighbourhood_columns": int((hi > lo).sum())}
     if time_limit is not None and time_limit < lp_seconds + 1.0:
@@ -204,22 +250,6 @@ def _round_and_repair(d: ModelData, time_limit, gap) -> tuple[Solution, dict]:
     if not result.status.has_solution:
         empty = result.status in (Status.INFEASIBLE, Status.INFEASIBLE_OR_UNBOUNDED)
         info["method"] = f"round (neighbourhood {'empty' if empty else result.status.value}) -> exact"
-        result = highs.solve_mip(lp, integrality, time_limit=remaining, gap=gap)
+        result = _mip(lp, integrality, MipSolver.HIGHS, remaining, gap)
         info["bound_model"] = min(lp_result.objective, result.bound) if result.status.has_solution else lp_result.objective
-    return _finish(d, fm, result, factor, lp, info)
-
-
-def _exact_cbc(d: ModelData, time_limit, gap) -> tuple[Solution, dict]:
-    from optimizer.solvers.pulp_cbc import solve_pulp
-    result, new_units, served = solve_pulp(d, time_limit=time_limit, integer_racks=True, gap=gap)
-    sol = Solution(result, counts={"pairs": len(d.pairs)})
-    result.solver = "cbc-mip"
-    info = {"method": "exact", "solver": "cbc", "status": result.status.value}
-    if result.status.has_solution:
-        sol.new_units = new_units
-        sol.market_pos = d.scenario.markets.index.get_indexer(served.index.get_level_values("market_id"))
-        sol.site_pos = d.scenario.sites.index.get_indexer(served.index.get_level_values("site_id"))
-        sol.served = served.to_numpy()
-        info.update({"objective": result.objective * MTPP, "bound": None, "gap": None,
-                     "note": "CBC through PuLP reports no bound; 'optimal' means within the gap"})
-    return sol, info
+    return _finish(d, mip, result, info)

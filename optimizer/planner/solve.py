@@ -11,7 +11,10 @@ plain matrices). All give the same optimum; the reference paths exist to compare
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from enum import Enum
+from types import MappingProxyType
 
 import numpy as np
 
@@ -25,10 +28,14 @@ from optimizer.model.eligibility import eligibility_key
 from optimizer.model.fast import build_fast
 from optimizer.model.lp import LinearProgram
 from optimizer.model.plain import build_plain
+from optimizer.planner.integer import IntegerMethod, IntegerOptions, MipSolver, solve_integer
 from optimizer.results.plan import Plan, placement_table, service_table
 from optimizer.results.solution import Solution, expand_fast
 from optimizer.results.summary import build_summary
 from optimizer.solvers import highs
+from optimizer.solvers.contract import SolveOptions
+from optimizer.solvers.highs import HIGHS
+from optimizer.solvers.registry import backend
 from optimizer.solvers.result import Status, Termination
 
 
@@ -102,37 +109,40 @@ def check_run_options(path: SolverPath | str, time_limit: float | None, gap: flo
 
 def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: float | None = None,
           highs_options: dict | None = None, soft: dict[str, float] | None = None,
-          integer: bool = False, method: str = "auto", mip_solver: str = "highs",
-          gap: float | None = None, warm: highs.WarmStart | None = None,
-          probe_shares: bool = False) -> Plan:
+          integer: bool = False, method: IntegerMethod | str = IntegerMethod.AUTO,
+          mip_solver: MipSolver | str = MipSolver.HIGHS, gap: float | None = None,
+          warm: highs.WarmStart | None = None, probe_shares: bool = False) -> Plan:
     """Maximize value served, then minimize cost; raise InfeasibleError or SolverError.
 
     ``soft``: policy limits become penalized (price per TPP of violation, per family; see
     :func:`soft_prices`) instead of hard; fast and plain paths only.
+    ``highs_options``: HiGHS options by HiGHS's names (fast and plain paths only).
     ``integer``: new units in whole racks (see :mod:`optimizer.planner.integer`); ``method`` ``exact``,
     ``round`` or ``auto`` (exact up to AUTO_EXACT_MAX_COLUMNS integer columns), ``mip_solver``
-    ``highs``, ``ortools`` or ``cbc`` for the exact method, ``gap`` the relative MIP gap.
+    ``highs``, ``ortools`` or ``cbc`` for the exact method (enum members or their values), ``gap``
+    the relative MIP gap.
     ``warm``: reuse one HiGHS model across calls whose LPs share their structure (sweeps).
     Shadow prices (fast path, optimal LP plans) carry their right-hand-side ranges, except in
     warm-started sweeps; ``probe_shares`` also re-solves each priced share limit at +-0.01 pp.
     A plan stopped by a limit has status ``feasible`` and no prices.
     """
     path, time_limit = check_run_options(path, time_limit, gap, integer)
+    choice = integer_choice(method, mip_solver) if integer else None
     prices = soft_prices(soft, s) if soft is not None else None
     if prices is not None and (path not in (SolverPath.FAST, SolverPath.PLAIN) or integer):
         raise InputError("--soft works with the fast and plain LP paths only")
-    timings: dict[str, float] = {}
+    if highs_options and (path not in (SolverPath.FAST, SolverPath.PLAIN) or integer):
+        raise InputError("highs_options work with the fast and plain LP paths only")
     t0 = time.perf_counter()
     d = ModelData.from_scenario(s)
     if warm is not None:     # sweeps: site-market eligibility rarely changes between variants
         d.set_eligibility(warm.cached(eligibility_key(s), lambda: d.eligibility))
-    if integer:
-        sol, info = _integer(d, method, mip_solver, time_limit, gap, timings, t0)
+    run = LpRun(path, time_limit, MappingProxyType(dict(highs_options or {})), prices, warm, {}, t0)
+    timings = run.timings
+    if choice is not None:
+        sol, info = _integer(d, IntegerOptions(*choice, time_limit, gap), run)
     else:
-        runner = {SolverPath.FAST: _fast, SolverPath.PLAIN: _plain, SolverPath.PULP: _pulp,
-                  SolverPath.ORTOOLS_GLOP: _plain, SolverPath.ORTOOLS_PDLP: _plain}[path]
-        sol = (_fast(d, path, time_limit, highs_options, timings, t0, prices, warm, ranging=warm is None)
-               if path == SolverPath.FAST else runner(d, path, time_limit, highs_options, timings, t0, prices))
+        sol = {SolverPath.FAST: _fast, SolverPath.PULP: _pulp}.get(path, _plain)(d, run)
     _raise_for_status(sol, d)
     t1 = time.perf_counter()
     placement = placement_table(s, sol.new_units)
@@ -226,20 +236,32 @@ def soft_summary(sol: Solution, prices: dict[str, float], summary: dict) -> dict
             "objective_with_penalties": summary["objective"] - penalty}
 
 
-def _fast(d, path, time_limit, options, timings, t0, prices=None, warm=None, ranging=False) -> Solution:
+@dataclass(frozen=True)
+class LpRun:
+    """What one solve needs besides the model data: the path, the time limit, extra HiGHS
+    options, soft prices, a warm-start session, and where phase timings go (from ``t0``)."""
+
+    path: SolverPath
+    time_limit: float | None
+    highs_options: Mapping
+    prices: dict[str, float] | None
+    warm: highs.WarmStart | None
+    timings: dict[str, float]
+    t0: float
+
+
+def _fast(d: ModelData, run: LpRun) -> Solution:
+    """The fast formulation on HiGHS: one-shot (with ranging) or in the sweep's warm session."""
     fm = build_fast(d)
     red = fm.network
-    lp = _elastic(fm.lp, prices)
-    timings["build"] = time.perf_counter() - t0
+    lp = _elastic(fm.lp, run.prices)
+    run.timings["build"] = time.perf_counter() - run.t0
     t1 = time.perf_counter()
-    opts = {**fast_highs_options(lp), **(options or {})}
-    if time_limit is not None:
-        opts["time_limit"] = float(time_limit)
-    if warm is not None:
-        result = warm.solve(lp, opts, COST_STAGE_OPTIONS)
-    else:
-        result = highs.solve_lp(lp, options=opts, cost_stage_options=COST_STAGE_OPTIONS, ranging=ranging)
-    timings["solve"] = time.perf_counter() - t1
+    options = SolveOptions(time_limit=run.time_limit, two_stage=True, ranging=run.warm is None,
+                           native=MappingProxyType({**fast_highs_options(lp), **run.highs_options}),
+                           cost_stage_native=MappingProxyType(COST_STAGE_OPTIONS))
+    result = run.warm.solve(lp, options) if run.warm is not None else HIGHS.solve(lp, options)
+    run.timings["solve"] = time.perf_counter() - t1
     counts = _counts(lp, site_classes=red.n_classes, market_groups=red.n_groups,
                      group_class_pairs=len(red.pair_group), hub_draws=len(fm.draw_group),
                      placement_pools=fm.pools.n)
@@ -257,27 +279,29 @@ def _plain_solution(sol: Solution, d: ModelData) -> Solution:
     return sol
 
 
-def _plain(d, path, time_limit, options, timings, t0, prices=None) -> Solution:
-    """The plain formulation, on HiGHS (``plain``) or on OR-Tools (``ortools-glop``/``-pdlp``)."""
-    lp = _elastic(build_plain(d), prices)
-    timings["build"] = time.perf_counter() - t0
+PLAIN_BACKENDS = {SolverPath.PLAIN: "highs", SolverPath.ORTOOLS_GLOP: "ortools-glop",
+                  SolverPath.ORTOOLS_PDLP: "ortools-pdlp"}
+
+
+def _plain(d: ModelData, run: LpRun) -> Solution:
+    """The plain formulation on the path's backend (HiGHS, OR-Tools GLOP or PDLP), both stages."""
+    lp = _elastic(build_plain(d), run.prices)
+    run.timings["build"] = time.perf_counter() - run.t0
     t1 = time.perf_counter()
-    if path == SolverPath.PLAIN:
-        result = highs.solve_lp(lp, time_limit=time_limit, options=options)
-    else:
-        from optimizer.solvers import ortools_lp  # imported on demand: heavy, and only for these paths
-        result = ortools_lp.solve_lp(lp, solver=path.value.split("-")[1], time_limit=time_limit)
-    timings["solve"] = time.perf_counter() - t1
+    options = SolveOptions(time_limit=run.time_limit, two_stage=True, native=run.highs_options)
+    result = backend(PLAIN_BACKENDS[run.path]).solve(lp, options)
+    run.timings["solve"] = time.perf_counter() - t1
     sol = Solution(result, lp=lp, counts=_counts(lp, pairs=len(d.pairs)))
     return _plain_solution(sol, d) if result.status.has_solution else sol
 
 
-def _pulp(d, path, time_limit, options, timings, t0, prices=None) -> Solution:
-    timings["build"] = 0.0
+def _pulp(d: ModelData, run: LpRun) -> Solution:
+    """The algebraic PuLP model on CBC (the independent reference: it builds from the data)."""
+    run.timings["build"] = 0.0
     t1 = time.perf_counter()
     from optimizer.solvers.pulp_cbc import solve_pulp  # imported on demand
-    result, new_units, served = solve_pulp(d, time_limit=time_limit)
-    timings["solve"] = time.perf_counter() - t1     # PuLP builds and solves in one call
+    result, new_units, served = solve_pulp(d, time_limit=run.time_limit)
+    run.timings["solve"] = time.perf_counter() - t1     # PuLP builds and solves in one call
     sol = Solution(result, counts={"pairs": len(d.pairs)})
     if result.status.has_solution:
         sol.new_units = new_units
@@ -290,17 +314,30 @@ def _pulp(d, path, time_limit, options, timings, t0, prices=None) -> Solution:
 AUTO_EXACT_MAX_COLUMNS = 20_000
 
 
-def _integer(d, method, mip_solver, time_limit, gap, timings, t0):
-    from optimizer.planner.integer import solve_integer
-    if method == "auto":
-        method = "exact" if len(d.open_sites) * d.n_chips <= AUTO_EXACT_MAX_COLUMNS else "round"
-    if method not in ("exact", "round") or mip_solver not in ("highs", "ortools", "cbc"):
-        raise InputError(f"--method must be exact, round or auto and --solver highs, ortools or cbc; "
-                         f"got {method}, {mip_solver}")
-    timings["build"] = time.perf_counter() - t0
+def integer_choice(method: IntegerMethod | str, mip_solver: MipSolver | str) -> tuple[IntegerMethod, MipSolver]:
+    """The method and MIP solver as enums (their values accepted too); InputError otherwise."""
+    try:
+        return IntegerMethod(method), MipSolver(mip_solver)
+    except ValueError:
+        raise InputError(f"--method must be {_one_of(IntegerMethod)} and --solver {_one_of(MipSolver)}; "
+                         f"got {method}, {mip_solver}") from None
+
+
+def _one_of(choices: type[Enum]) -> str:
+    """``a, b or c``: an enum's values for a message."""
+    *rest, last = [c.value for c in choices]
+    return f"{', '.join(rest)} or {last}" if rest else last
+
+
+def _integer(d: ModelData, options: IntegerOptions, run: LpRun) -> tuple[Solution, dict]:
+    """Whole-rack plan; ``auto`` picks exact up to AUTO_EXACT_MAX_COLUMNS integer columns."""
+    if options.method == IntegerMethod.AUTO:
+        exact = len(d.open_sites) * d.n_chips <= AUTO_EXACT_MAX_COLUMNS
+        options = replace(options, method=IntegerMethod.EXACT if exact else IntegerMethod.ROUND)
+    run.timings["build"] = time.perf_counter() - run.t0
     t1 = time.perf_counter()
-    sol, info = solve_integer(d, method, mip_solver, time_limit, gap)
-    timings["solve"] = time.perf_counter() - t1
+    sol, info = solve_integer(d, options)
+    run.timings["solve"] = time.perf_counter() - t1
     return sol, info
 
 

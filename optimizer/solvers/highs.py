@@ -6,12 +6,14 @@ cost, warm-started from the first stage's basis.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
 
 from optimizer.errors import SolverError
 from optimizer.model.lp import LinearProgram
+from optimizer.solvers.contract import Capabilities, SolveOptions, UnsupportedOption, is_mip, refuse_unsupported
 from optimizer.solvers.result import Ranging, SolveResult, Status, Termination, status_for, value_floor
 
 INF = highspy.kHighsInf
@@ -82,12 +84,36 @@ def solve_lp(lp: LinearProgram, time_limit: float | None = None,
     h = make_highs(opts)
     t0 = time.perf_counter()
     pass_lp(h, lp)
+    return two_stage(h, lp, t0, lexicographic, cost_stage_options, ranging).result
+
+
+@dataclass
+class Stages:
+    """What :func:`two_stage` leaves behind: the result, and for a warm session the bases of
+    both stages and whether the value-floor row was added."""
+
+    result: SolveResult
+    value_basis: highspy.HighsBasis | None = None
+    cost_basis: highspy.HighsBasis | None = None
+    floor_row: bool = False
+
+
+def two_stage(h: highspy.Highs, lp: LinearProgram, t0: float, lexicographic: bool = True,
+              cost_stage_options: dict | None = None, ranging: bool = False,
+              cost_basis: highspy.HighsBasis | None = None, keep_bases: bool = False) -> Stages:
+    """The value stage on ``h`` (which holds ``lp``, maximizing, its options set), then, when it
+    is optimal and ``lp`` has a cost, the cost stage: the value-floor row added, cost minimized
+    from the value stage's basis (or from ``cost_basis``). ``keep_bases``: return both stages'
+    optimal bases (warm sessions start from them)."""
     h.run()
     status, termination = status_of(h)
     seconds = {"value_stage": time.perf_counter() - t0}
     if not status.has_solution:
-        return SolveResult(status, "highs", message=h.modelStatusToString(h.getModelStatus()),
-                           seconds=seconds, termination=termination)
+        return Stages(SolveResult(status, "highs", message=h.modelStatusToString(h.getModelStatus()),
+                                  seconds=seconds, termination=termination))
+    stages = Stages(SolveResult(status, "highs"))
+    if keep_bases and status == Status.OPTIMAL:
+        stages.value_basis = h.getBasis()
     sol = h.getSolution()
     x, duals, reduced = np.array(sol.col_value), np.array(sol.row_dual), np.array(sol.col_dual)
     objective = h.getInfo().objective_function_value
@@ -97,11 +123,15 @@ def solve_lp(lp: LinearProgram, time_limit: float | None = None,
         t1 = time.perf_counter()
         for key, value in (cost_stage_options or {}).items():
             h.setOptionValue(key, value)
-        x, cost = _cost_stage(h, lp, objective, x, cost)
+        x, cost = _cost_stage(h, lp, objective, x, cost, cost_basis)
+        if keep_bases and status_of(h)[0] == Status.OPTIMAL:
+            stages.cost_basis = h.getBasis()
+        stages.floor_row = True
         seconds["cost_stage"] = time.perf_counter() - t1
-    return SolveResult(status, "highs", x=x, row_duals=duals, col_duals=reduced, objective=float(lp.c @ x),
-                       bound=objective if status == Status.OPTIMAL else float("nan"), cost=cost,
-                       seconds=seconds, termination=termination, ranging=ranged)
+    stages.result = SolveResult(status, "highs", x=x, row_duals=duals, col_duals=reduced,
+                                objective=float(lp.c @ x), bound=objective if status == Status.OPTIMAL else float("nan"),
+                                cost=cost, seconds=seconds, termination=termination, ranging=ranged)
+    return stages
 
 
 def value_ranging(h: highspy.Highs) -> Ranging | None:
@@ -250,28 +280,13 @@ class WarmSession:
         for key, value in options.items():
             h.setOptionValue(key, value)
         self.fresh = False
-        h.run()
-        status, termination = status_of(h)
-        seconds = {"value_stage": time.perf_counter() - t0}
-        self.value_basis = h.getBasis() if status == Status.OPTIMAL else None
-        if not status.has_solution:
-            return SolveResult(status, "highs", message=h.modelStatusToString(h.getModelStatus()),
-                               seconds=seconds, termination=termination)
-        sol = h.getSolution()
-        x, duals, reduced = np.array(sol.col_value), np.array(sol.row_dual), np.array(sol.col_dual)
-        objective = h.getInfo().objective_function_value
-        cost = float(lp.cost @ x)
-        if status == Status.OPTIMAL and np.any(lp.cost):
-            t1 = time.perf_counter()
-            for key, value in self.cost_stage_options.items():
-                h.setOptionValue(key, value)
-            x, cost = _cost_stage(h, lp, objective, x, cost, self.cost_basis)
-            self.cost_basis = h.getBasis() if status_of(h)[0] == Status.OPTIMAL else None
-            self.extra_row = True
-            seconds["cost_stage"] = time.perf_counter() - t1
-        return SolveResult(status, "highs", x=x, row_duals=duals, col_duals=reduced, objective=float(lp.c @ x),
-                           bound=objective if status == Status.OPTIMAL else float("nan"), cost=cost,
-                           seconds=seconds, termination=termination)
+        stages = two_stage(h, lp, t0, cost_stage_options=self.cost_stage_options,
+                           cost_basis=self.cost_basis, keep_bases=True)
+        self.value_basis = stages.value_basis
+        if stages.floor_row:      # a variant without a cost stage leaves the last cost basis
+            self.cost_basis = stages.cost_basis
+        self.extra_row = stages.floor_row
+        return stages.result
 
     def _reset_objective(self) -> None:
         """Undo the last cost stage: drop its value-floor row, restore value and maximization."""
@@ -318,11 +333,49 @@ class WarmStart:
             self._cache = {key: compute()}
         return self._cache[key]
 
-    def solve(self, lp: LinearProgram, options: dict | None = None,
-              cost_stage_options: dict | None = None) -> SolveResult:
+    def solve(self, lp: LinearProgram, options: SolveOptions) -> SolveResult:
+        """Both stages, warm-started when ``lp`` has the last one's structure (the options of a
+        new session's first solve are those of ``options``; ranging is not available)."""
+        if not options.two_stage or options.ranging or options.gap is not None:
+            raise UnsupportedOption("a HiGHS warm start runs both stages, without ranging, on LPs")
         if self.session is not None and self.session.compatible(lp):
             self.warm_solves += 1
             return self.session.solve(lp)
         self.cold_solves += 1
-        self.session = WarmSession(lp, options, cost_stage_options)
+        self.session = WarmSession(lp, native_options(options), dict(options.cost_stage_native))
         return self.session.solve(lp)
+
+
+def native_options(options: SolveOptions) -> dict:
+    """The contract's options in HiGHS's names (the MIP gap is set by :func:`solve_mip`)."""
+    opts = dict(options.native)
+    if options.time_limit is not None:
+        opts["time_limit"] = float(options.time_limit)
+    return opts
+
+
+class HighsBackend:
+    """HiGHS behind the solver contract: LPs (both stages, duals, ranging, warm starts) and MIPs
+    (branch and cut; the cost stage is a time-capped tie-break, see :func:`solve_mip`)."""
+
+    name = "highs"
+    capabilities = Capabilities(lp=True, mip=True, duals=True, warm_start=True, two_stage=True,
+                                ranging=True, native=True)
+
+    def solve(self, lp: LinearProgram, options: SolveOptions = SolveOptions(),
+              integrality: np.ndarray | None = None) -> SolveResult:
+        mip = is_mip(integrality)
+        refuse_unsupported(self.name, self.capabilities, options, mip)
+        if mip:
+            return solve_mip(lp, integrality, options.time_limit, options.gap, dict(options.native),
+                             options.two_stage)
+        return solve_lp(lp, options.time_limit, dict(options.native), options.two_stage,
+                        dict(options.cost_stage_native), options.ranging)
+
+    @staticmethod
+    def warm_start() -> WarmStart:
+        """A session for a sequence of LPs of one structure (sweeps)."""
+        return WarmStart()
+
+
+HIGHS = HighsBackend()

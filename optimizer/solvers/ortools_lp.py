@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from ortools.linear_solver.python import model_builder_helper as mbh
 
 from optimizer.model.lp import LinearProgram
+from optimizer.solvers.contract import Capabilities, SolveOptions, is_mip, refuse_unsupported
 from optimizer.solvers.result import SolveResult, Status, Termination, status_for, value_floor
 
 _SS = mbh.SolveStatus
@@ -30,7 +31,6 @@ ORTOOLS_TERMINATION = {
 }
 PDLP_PARAMS = ("termination_criteria { simple_optimality_criteria { eps_optimal_relative: 1e-9 "
                "eps_optimal_absolute: 1e-9 } }")
-SOLVERS = {"glop": "glop", "pdlp": "pdlp"}
 
 
 def _model(lp: LinearProgram, A: sp.csr_matrix, obj: np.ndarray, row_lo: np.ndarray,
@@ -74,7 +74,7 @@ def solve_lp(lp: LinearProgram, solver: str = "glop", time_limit: float | None =
              lexicographic: bool = True) -> SolveResult:
     """Solve on OR-Tools' ``glop`` or ``pdlp``: value stage, then the cost stage as a new model
     with the value floor appended as a row (ModelBuilderHelper has no warm start)."""
-    engine = mbh.ModelSolverHelper(SOLVERS[solver])
+    engine = mbh.ModelSolverHelper(solver)
     if solver == "pdlp":
         engine.set_solver_specific_parameters(PDLP_PARAMS)
     if time_limit is not None:
@@ -88,7 +88,7 @@ def solve_lp(lp: LinearProgram, solver: str = "glop", time_limit: float | None =
     name = f"ortools-{solver}"
     x = np.array(engine.variable_values())
     optimum = engine.objective_value()
-    duals = np.array(engine.dual_values())
+    duals, reduced = np.array(engine.dual_values()), np.array(engine.reduced_costs())
     if lexicographic and status == Status.OPTIMAL and np.any(lp.cost):
         t1 = time.perf_counter()
         A2 = sp.vstack([A, sp.csr_matrix(lp.c[None, :])]).tocsr()
@@ -97,21 +97,19 @@ def solve_lp(lp: LinearProgram, solver: str = "glop", time_limit: float | None =
         if engine.status() == _SS.OPTIMAL:
             x = np.array(engine.variable_values())
         seconds["cost_stage"] = time.perf_counter() - t1
-    return SolveResult(status, name, x=x, row_duals=duals, objective=float(lp.c @ x),
+    return SolveResult(status, name, x=x, row_duals=duals, col_duals=reduced, objective=float(lp.c @ x),
                        bound=optimum if status == Status.OPTIMAL else float("nan"),
                        cost=float(lp.cost @ x), seconds=seconds, termination=termination)
 
 
-MIP_SOLVERS = {"scip": "scip"}   # CP-SAT would need integer coefficients; SCIP takes the LP as is
-
-
 def solve_mip(lp: LinearProgram, integrality: np.ndarray, solver: str = "scip",
               time_limit: float | None = None, gap: float | None = None) -> SolveResult:
-    """Maximize value over a MIP on OR-Tools' SCIP."""
+    """Maximize value over a MIP on OR-Tools' SCIP (CP-SAT would need integer coefficients;
+    SCIP takes the LP as is)."""
     model = _model(lp, lp.A.tocsr(), lp.c, lp.row_lo, lp.row_hi, maximize=True)
     for j in np.flatnonzero(integrality):
         model.set_var_integrality(int(j), True)
-    engine = mbh.ModelSolverHelper(MIP_SOLVERS[solver])
+    engine = mbh.ModelSolverHelper(solver)
     if time_limit is not None:
         engine.set_time_limit_in_seconds(float(time_limit))
     if gap is not None:
@@ -123,3 +121,24 @@ def solve_mip(lp: LinearProgram, integrality: np.ndarray, solver: str = "scip",
     x = np.array(engine.variable_values())
     return SolveResult(status, name, x=x, objective=float(lp.c @ x), bound=float(engine.best_objective_bound()),
                        cost=float(lp.cost @ x), seconds=seconds, termination=termination)
+
+
+class OrToolsBackend:
+    """One OR-Tools engine behind the solver contract: GLOP or PDLP (LPs, both stages, duals),
+    or SCIP (MIPs, value only)."""
+
+    def __init__(self, engine: str, capabilities: Capabilities):
+        self.name, self.engine, self.capabilities = f"ortools-{engine}", engine, capabilities
+
+    def solve(self, lp: LinearProgram, options: SolveOptions = SolveOptions(),
+              integrality: np.ndarray | None = None) -> SolveResult:
+        mip = is_mip(integrality)
+        refuse_unsupported(self.name, self.capabilities, options, mip)
+        if mip:
+            return solve_mip(lp, integrality, self.engine, options.time_limit, options.gap)
+        return solve_lp(lp, self.engine, options.time_limit, options.two_stage)
+
+
+GLOP = OrToolsBackend("glop", Capabilities(lp=True, duals=True, two_stage=True))
+PDLP = OrToolsBackend("pdlp", Capabilities(lp=True, duals=True, two_stage=True))
+SCIP = OrToolsBackend("scip", Capabilities(lp=False, mip=True))

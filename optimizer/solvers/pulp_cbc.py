@@ -1,8 +1,12 @@
-"""The reference path: the same model written algebraically in PuLP and solved by CBC.
+"""CBC through PuLP, two ways.
 
-Deliberately independent of the matrix builders: constraints are written one by one from the
-scenario tables, so agreement with the HiGHS paths is evidence both are right. For small and
-medium scenarios; it is slow on whole fleets by design.
+The reference path (:func:`solve_pulp`, ``--path pulp``): the same model written algebraically
+and solved by CBC. Deliberately independent of the matrix builders: constraints are written one
+by one from the scenario tables, so agreement with the HiGHS paths is evidence both are right.
+For small and medium scenarios; it is slow on whole fleets by design.
+
+The backend (:data:`CBC`, registered as ``cbc``): any LinearProgram, LP or MIP, row by row into
+PuLP, behind the solver contract (integer mode's ``--solver cbc``).
 """
 from __future__ import annotations
 
@@ -10,10 +14,13 @@ import time
 import warnings
 from collections import defaultdict
 
+import numpy as np
 import pandas as pd
 import pulp
 
 from optimizer.model.data import MTPP, MUSD, UNIT, ModelData
+from optimizer.model.lp import LinearProgram
+from optimizer.solvers.contract import Capabilities, SolveOptions, is_mip, refuse_unsupported
 from optimizer.solvers.result import SolveResult, Status, Termination, status_for, value_floor
 
 # PuLP's reading of CBC -> why it stopped. "Not Solved" is CBC's "Stopped" (a limit) without a
@@ -34,23 +41,16 @@ def cbc_status(prob: pulp.LpProblem, time_limit: float | None = None) -> tuple[S
     return status_for(termination, stopped_with_plan or termination == Termination.OPTIMAL), termination
 
 
-def solve_pulp(d: ModelData, time_limit: float | None = None, integer_racks: bool = False,
-               gap: float | None = None) -> tuple[SolveResult, pd.Series | None, pd.Series | None]:
-    """Build and solve on CBC; returns the result, new units per (site, sku), TPP per pair.
-
-    ``integer_racks``: x[c,s] = units_per_rack_c · k[c,s] with k integer, value stage only."""
+def solve_pulp(d: ModelData, time_limit: float | None = None
+               ) -> tuple[SolveResult, pd.Series | None, pd.Series | None]:
+    """Build and solve on CBC; returns the result, new units per (site, sku), TPP per pair."""
     s = d.scenario
     t0 = time.perf_counter()
     prob = pulp.LpProblem("fleetopt", pulp.LpMaximize)
     sites, chips = s.sites, s.chips
     open_ids = list(sites.index[d.open_sites])
-    if integer_racks:
-        per_rack = chips["units_per_rack"] / UNIT
-        x = {(site, c): per_rack[c] * _var(prob, f"k_{i}_{j}", integer=True)
-             for i, site in enumerate(open_ids) for j, c in enumerate(chips.index)}
-    else:
-        x = {(site, c): _var(prob, f"x_{i}_{j}")
-             for i, site in enumerate(open_ids) for j, c in enumerate(chips.index)}
+    x = {(site, c): _var(prob, f"x_{i}_{j}")
+         for i, site in enumerate(open_ids) for j, c in enumerate(chips.index)}
     f = {(m, site): _var(prob, f"f_{k}")
          for k, (m, site) in enumerate(zip(d.pairs["market_id"], d.pairs["site_id"]))}
     inst = s.installed_matrix()
@@ -59,7 +59,7 @@ def solve_pulp(d: ModelData, time_limit: float | None = None, integer_racks: boo
     prob += value
     _physical(prob, d, x, f, inst, tpp)
     _policy(prob, d, x, inst, tpp)
-    solver = cbc(time_limit, gap)
+    solver = cbc(time_limit)
     prob.solve(solver)
     status, termination = cbc_status(prob, time_limit)
     seconds = {"value_stage": time.perf_counter() - t0}
@@ -67,7 +67,7 @@ def solve_pulp(d: ModelData, time_limit: float | None = None, integer_racks: boo
         return SolveResult(status, "cbc", message=pulp.LpStatus[prob.status], seconds=seconds,
                            termination=termination), None, None
     optimum = pulp.value(prob.objective) or 0.0
-    if integer_racks or status != Status.OPTIMAL:   # no cost stage after a limit
+    if status != Status.OPTIMAL:   # no cost stage after a limit
         return _collect(x, f, SolveResult(status, "cbc", objective=optimum, seconds=seconds,
                                           termination=termination))
     energy = s.energy_usd_per_unit()
@@ -102,12 +102,13 @@ def cbc(time_limit: float | None = None, gap: float | None = None):
         return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap)
 
 
-def _var(prob: pulp.LpProblem, name: str, integer: bool = False) -> pulp.LpVariable:
-    """A nonnegative variable attached to ``prob`` (PuLP >= 3.3 API when present)."""
+def _var(prob: pulp.LpProblem, name: str, integer: bool = False, low: float | None = 0.0,
+         up: float | None = None) -> pulp.LpVariable:
+    """A variable attached to ``prob``, nonnegative unless told (PuLP >= 3.3 API when present)."""
     cat = pulp.LpInteger if integer else pulp.LpContinuous
     if hasattr(prob, "add_variable"):
-        return prob.add_variable(name, lowBound=0, cat=cat)
-    return pulp.LpVariable(name, lowBound=0, cat=cat)
+        return prob.add_variable(name, lowBound=low, upBound=up, cat=cat)
+    return pulp.LpVariable(name, lowBound=low, upBound=up, cat=cat)
 
 
 def _physical(prob, d: ModelData, x, f, inst, tpp) -> None:
@@ -162,3 +163,64 @@ def _policy(prob, d: ModelData, x, inst, tpp) -> None:
             prob += expr <= pol.max_tier2_country_share * total, f"t2share_{k}"
         if pol.cap_for(k) is not None:
             prob += expr <= pol.cap_for(k) / MTPP, f"t2cap_{k}"
+
+
+def _bound(v: float) -> float | None:
+    """A column bound for PuLP: None for an infinite one."""
+    return float(v) if np.isfinite(v) else None
+
+
+def solve_matrix(lp: LinearProgram, integrality: np.ndarray | None = None, time_limit: float | None = None,
+                 gap: float | None = None) -> SolveResult:
+    """Maximize ``lp.c`` on CBC, the matrices written row by row into PuLP (value stage only).
+    A ranged row is two constraints; its dual is their sum (at most one binds). Duals follow the
+    contract (objective gained per unit of the active bound; PuLP reads CBC's so)."""
+    t0 = time.perf_counter()
+    prob = pulp.LpProblem("matrix", pulp.LpMaximize)
+    ints = np.zeros(lp.num_col, bool) if integrality is None else np.asarray(integrality) > 0
+    v = [_var(prob, f"v{j}", bool(ints[j]), _bound(lp.col_lo[j]), _bound(lp.col_hi[j])) for j in range(lp.num_col)]
+    prob += pulp.LpAffineExpression([(v[j], float(lp.c[j])) for j in np.flatnonzero(lp.c)])
+    A = lp.A.tocsr()
+    rows: list[list[pulp.LpConstraint]] = []
+    for i in range(lp.num_row):
+        cols, vals = A.indices[A.indptr[i]:A.indptr[i + 1]], A.data[A.indptr[i]:A.indptr[i + 1]]
+        expr = pulp.LpAffineExpression([(v[j], float(a)) for j, a in zip(cols, vals)])
+        lo, hi = lp.row_lo[i], lp.row_hi[i]
+        pair = []
+        for sense, rhs, tag in ((pulp.LpConstraintEQ, lo, "e"),) if lo == hi else (
+                (pulp.LpConstraintGE, lo, "g"), (pulp.LpConstraintLE, hi, "l")):
+            if np.isfinite(rhs):
+                constraint = pulp.LpConstraint(expr, sense, f"r{i}{tag}", float(rhs))
+                prob += constraint
+                pair.append(constraint)
+        rows.append(pair)
+    prob.solve(cbc(time_limit, gap))
+    status, termination = cbc_status(prob, time_limit)
+    name = "cbc-mip" if ints.any() else "cbc"
+    seconds = {"mip" if ints.any() else "value_stage": time.perf_counter() - t0}
+    if not status.has_solution:
+        return SolveResult(status, name, message=pulp.LpStatus[prob.status], seconds=seconds,
+                           termination=termination)
+    x = np.array([var.varValue or 0.0 for var in v])
+    result = SolveResult(status, name, x=x, objective=float(lp.c @ x), cost=float(lp.cost @ x),
+                         seconds=seconds, termination=termination)
+    if not ints.any():
+        result.row_duals = np.array([sum(con.pi or 0.0 for con in pair) for pair in rows])
+        result.col_duals = np.array([var.dj or 0.0 for var in v])
+        result.bound = result.objective if status == Status.OPTIMAL else float("nan")
+    return result
+
+
+class CbcBackend:
+    """CBC behind the solver contract: LPs (with duals) and MIPs, value stage only."""
+
+    name = "cbc"
+    capabilities = Capabilities(lp=True, mip=True, duals=True)
+
+    def solve(self, lp: LinearProgram, options: SolveOptions = SolveOptions(),
+              integrality: np.ndarray | None = None) -> SolveResult:
+        refuse_unsupported(self.name, self.capabilities, options, is_mip(integrality))
+        return solve_matrix(lp, integrality, options.time_limit, options.gap)
+
+
+CBC = CbcBackend()

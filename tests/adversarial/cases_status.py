@@ -108,7 +108,7 @@ CASES = [
          ("soft limit violated: tier2_share[POL]",), setup=polish_installed, writes=("out",),
          check=soft_violation_recorded),
     Case("integer-unknown-method", "options", OUT + ("--integer", "--method", "guess"), 2,
-         ("error:", "--method must be exact, round or auto")),
+         ("invalid value for '--method'", "'exact', 'round', 'auto'")),
     Case("integer-unknown-solver", "options", OUT + ("--integer", "--solver", "gurobi"), 2,
-         ("error:", "--solver highs, ortools or cbc")),
+         ("invalid value for '--solver'", "'highs', 'ortools', 'cbc'")),
 ]

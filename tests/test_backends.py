@@ -183,17 +183,17 @@ def test_integer_choices_accept_enums_or_values_and_refuse_others():
 
 
 def test_integer_cbc_keeps_build_decisions(tmp_path):
-    """CBC now takes the same rack MIP as HiGHS and SCIP, build decisions included: site A, if
-    built, takes at least min_new_mw (30 units); the plan passes the integer checker."""
+    """CBC takes the same rack MIP as HiGHS and SCIP, build decisions included. Site A may get
+    new units only if at least min_new_mw (30 units) of them, but only 10 exist: the plan is
+    empty. (The algebraic CBC model used before had no build decisions: it placed the 10 units
+    at A, a plan the checker refuses, with status optimal.)"""
     from helpers import M, chip, market, site, write_scenario
 
     from optimizer import check_plan, load_scenario, solve
-    f = write_scenario(tmp_path, [site("A", "USA", fixed_cost_usd=1000.0, min_new_mw=0.03),
-                                  site("B", "USA", racks=2)],
-                       [chip(inventory=100, capex_usd=1.0)], [market("us", "USA", 40 * M)], policy="")
+    f = write_scenario(tmp_path, [site("A", "USA", min_new_mw=0.03)], [chip(inventory=10, capex_usd=1.0)],
+                       [market("us", "USA", 10 * M)], policy="")
     s = load_scenario(f)
     plan = solve(s, integer=True, method="exact", mip_solver="cbc")
-    assert plan.summary["objective"] == pytest.approx(40 * M, rel=1e-6)
-    assert plan.placement.set_index("site_id")["new_units"].get("A", 0.0) >= 30 - 1e-6
+    assert plan.summary["objective"] == pytest.approx(0.0, abs=1e-6)
     assert check_plan(s, plan.placement, plan.service, integer=True).ok
     assert plan.summary["integer"]["bound"] is None and "no bound" in plan.summary["integer"]["note"]

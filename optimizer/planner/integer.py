@@ -16,7 +16,6 @@ MIP runs instead. A round plan whose gap to the LP bound is above the gap target
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -76,7 +75,7 @@ def rack_scaled(fm: FastModel, d: ModelData) -> tuple[LinearProgram, np.ndarray,
     factor[xb.slice] = np.tile(upr / UNIT, fm.pools.n)
     integrality = np.zeros(lp.num_col, dtype=np.int32)
     integrality[xb.slice] = 1
-    scaled = dataclasses.replace(
+    scaled = replace(
         lp, A=(lp.A @ _diag(factor)).tocsr(), c=lp.c * factor, cost=lp.cost * factor,
         col_lo=lp.col_lo / factor, col_hi=lp.col_hi / factor)
     return scaled, integrality, factor
@@ -155,12 +154,11 @@ def _round_status(result: SolveResult, info: dict, gap_target: float) -> None:
         result.status, result.termination = Status.FEASIBLE, Termination.GAP_LIMIT
 
 
-def _mip(lp: LinearProgram, integrality: np.ndarray, solver: MipSolver, time_limit: float | None,
-         gap: float) -> SolveResult:
-    """The MIP on ``solver``'s backend, with the cost stage where the backend has one."""
-    mip = backend(solver.backend)
-    options = SolveOptions(time_limit=time_limit, gap=gap, two_stage=mip.capabilities.two_stage)
-    return mip.solve(lp, options, integrality)
+def _mip(lp: LinearProgram, integrality: np.ndarray, options: IntegerOptions) -> SolveResult:
+    """The MIP on the options' backend, with the cost stage where the backend has one."""
+    mip = backend(options.solver.backend)
+    return mip.solve(lp, SolveOptions(time_limit=options.time_limit, gap=options.gap,
+                                      two_stage=mip.capabilities.two_stage), integrality)
 
 
 @dataclass(frozen=True)
@@ -205,13 +203,13 @@ def _finish(d: ModelData, mip: Rack, result: SolveResult, info: dict) -> tuple[S
 
 def _exact(d: ModelData, options: IntegerOptions) -> tuple[Solution, dict]:
     mip = _rack_mip(d)
-    result = _mip(mip.lp, mip.integrality, options.solver, options.time_limit, options.gap)
+    result = _mip(mip.lp, mip.integrality, options)
     return _finish(d, mip, result, {"method": "exact", "solver": options.solver.value})
 
 
 def _round_and_repair(d: ModelData, options: IntegerOptions) -> tuple[Solution, dict]:
     """LP relaxation (fast core), then the floor-1..ceil neighbourhood MIP on HiGHS."""
-    time_limit, gap = options.time_limit, options.gap
+    time_limit = options.time_limit
     t0 = time.perf_counter()
     relaxed = build_fast(d)
     lp_result = highs.solve_lp(relaxed.lp, lexicographic=False,
@@ -239,9 +237,10 @@ def _round_and_repair(d: ModelData, options: IntegerOptions) -> tuple[Solution, 
     lo, hi = lo.ravel(), hi.ravel()
     col_lo, col_hi = lp.col_lo.copy(), lp.col_hi.copy()
     col_lo[xb.slice], col_hi[xb.slice] = lo, np.minimum(hi, col_hi[xb.slice])
-    restricted = dataclasses.replace(lp, col_lo=col_lo, col_hi=col_hi)
+    restricted = replace(lp, col_lo=col_lo, col_hi=col_hi)
     remaining = None if time_limit is None else max(1.0, time_limit - lp_seconds)
-    result = _mip(restricted, integrality, MipSolver.HIGHS, remaining, gap)
+    on_highs = replace(options, solver=MipSolver.HIGHS, time_limit=remaining)
+    result = _mip(restricted, integrality, on_highs)
     info = {"method": "round", "solver": "highs", "lp_seconds": lp_seconds,
             "bound_model": lp_result.objective, "neighbourhood_columns": int((hi > lo).sum())}
     if time_limit is not None and time_limit < lp_seconds + 1.0:
@@ -250,6 +249,6 @@ def _round_and_repair(d: ModelData, options: IntegerOptions) -> tuple[Solution, 
     if not result.status.has_solution:
         empty = result.status in (Status.INFEASIBLE, Status.INFEASIBLE_OR_UNBOUNDED)
         info["method"] = f"round (neighbourhood {'empty' if empty else result.status.value}) -> exact"
-        result = _mip(lp, integrality, MipSolver.HIGHS, remaining, gap)
+        result = _mip(lp, integrality, on_highs)
         info["bound_model"] = min(lp_result.objective, result.bound) if result.status.has_solution else lp_result.objective
     return _finish(d, mip, result, info)

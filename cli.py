@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 try:   # Ctrl-C while the libraries load (about a second) gets the same one line as later on
+    import os
     import re
     import time
     from pathlib import Path
@@ -16,18 +17,49 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
 
     import numpy as np
     import typer
+    import typer.core
 
     from optimizer import check_plan, load_scenario, read_plan, solve, write_plan
     from optimizer.errors import EXIT_DISAGREE, EXIT_INTERRUPTED, EXIT_SOLVER, FleetoptError, InputError
-    from optimizer.io.manifest import build_manifest, input_differences, input_paths, utc_now
+    from optimizer.io.manifest import build_manifest, input_differences, run_inputs, utc_now
     from optimizer.outdir import check_out_dir, check_out_file, out_lock, read_run, write_with
     from optimizer.planner.integer import IntegerMethod, MipSolver
     from optimizer.planner.solve import SolverPath, check_run_options
 except KeyboardInterrupt:
     sys.stderr.write("interrupted\n")
     raise SystemExit(130) from None
+try:    # typer >= 0.20 carries its own copy of click
+    from typer._click.exceptions import ClickException
+except ImportError:
+    from click.exceptions import ClickException
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+
+
+class FleetoptGroup(typer.core.TyperGroup):
+    """typer's group, but a usage error (an unknown option or command, a value typer's own
+    checks refuse, a missing argument) is one ``error:`` line and exit 2, like every other bad
+    input, instead of typer's boxed panel; typer's message (e.g. the list of choices) is kept."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":     # typer has printed the help already
+                sys.exit(2)
+            where = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) else ""
+            for line in exc.format_message().splitlines() or [type(exc).__name__]:
+                typer.echo(f"error: {line}{where}", err=True)
+                where = ""
+            sys.exit(2)
+        except typer.Abort:
+            typer.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=FleetoptGroup,
                   help="Place AI accelerators across data centers within export-control limits.")
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario folder (sites.csv, chips.csv, markets.csv, ...)")]
@@ -85,9 +117,11 @@ def solve_cmd(
         check_run_options(path, time_limit, gap, integer)     # before any work
         target = check_out_dir(out, "plan", scenario)
         if report:
-            check_out_file(report, "--report", (target, *input_paths(scenario, policy)))
+            check_out_file(report, "--report", (target, *run_inputs(scenario, policy, baseline)))
         with out_lock(target):
+            check_out_dir(out, "plan", scenario, checked=target)     # again, under the lock
             s = load_scenario(scenario, policy)
+            _check_baseline(scenario, baseline)
             timings.update(s.load_timings)
             prices = _parse_prices(soft_price) if (soft or soft_price) else None
             plan = solve(s, path=path, time_limit=time_limit, soft=prices, integer=integer, method=method,
@@ -207,6 +241,7 @@ def check_cmd(
     The policy is --policy when given, else the one recorded in DIR/summary.json (rebuilt from
     its values and the tiers it used, never re-read by name), else the scenario's."""
     try:
+        _check_not_swapped(scenario, plan_dir)
         placement, service, summary = read_plan(plan_dir)
         record = summary.get("policy") if isinstance(summary, dict) else None
         s, origin = _audit_scenario(scenario, plan_dir, policy, record)
@@ -235,6 +270,18 @@ def check_cmd(
         typer.echo(f"broken: {r.rule} ({r.scope}): value {r.value:.6g}, limit {r.limit:.6g}"
                    + (f"; offending ids: {r.offenders}" if r.offenders else ""), err=True)
     raise typer.Exit(1)
+
+
+def _check_not_swapped(scenario: Path, plan_dir: Path) -> None:
+    """``check PLAN_DIR SCENARIO`` (the arguments the other way round) says so, rather than
+    listing the plan files missing from the scenario folder."""
+    looks_plan = (scenario / "placement.csv").is_file() and not (scenario / "sites.csv").is_file()
+    looks_scenario = (plan_dir / "sites.csv").is_file() and not (plan_dir / "placement.csv").is_file()
+    if looks_plan or looks_scenario:
+        raise InputError(f"the arguments look swapped: {scenario} holds a plan and {plan_dir} a scenario"
+                         if looks_plan and looks_scenario else
+                         f"the arguments look swapped: {scenario if looks_plan else plan_dir} holds "
+                         f"{'placement.csv' if looks_plan else 'sites.csv'}; write fleetopt check SCENARIO PLAN_DIR")
 
 
 def _audit_scenario(scenario: Path, plan_dir: Path, policy: str | None, record) -> tuple:
@@ -349,7 +396,7 @@ def sweep_cmd(
         check_out_dir(out, "sweep", scenario)      # before any work; run_sweep locks --out
         base = load_scenario(scenario, policy)
         variants = grid_variants(grid, vary or [], [p for p in (policies or "").split(",") if p], each_tier2, base)
-        _check_policies({str(v.params["policy"]) for v in variants if "policy" in v.params})
+        _check_policies(scenario, {str(v.params["policy"]) for v in variants if "policy" in v.params})
         run = sweep_manifest(base, variants, options, started)
         counts = {"done": 0, "failed": 0}
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -377,18 +424,29 @@ def sweep_cmd(
             typer.echo(f"  {r.country:<5} {r.value_of_move:>+22,.0f}")
 
 
-def _check_policies(names: set[str]) -> None:
-    """Every variant policy (--policies, --vary policy=, a grid's policy) loads: a misspelt preset
-    is exit 2 before any work, not a variant that fails while the sweep exits 0."""
-    from optimizer import load_policy
+def _check_policies(scenario: Path, names: set[str]) -> None:
+    """Every variant policy (--policies, --vary policy=, a grid's policy) is validated on the
+    scenario exactly as a base policy is (its values, country codes, home country and caps
+    under its tiers): a bad one is exit 2 before any work, not a variant that fails while the
+    sweep exits 0."""
     problems = []
     for name in sorted(names):
         try:
-            load_policy(name.strip())
+            load_scenario(scenario, name.strip())
         except InputError as exc:
             problems += [f"variant policy {name}: {line}" for line in exc.problems]
     if problems:
         raise InputError(problems)
+
+
+def _check_baseline(scenario: Path, baseline: str | None) -> None:
+    """A --baseline policy is loaded and validated on the scenario before the main solve, so a
+    misspelt or broken one costs no solve."""
+    if baseline:
+        try:
+            load_scenario(scenario, baseline)
+        except InputError as exc:
+            raise InputError([f"--baseline {baseline}: {line}" for line in exc.problems]) from None
 
 
 def _check_dask(address: str | None) -> None:
@@ -409,7 +467,7 @@ def compare_cmd(
     from optimizer.batch.compare import compare_dirs, comparison_table
     try:
         if out is not None:
-            check_out_file(out, "--out", (a, b))
+            check_out_file(out, "--out", (*run_inputs(a), b))     # A, B and the shipped datasets
         tables = compare_dirs(a, b)
         if out is not None:
             whole = comparison_table(tables)
@@ -524,15 +582,56 @@ def bench_cmd(
         raise typer.Exit(EXIT_DISAGREE)
 
 
+class StdoutGuard:
+    """Stands in for ``sys.stdout``: the first failed write or flush (a reader that went away,
+    ``| head -1``; a full disk) is remembered, standard output is pointed at the null device
+    and the command goes on, so its own exit code stands (a verdict stays 0 or 1; a plan already
+    written stays written) and ``main`` says once, on stderr, that the output was cut short."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.error: OSError | None = None
+
+    def write(self, text: str) -> int:
+        return self._guarded(self._stream.write, text, len(text))
+
+    def flush(self) -> None:
+        self._guarded(self._stream.flush)
+
+    def _guarded(self, call, *args):
+        if self.error is None:
+            try:
+                return call(*args[:1]) if args else call()
+            except OSError as exc:
+                self.error = exc
+                self._silence()
+        return args[1] if len(args) > 1 else None
+
+    def _silence(self) -> None:
+        """Point fd 1 at the null device, so later writes and the interpreter's last flush of
+        whatever was buffered cannot fail again."""
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, self._stream.fileno())
+        os.close(null)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main() -> None:
     """Console entry point: ``app``, plus one line and exit 130 on Ctrl-C (typer exits 130
-    silently) and a last-resort net that turns an unexpected exception into one ``error:`` line
+    silently), one line when standard output could not be written (the command's exit code
+    stands) and a last-resort net that turns an unexpected exception into one ``error:`` line
     and exit 4 instead of a traceback. Every known error path exits through ``_fail`` instead."""
+    guard = sys.stdout = StdoutGuard(sys.stdout)
     try:
         app()
     except SystemExit as exc:
         if exc.code == EXIT_INTERRUPTED:
             typer.echo("interrupted", err=True)
+        if guard.error is not None:
+            typer.echo(f"error: standard output could not be written ({guard.error.strerror or guard.error}); "
+                       "the output is cut short, the result stands", err=True)
         raise
     except KeyboardInterrupt:   # outside typer's own handling (e.g. while it parses arguments)
         typer.echo("interrupted", err=True)

@@ -9,15 +9,18 @@ Everything is checked before any work, so a refusal (exit 2) leaves no trace.
 
 Writes are atomic: a file or a folder is first written under a hidden temporary name beside its
 target (``.NAME.tmp-PID-*``), then renamed into place (an older folder is first moved to
-``.NAME.old-PID-*``, then removed). A lock file ``.NAME.lock`` beside a folder, created
-exclusively and holding the writer's pid, keeps two runs from writing the same folder at once;
-a lock whose pid is dead is taken over. Leftovers of a killed run (temporary names whose pid is
+``.NAME.old-PID-*``, then removed). A lock file ``.NAME.lock`` beside a folder, held with an
+exclusive ``flock`` and recording the writer's pid and host, keeps two runs from writing the
+same folder at once; the kernel releases it when its run dies, so a dead run's lock is simply
+taken (one recording a live pid of this host, or any other host, counts as held). Leftovers of a killed run (temporary names whose pid is
 dead) are cleaned up by the next write into the same place; a killed swap's older folder is put
 back when the new one never arrived. Permissions follow the umask.
 """
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import re
@@ -43,12 +46,17 @@ _HELD: set[Path] = set()      # locks this process holds (a nested acquire of on
 # ------------------------------------------------------------------------------------------
 
 def check_out_dir(out: str | Path, kind: str, scenario: str | Path | None = None,
-                  flag: str = "--out") -> Path:
+                  flag: str = "--out", checked: Path | None = None) -> Path:
     """Resolve ``out`` and apply the output-folder rule for a folder of ``kind`` (plan, sweep,
-    scenario); returns the resolved path or raises InputError naming the folder and the fix."""
+    scenario); returns the resolved path or raises InputError naming the folder and the fix.
+    ``checked``: the path an earlier check (before the lock) resolved ``out`` to; a link
+    changed since then is refused rather than writing where nobody checked."""
     given = Path(out)
     target = given.expanduser().resolve()
     name = f"{flag} {given}"
+    if checked is not None and target != checked:
+        raise InputError(f"{name}: now leads to {target}, not {checked} as when it was checked (a link "
+                         "changed during the run); nothing was written; run again")
     _check_not_around(target, name, scenario)
     _check_parents(target, name)
     if target.exists() and not target.is_dir():
@@ -89,16 +97,55 @@ def folder_kind(folder: Path) -> str | None:
     entries = {e for e in everything if not _is_leftover(e, SWEEP_FILES)}
     if entries == set(PLAN_FILES):
         run = read_run(folder / "summary.json")
-        if run is None or run.get("kind") == "plan":   # None: a 0.1.0 plan (no manifest)
+        if (run is None and _is_old_summary(folder / "summary.json")) or (run or {}).get("kind") == "plan":
             return "plan"
     if "sweep.json" in entries and entries <= set(SWEEP_FILES) | {"variants"} and _is_sweep_json(folder / "sweep.json") \
             and _only_variants(folder):
         return "sweep"
-    if SCENARIO_MANIFEST in entries:
-        run = read_run(folder / SCENARIO_MANIFEST)
-        if run is not None and run.get("kind") == "scenario" and entries == {SCENARIO_MANIFEST, *run.get("files", [])}:
-            return "scenario"
+    if SCENARIO_MANIFEST in entries and _generated_changes(folder) == {}:
+        return "scenario"
     return None
+
+
+def _is_old_summary(path: Path) -> bool:
+    """summary.json as fleetopt 0.1.0 wrote it (no manifest): a JSON object with the plan's
+    ``status`` and ``objective`` — not merely a file of that name by another tool."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"status", "objective"} <= set(data)
+
+
+def generated_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of every file in a freshly generated scenario (recorded in generated.json)."""
+    return {e.name: sha256_file(Path(e.path)) for e in os.scandir(folder) if e.name != SCENARIO_MANIFEST}
+
+
+def _generated_changes(folder: Path) -> dict[str, str] | None:
+    """Name -> added / changed / removed for every file of a generated scenario that is not as
+    generated.json records it (older manifests record names only, no hashes); None when
+    generated.json marks no generated scenario."""
+    run = read_run(folder / SCENARIO_MANIFEST)
+    if run is None or run.get("kind") != "scenario":
+        return None
+    listed, recorded = set(run.get("files", [])), run.get("sha256") or {}
+    present = set(os.listdir(folder)) - {SCENARIO_MANIFEST}
+    changes = {n: "added" for n in present - listed} | {n: "removed" for n in listed - present}
+    for name in sorted(listed & present):
+        path = folder / name
+        if name in recorded and (not path.is_file() or path.is_symlink() or sha256_file(path) != recorded[name]):
+            changes[name] = "changed"
+    return changes
+
+
+def sha256_file(path: Path) -> str:
+    """The file's sha256, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_run(path: Path) -> dict | None:
@@ -144,30 +191,51 @@ def _is_leftover(entry: str, names: tuple[str, ...]) -> bool:
 
 
 def _describe(folder: Path, found: str | None, kind: str) -> str:
-    """What the folder is, naming the files that make it not ``kind`` (those it would not write)."""
+    """What the folder is: another kind of fleetopt folder, or which of its files fleetopt did
+    not write (only those) and which of a generated scenario's files were edited since."""
     if found is not None:
         return f"is {KIND_WORDS[found]} folder"
     names = set(os.listdir(folder))
+    changes = _generated_changes(folder) if kind == "scenario" else None
+    if changes:
+        foreign = sorted(n for n, how in changes.items() if how == "added")
+        edited = [f"{n} {how}" for n, how in sorted(changes.items()) if how != "added"]
+        parts = ([f"holds files fleetopt did not write ({_first(foreign)})"] if foreign else []) + \
+            ([f"its generated files were edited since ({_first(edited)})"] if edited else [])
+        return "folder exists and " + " and ".join(parts)
     ours = {"plan": set(PLAN_FILES), "sweep": {*SWEEP_FILES, "variants"}, "scenario": set()}[kind]
-    extra = sorted(names - ours) or sorted(names)
-    shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
-    return f"folder exists and holds files fleetopt did not write ({shown})"
+    return f"folder exists and holds files fleetopt did not write ({_first(sorted(names - ours) or sorted(names))})"
+
+
+def _first(names: list[str], shown: int = 5) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _check_not_around(target: Path, name: str, scenario: str | Path | None) -> None:
     """Never the current folder, the scenario folder, a folder containing either, or a path
     inside the scenario."""
     cwd = Path.cwd().resolve()
+    example = f"{name.split()[0]} plan" if name.startswith("-") else "a new name such as plan"
     if target == cwd:
-        raise InputError(f"{name}: is the current folder; write into a new folder, e.g. --out plan")
+        raise InputError(f"{name}: is the current folder; write into a new folder, e.g. {example}")
     if scenario is not None:
         scn = Path(scenario).expanduser().resolve()
         where = ("is the scenario folder" if target == scn else "contains the scenario folder"
-                 if target in scn.parents else "is inside the scenario folder" if scn in target.parents else None)
+                 if target in scn.parents else "is inside the scenario folder" if _within(target, scn) else None)
         if where:
             raise InputError(f"{name}: {where} {scn}; write into a new folder outside it")
     if target in cwd.parents:
-        raise InputError(f"{name}: contains the current folder; write into a new folder, e.g. --out plan")
+        raise InputError(f"{name}: contains the current folder; write into a new folder, e.g. {example}")
+
+
+def _within(path: Path, folder: Path) -> bool:
+    """``path`` lies inside ``folder``: by name, or by identity of an existing ancestor (on a
+    case-insensitive file system Sample/plan lies inside sample)."""
+    if folder in path.parents:
+        return True
+    if not folder.is_dir():
+        return False
+    return any(p.exists() and os.path.samefile(p, folder) for p in path.parents)
 
 
 def _check_parents(target: Path, name: str) -> None:
@@ -188,8 +256,8 @@ def _check_parents(target: Path, name: str) -> None:
 @contextlib.contextmanager
 def out_lock(target: Path, flag: str = "--out") -> Iterator[None]:
     """Hold ``.NAME.lock`` beside ``target`` (its parents are created, and removed again if they
-    stay empty). Another live run's lock is exit 2; a dead run's lock is taken over. Nested
-    acquisitions by the same process are no-ops."""
+    stay empty). Another live run's lock (or another host's) is exit 2; a dead run's lock on
+    this host is taken over. Nested acquisitions by the same process are no-ops."""
     target = Path(target)
     lock = target.parent / f".{target.name}.lock"
     if lock in _HELD:
@@ -197,7 +265,7 @@ def out_lock(target: Path, flag: str = "--out") -> Iterator[None]:
         return
     made = _make_parents(target.parent, flag, target)
     try:
-        _acquire(lock, flag, target)
+        fd = _acquire(lock, flag, target)
     except BaseException:
         _remove_empty(made)
         raise
@@ -207,7 +275,7 @@ def out_lock(target: Path, flag: str = "--out") -> Iterator[None]:
         yield
     finally:
         _HELD.discard(lock)
-        lock.unlink(missing_ok=True)
+        _release(lock, fd)
         _remove_empty(made)
 
 
@@ -226,37 +294,65 @@ def _remove_empty(folders: list[Path]) -> None:
             p.rmdir()
 
 
-def _acquire(lock: Path, flag: str, target: Path) -> None:
-    """Create the lock exclusively (a complete file linked into place), taking over a dead run's."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{lock.name}.tmp-{os.getpid()}-", dir=lock.parent)
-    except OSError as exc:
-        raise InputError(f"{flag} {target}: cannot write into {lock.parent} ({exc.strerror}); "
-                         "choose another path") from None
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(f"{os.getpid()} {socket.gethostname()}\n")
-        for _ in range(2):
-            try:
-                os.link(tmp, lock)
-                return
-            except FileExistsError:
-                owner = _lock_owner(lock)
-                if owner is not None and _alive(owner):
-                    raise InputError(f"{flag} {target}: another fleetopt run (pid {owner}) is writing it; "
-                                     f"wait for it to finish, or choose another folder (a lock left by a "
-                                     f"crashed run is {lock})") from None
-                lock.unlink(missing_ok=True)      # a dead run's lock: take it over
-        raise InputError(f"{flag} {target}: could not take the lock {lock}; try again")
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+def _acquire(lock: Path, flag: str, target: Path) -> int:
+    """Hold ``lock`` and return its open descriptor: an exclusive ``flock`` (the kernel drops it
+    when the process dies, so a dead run's lock needs no takeover race), on the file that is
+    still at that path (a holder unlinks it before it lets go), recording ``PID HOST``. A lock
+    file naming a live pid on this host (a run of an older fleetopt) or any other host (whose
+    pids this host cannot see) counts as held."""
+    for _ in range(3):
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise InputError(f"{flag} {target}: cannot write into {lock.parent} ({exc.strerror}); "
+                             "choose another path") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise _busy(lock, flag, target) from None
+        if not _same_file(fd, lock):      # its holder removed it between our open and our flock
+            os.close(fd)
+            continue
+        pid, host = _lock_owner(lock)
+        if host is not None and (host != socket.gethostname() or (pid is not None and _alive(pid))):
+            os.close(fd)
+            raise _busy(lock, flag, target)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+        return fd
+    raise InputError(f"{flag} {target}: could not take the lock {lock}; try again")
 
 
-def _lock_owner(lock: Path) -> int | None:
+def _release(lock: Path, fd: int) -> None:
+    """Unlink the lock while still holding it, then let go (a waiter that opened the old file
+    sees that it is no longer at the path and starts over)."""
+    lock.unlink(missing_ok=True)
+    os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
     try:
-        return int(lock.read_text().split()[0])
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+def _busy(lock: Path, flag: str, target: Path) -> InputError:
+    pid, host = _lock_owner(lock)
+    who = f"pid {pid}" + (f" on {host}" if host and host != socket.gethostname() else "") if pid else "another process"
+    return InputError(f"{flag} {target}: another fleetopt run ({who}) is writing it; wait for it to finish, "
+                      f"or choose another folder (a lock left by a crashed run on another host is {lock}: "
+                      "remove it once that run is surely gone)")
+
+
+def _lock_owner(lock: Path) -> tuple[int | None, str | None]:
+    """The pid and host a lock file records (None, None when it records nothing readable)."""
+    try:
+        words = lock.read_text().split()
+        return int(words[0]), (words[1] if len(words) > 1 else None)
     except (OSError, ValueError, IndexError):
-        return None
+        return None, None
 
 
 def _alive(pid: int) -> bool:

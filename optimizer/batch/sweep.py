@@ -85,7 +85,7 @@ def run_sweep(scenario_dir: Path, variants: list[Variant], out_dir: Path, policy
     """
     target = check_out_dir(out_dir, "sweep", scenario_dir)
     with out_lock(target):
-        check_out_dir(out_dir, "sweep", scenario_dir)     # again, under the lock
+        check_out_dir(out_dir, "sweep", scenario_dir, checked=target)     # again, under the lock
         if run is None:
             run = sweep_manifest(load_scenario(scenario_dir, policy), variants, {"policy": policy})
         run = _open_sweep(target, run, restart, out_dir)
@@ -129,10 +129,17 @@ def _open_sweep(folder: Path, run: dict[str, Any], restart: bool, given: Path) -
 
 
 def discard_sweep(folder: Path) -> None:
-    """Remove what a sweep wrote into ``folder`` (its files and variants/), nothing else."""
-    shutil.rmtree(folder / "variants", ignore_errors=True)
-    for name in SWEEP_FILES:
-        (folder / name).unlink(missing_ok=True)
+    """Remove what a sweep wrote into ``folder`` (its files and variants/), nothing else.
+    sweep.json goes last: a run stopped half way leaves a folder still recognised as a sweep,
+    which ``--restart`` can clear."""
+    try:
+        if (folder / "variants").exists():
+            shutil.rmtree(folder / "variants")
+        for name in sorted(SWEEP_FILES, key=lambda n: n == "sweep.json"):
+            (folder / name).unlink(missing_ok=True)
+    except OSError as exc:
+        raise InputError(f"--restart: cannot remove the earlier sweep in {folder} ({exc.strerror or exc}); "
+                         "nothing new was written") from None
 
 
 def _run_processes(workers, scenario_dir, policy, parts, out_dir, progress, run) -> None:

@@ -28,7 +28,7 @@ import pandas as pd
 from optimizer.datafiles import data_dir
 from optimizer.errors import InputError
 from optimizer.io.manifest import build_manifest
-from optimizer.outdir import SCENARIO_MANIFEST, atomic_dir, check_out_dir, out_lock
+from optimizer.outdir import SCENARIO_MANIFEST, atomic_dir, check_out_dir, generated_hashes, out_lock
 
 CLASSES = [("training", 400.0, False, 1.0, 0.40), ("batch", 120.0, False, 1.5, 0.25),
            ("interactive", 30.0, False, 3.0, 0.25), ("sovereign", 60.0, True, 2.5, 0.10)]
@@ -61,10 +61,11 @@ def generate_fleet(out: str | Path, sites: int = 1000, metros: int | None = None
     run = build_manifest("scenario", None, None, {"sites": sites, "metros": n_metros, "skus": skus, "seed": seed})
     run["files"] = sorted(tables)
     with out_lock(target, flag="OUT"):
-        check_out_dir(out, "scenario", flag="OUT")     # again, under the lock
+        check_out_dir(out, "scenario", flag="OUT", checked=target)     # again, under the lock
         with atomic_dir(target) as tmp:
             for name, table in tables.items():
                 table.to_csv(tmp / name, index=False)
+            run["sha256"] = generated_hashes(tmp)     # a hand edit makes the folder the user's
             (tmp / SCENARIO_MANIFEST).write_text(json.dumps({"run": run}, indent=1) + "\n")
     return Path(out)
 

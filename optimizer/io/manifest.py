@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from optimizer.datafiles import data_dir
+from optimizer.errors import InputError
 from optimizer.inputs.tables import ALL_TABLES
+from optimizer.outdir import sha256_file
 from optimizer.policy.policy import Policy, resolve_policy_path
 
 SCHEMA = 1
@@ -54,22 +56,28 @@ def build_manifest(kind: str, folder: Path | None, policy: Policy | None, option
                            "inputs": {n: sha256_file(folder / n) for n in INPUT_FILES if (folder / n).is_file()}}
         run["datasets"] = {n: sha256_file(data_dir() / n) for n in DATASET_FILES}
     if policy is not None:
-        run["policy"] = policy_record(policy)
+        run["policy"] = policy_fingerprint(policy)
     specs = sorted(set(variant_policies))
     if specs:
         run["variant_policies"] = {spec: _policy_file_hash(spec) for spec in specs}
     return run
 
 
-def input_paths(folder: str | Path, policy: str | None = None) -> tuple[Path, ...]:
-    """The files a run on ``folder`` reads (its input files and a policy file given by path):
-    a file the user names for output must not be one of them."""
-    folder = Path(folder)
-    named = (Path(policy),) if policy and Path(policy).is_file() else ()
-    return tuple(folder / n for n in INPUT_FILES) + named
+def run_inputs(folder: str | Path, *policies: str | None) -> tuple[Path, ...]:
+    """What a run on ``folder`` reads, so that a file the user names for output (``--report``)
+    may neither be nor lie inside it: the whole scenario folder, the shipped datasets (presets,
+    countries.csv) and the file each policy spec stands for (a preset by name or by default lies
+    in the datasets; a spec that names no file is reported by the loader)."""
+    out = [Path(folder), data_dir()]
+    for spec in filter(None, policies):
+        try:
+            out.append(resolve_policy_path(spec))
+        except InputError:
+            continue
+    return tuple(out)
 
 
-def policy_record(policy: Policy) -> dict[str, Any]:
+def policy_fingerprint(policy: Policy) -> dict[str, Any]:
     """Name, source, the source file's sha256 (None when the policy was built in Python) and the
     sha256 of the policy as used (every value, so an edit made in Python shows)."""
     source = Path(policy.source)
@@ -77,14 +85,6 @@ def policy_record(policy: Policy) -> dict[str, Any]:
     return {"name": policy.name, "source": policy.source,
             "sha256": sha256_file(source) if source.is_file() else None,
             "effective_sha256": hashlib.sha256(json.dumps(effective, sort_keys=True, default=str).encode()).hexdigest()}
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fleetopt_version() -> str:

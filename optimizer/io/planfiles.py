@@ -34,7 +34,7 @@ def write_plan(plan: Plan, out: str | Path, run: dict[str, Any] | None = None) -
     if run is None:
         run = build_manifest("plan", scenario, plan.scenario.policy, {})
     with out_lock(target):
-        check_out_dir(out, "plan", scenario)     # again, under the lock
+        check_out_dir(out, "plan", scenario, checked=target)     # again, under the lock
         with atomic_dir(target) as tmp:
             t0 = time.perf_counter()
             plan.placement.to_csv(tmp / "placement.csv", index=False)

@@ -3,6 +3,7 @@ locks and leftovers) and when a sweep may be resumed (its manifest). Every refus
 every file as it was; every allowed run may change only what it names in ``writes``."""
 import json
 import shutil
+import socket
 from pathlib import Path
 
 import pandas as pd
@@ -108,9 +109,10 @@ CASES = [
          needs_plan=True, setup=lambda t: (t / "plan" / "notes.txt").write_text("mine\n")),
     Case("out-sweep-folder", "output-folder", (*SOLVE, "{tmp}/sw"), 2, ("is a sweep folder",), setup=swept),
     Case("out-live-lock", "output-folder", (*SOLVE, "{tmp}/out"), 2, ("another fleetopt run", "(pid 1)"),
-         setup=lambda t: (t / ".out.lock").write_text("1 elsewhere\n")),
+         setup=lambda t: (t / ".out.lock").write_text(f"1 {socket.gethostname()}\n")),
     Case("out-stale-lock-taken-over", "output-folder", (*SOLVE, "{tmp}/out"), 0, ("plan written",),
-         setup=lambda t: (t / ".out.lock").write_text(f"{DEAD_PID} gone\n"), writes=("out", ".out.lock")),
+         setup=lambda t: (t / ".out.lock").write_text(f"{DEAD_PID} {socket.gethostname()}\n"),
+         writes=("out", ".out.lock")),
     Case("out-leftovers-cleaned", "output-folder", (*SOLVE, "{plan}"), 0, ("plan written",), needs_plan=True,
          setup=leftovers, writes=("plan", f".plan.tmp-{DEAD_PID}-abc", f".plan.old-{DEAD_PID}-abc"),
          check=leftovers_gone),

@@ -31,6 +31,8 @@ from helpers import M, chip, market, site, write_scenario
 
 from cli import app
 
+DATASETS = Path(__file__).resolve().parents[2] / "datasets"
+
 KINDS = ("output-folder", "file-path", "policy", "tiers", "columns", "ranges", "plan-files",
          "options", "sweep", "status", "empty-tables")
 
@@ -88,6 +90,23 @@ def tree_digest(root: Path) -> dict[str, str]:
     return out
 
 
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Relative path -> contents of every file under ``root`` (datasets/ is small)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def restore(root: Path, before: dict[str, bytes]) -> list[str]:
+    """Put ``root`` back as ``before`` recorded it; returns the files that had changed."""
+    after = snapshot(root)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    for rel in changed:
+        if rel in before:
+            (root / rel).write_bytes(before[rel])
+        else:
+            (root / rel).unlink()
+    return changed
+
+
 runner = CliRunner()
 
 
@@ -102,12 +121,15 @@ def run_case(case: Case, tmp: Path) -> str:
         if case.setup is not None:
             case.setup(tmp)
         before = tree_digest(tmp)
-        args = [a.format(scn=scn, plan=tmp / "plan", tmp=tmp) for a in case.args]
+        shipped = snapshot(DATASETS)
+        args = [a.format(scn=scn, plan=tmp / "plan", tmp=tmp, data=DATASETS) for a in case.args]
         os.chdir(tmp)     # the command runs in tmp: a relative path (even ".") can only reach tmp
         result = runner.invoke(app, args)
     finally:
         os.chdir(cwd)
     output = result.output
+    spoiled = restore(DATASETS, shipped)
+    assert not spoiled, f"{case.id}: the run changed datasets/: {spoiled}\n{output}"
     assert result.exit_code == case.exit_code, f"{case.id}: exit {result.exit_code}\n{output}"
     exc = result.exception
     assert exc is None or (isinstance(exc, SystemExit) and (exc.code or 0) == case.exit_code), \

@@ -8,6 +8,7 @@ from pathlib import Path
 from optimizer.batch.variants import Variant, apply_variant, result_path
 from optimizer.errors import FleetoptError
 from optimizer.inputs.validation import load_scenario
+from optimizer.io.manifest import policy_fingerprint
 from optimizer.io.planfiles import write_plan
 from optimizer.outdir import write_json_atomic
 from optimizer.planner.solve import solve
@@ -37,7 +38,8 @@ class ChunkSolver:
         warm_before = self.warm.warm_solves
         try:
             plan = solve(apply_variant(self.base, v.params), warm=self.warm)
-            write_plan(plan, self.out_dir / "variants" / v.id / "plan", {**self.run_manifest, "variant": v.params})
+            run = {**self.run_manifest, "variant": v.params, "policy": policy_fingerprint(plan.scenario.policy)}
+            write_plan(plan, self.out_dir / "variants" / v.id / "plan", run)
             row.update(summary_row(plan.summary))
         except FleetoptError as exc:
             status = "infeasible" if exc.exit_code == 3 else getattr(exc, "status", "failed")

@@ -25,6 +25,7 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
     from optimizer.outdir import check_out_dir, check_out_file, out_lock, read_run, write_with
     from optimizer.planner.integer import IntegerMethod, MipSolver
     from optimizer.planner.solve import SolverPath, check_run_options
+    from optimizer.policy.rules import AT_LEAST, ROW_FAMILIES, Family
 except KeyboardInterrupt:
     sys.stderr.write("interrupted\n")
     raise SystemExit(130) from None
@@ -97,8 +98,8 @@ def solve_cmd(
     time_limit: Annotated[Optional[float], typer.Option("--time-limit", help="Seconds")] = None,
     soft: Annotated[bool, typer.Option("--soft", help="Penalize policy violations instead of forbidding them")] = False,
     soft_price: Annotated[Optional[list[str]], typer.Option(
-        "--soft-price", help="FAMILY=PRICE per TPP of violation (home_share, tier1_share, tier2_share, "
-        "tier2_cap); implies --soft; default 10 x the largest market value (see README)")] = None,
+        "--soft-price", help=f"FAMILY=PRICE per TPP of violation ({', '.join(ROW_FAMILIES)}); implies "
+        "--soft; default 10 x the largest market value (see README)")] = None,
     baseline: Annotated[Optional[str], typer.Option(
         "--baseline", help="Also solve under this policy (e.g. none) and report the cost of compliance")] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Write a self-contained HTML report")] = None,
@@ -214,9 +215,10 @@ SHOWN_TIER2 = 6
 
 
 def _print_limits(limits: list[dict]) -> None:
-    """Home and Tier-1 shares always; Tier-2 limits that bind or are the largest, then a count."""
-    shown = [l for l in limits if l["family"] in ("home_share", "tier1_share")]
-    tier2 = [l for l in limits if l["family"] in ("tier2_share", "tier2_cap")]
+    """Minimum shares (home, Tier-1) always; per-country maximums and caps (Tier 2) that bind or
+    are the largest, then a count."""
+    shown = [l for l in limits if l["sense"] == AT_LEAST]
+    tier2 = [l for l in limits if l["family"] in (Family.TIER2_SHARE, Family.TIER2_CAP)]
     tier2.sort(key=lambda l: (l["slack"] >= 0, not l["binding"], -l["value"] / max(l["bound"], 1e-12)))
     shown += tier2[:SHOWN_TIER2]
     for lim in shown:

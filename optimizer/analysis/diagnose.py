@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from optimizer.model.data import MTPP, ModelData
-from optimizer.model.elastic import POLICY_FAMILIES, policy_rows, with_elastic_rows
+from optimizer.model.elastic import policy_rows, with_elastic_rows
 from optimizer.model.lp import LinearProgram
+from optimizer.policy.rules import ROW_FAMILIES, Limit, describe_infeasible
 from optimizer.solvers.highs import solve_lp
 from optimizer.solvers.result import Status
 
@@ -26,36 +27,19 @@ def diagnose(d: ModelData, lp: LinearProgram) -> tuple[str, list[str], list[str]
     if result.status != Status.OPTIMAL:
         return "the limits cannot all hold (the elastic diagnosis did not solve)", [], []
     violation = result.x[elastic.var_blocks["violation"].slice]
+    limits = {lim.row: lim for lim in d.limits}
     lines, families, names = [], [], []
     for (name, blk), e in zip(rows, violation):
         if e <= 1e-7:
             continue
         families.append(blk.family)
         names.append(name)
-        lines.append(_describe(d, blk.family, str(blk.index[0]), e))
+        lines.append(_describe(d, limits[name], e))
     if not lines:
         return "the limits cannot all hold", [], []
-    return "; ".join(lines), sorted(set(families), key=POLICY_FAMILIES.index), names
+    return "; ".join(lines), sorted(set(families), key=ROW_FAMILIES.index), names
 
 
-def _describe(d: ModelData, family: str, scope: str, excess_mtpp: float) -> str:
-    pol = d.scenario.policy
-    total = d.installed_total
-    short = f"missing by at least {excess_mtpp * MTPP:,.0f} TPP"
-    if family == "tier2_share":
-        k_share = d.installed_in(d.site_country == scope) / total if total else 0.0
-        return (f"Tier-2 country share limit for {scope} cannot be met: the installed base already "
-                f"puts {k_share:.1%} of compute in {scope}; the limit is "
-                f"{pol.max_tier2_country_share:.0%} ({short} even with all inventory placed elsewhere)")
-    if family == "tier2_cap":
-        inst_k = d.installed_in(d.site_country == scope) * MTPP
-        return (f"Tier-2 country cap for {scope} cannot be met: the installed base there is "
-                f"{inst_k:,.0f} TPP; the cap is {pol.cap_for(scope):,.0f} TPP")
-    if family == "home_share":
-        share = d.installed_in(d.site_country == pol.home_country) / total if total else 0.0
-        return (f"home-country share limit ({pol.home_country} >= {pol.min_home_share:.0%}) cannot be "
-                f"met: the installed base has {share:.1%} there and the sites and inventory cannot "
-                f"add enough ({short})")
-    share = d.installed_in(d.site_tier == 1) / total if total else 0.0
-    return (f"Tier-1 share limit (>= {pol.min_tier1_share:.0%}) cannot be met: the installed base has "
-            f"{share:.1%} in Tier-1 countries and the sites and inventory cannot add enough ({short})")
+def _describe(d: ModelData, lim: Limit, excess_mtpp: float) -> str:
+    installed_group = d.installed_in(np.isin(d.site_country, list(lim.members))) * MTPP
+    return describe_infeasible(lim, installed_group, d.installed_total * MTPP, excess_mtpp * MTPP)

@@ -40,6 +40,7 @@ import pandas as pd
 from optimizer.model.data import MTPP, UNIT, ModelData
 from optimizer.model.fast import FastModel
 from optimizer.model.lp import LinearProgram
+from optimizer.policy.rules import AT_LEAST, AT_MOST, ROW_FAMILIES, SHARE, SHARE_FAMILIES, limit_unit, price_unit
 from optimizer.results.plan import Plan
 from optimizer.solvers.result import Ranging, SolveResult, Status
 
@@ -47,12 +48,10 @@ H100E_TPP = 15_832.0
 DUAL_TOL = 1e-9
 HIGHS_INF = 1e30          # HiGHS reports an open range end as +-1e30 or beyond
 SHARE_PROBE = 1e-4        # 0.01 percentage point
-UNITS = {"home_share": "per +1 pp of the minimum", "tier1_share": "per +1 pp of the minimum",
-         "tier2_share": "per +1 pp of the maximum", "tier2_cap": "per +1,000 H100e of cap",
-         "power": "per +1 MW", "racks": "per +1 rack", "inventory": "per +1 unit",
-         "demand": "per +1 H100e of demand"}
-LIMIT_UNITS = {"home_share": "%", "tier1_share": "%", "tier2_share": "%", "tier2_cap": "TPP",
-               "power": "MW", "racks": "racks", "inventory": "units", "demand": "TPP"}
+UNITS = {**{f.value: price_unit(f) for f in ROW_FAMILIES}, "power": "per +1 MW", "racks": "per +1 rack",
+         "inventory": "per +1 unit", "demand": "per +1 H100e of demand"}
+LIMIT_UNITS = {**{f.value: limit_unit(f) for f in ROW_FAMILIES}, "power": "MW", "racks": "racks",
+               "inventory": "units", "demand": "TPP"}
 COLUMNS = ["limit", "family", "scope", "unit", "value_per_unit", "limit_value", "limit_unit",
            "valid_from", "valid_to", "range"]
 
@@ -91,24 +90,18 @@ def shadow_prices(d: ModelData, fm: FastModel, result: SolveResult) -> pd.DataFr
 
 def _policy_prices(d: ModelData, lp: LinearProgram, y: np.ndarray, result: SolveResult,
                    rng: Ranging | None) -> pd.DataFrame:
-    """Share prices (per pp, no range until probed) and cap prices (ranged)."""
+    """Share prices (per pp, no range until probed) and amount prices (per 1,000 H100e, ranged)."""
     fleet_model = d.installed_total + float(result.x[lp.var_blocks["N"].slice].sum())
-    pol = d.scenario.policy
-    shares = {"home_share": pol.min_home_share, "tier1_share": pol.min_tier1_share,
-              "tier2_share": pol.max_tier2_country_share}
     rows = []
-    for name, blk in lp.row_blocks.items():
-        if blk.family not in shares and blk.family != "tier2_cap":
-            continue
-        scope = str(blk.index[0])
-        if blk.family in shares:
+    for lim in d.limits:
+        blk = lp.row_blocks[lim.row]
+        if lim.unit == SHARE:
             price = y[blk.start] * fleet_model * 0.01 * MTPP
-            rows.append((name, blk.family, scope, price, 100.0 * shares[blk.family], np.nan, np.nan, "none"))
-        elif blk.family == "tier2_cap":
-            cap = float(pol.cap_for(scope))
-            lo, hi = _row_range(lp, rng, np.array([blk.start]), np.array([cap]), MTPP)
-            rows.append((name, blk.family, scope, y[blk.start] * H100E_TPP * 1000, cap, lo[0], hi[0],
-                         "ranging" if rng is not None else "none"))
+            rows.append((lim.row, blk.family, lim.scope, price, 100.0 * lim.bound, np.nan, np.nan, "none"))
+        else:
+            lo, hi = _row_range(lp, rng, np.array([blk.start]), np.array([lim.bound]), MTPP)
+            rows.append((lim.row, blk.family, lim.scope, y[blk.start] * H100E_TPP * 1000, lim.bound, lo[0],
+                         hi[0], "ranging" if rng is not None else "none"))
     return pd.DataFrame(rows, columns=["limit", "family", "scope", "value_per_unit", "limit_value",
                                        "valid_from", "valid_to", "range"])
 
@@ -185,7 +178,7 @@ def probe_share_prices(lp: LinearProgram, prices: pd.DataFrame, installed_total:
     from optimizer.solvers.highs import solve_lp
     out = prices.copy()
     out["price_below"], out["price_above"], out["range_note"] = np.nan, np.nan, ""
-    for i in np.flatnonzero(out["family"].isin(["home_share", "tier1_share", "tier2_share"])):
+    for i in np.flatnonzero(out["family"].isin(SHARE_FAMILIES)):
         row = lp.row_blocks[out.at[i, "limit"]].start
         moved = {}
         for step in (-SHARE_PROBE, SHARE_PROBE):
@@ -227,8 +220,9 @@ def unserved_demand(d: ModelData, plan: Plan, prices: pd.DataFrame) -> pd.DataFr
     eligible = (np.unpackbits(bits, axis=1, count=len(s.markets)).astype(bool) if bits.size
                 else np.zeros((len(s.sites), len(s.markets)), bool))
     countries = s.sites["policy_country"].to_numpy()   # limits are on the country a site counts as
-    binding_countries = set(prices.loc[prices["family"].isin(["tier2_share", "tier2_cap"]), "scope"])
-    home_or_t1 = prices["family"].isin(["home_share", "tier1_share"]).any()
+    priced = {lim.row: lim for lim in d.limits if lim.row in set(prices["limit"])}
+    binding_countries = set().union(*(lim.members for lim in priced.values() if lim.sense == AT_MOST))
+    home_or_t1 = any(lim.sense == AT_LEAST for lim in priced.values())
     reasons = []
     for m_pos in short:
         reach = set(countries[eligible[:, m_pos]])

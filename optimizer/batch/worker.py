@@ -12,6 +12,7 @@ from optimizer.io.manifest import policy_fingerprint
 from optimizer.io.planfiles import write_plan
 from optimizer.outdir import write_json_atomic
 from optimizer.planner.solve import solve
+from optimizer.policy.rules import Family
 from optimizer.solvers.highs import WarmStart
 
 
@@ -57,8 +58,9 @@ def summary_row(summary: dict) -> dict:
     prices = (summary.get("explain") or {}).get("policy_prices", [])
     return {
         "status": summary["status"], "objective": summary["objective"], "served_pct": summary["served_pct"],
-        "cost_usd": summary["cost"]["total_usd"], "home_share": summary["home_share"],
-        "tier1_share": summary["tier1_share"], "binding_limits": summary["binding_limits"],
+        "cost_usd": summary["cost"]["total_usd"],
+        **{f.value: summary[f.value] for f in (Family.HOME_SHARE, Family.TIER1_SHARE)},
+        "binding_limits": summary["binding_limits"],
         "policy_prices": {p["limit"]: p["value_per_unit"] for p in prices},
         "solve_seconds": summary["timings"].get("solve"),
     }

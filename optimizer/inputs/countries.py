@@ -25,6 +25,7 @@ import pandas as pd
 from optimizer.datafiles import data_dir
 from optimizer.errors import InputError
 from optimizer.policy.policy import VALUE_KEYS, Policy
+from optimizer.policy.rules import Countries, rule_problems
 
 if TYPE_CHECKING:
     from optimizer.inputs.scenario import Scenario
@@ -97,7 +98,8 @@ def policy_problems(policy: Policy, table: CountryTable) -> tuple[list[str], lis
     a Tier-2 home country with ``min_home_share`` (the home minimum and the Tier-2 maximum would
     both apply to it). Noted: a Tier-2 home country without a home share.
     """
-    src, problems, notes = policy.source, [], []
+    src, notes = policy.source, []
+    problems = rule_problems(policy, Countries(table.tiers, [], table.counts_as))
     for code in sorted(policy.caps):
         owner = table.counts_as.get(code, code)
         tier = int(table.tiers.get(code, 2))

@@ -24,6 +24,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from optimizer.policy.policy import Policy
+from optimizer.policy.rules import Countries, Limit, policy_limits
 
 HOURS_PER_YEAR = 8760.0
 
@@ -52,6 +53,14 @@ class Scenario:
         table = self.installed.pivot_table(index="site_id", columns="sku", values="units",
                                            aggfunc="sum", fill_value=0.0)
         return table.reindex(index=self.sites.index, columns=self.chips.index, fill_value=0.0)
+
+    def countries(self) -> Countries:
+        """What the policy rules read: tiers, the countries the sites count as, territories."""
+        return Countries(self.tiers, sorted(set(self.sites["policy_country"])), self.counts_as)
+
+    def limits(self) -> list[Limit]:
+        """Every policy limit of this scenario, in rule order (see optimizer.policy.rules)."""
+        return policy_limits(self.policy, self.countries())
 
     def tier_of(self, iso3: str) -> int:
         """Tier of a country (2 when no table names it)."""

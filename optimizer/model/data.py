@@ -13,6 +13,7 @@ import pandas as pd
 
 from optimizer.inputs.scenario import Scenario
 from optimizer.model.eligibility import eligibility_bits, eligible_pairs
+from optimizer.policy.rules import Limit
 
 UNIT = 1e3     # accelerators per model unit of x
 MTPP = 1e6     # TPP per model unit of compute
@@ -86,6 +87,7 @@ class ModelData:
     def installed_in(self, mask: np.ndarray) -> float:
         return float(self.inst_tpp[mask].sum())
 
-    def tier2_countries(self) -> list[str]:
-        """Tier-2 countries that hold at least one site (only they can need a row)."""
-        return sorted(set(self.site_country[self.site_tier == 2]))
+    @cached_property
+    def limits(self) -> list[Limit]:
+        """The policy limits (optimizer.policy.rules); those ``enforced`` as rows get one."""
+        return [lim for lim in self.scenario.limits() if lim.enforced == "row"]

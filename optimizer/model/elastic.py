@@ -12,13 +12,12 @@ import pandas as pd
 import scipy.sparse as sp
 
 from optimizer.model.lp import Block, LinearProgram
-
-POLICY_FAMILIES = ("home_share", "tier1_share", "tier2_share", "tier2_cap")
+from optimizer.policy.rules import ROW_FAMILIES
 
 
 def policy_rows(lp: LinearProgram) -> list[tuple[str, Block]]:
-    """The one-row blocks of the policy families, in model order."""
-    return [(name, blk) for name, blk in lp.row_blocks.items() if blk.family in POLICY_FAMILIES]
+    """The one-row blocks of the policy limits (every family with model rows), in model order."""
+    return [(name, blk) for name, blk in lp.row_blocks.items() if blk.family in ROW_FAMILIES]
 
 
 def with_elastic_rows(lp: LinearProgram, rows: list[tuple[str, Block]], price: np.ndarray,

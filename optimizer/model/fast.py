@@ -9,7 +9,7 @@ Variables (model units)::
     N_k >= 0             new compute in country k
     N >= 0               new compute of the whole fleet
 
-Share limits and caps are written on the totals: T_k = I_k + N_k and T = I + N, so each share
+Policy limits are written on the totals: T_k = I_k + N_k and T = I + N, so each share
 row has a few nonzeros instead of one per placement variable.
 """
 from __future__ import annotations
@@ -31,6 +31,7 @@ from optimizer.model.reduce import (
     tree_cover,
     unit_vectors,
 )
+from optimizer.policy.rules import AT_LEAST, SHARE
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def build_fast(d: ModelData, merge_sites: bool = True, hub_tree: bool = True) ->
     add_hub_rows(b, tree, draw_node)
     add_group_balance_rows(b, d, network, draw_group)
     add_country_total_rows(b, d, pools)
-    add_share_rows_on_totals(b, d)
+    add_policy_rows_on_totals(b, d)
     lp = b.build(objective_scale=MTPP, cost_scale=MUSD, cost_offset=d.installed_cost_usd)
     return FastModel(lp, network, pools, tree, draw_group, draw_node)
 
@@ -204,35 +205,18 @@ def add_country_total_rows(b: LPBuilder, d: ModelData, pools: Pools) -> None:
     b.add_rows("country_total", "accounting", pd.Index([*countries, "fleet"]), rows, cols, vals, lo=0.0, hi=0.0)
 
 
-def add_share_rows_on_totals(b: LPBuilder, d: ModelData) -> None:
-    """Home:  N_home - h·N >= h·I - I_home.  Tier 1:  Σ_{k in T1} N_k - t·N >= t·I - I_T1.
-    Each Tier-2 country k:  N_k - a·N <= a·I - I_k  and  N_k <= cap_k - I_k."""
-    pol, I = d.scenario.policy, d.installed_total
+def add_policy_rows_on_totals(b: LPBuilder, d: ModelData) -> None:
+    """One row per policy limit (see optimizer.policy.rules), T_G (sense) a·T + b written on the
+    totals:  Σ_{k∈G} N_k - a·N  (>= or <=)  a·I - I_G + b  (a share has the N entry, an amount not)."""
     countries = open_countries(d)
     nk0, n0 = b.var_blocks["N_k"].start, b.var_blocks["N"].start
     where = {k: i for i, k in enumerate(countries)}
-
-    def share_row(name, family, label, members, share, at_least, installed):
-        cols = [nk0 + where[k] for k in members] + [n0]
-        vals = [1.0] * len(members) + [-share]
-        rhs = share * I - installed
-        lo, hi = (rhs, np.inf) if at_least else (-np.inf, rhs)
-        b.add_rows(name, family, pd.Index([label]), np.zeros(len(cols), int), np.array(cols), np.array(vals), lo, hi)
-
-    if pol.min_home_share is not None and pol.home_country:
-        home = [k for k in countries if k == pol.home_country]
-        share_row("home_share", "home_share", pol.home_country, home, pol.min_home_share, True,
-                  d.installed_in(d.site_country == pol.home_country))
-    if pol.min_tier1_share is not None:
-        tier1 = [k for k in countries if d.scenario.tier_of(k) == 1]
-        share_row("tier1_share", "tier1_share", "tier1", tier1, pol.min_tier1_share, True,
-                  d.installed_in(d.site_tier == 1))
-    for k in d.tier2_countries():
-        members = [k] if k in where else []
-        installed_k = d.installed_in(d.site_country == k)
-        if pol.max_tier2_country_share is not None:
-            share_row(f"tier2_share[{k}]", "tier2_share", k, members, pol.max_tier2_country_share, False,
-                      installed_k)
-        if pol.cap_for(k) is not None:     # N_k <= cap_k - I_k, a one-entry row
-            share_row(f"tier2_cap[{k}]", "tier2_cap", k, members, 0.0, False,
-                      installed_k - pol.cap_for(k) / MTPP)
+    for lim in d.limits:
+        members = [k for k in countries if k in lim.members]
+        cols = [nk0 + where[k] for k in members] + ([n0] if lim.unit == SHARE else [])
+        vals = [1.0] * len(members) + ([-lim.share] if lim.unit == SHARE else [])
+        installed = d.installed_in(np.isin(d.site_country, list(lim.members)))
+        rhs = lim.share * d.installed_total - installed + lim.amount_tpp / MTPP
+        lo, hi = (rhs, np.inf) if lim.sense == AT_LEAST else (-np.inf, rhs)
+        b.add_rows(lim.row, lim.family.value, pd.Index([lim.scope]), np.zeros(len(cols), int),
+                   np.array(cols, dtype=np.int64), np.array(vals, dtype=float), lo, hi)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from optimizer.model.data import MTPP, MUSD, UNIT, ModelData
 from optimizer.model.lp import LinearProgram, LPBuilder
+from optimizer.policy.rules import AT_LEAST
 
 
 def build_plain(d: ModelData) -> LinearProgram:
@@ -27,10 +28,7 @@ def build_plain(d: ModelData) -> LinearProgram:
     add_site_rack_rows(b, d)
     add_serving_rows(b, d)
     add_demand_rows(b, d)
-    add_home_share_row(b, d)
-    add_tier1_share_row(b, d)
-    add_tier2_share_rows(b, d)
-    add_tier2_cap_rows(b, d)
+    add_policy_rows(b, d)
     return b.build(objective_scale=MTPP, cost_scale=MUSD, cost_offset=d.installed_cost_usd)
 
 
@@ -102,57 +100,16 @@ def add_demand_rows(b: LPBuilder, d: ModelData) -> None:
     b.add_rows("demand", "demand", d.scenario.markets.index, pm, cols, np.ones(len(pm)), hi=demand)
 
 
-def _share_row(b: LPBuilder, d: ModelData, name: str, family: str, label: str,
-               in_group: np.ndarray, share: float, at_least: bool) -> None:
-    """One share row over every x:  Σ_{s∈G} t·x - share·Σ_s t·x  (>= or <=)  share·I - I_G."""
+def add_policy_rows(b: LPBuilder, d: ModelData) -> None:
+    """One row per policy limit over every x (see optimizer.policy.rules), T_G (sense) a·T + b:
+    Σ_{s∈G} t·x - a·Σ_s t·x  (>= or <=)  a·I - I_G + b."""
     xs, xc = placement_layout(d)
-    coef = d.tpp[xc] * (in_group[xs].astype(float) - share)
-    rhs = share * d.installed_total - d.installed_in(in_group)
     cols = b.var_blocks["x"].start + np.arange(len(xs))
-    keep = coef != 0
-    lo, hi = (rhs, np.inf) if at_least else (-np.inf, rhs)
-    b.add_rows(name, family, pd.Index([label]), np.zeros(keep.sum(), int), cols[keep], coef[keep],
-               lo=lo, hi=hi)
-
-
-def add_home_share_row(b: LPBuilder, d: ModelData) -> None:
-    """T_home >= min_home_share·T."""
-    pol = d.scenario.policy
-    if pol.min_home_share is None or pol.home_country is None:
-        return
-    _share_row(b, d, "home_share", "home_share", pol.home_country,
-               d.site_country == pol.home_country, pol.min_home_share, at_least=True)
-
-
-def add_tier1_share_row(b: LPBuilder, d: ModelData) -> None:
-    """Σ_{k in Tier 1} T_k >= min_tier1_share·T."""
-    pol = d.scenario.policy
-    if pol.min_tier1_share is None:
-        return
-    _share_row(b, d, "tier1_share", "tier1_share", "tier1", d.site_tier == 1,
-               pol.min_tier1_share, at_least=True)
-
-
-def add_tier2_share_rows(b: LPBuilder, d: ModelData) -> None:
-    """T_k <= max_tier2_country_share·T   for each Tier-2 country k."""
-    pol = d.scenario.policy
-    if pol.max_tier2_country_share is None:
-        return
-    for k in d.tier2_countries():
-        _share_row(b, d, f"tier2_share[{k}]", "tier2_share", k, d.site_country == k,
-                   pol.max_tier2_country_share, at_least=False)
-
-
-def add_tier2_cap_rows(b: LPBuilder, d: ModelData) -> None:
-    """Σ_{s in k} Σ_c tpp_c·x[c,s] <= cap_k - installed TPP in k   for each capped Tier-2 country."""
-    pol = d.scenario.policy
-    xs, xc = placement_layout(d)
-    x0 = b.var_blocks["x"].start
-    for k in d.tier2_countries():
-        cap = pol.cap_for(k)
-        if cap is None:
-            continue
-        mask = d.site_country[xs] == k
-        in_k = d.site_country == k
-        b.add_rows(f"tier2_cap[{k}]", "tier2_cap", pd.Index([k]), np.zeros(mask.sum(), int),
-                   x0 + np.flatnonzero(mask), d.tpp[xc[mask]], hi=cap / MTPP - d.installed_in(in_k))
+    for lim in d.limits:
+        in_group = np.isin(d.site_country, list(lim.members))
+        coef = d.tpp[xc] * (in_group[xs].astype(float) - lim.share)
+        rhs = lim.share * d.installed_total - d.installed_in(in_group) + lim.amount_tpp / MTPP
+        keep = coef != 0
+        lo, hi = (rhs, np.inf) if lim.sense == AT_LEAST else (-np.inf, rhs)
+        b.add_rows(lim.row, lim.family.value, pd.Index([lim.scope]), np.zeros(keep.sum(), int), cols[keep],
+                   coef[keep], lo=lo, hi=hi)

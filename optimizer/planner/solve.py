@@ -23,12 +23,14 @@ from optimizer.analysis.explain import probe_share_prices, shadow_prices, unserv
 from optimizer.errors import InfeasibleError, InputError, SolverError
 from optimizer.inputs.scenario import Scenario
 from optimizer.model.data import MTPP, UNIT, ModelData
-from optimizer.model.elastic import POLICY_FAMILIES, policy_rows, with_elastic_rows
+from optimizer.model.elastic import policy_rows, with_elastic_rows
 from optimizer.model.eligibility import eligibility_key
 from optimizer.model.fast import build_fast
 from optimizer.model.lp import LinearProgram
 from optimizer.model.plain import build_plain
 from optimizer.planner.integer import IntegerMethod, IntegerOptions, MipSolver, solve_integer
+from optimizer.policy.rules import ROW_FAMILIES, SHARE_FAMILIES
+from optimizer.policy.rules import default_soft_prices as rule_soft_prices
 from optimizer.results.plan import Plan, placement_table, service_table
 from optimizer.results.solution import Solution, expand_fast
 from optimizer.results.summary import build_summary
@@ -61,29 +63,22 @@ def default_soft_prices(s: Scenario) -> dict[str, float]:
     binding together; the violation then shows in summary.json ``soft``)."""
     values = s.markets["value"].to_numpy(float)
     top = float(values.max()) if len(values) and values.max() > 0 else 1.0
-    base = SOFT_PRICE_FACTOR * top
-    pol = s.policy
-    leverage = {"home_share": 1.0 / pol.min_home_share if pol.min_home_share else 1.0,
-                "tier1_share": 1.0 / pol.min_tier1_share if pol.min_tier1_share else 1.0,
-                "tier2_share": 1.0 / (1.0 - pol.max_tier2_country_share)
-                if pol.max_tier2_country_share is not None and pol.max_tier2_country_share < 1 else 1.0,
-                "tier2_cap": 1.0}
-    return {f: base * max(1.0, leverage[f]) for f in POLICY_FAMILIES}
+    return rule_soft_prices(s.policy, SOFT_PRICE_FACTOR * top)
 
 
 def soft_prices(spec: dict[str, float] | None, s: Scenario | None = None) -> dict[str, float]:
     """Price per TPP of violation for every policy family (unnamed families get the default of
     :func:`default_soft_prices`, or 10 without a scenario)."""
     spec = dict(spec or {})
-    unknown = sorted(set(spec) - set(POLICY_FAMILIES))
+    unknown = sorted(set(spec) - set(ROW_FAMILIES))
     if unknown:
         raise InputError(f"--soft-price: unknown limit family {', '.join(unknown)}; families are "
-                         f"{', '.join(POLICY_FAMILIES)}")
+                         f"{', '.join(ROW_FAMILIES)}")
     bad = sorted(k for k, v in spec.items() if not (v >= 0 and np.isfinite(v)))
     if bad:
         raise InputError(f"--soft-price: prices must be finite numbers >= 0; bad for {', '.join(bad)}")
-    default = default_soft_prices(s) if s is not None else dict.fromkeys(POLICY_FAMILIES, SOFT_PRICE_FACTOR)
-    return {f: float(spec.get(f, default[f])) for f in POLICY_FAMILIES}
+    default = default_soft_prices(s) if s is not None else dict.fromkeys(ROW_FAMILIES, SOFT_PRICE_FACTOR)
+    return {f: float(spec.get(f, default[f])) for f in ROW_FAMILIES}
 
 
 def check_run_options(path: SolverPath | str, time_limit: float | None, gap: float | None,
@@ -179,7 +174,7 @@ def explain(plan: Plan, d: ModelData, sol: Solution, probe_shares: bool = False)
         plan.prices = probe_share_prices(sol.lp, plan.prices, d.installed_total, sol.result.bound,
                                          fast_highs_options(sol.lp))
     plan.unserved = unserved_demand(d, plan, plan.prices)
-    policy = plan.prices.loc[plan.prices["family"].isin(["home_share", "tier1_share", "tier2_share", "tier2_cap"])]
+    policy = plan.prices.loc[plan.prices["family"].isin(ROW_FAMILIES)]
     physical = plan.prices.loc[~plan.prices.index.isin(policy.index)].head(EXPLAIN_ROWS)
     plan.summary["explain"] = {
         "sign_convention": "value_per_unit: objective gained per unit of headroom on the limit; "
@@ -229,7 +224,7 @@ def soft_summary(sol: Solution, prices: dict[str, float], summary: dict) -> dict
             continue
         tpp = float(e * MTPP)
         rows.append({"limit": name, "family": family, "violation_tpp": tpp,
-                     "violation_pp": 100.0 * tpp / fleet if family != "tier2_cap" and fleet else None,
+                     "violation_pp": 100.0 * tpp / fleet if family in SHARE_FAMILIES and fleet else None,
                      "price_per_tpp": prices[family], "cost": tpp * prices[family]})
     penalty = sum(r["cost"] for r in rows)
     return {"prices_per_tpp": prices, "violations": rows, "penalty": penalty,

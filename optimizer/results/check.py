@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.inputs.scenario import Scenario
+from optimizer.policy.rules import AT_LEAST, SHARE
 
 REL_TOL = 1e-6      # relative slack allowed on quantities (units, MW, racks, TPP)
 SHARE_TOL = 1e-7    # absolute slack allowed on shares
@@ -181,34 +182,30 @@ def _great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> floa
 
 
 def _policy_rules(s: Scenario, units: pd.DataFrame) -> list[dict]:
-    """Home share, Tier-1 share, each Tier-2 country's share and cap, the Tier-3 ban (always a row)."""
-    pol = s.policy
+    """One row per policy limit (optimizer.policy.rules): a share T_G vs a·T, an amount T_G vs b;
+    a limit kept by closing sites (the Tier-3 ban) names the sites that hold units, and one that
+    is off is shown, never failing."""
     by_country = units.groupby("country")["tpp"].sum()
     total = float(by_country.sum())
-    countries = set(s.sites["policy_country"])
-    tier = pd.Series({k: s.tier_of(k) for k in set(by_country.index) | countries}, dtype=int)
-    share = lambda tpp: tpp / total if total > 0 else 0.0
     out = []
-    if pol.min_home_share is not None and pol.home_country:
-        v = share(float(by_country.get(pol.home_country, 0.0)))
-        out.append(_share_rule("home_share", pol.home_country, v, pol.min_home_share, v - pol.min_home_share, total))
-    if pol.min_tier1_share is not None:
-        v = share(float(by_country[by_country.index.map(tier) == 1].sum()))
-        out.append(_share_rule("tier1_share", "Tier 1", v, pol.min_tier1_share, v - pol.min_tier1_share, total))
-    for k in sorted(k for k in tier.index if tier[k] == 2 and k in countries):
-        tpp_k = float(by_country.get(k, 0.0))
-        if pol.max_tier2_country_share is not None:
-            lim = pol.max_tier2_country_share
-            out.append(_share_rule("tier2_share", k, share(tpp_k), lim, lim - share(tpp_k), total))
-        cap = pol.cap_for(k)
-        if cap is not None:
-            out.append(_row("tier2_cap", k, tpp_k, cap, cap - tpp_k, REL_TOL * max(1.0, cap)))
-    t3 = units.loc[(units["tier"] == 3) & (units["units"] > 1e-9)]
-    t3_tpp = float(t3["tpp"].sum())
-    if pol.ban_tier3:
-        out.append(_row("tier3_ban", "Tier 3", t3_tpp, 0.0, -t3_tpp, 0.0, sorted(set(t3["site_id"]))))
-    else:
-        out.append(_row("tier3_ban", "off", t3_tpp, math.nan, math.nan, 0.0) | {"ok": True, "active": False})
+    for lim in s.limits():
+        tpp = float(by_country[by_country.index.isin(lim.members)].sum())
+        if lim.unit == SHARE:
+            value = tpp / total if total > 0 else 0.0
+            margin = value - lim.bound if lim.sense == AT_LEAST else lim.bound - value
+            out.append(_share_rule(lim.family.value, lim.audit_scope, value, lim.bound, margin, total))
+        elif lim.enforced == "row":
+            out.append(_row(lim.family.value, lim.audit_scope, tpp, lim.bound, lim.bound - tpp,
+                            REL_TOL * max(1.0, lim.bound)))
+        else:
+            held = units.loc[units["country"].isin(lim.members) & (units["units"] > 1e-9)]
+            held_tpp = float(held["tpp"].sum())
+            if lim.enforced == "columns":
+                out.append(_row(lim.family.value, lim.audit_scope, held_tpp, lim.bound, lim.bound - held_tpp,
+                                0.0, sorted(set(held["site_id"]))))
+            else:
+                out.append(_row(lim.family.value, lim.audit_scope, held_tpp, math.nan, math.nan, 0.0)
+                           | {"ok": True, "active": False})
     return out
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from optimizer.inputs.scenario import Scenario
 from optimizer.model.eligibility import pair_rtt_ms
+from optimizer.policy.rules import AT_LEAST, SHARE, TPP, Limit
 
 ZERO = 1e-9               # units below this are written as 0
 SERVED_ZERO_TPP = 1e-3     # served TPP below this is dropped from service.csv
@@ -74,45 +75,33 @@ def country_compute(s: Scenario, placement: pd.DataFrame) -> pd.DataFrame:
 
 
 def policy_limits(s: Scenario, placement: pd.DataFrame) -> list[dict[str, Any]]:
-    """Every policy limit with value, bound, slack (>= 0 when met) and whether it binds."""
-    pol = s.policy
+    """Every policy limit in force (optimizer.policy.rules) with value, bound, slack (>= 0 when
+    met) and whether it binds; a limit kept by closing sites (the Tier-3 ban) binds when one of
+    its sites has power and racks."""
     countries = country_compute(s, placement)
     total = float(countries["tpp"].sum())
-    share = lambda mask: float(countries.loc[mask, "tpp"].sum() / total) if total > 0 else 0.0
-    limits: list[dict[str, Any]] = []
-    if pol.min_home_share is not None and pol.home_country:
-        limits.append(_limit("home_share", pol.home_country, share(countries.index == pol.home_country),
-                             pol.min_home_share, ">=", "share", total == 0))
-    if pol.min_tier1_share is not None:
-        limits.append(_limit("tier1_share", "tier1", share(countries["tier"] == 1),
-                             pol.min_tier1_share, ">=", "share", total == 0))
-    tier2 = sorted(set(s.sites.loc[s.sites["tier"] == 2, "policy_country"]))
-    for k in tier2:
-        tpp_k = float(countries["tpp"].get(k, 0.0))
-        if pol.max_tier2_country_share is not None:
-            limits.append(_limit("tier2_share", k, tpp_k / total if total > 0 else 0.0,
-                                 pol.max_tier2_country_share, "<=", "share", total == 0))
-        cap = pol.cap_for(k)
-        if cap is not None:
-            limits.append(_limit("tier2_cap", k, tpp_k, cap, "<=", "tpp"))
-    if pol.ban_tier3:
-        tier3 = float(countries.loc[countries["tier"] == 3, "tpp"].sum())
-        ban = _limit("tier3_ban", "tier3", tier3, 0.0, "<=", "tpp")
-        usable = s.sites.loc[s.sites["tier"] == 3, ["power_mw", "racks"]]
-        ban["binding"] = bool(((usable["power_mw"] > 0) & (usable["racks"] > 0)).any())
-        limits.append(ban)
-    return limits
+    records = []
+    for lim in s.limits():
+        if lim.enforced == "off":
+            continue
+        tpp = float(countries.loc[countries.index.isin(lim.members), "tpp"].sum())
+        value = (tpp / total if total > 0 else 0.0) if lim.unit == SHARE else tpp
+        record = _limit(lim, value, total == 0)
+        if lim.enforced == "columns":
+            usable = s.sites.loc[s.sites["policy_country"].isin(lim.members), ["power_mw", "racks"]]
+            record["binding"] = bool(((usable["power_mw"] > 0) & (usable["racks"] > 0)).any())
+        records.append(record)
+    return records
 
 
-def _limit(family: str, scope: str, value: float, bound: float, sense: str, unit: str,
-           empty_fleet: bool = False) -> dict:
-    """A limit's record; a share limit of an empty fleet holds vacuously (T_k - share·T = 0)."""
-    slack = value - bound if sense == ">=" else bound - value
-    if empty_fleet and unit == "share":
+def _limit(lim: Limit, value: float, empty_fleet: bool) -> dict:
+    """A limit's record; a share limit of an empty fleet holds vacuously (T_G - a·T = 0)."""
+    slack = value - lim.bound if lim.sense == AT_LEAST else lim.bound - value
+    if empty_fleet and lim.unit == SHARE:
         slack = 0.0
-    scale = max(abs(bound), 1.0 if unit == "tpp" else 1e-3)
-    return {"name": f"{family}[{scope}]", "family": family, "scope": scope, "value": value,
-            "bound": bound, "sense": sense, "unit": unit, "slack": slack,
+    scale = max(abs(lim.bound), 1.0 if lim.unit == TPP else 1e-3)
+    return {"name": lim.name, "family": lim.family.value, "scope": lim.scope, "value": value,
+            "bound": lim.bound, "sense": lim.sense, "unit": lim.unit, "slack": slack,
             "binding": bool(abs(slack) <= BINDING_REL * scale)}
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 
 from optimizer.inputs.countries import policy_record
 from optimizer.inputs.scenario import Scenario
+from optimizer.policy.rules import Family
 from optimizer.results.plan import country_compute, physical_binding, policy_limits
 from optimizer.solvers.result import SolveResult
 
@@ -20,7 +21,8 @@ def build_summary(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
     countries = country_compute(s, placement)
     total = float(countries["tpp"].sum())
     limits = policy_limits(s, placement)
-    lim = {l["family"]: l for l in limits if l["family"] in ("home_share", "tier1_share")}
+    home, tier1 = Family.HOME_SHARE.value, Family.TIER1_SHARE.value
+    lim = {l["family"]: l for l in limits if l["family"] in (home, tier1)}
     return {
         "scenario": s.name,
         "status": result.status.value,
@@ -36,8 +38,8 @@ def build_summary(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
         "new_tpp": float((placement["new_units"] * s.chips["tpp"].reindex(placement["sku"]).to_numpy()).sum()),
         "new_units": float(placement["new_units"].sum()),
         "cost": plan_cost(s, placement),
-        "home_share": lim["home_share"]["value"] if "home_share" in lim else _home_share(s, countries, total),
-        "tier1_share": lim["tier1_share"]["value"] if "tier1_share" in lim else
+        home: lim[home]["value"] if home in lim else _home_share(s, countries, total),
+        tier1: lim[tier1]["value"] if tier1 in lim else
         float(countries.loc[countries["tier"] == 1, "tpp"].sum() / total) if total else 0.0,
         "countries": [{"iso3": k, "tier": int(r.tier), "tpp": float(r.tpp), "share": float(r.share)}
                       for k, r in countries.iterrows()],

@@ -20,6 +20,7 @@ import pulp
 
 from optimizer.model.data import MTPP, MUSD, UNIT, ModelData
 from optimizer.model.lp import LinearProgram
+from optimizer.policy.rules import AT_LEAST, SHARE
 from optimizer.solvers.contract import Capabilities, SolveOptions, is_mip, refuse_unsupported
 from optimizer.solvers.result import SolveResult, Status, Termination, status_for, value_floor
 
@@ -140,9 +141,9 @@ def _physical(prob, d: ModelData, x, f, inst, tpp) -> None:
 
 
 def _policy(prob, d: ModelData, x, inst, tpp) -> None:
-    """Shares as T_group - share·T (>= or <=) 0 with T written out in full."""
+    """Each policy limit (optimizer.policy.rules) as T_G - a·T (>= or <=) b, with the compute of
+    every country the sites count as written out in full."""
     s = d.scenario
-    pol = s.policy
     chips, sites = s.chips, s.sites
     inst_tpp = (inst * chips["tpp"]).sum(axis=1) / MTPP
     country_tpp = {}
@@ -150,19 +151,10 @@ def _policy(prob, d: ModelData, x, inst, tpp) -> None:
         new = pulp.lpSum(tpp[c] * x[site, c] for site in group.index for c in chips.index if (site, c) in x)
         country_tpp[k] = new + float(inst_tpp[group.index].sum())
     total = pulp.lpSum(country_tpp.values())
-    if pol.min_home_share is not None and pol.home_country:
-        home = country_tpp.get(pol.home_country, 0)
-        prob += home >= pol.min_home_share * total, "home_share"
-    if pol.min_tier1_share is not None:
-        tier1 = pulp.lpSum(v for k, v in country_tpp.items() if s.tier_of(k) == 1)
-        prob += tier1 >= pol.min_tier1_share * total, "tier1_share"
-    for k, expr in country_tpp.items():
-        if s.tier_of(k) != 2:
-            continue
-        if pol.max_tier2_country_share is not None:
-            prob += expr <= pol.max_tier2_country_share * total, f"t2share_{k}"
-        if pol.cap_for(k) is not None:
-            prob += expr <= pol.cap_for(k) / MTPP, f"t2cap_{k}"
+    for i, lim in enumerate(d.limits):
+        group = pulp.lpSum(v for k, v in country_tpp.items() if k in lim.members)
+        bound = lim.share * total if lim.unit == SHARE else lim.amount_tpp / MTPP
+        prob += (group >= bound) if lim.sense == AT_LEAST else (group <= bound), f"policy_{i}"
 
 
 def _bound(v: float) -> float | None:

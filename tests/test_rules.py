@@ -4,6 +4,7 @@ agree with each other on small generated scenarios."""
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 from optimizer.policy.rules import Family
@@ -60,12 +61,13 @@ from optimizer.planner.solve import default_soft_prices  # noqa: E402
 # (iso3, lat, lon): Tier 1 (USA home, DEU), Tier 2 (POL, IND, BRA), Tier 3 (CHN), a territory (PRI)
 PLACES = [("USA", 39.0, -77.5), ("DEU", 50.1, 8.7), ("POL", 52.2, 21.0), ("IND", 19.1, 72.9),
           ("BRA", -23.5, -46.6), ("CHN", 31.2, 121.5), ("PRI", 18.4, -66.1)]
+GROUPABLE = ["USA", "DEU", "POL", "IND", "BRA", "FRA"]
 SEEDS = range(24)
 
 
 def random_rules_scenario(folder: Path, seed: int) -> None:
-    """2-6 sites, 1-2 chips, 1-4 markets in reach of most sites, an installed base, and a policy
-    whose every limit is drawn so that each family binds in some seeds."""
+    """2-6 sites, 1-2 chips, 1-4 markets in reach of every site, an installed base, and a policy
+    with every family (a [groups] minimum too) drawn so that each binds in some seeds."""
     rng = np.random.default_rng(seed)
     chips = [dict(sku=f"C{j}", tpp=float(rng.choice([0.5, 1, 2])) * M, power_kw=float(rng.uniform(0.5, 2)),
                   units_per_rack=int(rng.choice([4, 10])), inventory=float(rng.integers(20, 150)),
@@ -88,6 +90,8 @@ def random_rules_scenario(folder: Path, seed: int) -> None:
         f"tier2_country_cap_tpp = {rng.uniform(5, 80) * M:.0f}",
         f"ban_tier3 = {str(bool(rng.random() < 0.7)).lower()}",
         f"[caps]\nIND = {rng.uniform(0, 30) * M:.0f}",
+        f"[groups.G]\ncountries = {json.dumps(sorted(rng.choice(GROUPABLE, int(rng.integers(1, 4)), replace=False)))}",
+        f"min_share = {rng.uniform(0.0, 0.5):.3f}",
     ])
     write_scenario(folder, sites, chips, markets, installed=installed or None, policy=policy + "\n")
 

@@ -9,6 +9,7 @@ which is on unless the file says ``ban_tier3 = false``::
     ban_tier3,                                                    # default true: nothing in Tier 3
     [tiers]  ISO3 = 1 | 2 | 3    (the top layer of tier precedence, see optimizer.inputs.countries)
     [caps]   ISO3 = TPP          (overrides tier2_country_cap_tpp for that Tier-2 country)
+    [groups.NAME] countries = ["ISO3", ...], min_share = 0.2   (at least this share in the group)
 
 Every check of a policy's own values lives in :func:`field_problems`, which both
 :func:`parse_policy` (files) and ``Policy.__post_init__`` (objects built in Python, including
@@ -19,6 +20,7 @@ are in :mod:`optimizer.inputs.countries`.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +35,11 @@ SHARE_KEYS = ("min_home_share", "min_tier1_share", "max_tier2_country_share")
 SCALAR_KEYS = ("name", "description", "home_country", *SHARE_KEYS, "tier2_country_cap_tpp",
                "ban_tier3")
 TABLE_KEYS = ("tiers", "caps")
-ALLOWED_KEYS = SCALAR_KEYS + TABLE_KEYS
-VALUE_KEYS = SCALAR_KEYS[2:] + TABLE_KEYS     # what a policy says (name and description aside)
+GROUP_KEYS = ("countries", "min_share")
+ALLOWED_KEYS = SCALAR_KEYS + TABLE_KEYS + ("groups",)
+VALUE_KEYS = SCALAR_KEYS[2:] + TABLE_KEYS + ("groups",)    # what a policy says (name and description aside)
 TIERS = (1, 2, 3)
+GROUP_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class Policy:
     ban_tier3: bool = True
     tiers: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     caps: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    groups: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
     loaded: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -70,7 +75,7 @@ class Policy:
             object.__setattr__(self, key, value)
 
     def values(self) -> dict[str, Any]:
-        """What the policy says: every limit and both tables (plain dicts)."""
+        """What the policy says: every limit and the tables (plain dicts and lists)."""
         return _plain({k: getattr(self, k) for k in VALUE_KEYS})
 
     def cap_for(self, iso3: str) -> float | None:
@@ -192,6 +197,45 @@ def field_problems(values: Mapping[str, Any], source: str) -> list[str]:
         if twice:
             problems.append(f"{source}: [{key}] lists {', '.join(twice)} more than once "
                             "(codes are case-insensitive)")
+    return problems + group_problems(values.get("groups"), source)
+
+
+def group_problems(groups: Any, source: str) -> list[str]:
+    """Problems with ``[groups]``: each ``[groups.NAME]`` (letters, digits, _) holds exactly a
+    non-empty ``countries`` list of distinct ISO3 codes and a ``min_share`` in [0, 1]."""
+    if groups is None:
+        return []
+    fix = 'write [groups.EU] countries = ["DEU", "FRA"], min_share = 0.2'
+    if not isinstance(groups, Mapping):
+        return [f"{source}: [groups] must hold one table per group; {fix}"]
+    problems = []
+    for name, group in groups.items():
+        where = f"{source}: [groups.{name}]"
+        if not (isinstance(name, str) and GROUP_NAME.fullmatch(name)):
+            problems.append(f"{where}: a group name is letters, digits and _ only")
+        if not isinstance(group, Mapping):
+            problems.append(f"{where} must be a table; {fix}")
+            continue
+        unknown = sorted(set(group) - set(GROUP_KEYS))
+        if unknown:
+            problems.append(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; allowed keys are "
+                            f"{', '.join(GROUP_KEYS)}")
+        if "min_share" not in group:
+            problems.append(f"{where}: min_share is missing (a number in [0, 1])")
+        elif not _is_fraction(group["min_share"]):
+            problems.append(f"{where}: min_share = {group['min_share']!r} must be a number in [0, 1]")
+        codes = group.get("countries")
+        if not isinstance(codes, (list, tuple)) or not codes:
+            problems.append(f"{where}: countries must be a non-empty list of ISO3 codes, got {codes!r}")
+            continue
+        bad = sorted(repr(k) for k in codes if not _is_code(k))
+        if bad:
+            problems.append(f"{where}: countries must be ISO 3166-1 alpha-3 codes; bad: {', '.join(bad)}")
+        upper = [str(k).upper() for k in codes]
+        twice = sorted({k for k in upper if upper.count(k) > 1})
+        if twice:
+            problems.append(f"{where}: countries lists {', '.join(twice)} more than once "
+                            "(codes are case-insensitive)")
     return problems
 
 
@@ -204,6 +248,10 @@ def policy_codes(values: Mapping[str, Any]) -> dict[str, list[str]]:
     for key in TABLE_KEYS:
         table = values.get(key)
         out[f"[{key}]"] = sorted({k.upper() for k in table if _is_code(k)}) if isinstance(table, Mapping) else []
+    groups = values.get("groups")
+    lists = [g.get("countries") for g in groups.values() if isinstance(g, Mapping)] if isinstance(groups, Mapping) else []
+    out["[groups]"] = sorted({k.upper() for codes in lists if isinstance(codes, (list, tuple))
+                              for k in codes if _is_code(k)})
     return out
 
 
@@ -216,12 +264,17 @@ def _normalised(values: Mapping[str, Any]) -> dict[str, Any]:
         "ban_tier3": bool(values.get("ban_tier3", True)),
         "tiers": MappingProxyType({k.upper(): int(v) for k, v in (values.get("tiers") or {}).items()}),
         "caps": MappingProxyType({k.upper(): float(v) for k, v in (values.get("caps") or {}).items()}),
+        "groups": MappingProxyType({name: MappingProxyType({"countries": tuple(k.upper() for k in g["countries"]),
+                                                            "min_share": float(g["min_share"])})
+                                    for name, g in (values.get("groups") or {}).items()}),
     }
 
 
-def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Tables as plain dicts (JSON-ready, comparable)."""
-    return {k: dict(v) if isinstance(v, Mapping) else v for k, v in values.items()}
+def _plain(values: Any) -> Any:
+    """Tables as plain dicts and lists, at any depth (JSON-ready, comparable)."""
+    if isinstance(values, Mapping):
+        return {k: _plain(v) for k, v in values.items()}
+    return list(values) if isinstance(values, tuple) else values
 
 
 def _is_code(v: Any) -> bool:

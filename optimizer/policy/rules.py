@@ -33,6 +33,7 @@ class Family(str, Enum):
     TIER1_SHARE = "tier1_share"
     TIER2_SHARE = "tier2_share"
     TIER2_CAP = "tier2_cap"
+    GROUP_SHARE = "group_share"
     TIER3_BAN = "tier3_ban"
 
     def __str__(self) -> str:
@@ -198,6 +199,32 @@ class Tier2Cap(Rule):
                 f"{installed_group:,.0f} TPP; the cap is {lim.bound:,.0f} TPP")
 
 
+class GroupShare(Rule):
+    family, unit, sense = Family.GROUP_SHARE, SHARE, AT_LEAST
+    description = "at least a group's min_share of compute in its countries ([groups])"
+
+    def limits(self, pol, c):
+        return [self._limit(name, g["countries"], g["min_share"])
+                for name, g in sorted(pol.groups.items())]
+
+    def leverage(self, pol):
+        return max([_min_leverage(g["min_share"]) for g in pol.groups.values()], default=1.0)
+
+    def problems(self, pol, c):
+        out = []
+        for name, g in sorted(pol.groups.items()):
+            moved = sorted(f"{k} (write {c.counts_as[k]})" for k in g["countries"] if c.counts_as.get(k, k) != k)
+            if moved:
+                out.append(f"{pol.source}: [groups.{name}] countries lists territories that count as "
+                           f"another country for policy purposes: {', '.join(moved)}")
+        return out
+
+    def infeasible(self, lim, installed_group, installed_total, short):
+        return (f"group share limit for {lim.scope} (>= {lim.bound:.0%} in {', '.join(sorted(lim.members))}) "
+                f"cannot be met: the installed base has {_share_of(installed_group, installed_total):.1%} "
+                f"there and the sites and inventory cannot add enough ({short})")
+
+
 class Tier3Ban(Rule):
     family, unit, sense = Family.TIER3_BAN, TPP, AT_MOST
     description = "nothing in Tier-3 countries unless ban_tier3 = false"
@@ -210,7 +237,7 @@ class Tier3Ban(Rule):
 
 
 RULES: dict[Family, Rule] = {r.family: r for r in (HomeShare(), Tier1Share(), Tier2Share(), Tier2Cap(),
-                                                   Tier3Ban())}
+                                                   GroupShare(), Tier3Ban())}
 # families with model rows: each gets a violation column in the diagnosis and in soft mode
 ROW_FAMILIES = tuple(f for f in Family if f is not Family.TIER3_BAN)
 SHARE_FAMILIES = tuple(f for f in ROW_FAMILIES if RULES[f].unit == SHARE)

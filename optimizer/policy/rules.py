@@ -68,6 +68,11 @@ class Limit:
         return f"{self.family.value}[{self.scope}]"
 
     @property
+    def description(self) -> str:
+        """What the limit's family asks, in words (summary.json ``limits``)."""
+        return RULES[self.family].description
+
+    @property
     def share(self) -> float:
         """a in T_G (sense) a·T + b (0 for an amount)."""
         return self.bound if self.unit == SHARE else 0.0

@@ -102,7 +102,7 @@ def _limit(lim: Limit, value: float, empty_fleet: bool) -> dict:
     scale = max(abs(lim.bound), 1.0 if lim.unit == TPP else 1e-3)
     return {"name": lim.name, "family": lim.family.value, "scope": lim.scope, "value": value,
             "bound": lim.bound, "sense": lim.sense, "unit": lim.unit, "slack": slack,
-            "binding": bool(abs(slack) <= BINDING_REL * scale)}
+            "binding": bool(abs(slack) <= BINDING_REL * scale), "description": lim.description}
 
 
 def physical_binding(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame) -> dict[str, list]:

@@ -103,6 +103,7 @@ class Rule:
     unit: str
     sense: str
     description: str
+    has_rows = True      # a model row per limit (so a violation column in soft mode and diagnosis)
 
     def limits(self, pol: Policy, c: Countries) -> list[Limit]:
         raise NotImplementedError
@@ -232,6 +233,7 @@ class GroupShare(Rule):
 
 class Tier3Ban(Rule):
     family, unit, sense = Family.TIER3_BAN, TPP, AT_MOST
+    has_rows = False     # kept by leaving out placement columns at Tier-3 sites
     description = "nothing in Tier-3 countries unless ban_tier3 = false"
 
     def limits(self, pol, c):
@@ -243,8 +245,7 @@ class Tier3Ban(Rule):
 
 RULES: dict[Family, Rule] = {r.family: r for r in (HomeShare(), Tier1Share(), Tier2Share(), Tier2Cap(),
                                                    GroupShare(), Tier3Ban())}
-# families with model rows: each gets a violation column in the diagnosis and in soft mode
-ROW_FAMILIES = tuple(f for f in Family if f is not Family.TIER3_BAN)
+ROW_FAMILIES = tuple(f for f, rule in RULES.items() if rule.has_rows)
 SHARE_FAMILIES = tuple(f for f in ROW_FAMILIES if RULES[f].unit == SHARE)
 
 

@@ -612,8 +612,12 @@ class StdoutGuard:
     def _silence(self) -> None:
         """Point fd 1 at the null device, so later writes and the interpreter's last flush of
         whatever was buffered cannot fail again."""
+        try:
+            fd = self._stream.fileno()
+        except (OSError, ValueError):      # not a file (a test's capture): nothing to point
+            return
         null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, self._stream.fileno())
+        os.dup2(null, fd)
         os.close(null)
 
     def __getattr__(self, name: str):

@@ -26,6 +26,7 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
     from optimizer.planner.integer import IntegerMethod, MipSolver
     from optimizer.planner.solve import SolverPath, check_run_options
     from optimizer.policy.rules import AT_LEAST, ROW_FAMILIES, Family
+    from optimizer.solvers.result import COST_NOT_MINIMISED
 except KeyboardInterrupt:
     sys.stderr.write("interrupted\n")
     raise SystemExit(130) from None
@@ -167,7 +168,10 @@ def _status_line(summary: dict) -> str:
     info = summary.get("integer") or {}
     gap = info.get("gap")
     gap_words = (f"gap {100 * gap:.4g} % (target {100 * info['gap_target']:.4g} %)" if gap is not None
-                 else "gap not known (this solver reports no bound)")
+                 else "gap not known (this solver reports no bound)" if info
+                 else "the value is optimal but its cost was not minimised (see the note)"
+                 if any(n.startswith(COST_NOT_MINIMISED) for n in summary.get("notes", []))
+                 else "no gap (an LP stopped early has no bound)")
     stopped = STOPPED_BY.get(summary.get("termination", ""), "a solver limit")
     return (f"{line}\nstatus feasible: a plan that is not proven optimal; stopped by {stopped}; "
             f"{gap_words}")

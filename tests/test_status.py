@@ -151,7 +151,8 @@ def test_lp_time_limit_plan_is_feasible_without_prices(tmp_path, monkeypatch):
     assert "explain" not in plan.summary
     r = CliRunner().invoke(app, ["solve", str(f), "--out", str(tmp_path / "out")])
     assert r.exit_code == 0, r.output
-    assert "status feasible: a plan that is not proven optimal; stopped by the time limit" in r.output
+    assert ("status feasible: a plan that is not proven optimal; stopped by the time limit; "
+            "no gap (an LP stopped early has no bound)") in r.output
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["status"] == "feasible"
 
 
@@ -162,3 +163,21 @@ def test_sweep_counts_feasible_as_solved_and_flags_them():
     table = pd.DataFrame({"status": ["optimal", "feasible", "infeasible", "no_plan", "failed"]})
     assert sweep_counts(table) == "1 optimal, 1 feasible (limit reached), 1 infeasible, 2 failed"
     assert set(SOLVED) == {"optimal", "feasible"}
+
+
+def test_cost_stage_cut_off_by_a_time_limit_is_feasible_with_a_note(tmp_path, monkeypatch):
+    """The value stage finishes, the cost stage is stopped by the time limit (forced here by a
+    1e-9 s limit on the cost stage alone): the plan's value is optimal but its cost was not
+    minimised, so the status is ``feasible`` with termination ``time_limit`` and a note."""
+    from optimizer.planner import solve as planner
+    f = write_scenario(tmp_path / "s", [site("A", "USA"), site("B", "USA")],
+                       [chip(capex_usd=1.0)], [market("us", "USA", 50 * M)], policy="")
+    monkeypatch.setattr(planner, "COST_STAGE_OPTIONS", {**planner.COST_STAGE_OPTIONS, "time_limit": 1e-9})
+    plan = solve(load_scenario(f))
+    assert plan.summary["status"] == "feasible" and plan.summary["termination"] == "time_limit"
+    assert any(n.startswith("cost was not minimised: the cost stage stopped at the time limit; "
+                            "the value is optimal") for n in plan.summary["notes"])
+    r = CliRunner().invoke(app, ["solve", str(f), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0 and r.exception is None, r.output
+    assert "stopped by the time limit; the value is optimal but its cost was not minimised" in r.output
+    assert "note: cost was not minimised" in r.output

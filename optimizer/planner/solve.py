@@ -144,7 +144,7 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     service = service_table(s, sol.market_pos, sol.site_pos, sol.served)
     summary = build_summary(s, placement, service, sol.result, path.value, sol.counts or {})
     plan = Plan(placement, service, summary, s)
-    summary["notes"] = list(s.notes)
+    summary["notes"] = list(s.notes) + sol.result.notes
     if integer:
         summary["notes"] += info.pop("notes", [])
         summary["mode"], summary["integer"] = "integer", info

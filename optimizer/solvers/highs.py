@@ -14,7 +14,15 @@ import numpy as np
 from optimizer.errors import SolverError
 from optimizer.model.lp import LinearProgram
 from optimizer.solvers.contract import Capabilities, SolveOptions, UnsupportedOption, is_mip, refuse_unsupported
-from optimizer.solvers.result import Ranging, SolveResult, Status, Termination, status_for, value_floor
+from optimizer.solvers.result import (
+    Ranging,
+    SolveResult,
+    Status,
+    Termination,
+    cost_stage_stopped,
+    status_for,
+    value_floor,
+)
 
 INF = highspy.kHighsInf
 _MS = highspy.HighsModelStatus
@@ -119,18 +127,21 @@ def two_stage(h: highspy.Highs, lp: LinearProgram, t0: float, lexicographic: boo
     objective = h.getInfo().objective_function_value
     cost = float(lp.cost @ x)
     ranged = value_ranging(h) if ranging and status == Status.OPTIMAL else None
+    stopped = None
     if lexicographic and status == Status.OPTIMAL and np.any(lp.cost):
         t1 = time.perf_counter()
         for key, value in (cost_stage_options or {}).items():
             h.setOptionValue(key, value)
-        x, cost = _cost_stage(h, lp, objective, x, cost, cost_basis)
-        if keep_bases and status_of(h)[0] == Status.OPTIMAL:
+        x, cost, stopped = _cost_stage(h, lp, objective, x, cost, cost_basis)
+        if keep_bases and stopped is None:
             stages.cost_basis = h.getBasis()
         stages.floor_row = True
         seconds["cost_stage"] = time.perf_counter() - t1
     stages.result = SolveResult(status, "highs", x=x, row_duals=duals, col_duals=reduced,
                                 objective=float(lp.c @ x), bound=objective if status == Status.OPTIMAL else float("nan"),
                                 cost=cost, seconds=seconds, termination=termination, ranging=ranged)
+    if stopped is not None:      # value optimal, cost not minimised: say so (feasible + a note)
+        cost_stage_stopped(stages.result, stopped)
     return stages
 
 
@@ -146,9 +157,11 @@ def value_ranging(h: highspy.Highs) -> Ranging | None:
 
 
 def _cost_stage(h: highspy.Highs, lp: LinearProgram, optimum: float, x: np.ndarray,
-                cost: float, basis=None) -> tuple[np.ndarray, float]:
+                cost: float, basis=None) -> tuple[np.ndarray, float, Termination | None]:
     """Minimize cost subject to value >= optimum (less 1e-7 relative), from the current basis
-    (or from ``basis``, a cost-stage basis of a model of the same structure)."""
+    (or from ``basis``, a cost-stage basis of a model of the same structure). Returns the plan,
+    its cost and, when the cost stage did not finish, its termination (the value-stage plan is
+    then kept)."""
     nz = np.flatnonzero(lp.c)
     h.addRow(value_floor(optimum), INF, len(nz), nz.astype(np.int32), lp.c[nz].astype(np.float64))
     cols = np.arange(lp.num_col, dtype=np.int32)
@@ -157,10 +170,11 @@ def _cost_stage(h: highspy.Highs, lp: LinearProgram, optimum: float, x: np.ndarr
     if basis is not None:
         h.setBasis(basis)
     h.run()
-    if status_of(h)[0] != Status.OPTIMAL:
-        return x, cost
+    status, termination = status_of(h)
+    if status != Status.OPTIMAL:
+        return x, cost, termination
     x2 = np.array(h.getSolution().col_value)
-    return x2, float(lp.cost @ x2)
+    return x2, float(lp.cost @ x2), None
 
 
 def status_of(h: highspy.Highs) -> tuple[Status, Termination]:

@@ -29,6 +29,7 @@ from enum import Enum
 
 import numpy as np
 
+COST_NOT_MINIMISED = "cost was not minimised"   # how the note on a cut-off cost stage begins
 LEXICOGRAPHIC_REL_TOL = 1e-7  # secondary (cost) stage keeps value within this of the optimum
 
 
@@ -105,12 +106,30 @@ class SolveResult:
     seconds: dict[str, float] = field(default_factory=dict)
     termination: Termination = Termination.OPTIMAL
     ranging: Ranging | None = None       # of the value stage, when asked for (HiGHS only)
+    notes: list[str] = field(default_factory=list)   # one line each, copied into summary notes
 
     @property
     def gap(self) -> float:
         if not np.isfinite(self.bound) or not np.isfinite(self.objective):
             return float("nan")
         return abs(self.bound - self.objective) / max(1e-9, abs(self.objective))
+
+
+def cost_stage_stopped(result: SolveResult, termination: Termination) -> SolveResult:
+    """Mark ``result`` (value stage optimal) whose cost stage stopped short of optimality: the
+    plan's value is optimal but its cost was not minimised, so the status is ``feasible`` with
+    the cost stage's termination and a note that says so."""
+    reason = {Termination.TIME_LIMIT: "the time limit",
+              Termination.ITERATION_LIMIT: "the iteration limit"}.get(termination, "a solver limit")
+    result.status = Status.FEASIBLE
+    result.termination = termination if termination in _LIMITS else Termination.OTHER_LIMIT
+    result.notes.append(f"{COST_NOT_MINIMISED}: the cost stage stopped at {reason}; the value is "
+                        f"optimal (the plan serves the most value possible, at a cost that may be higher "
+                        f"than needed)")
+    return result
+
+
+_LIMITS = (Termination.TIME_LIMIT, Termination.ITERATION_LIMIT, Termination.OTHER_LIMIT)
 
 
 def value_floor(optimum: float) -> float:

@@ -60,6 +60,47 @@ def test_territory_explicit_entry_wins_with_a_note(tmp_path):
     assert plan.summary["objective"] == pytest.approx(0.0, abs=1e-3)
 
 
+def _hong_kong(tmp_path, policy):
+    """Sites HK (Hong Kong, free energy) and US (energy 10 USD/MWh); one market of 100 MTPP in
+    Hong Kong that both reach; inventory 100."""
+    return write_scenario(tmp_path, [site("HK", "HKG"), site("US", "USA", energy_usd_per_mwh=10.0)],
+                          [chip(inventory=100)], [market("m", "HKG", 100 * M)], policy=policy)
+
+
+def test_hong_kong_counts_as_china_in_solve_and_check(tmp_path):
+    """HKG counts as CHN (datasets/countries.csv, sovereign): under the default Tier-3 ban no unit
+    goes to HK, all 100 MTPP are served from the US; check agrees (it derives HK's tier itself)."""
+    plan = solve_checked(_hong_kong(tmp_path, ""), "fast")
+    assert new_units(plan, "HK") == pytest.approx(0, abs=1e-6)
+    assert plan.summary["objective"] == pytest.approx(100 * M, rel=1e-6)
+    assert plan.summary["policy"]["counts_as"]["HKG"] == "CHN"
+    assert plan.summary["policy"]["tiers_used"]["HKG"] == 3
+
+
+def test_hong_kong_compute_is_chinas_under_a_tier2_what_if(tmp_path):
+    """[tiers] CHN = 2 with a 7 % share: HK's compute is China's, so x_HK <= 0.07·(x_HK + x_US)
+    and the cost stage uses as much free HK energy as the limit allows: x_HK = 7, x_US = 93."""
+    plan = solve_checked(_hong_kong(tmp_path, "max_tier2_country_share = 0.07\n[tiers]\nCHN = 2\n"), "fast")
+    assert new_units(plan, "HK") == pytest.approx(7, rel=1e-6)
+    countries = {c["iso3"]: c for c in plan.summary["countries"]}
+    assert "HKG" not in countries and countries["CHN"]["share"] == pytest.approx(0.07, rel=1e-6)
+
+
+@pytest.mark.parametrize("where", ["file", "sweep"])
+def test_a_cap_on_a_territory_is_refused(tmp_path, where):
+    """A cap on HKG would never apply (caps are per policy country: CHN): exit 2, as for a home
+    country that is a territory, in the policy file and as a sweep's cap.HKG."""
+    pol = "[tiers]\nCHN = 2\n" + ("[caps]\nHKG = 1000\n" if where == "file" else "")
+    f = _hong_kong(tmp_path / "s", pol)
+    if where == "file":
+        with pytest.raises(InputError, match=r"\[caps\] HKG counts as CHN"):
+            load_scenario(f)
+    else:
+        from optimizer.batch.variants import apply_variant
+        with pytest.raises(InputError, match=r"\[caps\] HKG counts as CHN"):
+            apply_variant(load_scenario(f), {"cap.HKG": 1000})
+
+
 def _precedence(tmp_path, policy):
     """Sites US (power for 50 units) and PL; a market of 100 MTPP both reach; countries.csv
     says POL is Tier 1."""

@@ -73,6 +73,31 @@ def check_keys(keys: Iterable[str], where: str) -> None:
                          f"{', '.join(PARAMETERS)}")
 
 
+def check_targets(keys: set[str], base: Scenario) -> None:
+    """Refuse (exit 2, before any work) a multiplier that names no sku (case-sensitive, as in
+    chips.csv) or no country with a market (any case), and a cap on a territory that counts as
+    another country (its cap would never apply), unless the sweep also moves that territory's
+    tier (which can make it a country of its own)."""
+    skus, countries = sorted(map(str, base.chips.index)), sorted(set(base.markets["country"]))
+    moved = {k.partition(".")[2].upper() for k in keys if k.startswith("tier.")}
+    problems = []
+    for key in sorted(keys):
+        head, _, tail = key.partition(".")
+        code = tail.upper()
+        if head == "inventory_multiplier" and tail and tail not in skus:
+            problems.append(f"sweep: {key}: no sku {tail} in chips.csv (sku names are case-sensitive); "
+                            f"skus are {', '.join(skus)}")
+        elif head == "demand_multiplier" and tail and code not in countries:
+            problems.append(f"sweep: {key}: no market in {code} (markets.csv); countries with markets "
+                            f"are {', '.join(countries)}")
+        elif head == "cap" and code not in moved and base.counts_as.get(code, code) != code:
+            owner = base.counts_as[code]
+            problems.append(f"sweep: {key}: {code} counts as {owner} for policy purposes, so a cap on "
+                            f"{code} would never apply (caps are per country): write cap.{owner}")
+    if problems:
+        raise InputError(problems)
+
+
 def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_tier2: bool,
                   base: Scenario) -> list[Variant]:
     """All variants: the grid file's, then the shorthands' (each combined as a product)."""
@@ -113,6 +138,7 @@ def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_
     if each_tier2:
         countries = sorted(set(base.sites.loc[base.sites["tier"] == 2, "policy_country"]))
         product = [p for p in product] + [{**p, f"tier.{k}": 1} for p in product for k in countries]
+    check_targets({k for p in product for k in p}, base)
     nan_keys = sorted({k for p in product for k, v in p.items() if isinstance(v, float) and math.isnan(v)})
     if nan_keys:
         raise InputError(f"grid: {', '.join(nan_keys)} = nan is not a value; write none to lift a limit")

@@ -94,7 +94,7 @@ def policy_problems(policy: Policy, table: CountryTable) -> tuple[list[str], lis
     """What a valid policy cannot mean under these tiers: (problems -> exit 2, notes).
 
     Refused: a ``[caps]`` entry for a country that is not Tier 2 (caps apply to Tier-2 countries
-    only); a home country that is Tier 3, or that is a territory counting as another country;
+    only) or for a territory that counts as another country (its cap would never apply); a home country that is Tier 3, or that is a territory counting as another country;
     a Tier-2 home country with ``min_home_share`` (the home minimum and the Tier-2 maximum would
     both apply to it). Noted: a Tier-2 home country without a home share.
     """
@@ -103,9 +103,12 @@ def policy_problems(policy: Policy, table: CountryTable) -> tuple[list[str], lis
     for code in sorted(policy.caps):
         owner = table.counts_as.get(code, code)
         tier = int(table.tiers.get(code, 2))
-        if tier != 2:
-            via = f" (it counts as {owner})" if owner != code else ""
-            problems.append(f"{src}: [caps] {code} is Tier {tier} under this policy{via}; caps apply to "
+        if owner != code:
+            problems.append(f"{src}: [caps] {code} counts as {owner} for policy purposes, so a cap on "
+                            f"{code} would never apply (caps are per country, and its compute is {owner}'s); "
+                            f"write [caps] {owner}")
+        elif tier != 2:
+            problems.append(f"{src}: [caps] {code} is Tier {tier} under this policy; caps apply to "
                             f"Tier-2 countries only: remove the entry or move {code} to Tier 2 in [tiers]")
     home = policy.home_country
     if home is None:

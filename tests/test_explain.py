@@ -64,6 +64,16 @@ def test_unserved_reasons(tmp_path):
     assert reasons["cn"].startswith("no eligible site")
     assert reasons["pl"].startswith("policy")
     assert reasons["us"].startswith("capacity")
+    assert reasons["cn"] == "no eligible site (only Tier-3 sites in reach)"
+
+
+def test_unserved_reason_blames_tier3_only_when_one_was_in_reach(tmp_path):
+    """A market 20,000 km from every site has no eligible site; the ban is on (the default) but
+    no Tier-3 site is in its reach either, so the reason does not blame the ban."""
+    f = write_scenario(tmp_path, [site("US", "USA"), site("CN", "CHN", lat=31.2, lon=121.5)], [chip()],
+                       [market("far", "ARG", 10 * M, lat=-35, lon=-60, max_rtt_ms=10.0)], policy="")
+    plan = solve(load_scenario(f))
+    assert plan.unserved.set_index("market_id").at["far", "reason"] == "no eligible site"
 
 
 @pytest.fixture(scope="module")

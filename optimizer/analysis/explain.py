@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.model.data import MTPP, UNIT, ModelData
+from optimizer.model.eligibility import banned_in_reach
 from optimizer.model.fast import FastModel
 from optimizer.model.lp import LinearProgram
 from optimizer.policy.rules import AT_LEAST, AT_MOST, ROW_FAMILIES, SHARE, SHARE_FAMILIES, limit_unit, price_unit
@@ -223,11 +224,12 @@ def unserved_demand(d: ModelData, plan: Plan, prices: pd.DataFrame) -> pd.DataFr
     priced = {lim.row: lim for lim in d.limits if lim.row in set(prices["limit"])}
     binding_countries = set().union(*(lim.members for lim in priced.values() if lim.sense == AT_MOST))
     home_or_t1 = any(lim.sense == AT_LEAST for lim in priced.values())
+    banned = dict(zip(short, banned_in_reach(s, short)))
     reasons = []
     for m_pos in short:
         reach = set(countries[eligible[:, m_pos]])
         if not reach:
-            reasons.append("no eligible site" + (" (only Tier-3 sites in reach)" if s.policy.ban_tier3 else ""))
+            reasons.append("no eligible site" + (" (only Tier-3 sites in reach)" if banned[m_pos] else ""))
         elif reach <= binding_countries:
             reasons.append("policy: " + ", ".join(sorted(f"limit of {k}" for k in reach)))
         elif home_or_t1 and s.policy.home_country not in reach:

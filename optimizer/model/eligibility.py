@@ -10,6 +10,8 @@ compute (Tier 3 under a policy with ``ban_tier3``) can hold no units, so they ne
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -38,6 +40,20 @@ def eligible_pairs(s: Scenario) -> pd.DataFrame:
     if s.policy.ban_tier3:
         pairs = pairs.loc[s.sites["tier"].to_numpy()[pairs["s"].to_numpy()] != 3]
     return pairs.sort_values(["m", "s"]).reset_index(drop=True)
+
+
+def banned_in_reach(s: Scenario, market_pos: np.ndarray) -> np.ndarray:
+    """For each market (positions into ``s.markets``): would a Tier-3 site serve it, were the
+    Tier-3 ban lifted? (So a market with no eligible site is blamed on the ban only when true.)"""
+    tier3 = s.sites["tier"].to_numpy() == 3
+    if not s.policy.ban_tier3 or not tier3.any() or not len(market_pos):
+        return np.zeros(len(market_pos), bool)
+    markets, sites = s.markets.iloc[market_pos], s.sites.loc[tier3]
+    links = (None if s.links is None else
+             s.links.loc[s.links["market_id"].isin(markets.index) & s.links["site_id"].isin(sites.index)])
+    lifted = dataclasses.replace(s, markets=markets, sites=sites, links=links,
+                                 policy=dataclasses.replace(s.policy, ban_tier3=False))
+    return np.isin(np.arange(len(market_pos)), eligible_pairs(lifted)["m"].to_numpy())
 
 
 def _from_links(s: Scenario) -> pd.DataFrame:

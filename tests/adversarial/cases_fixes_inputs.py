@@ -3,8 +3,6 @@ name nothing, column synonyms and near misses, CSVs separated by something other
 links.csv under in_country_only and max_rtt_ms, every policy problem at once."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from harness import Case
 
 SOLVE = ("solve", "{scn}", "--out", "{tmp}/out")

@@ -26,11 +26,20 @@ MISSPELLED = {
     "max_rtt": (MARKETS, "max_rtt_ms"), "demand": (MARKETS, "demand_tpp"), "values": (MARKETS, "value"),
     "in_country": (MARKETS, "in_country_only"), "market": (MARKETS, "market_id"),
     "unit": (INSTALLED, "units"), "rtt": (LINKS, "rtt_ms"), "teir": (COUNTRIES, "tier"),
+    # planner synonyms whose silent loss would change the plan a lot (aliases)
+    "domestic_only": (MARKETS, "in_country_only"), "sovereign_only": (MARKETS, "in_country_only"),
+    "rtt_limit_ms": (MARKETS, "max_rtt_ms"), "max_latency_ms": (MARKETS, "max_rtt_ms"),
+    "latency_limit_ms": (MARKETS, "max_rtt_ms"), "capex_per_unit": (CHIPS, "capex_usd"),
+    "unit_capex": (CHIPS, "capex_usd"), "capex_per_accelerator": (CHIPS, "capex_usd"),
+    "energy_price_usd_per_mwh": (SITES, "energy_usd_per_mwh"), "electricity_price": (SITES, "energy_usd_per_mwh"),
+    "demand_mtpp": (MARKETS, "demand_tpp"), "value_per_tpp": (MARKETS, "value"),
 }
 EXTRA = ("provider", "notes", "city", "owner", "region", "name", "comment", "status", "zone", "operator",
          "state", "capacity", "vendor", "year", "cost", "description", "address", "url", "source",
          "continent", "population", "gpu", "model", "generation", "memory_gb", "datacenter", "cluster",
-         "priority", "max_power", "min_rtt", "latency", "label", "type", "currency", "date", "updated")
+         "priority", "max_power", "min_rtt", "latency", "label", "type", "currency", "date", "updated",
+         # names that extend a column are extra columns, not abbreviations of it
+         "metro_name", "pue_source", "value_usd", "value_source", "racks_note", "country_name", "sku_family")
 
 
 @pytest.mark.parametrize("name", sorted(MISSPELLED))

@@ -1,8 +1,9 @@
 """Column specifications of the scenario CSV files (the input contract, in one place).
 
 Each numeric column carries the range fleetopt solves exactly (see the README, "Columns and value
-ranges"). The bounds keep every coefficient of the scaled model (``optimizer.model.data``: x in
-thousands of units, compute in MTPP, cost in MUSD) between about 1e-3 and 1e6, and the value of
+ranges"). The bounds keep every matrix entry of the scaled model (``optimizer.model.data``: x in
+thousands of units, compute in MTPP, cost in MUSD) between about 1e-3 and 1e5 (tpp/1e3, power_kw,
+1000/units_per_rack), every right-hand side below about 1e7, and the value of
 placing a unit (value x tpp / 1e3 per model unit, >= 1e-4) far above HiGHS's dual tolerance
 (1e-7): outside them HiGHS can refuse the model (a coefficient above 1e15), drop a coefficient
 (below 1e-9), or stop at a plan that is not optimal (values of 1e12, or value x tpp near 1e-4).
@@ -52,21 +53,31 @@ SITES = TableSpec("sites.csv", ("site_id",), (
     Column("site_id", "str"), COUNTRY, LAT, LON,
     Column("power_mw", min=0, max=1e5), Column("racks", min=0, max=1e7),
     Column("pue", default=1.2, min=1.0, max=5.0),
-    Column("energy_usd_per_mwh", default=0.0, min=0, max=1e4, aliases=("energy_price",)),
+    Column("energy_usd_per_mwh", default=0.0, min=0, max=1e4,
+           aliases=("energy_price", "energy_price_usd_per_mwh", "electricity_price", "power_price",
+                    "energy_cost", "energy_cost_usd_per_mwh", "usd_per_mwh", "price_per_mwh")),
     Column("metro", "str", default=""),
     Column("fixed_cost_usd", default=0.0, min=0, max=1e12), Column("min_new_mw", default=0.0, min=0, max=1e5),
 ))
 CHIPS = TableSpec("chips.csv", ("sku",), (
-    Column("sku", "str"), Column("tpp", min=100, max=1e8),
+    Column("sku", "str"), Column("tpp", min=100, max=1e8, aliases=("tpp_per_unit", "tpp_per_chip")),
     Column("power_kw", min=0, max=1e3, min_positive=1e-3),
     Column("units_per_rack", min=0.1, max=1e3),
-    Column("inventory", min=0, max=1e9), Column("capex_usd", default=0.0, min=0, max=1e9, aliases=("price",)),
+    Column("inventory", min=0, max=1e9), Column("capex_usd", default=0.0, min=0, max=1e9,
+           aliases=("price", "capex_per_unit", "unit_capex", "capex_per_accelerator", "capex_per_chip",
+                    "unit_price", "unit_cost", "price_usd", "price_per_unit", "cost_per_unit")),
 ))
 MARKETS = TableSpec("markets.csv", ("market_id",), (
     Column("market_id", "str"), COUNTRY, LAT, LON,
-    Column("demand_tpp", min=0, max=1e13),
-    Column("value", default=1.0, min=0, max=1e6, min_positive=1e-3),
-    Column("max_rtt_ms", default=100.0, min=0, max=1e4), Column("in_country_only", "bool", default=False),
+    Column("demand_tpp", min=0, max=1e13, aliases=("demand_mtpp", "tpp_demand", "demand_h100e")),
+    Column("value", default=1.0, min=0, max=1e6, min_positive=1e-3,
+           aliases=("value_per_tpp", "usd_per_tpp", "price_per_tpp")),
+    Column("max_rtt_ms", default=100.0, min=0, max=1e4,
+           aliases=("rtt_limit_ms", "max_latency_ms", "latency_limit_ms", "rtt_limit", "max_latency",
+                    "latency_limit", "rtt_max_ms", "max_rtt_msec")),
+    Column("in_country_only", "bool", default=False,
+           aliases=("domestic_only", "in_country", "sovereign_only", "domestic", "sovereign",
+                    "local_only", "data_residency", "residency_required")),
 ))
 INSTALLED = TableSpec("installed.csv", ("site_id", "sku"), (
     Column("site_id", "str"), Column("sku", "str"), Column("units", min=0, max=1e9),

@@ -234,10 +234,11 @@ def near_miss(name: str, columns: list[Column]) -> str | None:
     """The column ``name`` most likely means, or None when it is just an extra column.
 
     On the name lower-cased, trimmed, with runs of other characters as ``_``, it is a near miss
-    of a column when it equals the column's name or one of its aliases ("Power MW", "latitude"),
-    is a prefix or suffix of it (or it of the name) at a ``_`` boundary, the shorter at least
-    MIN_AFFIX characters long ("capex" ~ capex_usd, "demand" ~ demand_tpp), has its letters in
-    another order ("teir"), or is at least NEAR_RATIO similar (difflib) to it
+    of a column when it equals the column's name or one of its aliases ("Power MW", "latitude",
+    "domestic_only"), is an abbreviation of it: a prefix or suffix at a ``_`` boundary, at least
+    MIN_AFFIX characters long and shorter than the column's name ("capex" ~ capex_usd, "demand"
+    ~ demand_tpp; a longer name such as "metro_name" is an extra column of its own), has its
+    letters in another order ("teir"), or is at least NEAR_RATIO similar (difflib) to it
     ("energy_usd_per_mw"). The best match wins.
     """
     key = re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
@@ -258,8 +259,8 @@ def _nearness(key: str, col: Column) -> float:
         return 1.0
     if len(key) >= MIN_AFFIX and sorted(key) == sorted(col.name):
         return 0.9
-    short, long = sorted((key, col.name), key=len)
-    if len(short) >= MIN_AFFIX and (long.startswith(short + "_") or long.endswith("_" + short)):
+    name = col.name
+    if MIN_AFFIX <= len(key) < len(name) and (name.startswith(key + "_") or name.endswith("_" + key)):
         return 0.9
     ratio = difflib.SequenceMatcher(None, key, col.name).ratio()
     return ratio if ratio >= NEAR_RATIO else 0.0

@@ -184,10 +184,15 @@ def _read_text(folder: Path, spec: TableSpec, problems: list[str]) -> pd.DataFra
         problems.append(f"{spec.file}: is not UTF-8 text (a binary file?); save it as CSV in UTF-8")
         return None
     except (pd.errors.ParserError, ValueError) as exc:
-        problems.append(f"{spec.file}: cannot be read as CSV ({str(exc).strip()})")
+        first = path.read_text(encoding="utf-8-sig", errors="replace").partition("\n")[0].strip("\r")
+        problems.append(_separator_problem(spec, [first]) or f"{spec.file}: cannot be read as CSV ({str(exc).strip()})")
         return None
     except OSError as exc:
         problems.append(f"{spec.file}: cannot be read ({exc.strerror or exc})")
+        return None
+    separated = _separator_problem(spec, list(cells.iloc[0]))
+    if separated:
+        problems.append(separated)
         return None
     if cells.apply(lambda c: c.str.contains("\x00", regex=False)).to_numpy().any():
         problems.append(f"{spec.file}: holds NUL bytes (a binary file?); save it as CSV in UTF-8")
@@ -195,6 +200,16 @@ def _read_text(folder: Path, spec: TableSpec, problems: list[str]) -> pd.DataFra
     raw = cells.iloc[1:].reset_index(drop=True)
     raw.columns = list(cells.iloc[0])
     return raw
+
+
+def _separator_problem(spec: TableSpec, header: list[str]) -> str | None:
+    """A problem line when a one-column header holds semicolons or tabs: a CSV exported with
+    another separator (as some locales' spreadsheets do), not a header of one odd name."""
+    if len(header) != 1 or not (";" in header[0] or "\t" in header[0]):
+        return None
+    separator = "';'" if ";" in header[0] else "tabs"
+    return (f"{spec.file}: looks separated by {separator} (its header is one column: {header[0][:60]!r}); "
+            "fleetopt reads comma-separated CSV; re-export with commas")
 
 
 def _check_header(spec: TableSpec, header: list[str], problems: list[str], notes: list[str]) -> bool:

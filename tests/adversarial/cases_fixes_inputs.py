@@ -3,10 +3,20 @@ name nothing, column synonyms and near misses, CSVs separated by something other
 links.csv under in_country_only and max_rtt_ms, every policy problem at once."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from harness import Case
 
 SOLVE = ("solve", "{scn}", "--out", "{tmp}/out")
 VALIDATE = ("validate", "{scn}")
+
+
+def semicolons(file: str, sep: str = ";"):
+    """Setup: re-export one CSV with another separator (as a spreadsheet in some locales does)."""
+    def setup(t: Path) -> None:
+        path = t / "scn" / file
+        path.write_text(path.read_text().replace(",", sep))
+    return setup
 
 
 def policy(text: str):
@@ -15,6 +25,15 @@ def policy(text: str):
 
 
 CASES = [
+    Case("csv-semicolon-separated", "columns", VALIDATE, 2,
+         ("chips.csv", "looks separated by ';'", "comma-separated", "re-export with commas"),
+         absent=("did you mean",), setup=semicolons("chips.csv")),
+    Case("csv-semicolon-separated-decimal-commas", "columns", VALIDATE, 2,
+         ("sites.csv", "looks separated by ';'", "re-export with commas"),
+         setup=lambda t: (t / "scn/sites.csv").write_text("site_id;country;lat;lon;power_mw;racks\n"
+                                                          "US;USA;39,0;-77,5;1000;100000\n")),
+    Case("csv-tab-separated", "columns", VALIDATE, 2,
+         ("markets.csv", "looks separated by tabs", "re-export with commas"), setup=semicolons("markets.csv", "\t")),
     Case("caps-on-territory-hkg-counts-as-chn", "policy", VALIDATE, 2,
          ("[caps] HKG", "counts as CHN", "[caps] CHN"),
          setup=policy("[tiers]\nCHN = 2\n[caps]\nHKG = 1000\n")),

@@ -16,6 +16,7 @@ import pandas as pd
 
 from optimizer.errors import InputError
 from optimizer.inputs.countries import dataset_countries, place_sites, policy_problems, resolve_countries, unknown_codes
+from optimizer.inputs.links import link_rule_notes
 from optimizer.inputs.scenario import Scenario
 from optimizer.inputs.tables import CHIPS, COUNTRIES, INSTALLED, LINKS, MARKETS, SITES, Column, TableSpec
 from optimizer.policy.policy import DEFAULT_POLICY, Policy, parse_policy, policy_codes, read_policy_file
@@ -66,6 +67,8 @@ def load_scenario(folder: str | Path, policy: str | Path | Policy | None = None)
     _check_references(scenario, problems)
     if problems:
         raise InputError(problems)
+    if scenario.links is not None:
+        scenario.notes.extend(link_rule_notes(scenario.links, scenario.markets, scenario.sites))
     scenario.load_timings.update(load=clock["load"], validate=time.perf_counter() - t0 - clock["load"])
     return scenario
 

@@ -1,6 +1,7 @@
 """Which sites may serve which markets, and at what round-trip time.
 
-With links.csv, exactly its pairs may serve (rtt_ms from the file, or computed when blank).
+With links.csv, its pairs may serve, each still under its market's in_country_only and max_rtt_ms
+(rtt_ms from the file, or the estimate below when blank; see optimizer.inputs.links).
 Otherwise a pair (m, s) is eligible when
 
     rtt(m, s) = 0.015 ms/km · haversine(m, s) <= max_rtt_ms_m,  haversine with R = 6371 km,
@@ -15,19 +16,10 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from optimizer.inputs.links import RTT_MS_PER_KM, haversine_km, link_rule_breaks
 from optimizer.inputs.scenario import Scenario
 
-EARTH_RADIUS_KM = 6371.0
-RTT_MS_PER_KM = 0.015
 CHUNK = 2_000_000  # market-site pairs evaluated per block, to bound memory on large fleets
-
-
-def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    """Great-circle distance in km between points given in degrees (broadcasts)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dphi, dlmb = p2 - p1, np.radians(lon2) - np.radians(lon1)
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def eligible_pairs(s: Scenario) -> pd.DataFrame:
@@ -57,16 +49,14 @@ def banned_in_reach(s: Scenario, market_pos: np.ndarray) -> np.ndarray:
 
 
 def _from_links(s: Scenario) -> pd.DataFrame:
+    """links.csv's pairs that their market's rules let serve (in_country_only, max_rtt_ms)."""
     links = s.links
-    m = s.markets.index.get_indexer(links["market_id"])
-    site = s.sites.index.get_indexer(links["site_id"])
-    rtt = links["rtt_ms"].to_numpy(float).copy()
-    blank = np.isnan(rtt)
-    rtt[blank] = RTT_MS_PER_KM * haversine_km(
-        s.markets["lat"].to_numpy()[m[blank]], s.markets["lon"].to_numpy()[m[blank]],
-        s.sites["lat"].to_numpy()[site[blank]], s.sites["lon"].to_numpy()[site[blank]])
-    return pd.DataFrame({"market_id": links["market_id"].to_numpy(),
-                         "site_id": links["site_id"].to_numpy(), "rtt_ms": rtt, "m": m, "s": site})
+    rtt, abroad, too_far = link_rule_breaks(links, s.markets, s.sites)
+    keep = ~(abroad | too_far)
+    return pd.DataFrame({"market_id": links["market_id"].to_numpy()[keep],
+                         "site_id": links["site_id"].to_numpy()[keep], "rtt_ms": rtt[keep],
+                         "m": s.markets.index.get_indexer(links["market_id"])[keep],
+                         "s": s.sites.index.get_indexer(links["site_id"])[keep]})
 
 
 def _distance_blocks(s: Scenario, block: int):

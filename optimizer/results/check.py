@@ -157,19 +157,26 @@ def _service_rules(s: Scenario, service: pd.DataFrame, units: pd.DataFrame) -> l
 
 
 def _eligibility(s: Scenario, service: pd.DataFrame) -> dict:
+    """Every served pair obeys its market's in_country_only and max_rtt_ms (the pair's rtt: the
+    link's rtt_ms when links.csv gives one, else 0.015 ms/km x great-circle km) and, with
+    links.csv, is one of its pairs."""
     pairs = service[["market_id", "site_id"]].drop_duplicates()
+    mk = s.markets.reindex(pairs["market_id"])
+    st = s.sites.reindex(pairs["site_id"])
+    rtt = np.array([0.015 * _great_circle_km(a, b, c, d) for a, b, c, d in
+                    zip(mk["lat"], mk["lon"], st["lat"], st["lon"])], dtype=float)
+    unlinked = np.zeros(len(pairs), bool)
     if s.links is not None:
-        allowed = set(zip(s.links["market_id"], s.links["site_id"]))
-        bad = [f"{m}/{x}" for m, x in zip(pairs["market_id"], pairs["site_id"]) if (m, x) not in allowed]
-    else:
-        mk = s.markets.reindex(pairs["market_id"])
-        st = s.sites.reindex(pairs["site_id"])
-        rtt = [0.015 * _great_circle_km(a, b, c, d) for a, b, c, d in
-               zip(mk["lat"], mk["lon"], st["lat"], st["lon"])]
-        too_far = np.array(rtt) > mk["max_rtt_ms"].to_numpy() + 1e-9
-        abroad = mk["in_country_only"].to_numpy(bool) & (mk["country"].to_numpy() != st["country"].to_numpy())
-        bad_mask = too_far | abroad
-        bad = [f"{m}/{x}" for m, x in zip(pairs["market_id"][bad_mask], pairs["site_id"][bad_mask])]
+        given = s.links.set_index(["market_id", "site_id"])["rtt_ms"]
+        given = given[~given.index.duplicated()]
+        key = pd.MultiIndex.from_frame(pairs)
+        unlinked = ~key.isin(given.index)
+        link_rtt = given.reindex(key).to_numpy(float)
+        rtt = np.where(np.isnan(link_rtt), rtt, link_rtt)
+    too_far = rtt > mk["max_rtt_ms"].to_numpy() + 1e-9
+    abroad = mk["in_country_only"].to_numpy(bool) & (mk["country"].to_numpy() != st["country"].to_numpy())
+    bad_mask = unlinked | too_far | abroad
+    bad = [f"{m}/{x}" for m, x in zip(pairs["market_id"][bad_mask], pairs["site_id"][bad_mask])]
     return _row("service_pairs_eligible", f"{len(pairs)} pairs", len(bad), 0, -len(bad), 0, bad)
 
 

@@ -42,17 +42,17 @@ def load_scenario(folder: str | Path, policy: str | Path | Policy | None = None)
     clock = {"load": 0.0}
     problems: list[str] = []
     column_notes: list[str] = []        # unknown columns kept out of the model
-    pol, codes = _policy_and_codes(folder, policy, problems)
+    pol, codes, source, partial = _policy_and_codes(folder, policy, problems)
     scenario_tiers = _scenario_tiers(folder, problems, clock, column_notes)
     known = set(dataset_countries().index) | set(scenario_tiers or {})
     tables = {spec.file: _read_typed(folder, spec, problems, known, clock, column_notes)
               for spec in (SITES, CHIPS, MARKETS, INSTALLED, LINKS)}
-    code_problems = unknown_codes(pol.source if pol else "policy", codes, known)
+    code_problems = unknown_codes(source, codes, known)
     problems += code_problems
     policy_notes: list[str] = []
-    if pol is not None and scenario_tiers is not None and not code_problems:
-        countries = resolve_countries(pol, scenario_tiers)
-        refused, policy_notes = policy_problems(pol, countries)
+    if partial is not None and scenario_tiers is not None and not code_problems:
+        countries = resolve_countries(partial, scenario_tiers)
+        refused, policy_notes = policy_problems(partial, countries)
         problems += refused
     if problems:
         raise InputError(problems)
@@ -73,24 +73,45 @@ def load_scenario(folder: str | Path, policy: str | Path | Policy | None = None)
     return scenario
 
 
-def _policy_and_codes(folder: Path, policy: str | Path | Policy | None,
-                      problems: list[str]) -> tuple[Policy | None, dict[str, list[str]]]:
-    """The policy (None when it is broken: its problems go to ``problems``) and the country codes
-    it names, so that unknown codes are reported alongside its other problems."""
+def _policy_and_codes(folder: Path, policy: str | Path | Policy | None, problems: list[str]
+                      ) -> tuple[Policy | None, dict[str, list[str]], str, Policy | None]:
+    """The policy (None when it is broken: its problems go to ``problems``), the country codes it
+    names, its source (for messages), and the policy to run the tier-dependent checks on: the
+    policy itself, or, for a broken one, the policy made of its valid keys (so that a bad value
+    does not hide a cap on a Tier-1 country), None when even that cannot be built."""
     if isinstance(policy, Policy):
-        return policy, policy_codes(policy.values())
+        return policy, policy_codes(policy.values()), policy.source, policy
     local = folder / "policy.toml"
     spec = policy if policy is not None else local if local.is_file() else DEFAULT_POLICY
     try:
         raw, source = read_policy_file(spec)
     except InputError as exc:
         problems.extend(exc.problems)
-        return None, {}
+        return None, {}, str(spec), None
     try:
-        return parse_policy(raw, source), policy_codes(raw)
+        pol = parse_policy(raw, source)
+        return pol, policy_codes(raw), source, pol
     except InputError as exc:
         problems.extend(exc.problems)
-        return None, policy_codes(raw)
+        return None, policy_codes(raw), source, _valid_part(raw, source)
+
+
+def _valid_part(raw: dict, source: str) -> Policy | None:
+    """The policy of ``raw``'s keys that parse on their own (with home_country beside them, which
+    some keys need); None when that is still not a policy."""
+    context = {"home_country": raw["home_country"]} if "home_country" in raw else {}
+
+    def parses(key: str) -> bool:
+        try:
+            parse_policy({**context, key: raw[key]} if key != "home_country" else {key: raw[key]}, source)
+            return True
+        except InputError:
+            return False
+
+    try:
+        return parse_policy({k: v for k, v in raw.items() if parses(k)}, source)
+    except InputError:
+        return None
 
 
 def _scenario_tiers(folder: Path, problems: list[str], clock: dict[str, float],

@@ -24,7 +24,26 @@ def policy(text: str):
     return lambda t: (t / "scn/policy.toml").write_text(text)
 
 
+def links(text: str):
+    """Setup: write the scenario's links.csv."""
+    return lambda t: (t / "scn/links.csv").write_text(text)
+
+
 CASES = [
+    # links.csv pairs still obey in_country_only and max_rtt_ms (pl is in_country_only)
+    Case("links-in-country-only-still-holds", "columns", VALIDATE, 0,
+         ("note:", "links.csv: 1 linked pair may not serve", "in_country_only", "pl/US"),
+         setup=links("market_id,site_id,rtt_ms\npl,US,1\npl,PL,1\nus,US,\n")),
+    Case("links-rtt-over-max-rtt", "columns", SOLVE, 0,
+         ("note:", "links.csv: 1 linked pair may not serve", "max_rtt_ms", "us/PL"),
+         setup=links("market_id,site_id,rtt_ms\nus,PL,500\nus,US,\npl,PL,\n"), writes=("out",)),
+    # every problem of a policy at once, named by its file
+    Case("policy-value-error-beside-tier-error", "policy", VALIDATE, 2,
+         ("policy.toml: ban_tier3", "policy.toml: [caps] USA is Tier 1"),
+         setup=policy('ban_tier3 = "false"\n[caps]\nUSA = 1e9\n')),
+    Case("policy-unknown-code-names-the-file", "policy", VALIDATE, 2,
+         ("policy.toml: [tiers] has unknown country code(s) XXX", "max_tier2_country_share"),
+         absent=("policy: [tiers]",), setup=policy("max_tier2_country_share = 7\n[tiers]\nXXX = 2\n")),
     Case("csv-semicolon-separated", "columns", VALIDATE, 2,
          ("chips.csv", "looks separated by ';'", "comma-separated", "re-export with commas"),
          absent=("did you mean",), setup=semicolons("chips.csv")),

@@ -161,6 +161,7 @@ def test_rhs_price_matches_finite_difference_inside_its_range(fleet, family):
     s, plan = fleet
     row = first_priced(plan, family)
     assert row["range"] == "ranging" and row["valid_from"] <= row["limit_value"] <= row["valid_to"]
+    probed = []
     for end in ("valid_to", "valid_from"):
         room = row[end] - row["limit_value"]
         step = 0.9 * room if np.isfinite(room) else np.sign(room) * 1e6
@@ -168,6 +169,8 @@ def test_rhs_price_matches_finite_difference_inside_its_range(fleet, family):
             continue
         fd = finite_difference(s, plan, row, step)
         assert fd == pytest.approx(row["value_per_unit"], rel=1e-5), end
+        probed.append(end)
+    assert probed, f"{family}: neither end of the range could be probed (range {row['valid_from']}..{row['valid_to']})"
 
 
 def cap_case(tmp_path):

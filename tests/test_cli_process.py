@@ -61,11 +61,18 @@ def test_unexpected_exception_is_one_line_exit_4(tmp_path):
     assert lines(r.stderr) == ["error: internal error: RuntimeError: disk on fire second line (please report this)"]
 
 
+def _default_sigint() -> None:
+    """In the child: Ctrl-C's default action. A shell without job control starts background jobs
+    with SIGINT ignored, which the child would inherit (and Python then installs no handler), so
+    the test would fail when the suite itself runs in the background."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt(args: list, ready, timeout: float = 60.0) -> tuple[subprocess.CompletedProcess, float]:
     """Start the CLI, wait until ``ready()`` is true, send SIGINT (what Ctrl-C sends); returns the
     finished process and the seconds from the signal to its exit."""
     proc = subprocess.Popen([*FLEETOPT, *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
     deadline = time.time() + timeout
     while not ready() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.02)

@@ -29,7 +29,30 @@ def links(text: str):
     return lambda t: (t / "scn/links.csv").write_text(text)
 
 
+def rename(file: str, old: str, new: str):
+    """Setup: rename a header column of one CSV."""
+    def setup(t: Path) -> None:
+        path = t / "scn" / file
+        head, _, rest = path.read_text().partition("\n")
+        assert old in head.split(","), head
+        path.write_text(",".join(new if h == old else h for h in head.split(",")) + "\n" + rest)
+    return setup
+
+
 CASES = [
+    # planner synonyms are refused ("did you mean"); names that extend a column are extra
+    Case("col-alias-domestic-only", "columns", VALIDATE, 2,
+         ("markets.csv", "'domestic_only'", "did you mean in_country_only"),
+         setup=rename("markets.csv", "in_country_only", "domestic_only")),
+    Case("col-alias-rtt-limit-ms", "columns", VALIDATE, 2,
+         ("markets.csv", "'rtt_limit_ms'", "did you mean max_rtt_ms"),
+         setup=rename("markets.csv", "max_rtt_ms", "rtt_limit_ms")),
+    Case("col-alias-capex-per-unit", "columns", VALIDATE, 2,
+         ("chips.csv", "'capex_per_unit'", "did you mean capex_usd"),
+         setup=rename("chips.csv", "capex_usd", "capex_per_unit")),
+    Case("col-extension-value-usd-is-extra", "columns", VALIDATE, 0,
+         ("note:", "markets.csv: column value_usd is not used by fleetopt"), absent=("did you mean",),
+         setup=rename("markets.csv", "value", "value_usd")),
     # links.csv pairs still obey in_country_only and max_rtt_ms (pl is in_country_only)
     Case("links-in-country-only-still-holds", "columns", VALIDATE, 0,
          ("note:", "links.csv: 1 linked pair may not serve", "in_country_only", "pl/US"),

@@ -181,3 +181,16 @@ def test_cost_stage_cut_off_by_a_time_limit_is_feasible_with_a_note(tmp_path, mo
     assert r.exit_code == 0 and r.exception is None, r.output
     assert "stopped by the time limit; the value is optimal but its cost was not minimised" in r.output
     assert "note: cost was not minimised" in r.output
+
+
+def test_cbc_infeasible_at_its_time_limit_is_no_plan():
+    """CBC stopped by its time limit before an integer plan may write "Integer infeasible"
+    (PuLP: Infeasible). After the limit that is no proof: no_plan with termination time_limit
+    (exit 4). Before the limit it stays a verdict."""
+    from types import SimpleNamespace
+
+    from optimizer.solvers.pulp_cbc import cbc_status
+    prob = SimpleNamespace(status=pulp.LpStatusInfeasible, sol_status=pulp.LpSolutionInfeasible)
+    assert cbc_status(prob, time_limit=0.05, seconds=0.06) == (Status.NO_PLAN, Termination.TIME_LIMIT)
+    assert cbc_status(prob, time_limit=10.0, seconds=0.5)[0] == Status.INFEASIBLE
+    assert cbc_status(prob, time_limit=None, seconds=0.5)[0] == Status.INFEASIBLE

@@ -31,9 +31,17 @@ CBC_TERMINATION = {"Optimal": Termination.OPTIMAL, "Infeasible": Termination.INF
                    "Unbounded": Termination.UNBOUNDED, "Not Solved": Termination.OTHER_LIMIT}
 
 
-def cbc_status(prob: pulp.LpProblem, time_limit: float | None = None) -> tuple[Status, Termination]:
-    """The planner's status and the termination of CBC's last solve of ``prob``."""
+def cbc_status(prob: pulp.LpProblem, time_limit: float | None = None,
+               seconds: float | None = None) -> tuple[Status, Termination]:
+    """The planner's status and the termination of CBC's last solve of ``prob``.
+
+    CBC stopped by its time limit before any integer plan sometimes writes "Integer infeasible"
+    (PuLP reads "Infeasible"): that is no proof, so an infeasible answer given after
+    ``seconds`` >= ``time_limit`` is a time limit without a plan (exit 4), never exit 3."""
     termination = CBC_TERMINATION.get(pulp.LpStatus[prob.status], Termination.ERROR)
+    if (termination == Termination.INFEASIBLE and time_limit is not None and seconds is not None
+            and seconds >= time_limit):
+        termination = Termination.TIME_LIMIT
     stopped_with_plan = getattr(prob, "sol_status", None) == pulp.LpSolutionIntegerFeasible
     if termination == Termination.OPTIMAL and stopped_with_plan:
         termination = Termination.OTHER_LIMIT
@@ -61,8 +69,9 @@ def solve_pulp(d: ModelData, time_limit: float | None = None
     _physical(prob, d, x, f, inst, tpp)
     _policy(prob, d, x, inst, tpp)
     solver = cbc(time_limit)
+    t_solve = time.perf_counter()
     prob.solve(solver)
-    status, termination = cbc_status(prob, time_limit)
+    status, termination = cbc_status(prob, time_limit, time.perf_counter() - t_solve)
     seconds = {"value_stage": time.perf_counter() - t0}
     if not status.has_solution:
         return SolveResult(status, "cbc", message=pulp.LpStatus[prob.status], seconds=seconds,
@@ -186,8 +195,9 @@ def solve_matrix(lp: LinearProgram, integrality: np.ndarray | None = None, time_
                 prob += constraint
                 pair.append(constraint)
         rows.append(pair)
+    t_solve = time.perf_counter()
     prob.solve(cbc(time_limit, gap))
-    status, termination = cbc_status(prob, time_limit)
+    status, termination = cbc_status(prob, time_limit, time.perf_counter() - t_solve)
     name = "cbc-mip" if ints.any() else "cbc"
     seconds = {"mip" if ints.any() else "value_stage": time.perf_counter() - t0}
     if not status.has_solution:

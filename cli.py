@@ -114,7 +114,6 @@ def solve_cmd(
 ) -> None:
     """Solve SCENARIO for the most valuable compliant placement and write it to --out."""
     options, started = dict(locals()), utc_now()
-    timings: dict[str, float] = {}
     try:
         check_run_options(path, time_limit, gap, integer)     # before any work
         target = check_out_dir(out, "plan", scenario)
@@ -124,15 +123,9 @@ def solve_cmd(
             check_out_dir(out, "plan", scenario, checked=target)     # again, under the lock
             s = load_scenario(scenario, policy)
             _check_baseline(scenario, baseline)
-            timings.update(s.load_timings)
             prices = _parse_prices(soft_price) if (soft or soft_price) else None
             plan = solve(s, path=path, time_limit=time_limit, soft=prices, integer=integer, method=method,
-                         mip_solver=solver, gap=gap)
-            plan.summary["timings"] = {**timings, **plan.summary["timings"]}
-            if baseline:
-                from optimizer.analysis.compliance import compare_to_baseline
-                base = solve(load_scenario(scenario, baseline), path=path, time_limit=time_limit)
-                plan.summary["baseline"] = compare_to_baseline(plan, base)
+                         mip_solver=solver, gap=gap, baseline=baseline or None)
             write_plan(plan, out, build_manifest("plan", s.path, s.policy, options, started))
             if report:
                 from optimizer.analysis.report import write_report

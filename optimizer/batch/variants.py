@@ -207,7 +207,8 @@ def apply_variant(base: Scenario, params: dict[str, Any]) -> Scenario:
                f"{countries.tiers[k]} (caps apply to Tier-2 countries only)" for k in dropped)]
     edited = apply_scenario_edits(base, params)
     return dataclasses.replace(edited, sites=sites, tiers=countries.tiers, counts_as=countries.counts_as,
-                               policy=policy, notes=list(dict.fromkeys(notes)), variant=dict(params))
+                               policy=policy, notes=list(dict.fromkeys(notes)), variant=dict(params),
+                               load_timings={})      # a variant is not read from disk: no load time of its own
 
 
 def _notes_not_about_tiers(base: Scenario) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any, Mapping
 
 from optimizer.batch.variants import Variant, apply_variant, result_path
 from optimizer.errors import FleetoptError
@@ -53,14 +54,14 @@ class ChunkSolver:
         return row
 
 
-def summary_row(summary: dict) -> dict:
-    """The numbers a sweep table shows for one variant."""
+def summary_row(summary: Mapping[str, Any]) -> dict:
+    """The numbers a sweep table shows for one variant (plain values: the plan's summary is read-only)."""
     prices = (summary.get("explain") or {}).get("policy_prices", [])
     return {
         "status": summary["status"], "objective": summary["objective"], "served_pct": summary["served_pct"],
         "cost_usd": summary["cost"]["total_usd"],
         **{f.value: summary[f.value] for f in (Family.HOME_SHARE, Family.TIER1_SHARE)},
-        "binding_limits": summary["binding_limits"],
+        "binding_limits": list(summary["binding_limits"]),
         "policy_prices": {p["limit"]: p["value_per_unit"] for p in prices},
         "solve_seconds": summary["timings"].get("solve"),
     }

@@ -20,14 +20,15 @@ from optimizer.errors import InputError
 from optimizer.io.manifest import build_manifest
 from optimizer.outdir import PLAN_FILES, atomic_dir, check_out_dir, out_lock
 from optimizer.results.plan import Plan
+from optimizer.results.summary import thaw
 
 
 def write_plan(plan: Plan, out: str | Path, run: dict[str, Any] | None = None) -> Path:
     """Write the plan's three files into ``out`` atomically; returns the folder.
 
-    ``run`` is the manifest recorded as summary.json ``run`` (built here from the plan's
-    scenario when not given). summary.json ``timings.write`` is the time taken to write the two
-    tables. ``out`` must be new, empty or a plan folder fleetopt wrote (InputError otherwise).
+    summary.json is the plan's summary as built, plus two things known only now: ``run``, the
+    manifest (built here from the plan's scenario when not given), and ``timings.write``, the
+    time taken to write the two tables; they go into a copy, the plan itself is not changed. ``out`` must be new, empty or a plan folder fleetopt wrote (InputError otherwise).
     """
     scenario = plan.scenario.path
     target = check_out_dir(out, "plan", scenario)
@@ -39,9 +40,9 @@ def write_plan(plan: Plan, out: str | Path, run: dict[str, Any] | None = None) -
             t0 = time.perf_counter()
             plan.placement.to_csv(tmp / "placement.csv", index=False)
             plan.service.to_csv(tmp / "service.csv", index=False)
-            plan.summary.setdefault("timings", {})["write"] = time.perf_counter() - t0
-            plan.summary["run"] = run
-            (tmp / "summary.json").write_text(json.dumps(_jsonable(plan.summary), indent=2) + "\n")
+            summary = {**thaw(plan.summary), "run": run}      # a copy: the plan's summary is read-only
+            summary["timings"] = {**summary.get("timings", {}), "write": time.perf_counter() - t0}
+            (tmp / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n")
     return Path(out)
 
 

@@ -15,13 +15,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from optimizer.analysis.compliance import compare_to_baseline
 from optimizer.analysis.diagnose import diagnose
 from optimizer.analysis.explain import probe_share_prices, shadow_prices, unserved_demand
 from optimizer.errors import InfeasibleError, InputError, SolverError
 from optimizer.inputs.scenario import Scenario
+from optimizer.inputs.validation import load_scenario
 from optimizer.model.data import MTPP, UNIT, ModelData
 from optimizer.model.elastic import policy_rows, with_elastic_rows
 from optimizer.model.eligibility import eligibility_key
@@ -29,11 +33,12 @@ from optimizer.model.fast import build_fast
 from optimizer.model.lp import LinearProgram
 from optimizer.model.plain import build_plain
 from optimizer.planner.integer import IntegerMethod, IntegerOptions, MipSolver, solve_integer
+from optimizer.policy.policy import Policy
 from optimizer.policy.rules import ROW_FAMILIES, SHARE_FAMILIES
 from optimizer.policy.rules import default_soft_prices as rule_soft_prices
 from optimizer.results.plan import Plan, placement_table, service_table
 from optimizer.results.solution import Solution, expand_fast
-from optimizer.results.summary import build_summary
+from optimizer.results.summary import build_summary, freeze, plan_figures
 from optimizer.solvers import highs
 from optimizer.solvers.contract import SolveOptions
 from optimizer.solvers.highs import HIGHS
@@ -106,7 +111,8 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
           highs_options: dict | None = None, soft: dict[str, float] | None = None,
           integer: bool = False, method: IntegerMethod | str = IntegerMethod.AUTO,
           mip_solver: MipSolver | str = MipSolver.HIGHS, gap: float | None = None,
-          warm: highs.WarmStart | None = None, probe_shares: bool = False) -> Plan:
+          warm: highs.WarmStart | None = None, probe_shares: bool = False,
+          baseline: Policy | str | None = None) -> Plan:
     """Maximize value served, then minimize cost; raise InfeasibleError or SolverError.
 
     ``soft``: policy limits become penalized (price per TPP of violation, per family; see
@@ -120,6 +126,11 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     Shadow prices (fast path, optimal LP plans) carry their right-hand-side ranges, except in
     warm-started sweeps; ``probe_shares`` also re-solves each priced share limit at +-0.01 pp.
     A plan stopped by a limit has status ``feasible`` and no prices.
+    ``baseline``: a policy (a Policy, preset name or TOML path; e.g. ``"none"``) to solve the
+    scenario's folder under as well, on the same path and time limit as an LP; the summary's
+    ``baseline`` block is the cost of compliance (:mod:`optimizer.analysis.compliance`).
+
+    The plan comes back finished: its summary is built once, from every part, and is read-only.
     """
     path, time_limit = check_run_options(path, time_limit, gap, integer)
     choice = integer_choice(method, mip_solver) if integer else None
@@ -128,11 +139,15 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
         raise InputError("--soft works with the fast and plain LP paths only")
     if highs_options and (path not in (SolverPath.FAST, SolverPath.PLAIN) or integer):
         raise InputError("highs_options work with the fast and plain LP paths only")
+    if baseline is not None and s.path is None:
+        raise InputError("baseline: this scenario was not read from a folder, so it cannot be read "
+                         "again under the baseline policy")
     t0 = time.perf_counter()
     d = ModelData.from_scenario(s)
     if warm is not None:     # sweeps: site-market eligibility rarely changes between variants
         d.set_eligibility(warm.cached(eligibility_key(s), lambda: d.eligibility))
-    run = LpRun(path, time_limit, MappingProxyType(dict(highs_options or {})), prices, warm, {}, t0)
+    run = LpRun(path, time_limit, MappingProxyType(dict(highs_options or {})), prices, warm,
+                dict(s.load_timings), t0)
     timings = run.timings
     if choice is not None:
         sol, info = _integer(d, IntegerOptions(*choice, time_limit, gap), run)
@@ -142,50 +157,68 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     t1 = time.perf_counter()
     placement = placement_table(s, sol.new_units)
     service = service_table(s, sol.market_pos, sol.site_pos, sol.served)
-    summary = build_summary(s, placement, service, sol.result, path.value, sol.counts or {})
-    plan = Plan(placement, service, summary, s)
-    summary["notes"] = list(s.notes) + sol.result.notes
+    tables = Plan(placement, service, freeze(plan_figures(s, placement, service)), s)
+    notes = list(s.notes) + sol.result.notes
     if integer:
-        summary["notes"] += info.pop("notes", [])
-        summary["mode"], summary["integer"] = "integer", info
-        summary["path"] = f"integer-{info['method']}"
+        notes += info.get("notes", [])
     elif ((s.sites["fixed_cost_usd"] > 0) | (s.sites["min_new_mw"] > 0)).any():
-        summary["notes"].append("sites.csv has fixed_cost_usd / min_new_mw: these build decisions are "
-                                "modelled in integer mode (--integer) only; this LP plan ignores them")
-    if prices is not None:
-        summary["mode"] = "lp-soft"
-        summary["soft"] = soft_summary(sol, prices, summary)
-    summary["termination"] = sol.result.termination.value
-    if sol.fast_model is not None and not integer and sol.result.status == Status.OPTIMAL:
-        explain(plan, d, sol, probe_shares)
+        notes.append("sites.csv has fixed_cost_usd / min_new_mw: these build decisions are "
+                     "modelled in integer mode (--integer) only; this LP plan ignores them")
+    explained = (explain(tables, d, sol, probe_shares)
+                 if sol.fast_model is not None and not integer and sol.result.status == Status.OPTIMAL else None)
     timings["extract"] = time.perf_counter() - t1
-    summary["timings"] = timings
-    return plan
+    summary = build_summary(
+        s, sol.result, tables.summary, model=sol.counts or {}, notes=notes, timings=timings,
+        path=f"integer-{info['method']}" if integer else path.value,
+        mode="integer" if integer else "lp-soft" if prices is not None else "lp",
+        integer={k: v for k, v in info.items() if k != "notes"} if integer else None,
+        soft=soft_summary(sol, prices, tables.summary) if prices is not None else None,
+        explain=explained.summary if explained else None,
+        baseline=_baseline(tables, baseline, path, time_limit) if baseline is not None else None)
+    return replace(tables, summary=summary, prices=explained.prices if explained else None,
+                               unserved=explained.unserved if explained else None)
+
+
+def _baseline(tables: Plan, policy: Policy | str, path: SolverPath, time_limit: float | None) -> dict:
+    """The cost of compliance: the scenario's folder solved under ``policy`` (same path and time
+    limit, an LP), compared with this plan's tables and figures."""
+    base = solve(load_scenario(tables.scenario.path, policy), path=path, time_limit=time_limit)
+    return compare_to_baseline(tables, base)
 
 
 EXPLAIN_ROWS = 25
 
 
-def explain(plan: Plan, d: ModelData, sol: Solution, probe_shares: bool = False) -> None:
-    """Attach shadow prices (with their ranges) and unserved demand to the plan and its summary
-    (fast path, optimal plans); ``probe_shares``: re-solve around each priced share limit."""
-    plan.prices = shadow_prices(d, sol.fast_model, sol.result)
+@dataclass(frozen=True)
+class Explanation:
+    """Shadow prices (with their ranges), unserved demand and the summary's ``explain`` block."""
+
+    prices: pd.DataFrame
+    unserved: pd.DataFrame
+    summary: dict
+
+
+def explain(tables: Plan, d: ModelData, sol: Solution, probe_shares: bool = False) -> Explanation:
+    """Shadow prices (with their ranges) and unserved demand of an optimal fast-path plan
+    (``tables``: its placement, service and figures); ``probe_shares``: re-solve around each
+    priced share limit."""
+    prices = shadow_prices(d, sol.fast_model, sol.result)
     if probe_shares:
-        plan.prices = probe_share_prices(sol.lp, plan.prices, d.installed_total, sol.result.bound,
-                                         fast_highs_options(sol.lp))
-    plan.unserved = unserved_demand(d, plan, plan.prices)
-    policy = plan.prices.loc[plan.prices["family"].isin(ROW_FAMILIES)]
-    physical = plan.prices.loc[~plan.prices.index.isin(policy.index)].head(EXPLAIN_ROWS)
-    plan.summary["explain"] = {
+        prices = probe_share_prices(sol.lp, prices, d.installed_total, sol.result.bound,
+                                    fast_highs_options(sol.lp))
+    unserved = unserved_demand(d, tables, prices)
+    policy = prices.loc[prices["family"].isin(ROW_FAMILIES)]
+    physical = prices.loc[~prices.index.isin(policy.index)].head(EXPLAIN_ROWS)
+    return Explanation(prices, unserved, {
         "sign_convention": "value_per_unit: objective gained per unit of headroom on the limit; "
                            "it holds while the limit stays within [valid_from, valid_to]",
         "policy_prices": policy.to_dict("records"),
         "physical_prices_top": physical.to_dict("records"),
-        "unserved_tpp_by_reason": plan.unserved.groupby(plan.unserved["reason"].str.split(":").str[0])
+        "unserved_tpp_by_reason": unserved.groupby(unserved["reason"].str.split(":").str[0])
         ["unserved_tpp"].sum().to_dict(),
-        "unserved_markets": plan.unserved.sort_values("unserved_tpp", ascending=False)
+        "unserved_markets": unserved.sort_values("unserved_tpp", ascending=False)
         .head(EXPLAIN_ROWS).to_dict("records"),
-    }
+    })
 
 
 def _counts(lp: LinearProgram, **extra) -> dict:
@@ -212,11 +245,12 @@ def _elastic(lp: LinearProgram, prices: dict[str, float] | None) -> LinearProgra
     return with_elastic_rows(lp, rows, np.array([prices[blk.family] for _, blk in rows]))
 
 
-def soft_summary(sol: Solution, prices: dict[str, float], summary: dict) -> dict:
-    """Each violated policy limit: by how much (TPP, and points of share) and what it cost."""
+def soft_summary(sol: Solution, prices: dict[str, float], figures: Mapping[str, Any]) -> dict:
+    """Each violated policy limit: by how much (TPP, and points of share) and what it cost
+    (``figures``: the plan's, from :func:`optimizer.results.summary.plan_figures`)."""
     lp = sol.lp
     blk = lp.var_blocks.get("violation")
-    fleet = summary["total_tpp"]
+    fleet = figures["total_tpp"]
     rows = []
     for name, e in zip(blk.index if blk else [], sol.result.x[blk.slice] if blk else []):
         family = lp.row_blocks[name].family
@@ -228,7 +262,7 @@ def soft_summary(sol: Solution, prices: dict[str, float], summary: dict) -> dict
                      "price_per_tpp": prices[family], "cost": tpp * prices[family]})
     penalty = sum(r["cost"] for r in rows)
     return {"prices_per_tpp": prices, "violations": rows, "penalty": penalty,
-            "objective_with_penalties": summary["objective"] - penalty}
+            "objective_with_penalties": figures["objective"] - penalty}
 
 
 @dataclass(frozen=True)

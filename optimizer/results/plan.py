@@ -6,7 +6,7 @@ backend and formulation shares it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -20,13 +20,15 @@ SERVED_ZERO_TPP = 1e-3     # served TPP below this is dropped from service.csv
 BINDING_REL = 1e-6   # a limit binds when its slack is within this fraction of its bound
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Plan:
-    """Placement and service tables with the summary that describes them."""
+    """Placement and service tables with the summary that describes them: finished and
+    immutable (assigning a field raises; the summary is read-only, see optimizer.results.summary;
+    the tables are not frozen, but nothing in fleetopt changes them)."""
 
     placement: pd.DataFrame
     service: pd.DataFrame
-    summary: dict[str, Any]
+    summary: Mapping[str, Any]
     scenario: Scenario = field(repr=False)
     prices: pd.DataFrame | None = None     # shadow prices in planner units (fast path)
     unserved: pd.DataFrame | None = None   # markets not fully served, with the reason

@@ -1,7 +1,13 @@
-"""summary.json: the plan described in numbers (fields documented in the README)."""
+"""summary.json: the plan described in numbers (fields documented in the README).
+
+A summary is built once, by :func:`build_summary`, from every part a solve gathers, and is
+read-only from then on (:class:`ReadOnlyDict`, nested dicts and lists too): a mutation raises
+TypeError instead of changing a plan that may already be written. Writing adds the write
+timing and the run manifest to a copy (:func:`thaw`), never to the plan's summary.
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import pandas as pd
 
@@ -12,10 +18,9 @@ from optimizer.results.plan import country_compute, physical_binding, policy_lim
 from optimizer.solvers.result import SolveResult
 
 
-def build_summary(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
-                  result: SolveResult, path: str,
-                  counts: dict[str, int]) -> dict[str, Any]:
-    """Everything a planner reads first: served demand, compute, cost, shares, limits."""
+def plan_figures(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame) -> dict[str, Any]:
+    """The numbers a plan's tables give: served demand, compute, cost, shares, limits (the part
+    of the summary that needs no solver detail; the analysis blocks read it too)."""
     demand = float(s.markets["demand_tpp"].sum())
     served = float(service["tpp"].sum())
     countries = country_compute(s, placement)
@@ -24,11 +29,6 @@ def build_summary(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
     home, tier1 = Family.HOME_SHARE.value, Family.TIER1_SHARE.value
     lim = {l["family"]: l for l in limits if l["family"] in (home, tier1)}
     return {
-        "scenario": s.name,
-        "status": result.status.value,
-        "mode": "lp",
-        "path": path,
-        "solver": result.solver,
         "objective": float((service["tpp"] * s.markets["value"].reindex(service["market_id"]).to_numpy()).sum()),
         "served_tpp": served,
         "demand_tpp": demand,
@@ -46,10 +46,24 @@ def build_summary(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
         "limits": limits,
         "binding_limits": [l["name"] for l in limits if l["binding"]],
         "physical_binding": physical_binding(s, placement, service),
-        "policy": policy_record(s),
-        "model": counts,
-        "timings": {},
     }
+
+
+def build_summary(s: Scenario, result: SolveResult, figures: Mapping[str, Any], *, path: str, mode: str,
+                  model: Mapping[str, int], notes: list[str], timings: Mapping[str, float],
+                  integer: Mapping[str, Any] | None = None, soft: Mapping[str, Any] | None = None,
+                  explain: Mapping[str, Any] | None = None,
+                  baseline: Mapping[str, Any] | None = None) -> ReadOnlyDict:
+    """The whole summary, read-only: what was solved and how, the plan's figures
+    (:func:`plan_figures`), and the blocks present for this run (integer, soft, explain, baseline)."""
+    blocks = {"integer": integer, "soft": soft, "explain": explain, "baseline": baseline}
+    return freeze({
+        "scenario": s.name, "status": result.status.value, "termination": result.termination.value,
+        "mode": mode, "path": path, "solver": result.solver,
+        **figures,
+        "policy": policy_record(s), "model": model, "timings": timings, "notes": notes,
+        **{name: block for name, block in blocks.items() if block is not None},
+    })
 
 
 def plan_cost(s: Scenario, placement: pd.DataFrame) -> dict[str, float]:
@@ -67,3 +81,50 @@ def plan_cost(s: Scenario, placement: pd.DataFrame) -> dict[str, float]:
 def _home_share(s: Scenario, countries: pd.DataFrame, total: float) -> float:
     home = s.policy.home_country
     return float(countries["tpp"].get(home, 0.0) / total) if home and total else 0.0
+
+
+READ_ONLY = "a plan's summary is read-only (built once by build_summary); change a copy: thaw(summary)"
+
+
+class ReadOnlyDict(dict):
+    """A dict that refuses every change (TypeError); json, pickle and == treat it as a dict."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(READ_ONLY)
+
+    __setitem__ = __delitem__ = __ior__ = setdefault = update = pop = popitem = clear = _refuse
+
+    def __reduce__(self):
+        return ReadOnlyDict, (dict(self),)
+
+
+class ReadOnlyList(list):
+    """A list that refuses every change (TypeError); json, pickle and == treat it as a list."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(READ_ONLY)
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
+
+    def __reduce__(self):
+        return ReadOnlyList, (list(self),)
+
+
+def freeze(obj: Any) -> Any:
+    """``obj`` with every mapping and list in it made read-only (a new object; scalars as they are)."""
+    if isinstance(obj, Mapping):
+        return ReadOnlyDict({k: freeze(v) for k, v in obj.items()})
+    if isinstance(obj, (list, tuple)):
+        frozen = [freeze(v) for v in obj]
+        return ReadOnlyList(frozen) if isinstance(obj, list) else tuple(frozen)
+    return obj
+
+
+def thaw(obj: Any) -> Any:
+    """A plain, changeable deep copy of a (read-only) summary: dicts and lists."""
+    if isinstance(obj, Mapping):
+        return {k: thaw(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [thaw(v) for v in obj] if isinstance(obj, list) else tuple(thaw(v) for v in obj)
+    return obj

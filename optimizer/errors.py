@@ -45,7 +45,7 @@ class InfeasibleError(FleetoptError):
 class SolverError(FleetoptError):
     """The solver failed, or stopped (time limit) without a usable plan. ``status`` is the
     solver status in the tool's vocabulary (``no_plan``, ``unbounded``,
-    ``infeasible_or_unbounded`` or ``error``; see optimizer/result.py)."""
+    ``infeasible_or_unbounded`` or ``error``; see optimizer/solvers/result.py)."""
 
     exit_code = 4
 

@@ -27,7 +27,7 @@ moves the row's right-hand side by Δ·T to first order, hence the factor T.
 Each price says over what range of its limit it holds (``valid_from``..``valid_to``, in the
 limit's own unit ``limit_unit``; an open end is infinite): for right-hand-side limits from HiGHS
 ranging of the value stage's basis (``range`` = ``ranging``), for a pooled site's power or racks
-also kept inside its pool's type cone (optimizer/pools.py); for share limits, whose bound sits in
+also kept inside its pool's type cone (optimizer/model/pools.py); for share limits, whose bound sits in
 the matrix, by re-solving at ±0.01 pp (:func:`probe_share_prices`, ``range`` = ``probe``).
 """
 from __future__ import annotations

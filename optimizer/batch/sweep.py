@@ -73,7 +73,7 @@ def sweep_manifest(base: Scenario, variants: list[Variant], options: dict[str, A
 
 def run_sweep(scenario_dir: Path, variants: list[Variant], out_dir: Path, policy: str | None = None,
               workers: int = 1, dask: str | None = None, progress: Callable[[dict], None] | None = None,
-              chunks_per_worker: int = 1, run: dict[str, Any] | None = None,
+              run: dict[str, Any] | None = None,
               restart: bool = False) -> pd.DataFrame:
     """Solve every variant not yet done; write results.csv/.parquet and the chart; return the table.
 
@@ -97,7 +97,7 @@ def run_sweep(scenario_dir: Path, variants: list[Variant], out_dir: Path, policy
             if progress:
                 progress(row)
         plan_run = {**run, "kind": "plan"}
-        parts = chunks(todo, workers * chunks_per_worker if (workers > 1 or dask) else 1)
+        parts = chunks(todo, workers)
         if dask:
             _run_dask(dask, scenario_dir, policy, parts, target, progress, plan_run)
         elif workers > 1 and len(parts) > 1:

@@ -52,9 +52,9 @@ def generate_fleet(out: str | Path, sites: int = 1000, metros: int | None = None
     n_metros = int(metros or max(8, round(sites / 25)))
     metro_table = _metros(rng, n_metros)
     site_table = _sites(rng, metro_table, sites)
-    chips = _chips(site_table, skus)
+    chips = _chips(skus)
     installed = _installed(rng, site_table, chips)
-    chips["inventory"] = _inventory(site_table, chips, installed)
+    chips["inventory"] = _inventory(site_table, chips)
     markets = _markets(rng, metro_table, site_table, chips, installed)
     tables = {"sites.csv": site_table.drop(columns=["metro_pos"]), "chips.csv": chips,
               "markets.csv": markets, "installed.csv": installed}
@@ -129,7 +129,7 @@ def _sites(rng: np.random.Generator, metros: pd.DataFrame, n: int) -> pd.DataFra
         "metro": m["metro"], "metro_pos": pos})
 
 
-def _chips(sites: pd.DataFrame, skus: int) -> pd.DataFrame:
+def _chips(skus: int) -> pd.DataFrame:
     catalog = pd.read_csv(data_dir() / "chips.csv").set_index("sku")
     chosen = SKU_ORDER[:skus]
     table = catalog.loc[chosen, ["tpp", "power_kw", "units_per_rack"]].reset_index()
@@ -160,7 +160,7 @@ def _installed(rng: np.random.Generator, sites: pd.DataFrame, chips: pd.DataFram
     return long.loc[long["units"] > 0].sort_values(["site_id", "sku"]).reset_index(drop=True)
 
 
-def _inventory(sites: pd.DataFrame, chips: pd.DataFrame, installed: pd.DataFrame) -> np.ndarray:
+def _inventory(sites: pd.DataFrame, chips: pd.DataFrame) -> np.ndarray:
     """New units whose power is 40 % of the fleet's total site power, split evenly by kW."""
     budget_kw = 0.4 * sites["power_mw"].sum() * 1000
     return np.floor(budget_kw / len(chips) / chips["power_kw"].to_numpy())

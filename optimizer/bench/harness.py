@@ -14,7 +14,7 @@ import resource
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -35,7 +35,6 @@ class BenchConfig:
     workdir: Path = Path("benchmarks/runs")
     results: Path = Path("benchmarks/RESULTS.md")
     command: str = ""
-    extra_env: dict = field(default_factory=dict)
 
 
 def metros_for(sites: int) -> int:

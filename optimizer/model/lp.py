@@ -72,10 +72,6 @@ class LinearProgram:
         b = self.var_blocks[block]
         return pd.Series(x[b.slice], index=b.index, name=block)
 
-    def row_values(self, y: np.ndarray, block: str) -> pd.Series:
-        b = self.row_blocks[block]
-        return pd.Series(y[b.slice], index=b.index, name=block)
-
 
 @dataclass
 class LPBuilder:

@@ -46,7 +46,7 @@ def check_plan(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
     rows += _id_rules(s, placement, service)
     if all(r["ok"] for r in rows):
         units = _units_table(s, placement)
-        rows += _fleet_rules(s, placement, units, integer)
+        rows += _fleet_rules(s, units, integer)
         rows += _service_rules(s, service, units)
         rows += _policy_rules(s, units)
     return CheckReport(pd.DataFrame(rows, columns=["rule", "scope", "value", "limit", "margin", "ok",
@@ -91,7 +91,7 @@ def _units_table(s: Scenario, placement: pd.DataFrame) -> pd.DataFrame:
     return units
 
 
-def _fleet_rules(s: Scenario, placement: pd.DataFrame, units: pd.DataFrame, integer: bool) -> list[dict]:
+def _fleet_rules(s: Scenario, units: pd.DataFrame, integer: bool) -> list[dict]:
     """Installed kept, units add up, inventory, power, racks, whole racks."""
     out = []
     given = s.installed.groupby(["site_id", "sku"])["units"].sum()

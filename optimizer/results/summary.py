@@ -89,7 +89,7 @@ READ_ONLY = "a plan's summary is read-only (built once by build_summary); change
 class ReadOnlyDict(dict):
     """A dict that refuses every change (TypeError); json, pickle and == treat it as a dict."""
 
-    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+    def _refuse(self, *_: Any, **__: Any) -> None:
         raise TypeError(READ_ONLY)
 
     __setitem__ = __delitem__ = __ior__ = setdefault = update = pop = popitem = clear = _refuse
@@ -101,7 +101,7 @@ class ReadOnlyDict(dict):
 class ReadOnlyList(list):
     """A list that refuses every change (TypeError); json, pickle and == treat it as a list."""
 
-    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+    def _refuse(self, *_: Any, **__: Any) -> None:
         raise TypeError(READ_ONLY)
 
     __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse

@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -33,7 +34,7 @@ from optimizer.model.fast import build_fast
 from optimizer.model.lp import LinearProgram
 from optimizer.model.plain import build_plain
 from optimizer.planner.integer import IntegerMethod, IntegerOptions, MipSolver, solve_integer
-from optimizer.policy.policy import Policy
+from optimizer.policy.policy import Policy, load_policy
 from optimizer.policy.rules import ROW_FAMILIES, SHARE_FAMILIES
 from optimizer.policy.rules import default_soft_prices as rule_soft_prices
 from optimizer.results.plan import Plan, placement_table, service_table
@@ -112,7 +113,7 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
           integer: bool = False, method: IntegerMethod | str = IntegerMethod.AUTO,
           mip_solver: MipSolver | str = MipSolver.HIGHS, gap: float | None = None,
           warm: highs.WarmStart | None = None, probe_shares: bool = False,
-          baseline: Policy | str | None = None) -> Plan:
+          baseline: Policy | str | Path | None = None) -> Plan:
     """Maximize value served, then minimize cost; raise InfeasibleError or SolverError.
 
     ``soft``: policy limits become penalized (price per TPP of violation, per family; see
@@ -139,9 +140,7 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
         raise InputError("--soft works with the fast and plain LP paths only")
     if highs_options and (path not in (SolverPath.FAST, SolverPath.PLAIN) or integer):
         raise InputError("highs_options work with the fast and plain LP paths only")
-    if baseline is not None and s.path is None:
-        raise InputError("baseline: this scenario was not read from a folder, so it cannot be read "
-                         "again under the baseline policy")
+    baseline = _baseline_policy(baseline, s) if baseline is not None else None    # before any work
     t0 = time.perf_counter()
     d = ModelData.from_scenario(s)
     if warm is not None:     # sweeps: site-market eligibility rarely changes between variants
@@ -179,7 +178,19 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
                                unserved=explained.unserved if explained else None)
 
 
-def _baseline(tables: Plan, policy: Policy | str, path: SolverPath, time_limit: float | None) -> dict:
+def _baseline_policy(spec: Policy | str | Path, s: Scenario) -> Policy:
+    """The baseline policy, loaded (a bad name is exit 2 before the solve, not after it), for a
+    scenario that can be read again from its folder."""
+    if s.path is None:
+        raise InputError("--baseline: this scenario was not read from a folder, so it cannot be read "
+                         "again under the baseline policy")
+    try:
+        return spec if isinstance(spec, Policy) else load_policy(spec)
+    except InputError as exc:
+        raise InputError([f"--baseline {spec}: {line}" for line in exc.problems]) from None
+
+
+def _baseline(tables: Plan, policy: Policy, path: SolverPath, time_limit: float | None) -> dict:
     """The cost of compliance: the scenario's folder solved under ``policy`` (same path and time
     limit, an LP), compared with this plan's tables and figures."""
     base = solve(load_scenario(tables.scenario.path, policy), path=path, time_limit=time_limit)

@@ -156,6 +156,7 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     t1 = time.perf_counter()
     placement = placement_table(s, sol.new_units)
     service = service_table(s, sol.market_pos, sol.site_pos, sol.served)
+    # the tables and their figures, which the analysis blocks read; the finished plan replaces the summary
     tables = Plan(placement, service, freeze(plan_figures(s, placement, service)), s)
     notes = list(s.notes) + sol.result.notes
     if integer:

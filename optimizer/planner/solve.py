@@ -176,7 +176,7 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
         explain=explained.summary if explained else None,
         baseline=_baseline(tables, baseline, path, time_limit) if baseline is not None else None)
     return replace(tables, summary=summary, prices=explained.prices if explained else None,
-                               unserved=explained.unserved if explained else None)
+                   unserved=explained.unserved if explained else None)
 
 
 def _baseline_policy(spec: Policy | str | Path, s: Scenario) -> Policy:

@@ -113,6 +113,8 @@ class ReadOnlyList(list):
 
 def freeze(obj: Any) -> Any:
     """``obj`` with every mapping and list in it made read-only (a new object; scalars as they are)."""
+    if isinstance(obj, (str, float, int)):     # most leaves: skip the slower Mapping check
+        return obj
     if isinstance(obj, Mapping):
         return ReadOnlyDict({k: freeze(v) for k, v in obj.items()})
     if isinstance(obj, (list, tuple)):

@@ -193,8 +193,12 @@ def _print_summary(summary: dict, out: Path) -> None:
         typer.echo(f"soft limit violated: {v['limit']} by {v['violation_tpp']:,.0f} TPP{pp}, "
                    f"penalty {v['cost']:,.0f}")
     base = summary.get("baseline")
-    if base:
-        typer.echo(f"cost of compliance vs {base['baseline_policy']}: value {base['value_change']:+,.0f} "
+    if base and "value_change" not in base:
+        typer.echo(f"cost of compliance vs {base['baseline_policy']}: not available ({base['status']}): "
+                   f"{base['message']}")
+    elif base:
+        typer.echo(f"cost of compliance vs {base['baseline_policy']} (baseline {base['status']}, "
+                   f"{base['mode']}): value {base['value_change']:+,.0f} "
                    f"({base['value_change_pct']:+.2f} %), served {base['served_tpp_change']:+,.0f} TPP, "
                    f"cost {base['cost_change_usd']:+,.0f} USD")
         moved = ", ".join(f"{c['iso3']} {c['change_tpp']:+,.0f}" for c in base["countries"][:5])

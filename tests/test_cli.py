@@ -259,7 +259,7 @@ def test_baseline_reports_cost_of_compliance(good, tmp_path):
     out = tmp_path / "plan"
     r = run("solve", good, "--out", out, "--baseline", "none")
     assert r.exit_code == 0, r.output
-    assert "cost of compliance vs none: value -" in r.output
+    assert "cost of compliance vs none (baseline optimal, lp): value -" in r.output
     base = json.loads((out / "summary.json").read_text())["baseline"]
     # without limits all 50 MTPP of Polish demand is served (value 1 per TPP); with 7 % far less
     assert base["baseline_value"] == pytest.approx(100 * M, rel=1e-6)

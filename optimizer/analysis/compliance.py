@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from optimizer.results.plan import Plan
+from optimizer.results.plan import Plan, country_compute
 
 
 def compare_to_baseline(plan: Plan, baseline: Plan) -> dict[str, Any]:
@@ -18,8 +18,7 @@ def compare_to_baseline(plan: Plan, baseline: Plan) -> dict[str, Any]:
     countries = pd.concat({"tpp": _by_country(plan), "baseline_tpp": _by_country(baseline)}, axis=1).fillna(0.0)
     countries["change_tpp"] = countries["tpp"] - countries["baseline_tpp"]
     countries = countries.loc[countries["change_tpp"].abs().sort_values(ascending=False).index]
-    served_a = plan.service.groupby(plan.service["market_id"].map(plan.scenario.markets["country"]))["tpp"].sum()
-    served_b = baseline.service.groupby(baseline.service["market_id"].map(baseline.scenario.markets["country"]))["tpp"].sum()
+    served_a, served_b = _served_by_country(plan), _served_by_country(baseline)
     served = pd.concat({"served_tpp": served_a, "baseline_served_tpp": served_b}, axis=1).fillna(0.0)
     countries = countries.join(served, how="outer").fillna(0.0)
     countries["change_served_tpp"] = countries["served_tpp"] - countries["baseline_served_tpp"]
@@ -36,4 +35,13 @@ def compare_to_baseline(plan: Plan, baseline: Plan) -> dict[str, Any]:
 
 
 def _by_country(plan: Plan) -> pd.Series:
-    return plan.placement.groupby("country")["tpp"].sum()
+    """Compute per country as the policy counts it (a territory's is its sovereign's), as in the
+    summary's ``countries`` and its limits."""
+    return country_compute(plan.scenario, plan.placement)["tpp"]
+
+
+def _served_by_country(plan: Plan) -> pd.Series:
+    """Served TPP per country of the market, a territory's counted as its sovereign's."""
+    s = plan.scenario
+    country = plan.service["market_id"].map(s.markets["country"])
+    return plan.service.groupby(country.map(lambda k: s.counts_as.get(k, k)))["tpp"].sum()

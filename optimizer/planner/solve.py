@@ -174,7 +174,8 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
         integer={k: v for k, v in info.items() if k != "notes"} if integer else None,
         soft=soft_summary(sol, prices, tables.summary) if prices is not None else None,
         explain=explained.summary if explained else None,
-        baseline=_baseline(tables, baseline, path, time_limit) if baseline is not None else None)
+        baseline=_baseline(tables, baseline, BaselineRun(path, time_limit, soft, integer, method, mip_solver, gap))
+        if baseline is not None else None)
     return replace(tables, summary=summary, prices=explained.prices if explained else None,
                    unserved=explained.unserved if explained else None)
 
@@ -191,11 +192,35 @@ def _baseline_policy(spec: Policy | str | Path, s: Scenario) -> Policy:
         raise InputError([f"--baseline {spec}: {line}" for line in exc.problems]) from None
 
 
-def _baseline(tables: Plan, policy: Policy, path: SolverPath, time_limit: float | None) -> dict:
-    """The cost of compliance: the scenario's folder solved under ``policy`` (same path and time
-    limit, an LP), compared with this plan's tables and figures."""
-    base = solve(load_scenario(tables.scenario.path, policy), path=path, time_limit=time_limit)
-    return compare_to_baseline(tables, base)
+@dataclass(frozen=True)
+class BaselineRun:
+    """How the plan was solved, so that its baseline is solved the same way: the same path, time
+    limit, soft prices and integer method, solver and gap. Otherwise the rounding loss of whole
+    racks or a soft penalty would be counted as the policy's cost."""
+
+    path: SolverPath
+    time_limit: float | None
+    soft: dict[str, float] | None
+    integer: bool
+    method: IntegerMethod | str
+    mip_solver: MipSolver | str
+    gap: float | None
+
+
+def _baseline(tables: Plan, policy: Policy, how: BaselineRun) -> dict:
+    """The cost of compliance: the scenario's folder solved under ``policy`` the way this plan was
+    (see :class:`BaselineRun`), compared with this plan's tables and figures. A baseline with no
+    plan (infeasible, or no plan in time) does not sink this plan: the block says why."""
+    try:
+        base = solve(load_scenario(tables.scenario.path, policy), path=how.path, time_limit=how.time_limit,
+                     soft=how.soft, integer=how.integer, method=how.method, mip_solver=how.mip_solver,
+                     gap=how.gap)
+    except (InfeasibleError, SolverError) as exc:
+        status = "infeasible" if isinstance(exc, InfeasibleError) else getattr(exc, "status", "error")
+        return {"baseline_policy": policy.name, "status": str(status),
+                "message": f"the baseline policy {policy.name} gives no plan for this scenario: {exc}"}
+    return {**compare_to_baseline(tables, base), "status": base.summary["status"],
+            "mode": base.summary["mode"]}
 
 
 EXPLAIN_ROWS = 25

@@ -25,7 +25,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from optimizer.datafiles import policies_dir
 from optimizer.errors import InputError
@@ -192,12 +192,17 @@ def field_problems(values: Mapping[str, Any], source: str) -> list[str]:
         bad = sorted(f"{k} ({v!r})" for k, v in table.items() if not ok(v))
         if bad:
             problems.append(f"{source}: [{key}] values must be {allowed}; bad for {', '.join(bad)}")
-        upper = [str(k).upper() for k in table]
-        twice = sorted({k for k in upper if upper.count(k) > 1})
+        twice = _repeated_codes(table)
         if twice:
             problems.append(f"{source}: [{key}] lists {', '.join(twice)} more than once "
                             "(codes are case-insensitive)")
     return problems + group_problems(values.get("groups"), source)
+
+
+def _repeated_codes(codes: Iterable[Any]) -> list[str]:
+    """Codes listed more than once, case-insensitively (``sau`` and ``SAU`` are one code)."""
+    upper = [str(k).upper() for k in codes]
+    return sorted({k for k in upper if upper.count(k) > 1})
 
 
 def group_problems(groups: Any, source: str) -> list[str]:
@@ -231,8 +236,7 @@ def group_problems(groups: Any, source: str) -> list[str]:
         bad = sorted(repr(k) for k in codes if not _is_code(k))
         if bad:
             problems.append(f"{where}: countries must be ISO 3166-1 alpha-3 codes; bad: {', '.join(bad)}")
-        upper = [str(k).upper() for k in codes]
-        twice = sorted({k for k in upper if upper.count(k) > 1})
+        twice = _repeated_codes(codes)
         if twice:
             problems.append(f"{where}: countries lists {', '.join(twice)} more than once "
                             "(codes are case-insensitive)")

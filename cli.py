@@ -275,16 +275,15 @@ def check_cmd(
     raise typer.Exit(1)
 
 
-def _check_not_swapped(scenario: Path, plan_dir: Path) -> None:
-    """``check PLAN_DIR SCENARIO`` (the arguments the other way round) says so, rather than
-    listing the plan files missing from the scenario folder."""
+def _check_not_swapped(scenario: Path, plan_dir: Path, command: str = "check") -> None:
+    """``check PLAN_DIR SCENARIO`` (or ``report``; the arguments the other way round) says so,
+    rather than listing the plan files missing from the scenario folder."""
     looks_plan = (scenario / "placement.csv").is_file() and not (scenario / "sites.csv").is_file()
     looks_scenario = (plan_dir / "sites.csv").is_file() and not (plan_dir / "placement.csv").is_file()
     if looks_plan or looks_scenario:
-        raise InputError(f"the arguments look swapped: {scenario} holds a plan and {plan_dir} a scenario"
-                         if looks_plan and looks_scenario else
-                         f"the arguments look swapped: {scenario if looks_plan else plan_dir} holds "
-                         f"{'placement.csv' if looks_plan else 'sites.csv'}; write fleetopt check SCENARIO PLAN_DIR")
+        what = (f"{scenario} holds a plan and {plan_dir} a scenario" if looks_plan and looks_scenario else
+                f"{scenario if looks_plan else plan_dir} holds {'placement.csv' if looks_plan else 'sites.csv'}")
+        raise InputError(f"the arguments look swapped: {what}; write fleetopt {command} SCENARIO PLAN_DIR")
 
 
 def _audit_scenario(scenario: Path, plan_dir: Path, policy: str | None, record) -> tuple:
@@ -318,6 +317,69 @@ def _recorded_scenario_edits(s, record) -> tuple:
     edits = {k: v for k, v in (params or {}).items()
              if k.split(".")[0] in ("demand_multiplier", "inventory_multiplier")} if isinstance(params, dict) else {}
     return (apply_scenario_edits(s, edits) if edits else s), edits
+
+
+@app.command("report")
+def report_cmd(
+    scenario: ScenarioArg,
+    plan_dir: Annotated[Path, typer.Argument(help="Plan folder (placement.csv, service.csv; summary.json if any)")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="HTML file to write; default: PLAN_DIR.html "
+                                                "beside the plan folder")] = None,
+    policy: PolicyOpt = None,
+) -> None:
+    """Write the self-contained HTML report of a plan folder (made by solve, a sweep or by hand);
+    SCENARIO gives the coordinates and capacities. The policy is chosen as check chooses it."""
+    from optimizer.analysis.report import is_report, write_report
+    try:
+        _check_not_swapped(scenario, plan_dir, "report")
+        target = out if out is not None else _default_report_path(plan_dir)
+        check_out_file(target, "--out", (plan_dir, *run_inputs(scenario, policy)))
+        if out is None and target.exists() and not is_report(target):
+            raise InputError(f"{target}: exists and is not a report fleetopt wrote; name the file to write "
+                             "with --out")
+        plan = _plan_from_folder(scenario, plan_dir, policy)
+        write_report(plan, target)
+    except FleetoptError as exc:
+        _fail(exc)
+    for note in plan.scenario.notes:
+        typer.echo(f"note: {note}")
+    typer.echo(f"report written to {target}")
+
+
+def _default_report_path(plan_dir: Path) -> Path:
+    """PLAN_DIR.html beside the plan folder (never inside it: a plan folder holds only its files)."""
+    folder = plan_dir.expanduser().resolve()
+    return folder.with_name(folder.name + ".html")
+
+
+def _plan_from_folder(scenario: Path, plan_dir: Path, policy: str | None):
+    """The plan in ``plan_dir`` on ``scenario``, as ``check`` reads it (the recorded policy, a
+    sweep variant's demand and inventory edits). A plan from another scenario is refused: ids
+    the scenario lacks, or (when summary.json has a run manifest) scenario files that differ."""
+    from optimizer.results.plan import Plan
+    placement, service, summary = read_plan(plan_dir)
+    record = summary.get("policy")
+    s, _ = _audit_scenario(scenario, plan_dir, policy, record)
+    s, _ = _recorded_scenario_edits(s, record)
+    rules = check_plan(s, placement, service).rules
+    unknown = rules.loc[rules["rule"].str.endswith(("_ids_known", "_values_nonnegative")) & ~rules["ok"]]
+    problems = [f"{plan_dir / (r.rule.split('_')[0] + '.csv')}: column {r.scope}: "
+                + (f"ids not in the scenario {scenario}: {r.offenders}; was the plan made from another scenario?"
+                   if r.rule.endswith("_ids_known") else f"negative values for {r.offenders}")
+                for r in unknown.itertuples()]
+    run = summary.get("run")
+    if isinstance(run, dict) and isinstance(run.get("scenario"), dict):
+        differ = input_differences(run, build_manifest("plan", scenario, None, {}))
+        changed = [d for d in differ if not d.startswith("datasets/")]
+        if changed:
+            problems.append(f"{plan_dir / 'summary.json'}: the plan was made from other scenario files than "
+                            f"{scenario} ({', '.join(changed)}); give the scenario it was planned on")
+        elif differ:
+            s.notes.append(f"the shipped {', '.join(differ)} since the plan was made; tiers follow the "
+                           "policy recorded in summary.json")
+    if problems:
+        raise InputError(problems)
+    return Plan(placement, service, summary, s)
 
 
 @app.command("explain")

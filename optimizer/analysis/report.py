@@ -1,88 +1,370 @@
-"""A self-contained HTML report of a plan: charts drawn by inline JavaScript on <canvas> from the
-plan's data embedded as JSON, so it opens with no network.
+"""A self-contained HTML report of a plan: one file that opens with no network.
 
-Charts: compute by country coloured by tier (the 7 % line and each cap marked); each share against
-its limit; binding limits with their shadow prices; unserved demand by market; a world map of
-sites sized by compute. Each canvas records how many marks it drew (``data-drawn``).
+One builder (:func:`render_report`) serves ``solve --report`` (a plan just solved) and ``fleetopt
+report`` (a plan folder read back, :func:`optimizer.io.planfiles.read_plan`). Everything the
+tables give is recomputed here from the placement's units and the service's TPP under the
+scenario (compute per country, shares, limits, site usage, unserved demand), so a report never
+repeats a stale or hand-edited derived column; only what needs the solver (status, shadow
+prices, unserved reasons, baseline and soft blocks) comes from the summary, when it has them.
+
+Parts: a world map drawn here as inline SVG (country outlines from Natural Earth 1:110m, shipped
+as ``assets/world110m.json``; sites sized by compute and coloured by tier, markets with unserved
+demand marked, ``<title>`` tooltips); bar charts drawn by ``assets/report.js`` on ``<canvas>``
+from the data embedded as JSON (Tier-1 and Tier-2 countries on separate panels, each Tier-2
+country against its own binding limit; shares; shadow prices in one panel per unit; unserved
+demand; the baseline's and the soft run's blocks when present); a sortable per-site headroom
+table. Each chart records how many marks it drew (``data-drawn``) so a browser test can see it.
 """
 from __future__ import annotations
 
 import html
 import json
+import math
+from functools import lru_cache
 from pathlib import Path
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
+from optimizer.inputs.scenario import Scenario
 from optimizer.outdir import write_text_atomic
 from optimizer.results.plan import Plan
+from optimizer.results.summary import plan_figures
 
-CHARTS = ("chart-countries", "chart-shares", "chart-prices", "chart-unserved", "chart-map")
-TOP = 30
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+CHARTS = ("chart-map", "chart-tier1", "chart-tier2", "chart-shares", "chart-prices", "chart-unserved")
+OPTIONAL_CHARTS = ("chart-baseline", "chart-soft")
+GENERATOR = "fleetopt report"      # <meta name="generator">: marks a file fleetopt wrote
+TOP = 40                           # rows per chart; the rest are counted in a note under it
+ROW_PX, PANEL_PX = 22, 34          # canvas row height; a price panel's header
+UNSERVED_TPP = 1e-3                # a market short by less than this is served (service.csv rounding)
 
 
-def report_data(plan: Plan) -> dict:
-    """What the charts draw, as plain JSON-able values."""
-    s, summary = plan.scenario, plan.summary
-    pol = s.policy
-    countries = [dict(c, cap=(pol.cap_for(c["iso3"]) if c["tier"] == 2 else None)) for c in summary["countries"][:TOP]]
-    shares = [{"name": l["name"], "value": l["value"], "bound": l["bound"], "ok": l["slack"] >= -1e-9}
-              for l in summary["limits"] if l["unit"] == "share"]
-    shares = sorted(shares, key=lambda l: (l["name"].startswith("tier2"), -l["value"]))[:TOP]
-    prices = (plan.prices.head(TOP)[["limit", "family", "unit", "value_per_unit"]].to_dict("records")
-              if plan.prices is not None else [])     # ranges hold NaN/inf: not JSON
-    unserved = (plan.unserved.sort_values("unserved_tpp", ascending=False).head(TOP).to_dict("records")
-                if plan.unserved is not None else [])
-    by_site = plan.placement.groupby("site_id")["tpp"].sum()
-    sites = s.sites.loc[by_site.index]
+# ------------------------------------------------------------------------------------------
+# Data
+# ------------------------------------------------------------------------------------------
+
+def usage_tables(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(placement with tpp, power_kw and racks recomputed from units and the scenario's chips;
+    per-site usage: TPP, MW and racks used against the site's MW and racks, every site)."""
+    chips = s.chips.reindex(placement["sku"])
+    units = placement["units"].to_numpy(dtype=float)
+    full = placement.assign(tpp=units * chips["tpp"].to_numpy(), power_kw=units * chips["power_kw"].to_numpy(),
+                            racks=units / chips["units_per_rack"].to_numpy())
+    used = full.groupby("site_id")[["tpp", "power_kw", "racks"]].sum().reindex(s.sites.index).fillna(0.0)
+    sites = pd.DataFrame({"country": s.sites["country"], "tier": s.sites["tier"], "tpp": used["tpp"],
+                          "mw_used": used["power_kw"] / 1000.0, "mw": s.sites["power_mw"],
+                          "racks_used": used["racks"], "racks": s.sites["racks"],
+                          "lat": s.sites["lat"], "lon": s.sites["lon"]})
+    return full, sites
+
+
+def unserved_markets(s: Scenario, service: pd.DataFrame, summary: Mapping[str, Any]) -> pd.DataFrame:
+    """Markets short of their demand, most unserved first, with the reason the solve recorded
+    (summary.json → explain.unserved_markets; 'not recorded' where it has none)."""
+    served = service.groupby("market_id")["tpp"].sum().reindex(s.markets.index).fillna(0.0)
+    table = pd.DataFrame({"demand_tpp": s.markets["demand_tpp"], "served_tpp": served,
+                          "lat": s.markets["lat"], "lon": s.markets["lon"]})
+    table["unserved_tpp"] = table["demand_tpp"] - table["served_tpp"]
+    table = table.loc[table["unserved_tpp"] > UNSERVED_TPP].sort_values("unserved_tpp", ascending=False)
+    recorded = {m.get("market_id"): m.get("reason") for m in (summary.get("explain") or {}).get("unserved_markets", [])}
+    table["reason"] = [recorded.get(m) or "reason not recorded" for m in table.index]
+    return table
+
+
+def report_data(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
+                summary: Mapping[str, Any]) -> dict[str, Any]:
+    """What the page shows, as plain JSON-able values: the recorded summary overlaid with the
+    figures the tables give (:func:`optimizer.results.summary.plan_figures`)."""
+    full, sites = usage_tables(s, placement, service)
+    facts = {**summary, **plan_figures(s, full, service)}
+    unserved = unserved_markets(s, service, summary)
+    pol, total = s.policy, facts["total_tpp"]
+    countries = [dict(c, name=_country_name(c["iso3"])) for c in facts["countries"]]
+    tier2_sites = sorted(set(s.sites.loc[s.sites["tier"] == 2, "policy_country"]))
+    tier2 = _tier2_rows(s, {c["iso3"]: c["tpp"] for c in countries}, tier2_sites, total)
     return {
-        "scenario": summary["scenario"], "policy": pol.name, "total_tpp": summary["total_tpp"],
-        "served_pct": summary["served_pct"], "objective": summary["objective"],
-        "max_tier2_share": pol.max_tier2_country_share, "countries": countries, "shares": shares,
-        "prices": prices, "unserved": unserved,
-        "sites": [{"lat": float(a), "lon": float(b), "tpp": float(t), "tier": int(k)}
-                  for a, b, t, k in zip(sites["lat"], sites["lon"], by_site.to_numpy(), sites["tier"])],
+        "scenario": facts.get("scenario", s.name), "policy": pol.name, "status": summary.get("status"),
+        "facts": {k: facts[k] for k in ("objective", "served_tpp", "demand_tpp", "served_pct", "total_tpp", "cost")},
+        "binding": [l["name"] for l in facts["limits"] if l["binding"]],
+        "tier1": [c for c in countries if c["tier"] != 2][:TOP], "tier1_count": sum(c["tier"] != 2 for c in countries),
+        "tier2": tier2[:TOP], "tier2_count": len(tier2),
+        "shares": [{"name": l["name"], "value": l["value"], "bound": l["bound"], "sense": l["sense"],
+                    "ok": l["slack"] >= -1e-9} for l in facts["limits"]
+                   if l["unit"] == "share" and l["family"] != "tier2_share"],
+        "prices": _price_panels(summary),
+        "unserved": [{"market_id": m, "unserved_tpp": r.unserved_tpp, "demand_tpp": r.demand_tpp, "reason": r.reason}
+                     for m, r in unserved.head(TOP).iterrows()],
+        "unserved_count": len(unserved),
+        "baseline": _baseline(summary.get("baseline")),
+        "soft": summary.get("soft"),
+        "sites": sites, "unserved_table": unserved,
     }
 
 
+def _tier2_rows(s: Scenario, tpp: Mapping[str, float], codes: list[str], total: float) -> list[dict]:
+    """One row per Tier-2 country with compute or sites: its TPP and the limit that binds first,
+    min(its cap, the per-country share of the fleet), named."""
+    share = s.policy.max_tier2_country_share
+    rows = []
+    for code in sorted(set(codes) | {k for k, v in tpp.items() if s.tier_of(k) == 2}, key=lambda k: (-round(tpp.get(k, 0.0)), k)):
+        limits = {"cap": s.policy.cap_for(code)}
+        if share is not None:
+            limits[f"{100 * share:g} % of the fleet"] = share * total
+        limits = {k: v for k, v in limits.items() if v is not None}
+        first = min(limits, key=limits.get) if limits else None
+        rows.append({"iso3": code, "name": _country_name(code), "tpp": tpp.get(code, 0.0),
+                     "limit": limits.get(first), "limit_name": first,
+                     "other": {k: v for k, v in limits.items() if k != first}})
+    return rows
+
+
+def _price_panels(summary: Mapping[str, Any]) -> list[dict]:
+    """Shadow prices from summary.json (explain.policy_prices and physical_prices_top), one
+    panel per unit, so that no axis mixes per-pp and per-MW; largest magnitude first."""
+    explain = summary.get("explain") or {}
+    rows = [p for p in [*explain.get("policy_prices", []), *explain.get("physical_prices_top", [])]
+            if isinstance(p.get("value_per_unit"), (int, float))]
+    panels: dict[str, list] = {}
+    for p in sorted(rows, key=lambda p: -abs(p["value_per_unit"])):
+        panels.setdefault(p["unit"], []).append({"limit": p["limit"], "value_per_unit": p["value_per_unit"]})
+    return [{"unit": unit, "rows": items[:TOP], "more": max(0, len(items) - TOP)} for unit, items in panels.items()]
+
+
+def _baseline(block: Mapping[str, Any] | None) -> dict | None:
+    """The baseline block's headline and the countries whose compute the policy moved most."""
+    if not block or "value_change" not in block:
+        return dict(block) if block else None
+    moved = sorted(block.get("countries", []), key=lambda c: -abs(c.get("change_tpp") or 0.0))
+    return {**{k: v for k, v in block.items() if k != "countries"},
+            "countries": [c for c in moved if abs(c.get("change_tpp") or 0.0) > UNSERVED_TPP][:TOP]}
+
+
+@lru_cache(maxsize=1)
+def world() -> dict[str, Any]:
+    """The shipped country outlines (see assets/README.md), in tenths of a degree."""
+    data = json.loads((ASSETS / "world110m.json").read_text())
+    assert data["scale"] == 10, "world110m.json: coordinates must be in tenths of a degree"
+    return data
+
+
+def _country_name(code: str) -> str:
+    names = {c["iso3"]: c["name"] for c in world()["countries"]}
+    return names.get(code, code)
+
+
+# ------------------------------------------------------------------------------------------
+# The map (inline SVG, equirectangular, in tenths of a degree: x = lon·10, y = -lat·10)
+# ------------------------------------------------------------------------------------------
+
+MAP_BOX = (-1800, -840, 3600, 1420)     # lon -180..180, lat 84..-58 (no Antarctica)
+MAP_WIDTH_PX = 1000
+PX = MAP_BOX[2] / MAP_WIDTH_PX          # map units per screen pixel
+TIER_COLOURS = {1: "#1f77b4", 2: "#ff7f0e", 3: "#d62728"}
+TIER_FILLS = {1: "#dbe8f4", 2: "#fde8d3", 3: "#f6d6d6"}
+
+
+def render_map(s: Scenario, sites: pd.DataFrame, unserved: pd.DataFrame) -> str:
+    """Countries filled by tier, sites (circle area ∝ TPP; hollow: unused), markets with
+    unserved demand (red ×, arm 2.5–8 px by √unserved TPP, one per location); every mark has a tooltip."""
+    shapes = [_country_path(c, s) for c in world()["countries"]]
+    grid = "".join(f'<path d="M{x} {MAP_BOX[1]}V{MAP_BOX[1] + MAP_BOX[3]}"/>' for x in range(-1800, 1801, 300)) + \
+        "".join(f'<path d="M-1800 {y}H1800"/>' for y in range(-600, 601, 300))
+    marks = _site_marks(sites) + _unserved_marks(unserved)
+    x, y, w, h = MAP_BOX
+    return (f'<svg id="chart-map" class="map" viewBox="{x} {y} {w} {h}" width="{MAP_WIDTH_PX}" '
+            f'height="{round(MAP_WIDTH_PX * h / w)}" role="img" aria-label="world map of sites">'
+            f'<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="#f4f8fb"/>'
+            f'<g stroke="#e0e6ec" stroke-width="{PX:.1f}">{grid}</g>'
+            f'<g stroke="#9aa" stroke-width="{PX * 0.6:.2f}" fill-rule="evenodd">{"".join(shapes)}</g>'
+            f'{marks}</svg>')
+
+
+def _country_path(country: Mapping[str, Any], s: Scenario) -> str:
+    """One country's outline (its rings are already in map units, tenths of a degree)."""
+    d = "".join("M" + " ".join(f"{r[i]} {-r[i + 1]}" for i in range(0, len(r), 2)) + "Z" for r in country["rings"])
+    tier = int(s.tiers.get(country["iso3"], 0))
+    fill = TIER_FILLS.get(tier, "#eeeeee")
+    title = f"{country['name']} ({country['iso3']})" + (f", Tier {tier}" if tier else "")
+    return f'<path d="{d}" fill="{fill}"><title>{html.escape(title)}</title></path>'
+
+
+def _site_marks(sites: pd.DataFrame) -> str:
+    """One circle per site; radius 2–16 px by √TPP (area ∝ compute); unused sites hollow."""
+    biggest = max(float(sites["tpp"].max()) if len(sites) else 0.0, 1.0)
+    out = []
+    for site_id, r in sites.sort_values("tpp", ascending=False).iterrows():
+        radius = PX * (2.0 + 14.0 * math.sqrt(max(r.tpp, 0.0) / biggest))
+        colour = TIER_COLOURS.get(int(r.tier), "#888")
+        style = (f'fill="{colour}" fill-opacity="0.55" stroke="{colour}"' if r.tpp > 0
+                 else f'fill="none" stroke="{colour}"')
+        title = (f"{site_id} ({r.country}, Tier {int(r.tier)}): {_num(r.tpp)} TPP; "
+                 f"{r.mw_used:,.1f} of {r.mw:,.1f} MW, {r.racks_used:,.1f} of {r.racks:,.0f} racks")
+        out.append(f'<circle class="site" cx="{r.lon * 10:.0f}" cy="{-r.lat * 10:.0f}" r="{radius:.0f}" {style} '
+                   f'stroke-width="{PX:.1f}"><title>{html.escape(title)}</title></circle>')
+    return f'<g>{"".join(out)}</g>'
+
+
+def _unserved_marks(unserved: pd.DataFrame) -> str:
+    """A red × per location with unserved demand (markets at one place share it), arm 2.5–8
+    px by √TPP, listing the markets and their shortfall in the tooltip."""
+    if unserved.empty:
+        return ""
+    where = unserved.assign(x=(unserved["lon"] * 10).round(), y=(-unserved["lat"] * 10).round())
+    groups = list(where.groupby(["x", "y"]))
+    biggest = max(float(g["unserved_tpp"].sum()) for _, g in groups)
+    out = []
+    for (x, y), g in groups:
+        arm = PX * (2.5 + 5.5 * math.sqrt(float(g["unserved_tpp"].sum()) / biggest))
+        title = "unserved: " + "; ".join(f"{m} {_num(r.unserved_tpp)} of {_num(r.demand_tpp)} TPP ({r.reason})"
+                                         for m, r in g.iterrows())
+        out.append(f'<path class="unserved" d="M{x - arm:.0f} {y - arm:.0f}L{x + arm:.0f} {y + arm:.0f}'
+                   f'M{x - arm:.0f} {y + arm:.0f}L{x + arm:.0f} {y - arm:.0f}"><title>{html.escape(title)}</title></path>')
+    return f'<g stroke="#c00" stroke-width="{1.5 * PX:.1f}" fill="none">{"".join(out)}</g>'
+
+
+# ------------------------------------------------------------------------------------------
+# The page
+# ------------------------------------------------------------------------------------------
+
 def render_report(plan: Plan) -> str:
-    data = report_data(plan)
-    script = (Path(__file__).resolve().parents[1] / "assets" / "report.js").read_text()
-    payload = json.dumps(data, default=_plain).replace("</", "<\\/")
-    summary = plan.summary
-    rows = "".join(f"<tr><td>{html.escape(str(p['limit']))}</td><td>{html.escape(str(p['unit']))}</td>"
-                   f"<td class=num>{p['value_per_unit']:,.0f}</td></tr>" for p in data["prices"])
-    limits = ", ".join(html.escape(n) for n in summary["binding_limits"]) or "none"
+    """The whole page for a plan (built by ``solve`` or read back from a folder)."""
+    s = plan.scenario
+    data = report_data(s, plan.placement, plan.service, plan.summary)
+    sites, unserved = data.pop("sites"), data.pop("unserved_table")
+    script = (ASSETS / "report.js").read_text()
+    payload = json.dumps(_finite(data), default=_plain, allow_nan=False).replace("</", "<\\/")
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>fleetopt plan — {html.escape(data['scenario'])}</title>
-<style>body{{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}}canvas{{border:1px solid #ddd;margin:6px 0}}
-td,th{{padding:2px 8px;border-bottom:1px solid #eee;font-size:13px}}.num{{text-align:right}}
-.legend span{{display:inline-block;margin-right:14px}}</style></head>
+<html lang="en"><head><meta charset="utf-8"><meta name="generator" content="{GENERATOR}">
+<title>fleetopt plan — {html.escape(str(data['scenario']))}</title>
+<style>{STYLE}</style></head>
 <body>
-<h1>Plan for {html.escape(data['scenario'])} under {html.escape(data['policy'])}</h1>
-<p>Status {html.escape(summary['status'])}; served {summary['served_pct']:.2f} % of demand; value
-{summary['objective']:,.0f}; fleet {summary['total_tpp']:,.0f} TPP; cost ${summary['cost']['total_usd']:,.0f}.
-Binding policy limits: {limits}.</p>
+<h1>Plan for {html.escape(str(data['scenario']))} under {html.escape(data['policy'])}</h1>
+{_headline(data)}
 <p class="legend"><span style="color:#1f77b4">■ Tier 1</span><span style="color:#ff7f0e">■ Tier 2</span>
-<span style="color:#d62728">■ Tier 3</span></p>
-<h2>Compute by country</h2><p>Bars: TPP per country, coloured by tier. Dashed line: the per-country
-Tier-2 share limit times the fleet; black ticks: each Tier-2 country's cap.</p>
-<canvas id="chart-countries" width="1000" height="{60 + 22 * len(data['countries'])}"></canvas>
+<span style="color:#d62728">■ Tier 3</span><span style="color:#c00">× unserved demand</span></p>
+<h2>Where the compute is</h2><p>Countries shaded by tier; circles: sites, area proportional to TPP (hollow:
+unused); red ×: markets with unserved demand. Hover for details. Natural Earth 1:110m outlines (small
+countries such as Singapore or Bahrain have no outline; their sites still show).</p>
+{render_map(s, sites, unserved)}
+<h2>Compute by country</h2><p>TPP per country. Tier 1 (and any other non-Tier-2 country) here; Tier-2
+countries on their own scale below.</p>
+{_canvas("chart-tier1", len(data["tier1"]), data["tier1_count"])}
+<h3>Tier-2 countries against their limit</h3><p>Each Tier-2 country with sites or compute; black tick: the
+limit that binds first (its cap or its share of the fleet, whichever is lower), named after the value.
+{_tier2_limits(s, data["facts"]["total_tpp"])}</p>
+{_canvas("chart-tier2", len(data["tier2"]), data["tier2_count"])}
 <h2>Shares against their limits</h2><p>Percent of the fleet's TPP; black tick: the limit (a minimum for home
-and Tier 1, a maximum for Tier-2 countries); red: violated.</p>
-<canvas id="chart-shares" width="1000" height="{60 + 22 * len(data['shares'])}"></canvas>
+and Tier 1); red: violated. Per-country Tier-2 shares are in the panel above.</p>
+{_canvas("chart-shares", len(data["shares"]), len(data["shares"]))}
 <h2>Binding limits and their shadow prices</h2><p>Objective gained per unit of headroom (negative: raising
-that minimum costs value).</p>
-<canvas id="chart-prices" width="1000" height="{60 + 22 * len(data['prices'])}"></canvas>
-<table><tr><th>limit</th><th>unit</th><th>value per unit</th></tr>{rows}</table>
-<h2>Unserved demand by market</h2><p>Orange: capacity; purple: policy; grey: no eligible site.</p>
-<canvas id="chart-unserved" width="1000" height="{60 + 22 * len(data['unserved'])}"></canvas>
-<h2>Sites by compute</h2><p>Equirectangular map (graticule every 30°); circle area proportional to TPP.</p>
-<canvas id="chart-map" width="1000" height="500"></canvas>
+that minimum costs value), one panel per unit; from summary.json.</p>
+{_price_canvas(data["prices"])}
+<h2>Unserved demand by market</h2><p>Orange: capacity; purple: policy; grey: no eligible site; light grey: reason
+not recorded (summary.json records the reasons of the largest shortfalls; <code>fleetopt explain</code> gives all).</p>
+{_canvas("chart-unserved", len(data["unserved"]), data["unserved_count"], "fleetopt explain lists every market")}
+{_baseline_section(data["baseline"])}
+{_soft_section(data["soft"])}
+<h2>Site headroom</h2><p>Power and racks used against what each site has (click a column to sort).</p>
+{_headroom_table(sites)}
 <script type="application/json" id="fleet-data">{payload}</script>
 <script>{script}</script>
 </body></html>
 """
+
+
+STYLE = """body{font-family:sans-serif;margin:24px;color:#222;max-width:1060px}canvas,svg.map{border:1px solid #ddd;
+margin:6px 0;display:block}td,th{padding:2px 8px;border-bottom:1px solid #eee;font-size:13px;white-space:nowrap}
+.num{text-align:right}th{cursor:pointer;background:#f4f4f4;position:sticky;top:0}.legend span{margin-right:14px}
+.note{color:#666;font-size:13px}.tablebox{max-height:480px;overflow:auto;border:1px solid #ddd}
+table{border-collapse:collapse}svg .site:hover,svg .unserved:hover{stroke:#000}"""
+
+
+def _headline(data: dict) -> str:
+    f = data["facts"]
+    status = html.escape(str(data["status"])) if data["status"] else "not recorded (the plan has no summary.json)"
+    binding = ", ".join(html.escape(n) for n in data["binding"]) or "none"
+    cost = f.get("cost") or {}
+    money = (f"cost ${cost.get('total_usd', 0.0):,.0f} (capex ${cost.get('capex_usd', 0.0):,.0f}, energy "
+             f"${cost.get('energy_usd_per_year', 0.0):,.0f} per year)")
+    return (f"<p>Status {status}; served {f['served_pct']:.2f} % of demand ({_num(f['served_tpp'])} of "
+            f"{_num(f['demand_tpp'])} TPP); value {f['objective']:,.0f}; fleet {_num(f['total_tpp'])} TPP; "
+            f"{money}.</p><p>Binding policy limits: {binding}.</p>")
+
+
+def _tier2_limits(s: Scenario, total: float) -> str:
+    """The two Tier-2 limits in words (the panel marks only the lower one per country)."""
+    pol, parts = s.policy, []
+    if pol.max_tier2_country_share is not None:
+        parts.append(f"{100 * pol.max_tier2_country_share:g} % of this fleet is {_num(pol.max_tier2_country_share * total)} TPP")
+    if pol.tier2_country_cap_tpp is not None:
+        parts.append(f"the default cap is {_num(pol.tier2_country_cap_tpp)} TPP"
+                     + (f" ({len(pol.caps)} countries have their own)" if pol.caps else ""))
+    return ("Under this policy " + " and ".join(parts) + ".") if parts else "This policy sets no Tier-2 limit."
+
+
+def _canvas(chart: str, rows: int, count: int, where: str = "all are in summary.json") -> str:
+    more = f'<p class="note">{count - rows} more not shown ({where})</p>' if count > rows else ""
+    return f'<canvas id="{chart}" width="1000" height="{24 + ROW_PX * max(rows, 1)}"></canvas>{more}'
+
+
+def _price_canvas(panels: list[dict]) -> str:
+    height = 10 + sum(PANEL_PX + ROW_PX * len(p["rows"]) for p in panels) if panels else 40
+    more = "".join(f'<p class="note">{p["unit"]}: {p["more"]} more not shown</p>' for p in panels if p["more"])
+    return f'<canvas id="chart-prices" width="1000" height="{height}"></canvas>{more}'
+
+
+def _baseline_section(block: dict | None) -> str:
+    if not block:
+        return ('<h2>Cost of compliance</h2><p class="note">No baseline in this plan (solve with '
+                '<code>--baseline none</code> to see what the policy costs).</p>')
+    name = html.escape(str(block.get("baseline_policy", "?")))
+    if "value_change" not in block:
+        return (f'<h2>Cost of compliance against {name}</h2><p class="note">The baseline gave no plan: '
+                f'{html.escape(str(block.get("message") or block.get("status")))}.</p>')
+    rows = len(block["countries"])
+    return (f"<h2>Cost of compliance against {name}</h2><p>Value {block['value_change']:+,.0f} "
+            f"({block['value_change_pct']:+.2f} %), served {_num(block['served_tpp_change'], sign=True)} TPP, cost "
+            f"{block['cost_change_usd']:+,.0f} USD against the baseline ({html.escape(str(block.get('status')))}). "
+            "Bars: compute each country gains (green) or loses (red) under the policy.</p>"
+            + _canvas("chart-baseline", rows, rows))
+
+
+def _soft_section(block: dict | None) -> str:
+    if not block:
+        return ""
+    n = len(block.get("violations", []))
+    head = (f"<h2>Soft limits</h2><p>Policy limits were priced, not forbidden; {n} violated, penalty "
+            f"{block.get('penalty', 0):,.0f}. Bars: violation in TPP per limit.</p>")
+    return head + (_canvas("chart-soft", n, n) if n else '<p class="note">No limit is violated.</p>')
+
+
+HEADROOM_COLUMNS = (("site", "s"), ("country", "s"), ("tier", "n"), ("TPP", "n"), ("MW used", "n"), ("MW", "n"),
+                    ("MW %", "n"), ("racks used", "n"), ("racks", "n"), ("racks %", "n"))
+
+
+def _headroom_table(sites: pd.DataFrame) -> str:
+    """Every site, fullest first (by the larger of its power and rack use); sortable in the page."""
+    pct = lambda used, have: np.where(have > 0, 100.0 * used / np.where(have > 0, have, 1.0), 0.0)
+    t = sites.assign(mw_pct=pct(sites["mw_used"], sites["mw"]), racks_pct=pct(sites["racks_used"], sites["racks"]))
+    t = t.loc[np.maximum(t["mw_pct"], t["racks_pct"]).sort_values(ascending=False, kind="stable").index]
+    head = "".join(f'<th data-kind="{k}">{name}</th>' for name, k in HEADROOM_COLUMNS)
+    body = "".join(
+        f"<tr><td>{html.escape(str(i))}</td><td>{html.escape(str(r.country))}</td><td class=num>{int(r.tier)}</td>"
+        f"<td class=num data-v='{r.tpp:.6g}'>{_num(r.tpp)}</td><td class=num>{r.mw_used:,.2f}</td>"
+        f"<td class=num>{r.mw:,.2f}</td><td class=num>{r.mw_pct:.1f}</td><td class=num>{r.racks_used:,.1f}</td>"
+        f"<td class=num>{r.racks:,.0f}</td><td class=num>{r.racks_pct:.1f}</td></tr>" for i, r in t.iterrows())
+    return f'<div class="tablebox"><table id="headroom" class="sortable"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+def _num(value: float, sign: bool = False) -> str:
+    """A TPP-sized number readable at a glance: 1.23B, 45.6M, 7.8k, 12."""
+    v = float(value)
+    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= size:
+            return f"{v / size:{'+' if sign else ''}.{3 if size == 1e9 else 2}g}{suffix}".replace("e+", "e")
+    return f"{v:{'+' if sign else ''},.0f}"
 
 
 def write_report(plan: Plan, path: str | Path) -> Path:
@@ -90,23 +372,44 @@ def write_report(plan: Plan, path: str | Path) -> Path:
     return write_text_atomic(Path(path), render_report(plan))
 
 
-def charts_drawn(dom: str) -> dict[str, int]:
-    """From a page's DOM after its scripts ran: marks drawn per chart id (absent: not drawn)."""
+def is_report(path: Path) -> bool:
+    """``path`` is an HTML report fleetopt wrote (its generator mark in the first 1 KiB)."""
+    try:
+        with open(path, "rb") as fh:
+            return f'<meta name="generator" content="{GENERATOR}">'.encode() in fh.read(1024)
+    except OSError:
+        return False
+
+
+def charts_drawn(dom: str, attribute: str = "data-drawn") -> dict[str, int]:
+    """From a page's DOM after its scripts ran: marks drawn per chart id (absent: not drawn);
+    with ``attribute="data-clipped"``, the texts per canvas that do not fit inside it."""
     import re
     found = {}
-    for tag in re.findall(r"<canvas[^>]*>", dom):
+    for tag in re.findall(r"<(?:canvas|svg)[^>]*>", dom):
         chart = re.search(r'id="([^"]+)"', tag)
-        drawn = re.search(r'data-drawn="(\d+)"', tag)
-        if chart and drawn:
-            found[chart.group(1)] = int(drawn.group(1))
+        value = re.search(rf'{attribute}="(\d+)"', tag)
+        if chart and value:
+            found[chart.group(1)] = int(value.group(1))
     return found
+
+
+def _finite(obj: Any) -> Any:
+    """``obj`` with every NaN or infinite float as None (JSON has neither; the page shows none)."""
+    if isinstance(obj, Mapping):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
 
 
 def _plain(value):
     if isinstance(value, (np.integer,)):
         return int(value)
-    if isinstance(value, (np.floating,)):
-        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
     if isinstance(value, pd.Timestamp):
         return str(value)
     raise TypeError(f"not JSON: {type(value)}")

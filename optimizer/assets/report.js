@@ -1,71 +1,117 @@
-// fleetopt report: draws every chart on <canvas> from the JSON embedded in the page.
-// Each canvas gets data-drawn = number of marks drawn, so a test can see that it drew.
+// fleetopt report: draws the bar charts on <canvas> from the JSON embedded in the page, counts the
+// marks of the (server-drawn) SVG map, and makes the headroom table sortable.
+// Each chart gets data-drawn = number of marks drawn, so a test can see that it drew, and each
+// canvas data-clipped = number of texts that do not fit inside it (a test wants 0).
+// Labels are measured before drawing: the label column and the value column are as wide as
+// their widest text, so nothing is clipped at either edge.
 (function () {
   const data = JSON.parse(document.getElementById("fleet-data").textContent);
   const TIER = {1: "#1f77b4", 2: "#ff7f0e", 3: "#d62728"};
-  const fmt = (v) => Math.abs(v) >= 1e9 ? (v / 1e9).toFixed(2) + "B" : Math.abs(v) >= 1e6 ? (v / 1e6).toFixed(1) + "M"
-    : Math.abs(v) >= 1e3 ? (v / 1e3).toFixed(1) + "k" : v.toFixed(2);
+  const fmt = (v) => {
+    const a = Math.abs(v);
+    return a >= 1e12 ? (v / 1e12).toFixed(2) + "T" : a >= 1e9 ? (v / 1e9).toFixed(2) + "B"
+      : a >= 1e6 ? (v / 1e6).toFixed(1) + "M" : a >= 1e3 ? (v / 1e3).toFixed(1) + "k" : v.toFixed(2);
+  };
+  const pct = (v) => v.toFixed(2) + " %";
+
+  // Draw text and count it in data-clipped when any part of it falls outside the canvas.
+  function text(c, ctx, s, x, y, align) {
+    ctx.textAlign = align;
+    ctx.fillText(s, x, y);
+    const w = ctx.measureText(s).width, x0 = align === "right" ? x - w : x;
+    if (x0 < 0 || x0 + w > c.width || y - 10 < 0 || y + 3 > c.height)
+      c.dataset.clipped = String(Number(c.dataset.clipped || 0) + 1);
+  }
 
   function setup(id) {
     const c = document.getElementById(id);
+    if (!c) return [null, null];
     const ctx = c.getContext("2d");
-    ctx.font = "11px sans-serif";
+    ctx.font = "12px sans-serif";
     ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, c.width, c.height);
+    c.dataset.clipped = "0";
     return [c, ctx];
   }
 
-  function bars(id, items, opts) {   // items: {label, value, color}; horizontal bars
-    const [c, ctx] = setup(id);
-    if (!items.length) { ctx.fillStyle = "#555"; ctx.fillText("nothing to show", 10, 20); c.dataset.drawn = "0"; return; }
-    const left = 240, right = c.width - 90, top = 10, h = Math.max(8, Math.min(22, (c.height - 40) / items.length));
-    const lo = Math.min(0, ...items.map(i => i.value)), hi = Math.max(0, ...items.map(i => i.value), ...(opts.lines || []).map(l => l.value));
-    const x = (v) => left + (v - lo) / ((hi - lo) || 1) * (right - left);
+  // One panel of horizontal bars from y0: items {label, value, color, mark, text}; returns
+  // [marks drawn, height used]. The axis spans 0, every value and every mark.
+  function panel(c, ctx, y0, items, title) {
+    const top = y0 + (title ? 24 : 8), h = 22;
+    if (title) { ctx.fillStyle = "#222"; ctx.font = "bold 12px sans-serif";
+      text(c, ctx, title, 8, y0 + 16, "left"); ctx.font = "12px sans-serif"; }
+    const texts = items.map(it => it.text !== undefined ? it.text : fmt(it.value));
+    const left = 14 + Math.max(...items.map(it => ctx.measureText(it.label).width));
+    const tail = 10 + Math.max(...texts.map(t => ctx.measureText(t).width));
+    const lo = Math.min(0, ...items.map(i => i.value), ...items.map(i => i.mark ?? 0));
+    const hi = Math.max(0, ...items.map(i => i.value), ...items.map(i => i.mark ?? 0));
+    const right = c.width - tail, x = (v) => left + (v - lo) / ((hi - lo) || 1) * (right - left - (lo < 0 ? tail : 0))
+      + (lo < 0 ? tail : 0);
     let n = 0;
     items.forEach((it, k) => {
-      const y = top + k * h;
+      const y = top + k * h, x0 = x(0), x1 = x(it.value);
       ctx.fillStyle = it.color || "#1f77b4";
-      ctx.fillRect(Math.min(x(0), x(it.value)), y + 2, Math.abs(x(it.value) - x(0)), h - 4);
-      ctx.fillStyle = "#222"; ctx.textAlign = "right"; ctx.fillText(it.label, left - 6, y + h - 6);
-      ctx.textAlign = "left"; ctx.fillText(fmt(it.value), Math.max(x(0), x(it.value)) + 4, y + h - 6);
-      if (it.mark !== undefined && it.mark !== null) {   // a per-row limit (a cap)
+      ctx.fillRect(Math.min(x0, x1), y + 3, Math.max(Math.abs(x1 - x0), it.value ? 1 : 0), h - 6);
+      ctx.fillStyle = "#222"; text(c, ctx, it.label, left - 8, y + h - 7, "right");
+      if (it.value < 0) text(c, ctx, texts[k], x1 - 4, y + h - 7, "right");
+      else text(c, ctx, texts[k], Math.max(x0, x1, it.mark != null ? x(it.mark) : 0) + 5, y + h - 7, "left");
+      if (it.mark != null) {
         ctx.strokeStyle = "#000"; ctx.lineWidth = 2; ctx.beginPath();
         ctx.moveTo(x(it.mark), y); ctx.lineTo(x(it.mark), y + h); ctx.stroke();
       }
       n++;
     });
-    (opts.lines || []).forEach((l) => {
-      ctx.strokeStyle = l.color || "#d62728"; ctx.setLineDash([5, 4]); ctx.lineWidth = 1.5; ctx.beginPath();
-      ctx.moveTo(x(l.value), top); ctx.lineTo(x(l.value), top + h * items.length); ctx.stroke(); ctx.setLineDash([]);
-      ctx.fillStyle = l.color || "#d62728"; ctx.fillText(l.label, x(l.value) + 3, top + h * items.length + 14);
-    });
-    c.dataset.drawn = String(n);
+    ctx.strokeStyle = "#bbb"; ctx.lineWidth = 1; ctx.beginPath();
+    ctx.moveTo(x(0), top); ctx.lineTo(x(0), top + h * items.length); ctx.stroke();
+    return [n, top - y0 + h * items.length + 10];
   }
 
-  function map(id, sites) {
+  function bars(id, items) {
     const [c, ctx] = setup(id);
-    const W = c.width, H = c.height, px = (lon) => (lon + 180) / 360 * W, py = (lat) => (90 - lat) / 180 * H;
-    ctx.strokeStyle = "#e3e3e3";
-    for (let lon = -180; lon <= 180; lon += 30) { ctx.beginPath(); ctx.moveTo(px(lon), 0); ctx.lineTo(px(lon), H); ctx.stroke(); }
-    for (let lat = -90; lat <= 90; lat += 30) { ctx.beginPath(); ctx.moveTo(0, py(lat)); ctx.lineTo(W, py(lat)); ctx.stroke(); }
-    const max = Math.max(1, ...sites.map(s => s.tpp));
-    let n = 0;
-    sites.forEach((s) => {
-      const r = 2 + 14 * Math.sqrt(s.tpp / max);
-      ctx.globalAlpha = 0.55; ctx.fillStyle = TIER[s.tier] || "#888";
-      ctx.beginPath(); ctx.arc(px(s.lon), py(s.lat), r, 0, 2 * Math.PI); ctx.fill(); n++;
-    });
-    ctx.globalAlpha = 1;
+    if (!c) return;
+    if (!items.length) { ctx.fillStyle = "#555"; text(c, ctx, "nothing to show", 10, 20, "left"); c.dataset.drawn = "0"; return; }
+    c.dataset.drawn = String(panel(c, ctx, 0, items, null)[0]);
+  }
+
+  function panels(id, groups) {   // groups: {title, items}; one axis per group
+    const [c, ctx] = setup(id);
+    if (!c) return;
+    if (!groups.length) { ctx.fillStyle = "#555"; text(c, ctx, "no shadow prices recorded", 10, 20, "left"); c.dataset.drawn = "0"; return; }
+    let y = 0, n = 0;
+    groups.forEach(g => { const [m, used] = panel(c, ctx, y, g.items, g.title); n += m; y += used; });
     c.dataset.drawn = String(n);
   }
 
-  const T = data.total_tpp;
-  bars("chart-countries", data.countries.map(k => ({label: k.iso3 + " (Tier " + k.tier + ")", value: k.tpp,
-        color: TIER[k.tier], mark: k.cap})),
-       {lines: data.max_tier2_share === null ? [] : [{value: data.max_tier2_share * T, label: (100 * data.max_tier2_share).toFixed(0) + " % of the fleet"}]});
-  bars("chart-shares", data.shares.map(s => ({label: s.name, value: 100 * s.value, color: s.ok ? "#2ca02c" : "#d62728", mark: 100 * s.bound})), {});
-  bars("chart-prices", data.prices.map(p => ({label: p.limit, value: p.value_per_unit, color: p.value_per_unit >= 0 ? "#2ca02c" : "#d62728"})), {});
+  const tierBar = (k) => ({label: k.iso3 + " " + k.name + " (Tier " + k.tier + ")", value: k.tpp, color: TIER[k.tier]});
+  bars("chart-tier1", data.tier1.map(tierBar));
+  bars("chart-tier2", data.tier2.map(k => ({label: k.iso3 + " " + k.name, value: k.tpp, color: TIER[2], mark: k.limit,
+    text: fmt(k.tpp) + (k.limit == null ? "" : " of " + fmt(k.limit) + " (" + k.limit_name + ")")})));
+  bars("chart-shares", data.shares.map(s => ({label: s.name + " " + s.sense + " " + pct(100 * s.bound), value: 100 * s.value,
+    color: s.ok ? "#2ca02c" : "#d62728", mark: 100 * s.bound, text: pct(100 * s.value)})));
+  panels("chart-prices", data.prices.map(p => ({title: p.unit, items: p.rows.map(r => ({label: r.limit,
+    value: r.value_per_unit, color: r.value_per_unit >= 0 ? "#2ca02c" : "#d62728"}))})));
   bars("chart-unserved", data.unserved.map(u => ({label: u.market_id, value: u.unserved_tpp,
-        color: u.reason.startsWith("policy") ? "#9467bd" : u.reason.startsWith("no eligible") ? "#7f7f7f" : "#ff7f0e"})), {});
-  map("chart-map", data.sites);
+    text: fmt(u.unserved_tpp) + " of " + fmt(u.demand_tpp),
+    color: u.reason.startsWith("policy") ? "#9467bd" : u.reason.startsWith("no eligible") ? "#7f7f7f"
+      : u.reason.startsWith("capacity") ? "#ff7f0e" : "#c7c7c7"})));
+  if (data.baseline && data.baseline.countries)
+    bars("chart-baseline", data.baseline.countries.map(k => ({label: k.iso3, value: k.change_tpp,
+      text: (k.change_tpp > 0 ? "+" : "") + fmt(k.change_tpp), color: k.change_tpp >= 0 ? "#2ca02c" : "#d62728"})));
+  if (data.soft && data.soft.violations)
+    bars("chart-soft", data.soft.violations.map(v => ({label: v.limit, value: v.violation_tpp, color: "#d62728",
+      text: fmt(v.violation_tpp) + " TPP, penalty " + fmt(v.cost)})));
+
+  const map = document.getElementById("chart-map");
+  if (map) map.dataset.drawn = String(map.querySelectorAll("circle.site").length);
+
+  // Sortable table: click a header to sort by it; again to reverse.
+  document.querySelectorAll("table.sortable th").forEach((th, col) => {
+    th.addEventListener("click", () => {
+      const body = th.closest("table").tBodies[0], rows = Array.from(body.rows), numeric = th.dataset.kind === "n";
+      const key = (r) => { const td = r.cells[col]; return numeric ? parseFloat(td.dataset.v ?? td.textContent.replace(/,/g, "")) : td.textContent; };
+      const dir = th.dataset.dir === "asc" ? -1 : 1;
+      th.dataset.dir = dir === 1 ? "asc" : "desc";
+      rows.sort((a, b) => (key(a) > key(b) ? 1 : key(a) < key(b) ? -1 : 0) * dir).forEach(r => body.appendChild(r));
+    });
+  });
   document.body.dataset.rendered = "true";
 })();

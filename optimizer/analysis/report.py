@@ -29,6 +29,7 @@ import pandas as pd
 
 from optimizer.inputs.scenario import Scenario
 from optimizer.outdir import write_text_atomic
+from optimizer.policy.rules import Family
 from optimizer.results.plan import Plan
 from optimizer.results.summary import plan_figures
 
@@ -92,7 +93,7 @@ def report_data(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
         "tier2": tier2[:TOP], "tier2_count": len(tier2),
         "shares": [{"name": l["name"], "value": l["value"], "bound": l["bound"], "sense": l["sense"],
                     "ok": l["slack"] >= -1e-9} for l in facts["limits"]
-                   if l["unit"] == "share" and l["family"] != "tier2_share"],
+                   if l["unit"] == "share" and l["family"] != Family.TIER2_SHARE.value],
         "prices": _price_panels(summary),
         "unserved": [{"market_id": m, "unserved_tpp": r.unserved_tpp, "demand_tpp": r.demand_tpp, "reason": r.reason}
                      for m, r in unserved.head(TOP).iterrows()],

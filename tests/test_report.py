@@ -32,6 +32,7 @@ from optimizer.analysis.report import (
     world,
     write_report,
 )
+from optimizer.datafiles import data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -46,6 +47,15 @@ runner = CliRunner()
 def browser() -> str:
     assert CHROMIUM is not None, "FLEETOPT_REQUIRE_BROWSER=1 but chromium is not installed"
     return CHROMIUM
+
+
+def screenshot(path: Path, tmp_path: Path, size: tuple[int, int]) -> Path:
+    """The page at ``path`` rendered in a window of ``size`` (width, height) pixels, as PNG."""
+    shot = tmp_path / "shot.png"
+    subprocess.run([browser(), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={size[0]},{size[1]}",
+                    f"--screenshot={shot}", path.resolve().as_uri()], capture_output=True, timeout=120)
+    assert shot.is_file(), "chromium wrote no screenshot"
+    return shot
 
 
 def dump_dom(path: Path, tmp_path: Path) -> str:
@@ -158,6 +168,11 @@ def test_a_sweep_variant_plan_is_reported(tmp_path):
     assert data["facts"]["demand_tpp"] == pytest.approx(0.5 * demand)    # the variant's demand, not the base's
 
 
+def test_ci_requires_the_browser():
+    """.ci/run makes a missing Chromium a failure of the browser tests, not a skip."""
+    assert "export FLEETOPT_REQUIRE_BROWSER=1" in (ROOT / ".ci" / "run").read_text()
+
+
 def test_the_world_file_is_package_data():
     """pyproject's package-data globs ship every file in optimizer/assets (a fresh `pip install .`
     has the map); the file is small and records its source and licence."""
@@ -206,3 +221,46 @@ def test_the_headroom_table_sorts(plan, tmp_path):
     table = dom[dom.index('<table id="headroom"'):]
     values = [float(v) for v in re.findall(r"data-v=\"([^\"]+)\"", table[:table.index("</table>")])]
     assert values == sorted(values, reverse=True) and values[0] > values[-1]
+
+
+SAMPLE_PNG = ROOT / "docs" / "report-sample.png"     # also the README's picture of the report
+PIXEL_STEP = 48          # a pixel differs when a colour channel moves by more than this (of 255)
+MAX_DIFFERING = 0.02     # the issue's bound: at most 2 % of the pixels differ
+
+
+def differing_fraction(a: Path, b: Path) -> float:
+    """Fraction of pixels with a colour channel that differs by more than PIXEL_STEP (1.0 when the
+    sizes differ): robust to the reference's 64-colour palette and to anti-aliasing, not to a
+    chart that moved, vanished or changed colour."""
+    import numpy as np
+    from PIL import Image
+    x, y = (np.asarray(Image.open(p).convert("RGB"), dtype=np.int16) for p in (a, b))
+    return 1.0 if x.shape != y.shape else float((np.abs(x - y).max(axis=2) > PIXEL_STEP).mean())
+
+
+@needs_chromium
+def test_the_sample_report_looks_like_the_committed_screenshot(tmp_path):
+    """The sample's report, rendered, against docs/report-sample.png. After an intended change to
+    the page, regenerate the picture: FLEETOPT_UPDATE_SCREENSHOT=1 pytest tests/test_report.py -k screenshot
+    (then look at it, and commit it)."""
+    from PIL import Image
+    s = load_scenario(data_dir() / "sample")
+    page = write_report(solve(s, baseline="none"), tmp_path / "sample.html")
+    if os.environ.get("FLEETOPT_UPDATE_SCREENSHOT") == "1":
+        _update_reference(screenshot(page, tmp_path, (1100, 9000)))
+    with Image.open(SAMPLE_PNG) as ref:
+        size = ref.size
+    fraction = differing_fraction(screenshot(page, tmp_path, size), SAMPLE_PNG)
+    assert fraction <= MAX_DIFFERING, (f"{100 * fraction:.2f} % of the pixels differ from {SAMPLE_PNG.name}; if the "
+                                       "change is intended, regenerate it (see this test's docstring)")
+
+
+def _update_reference(shot: Path) -> None:
+    """Crop the screenshot below its last non-white row and store it with a 64-colour palette
+    (about a quarter of the size; the comparison tolerates the palette)."""
+    import numpy as np
+    from PIL import Image
+    with Image.open(shot) as im:
+        grey = np.asarray(im.convert("L"))
+        bottom = int(np.flatnonzero((grey < 250).any(axis=1)).max()) + 24
+        im.crop((0, 0, im.width, bottom)).convert("P", palette=Image.ADAPTIVE, colors=64).save(SAMPLE_PNG, optimize=True)

@@ -26,6 +26,7 @@ from optimizer.analysis.report import (
     ASSETS,
     CHARTS,
     OPTIONAL_CHARTS,
+    _num,
     charts_drawn,
     render_report,
     report_data,
@@ -98,8 +99,8 @@ def test_the_map_draws_every_site_country_and_unserved_market(plan):
     svg = html[html.index('<svg id="chart-map"'):html.index("</svg>")]
     assert svg.count('<circle class="site"') == len(plan.scenario.sites)
     assert svg.count("<path d=") >= len(world()["countries"]) > 150
-    assert svg.count('class="unserved"') == 2     # pl (over its Tier-2 limit? no: cap) and cn (Tier 3)
-    assert "<title>Poland (POL), Tier 2</title>" in svg
+    assert svg.count('class="unserved"') == 2     # pl (its Tier-2 share) and cn (Tier 3: no eligible site)
+    assert "<title>Poland (POL), Tier 2: " in svg and "<title>Germany (DEU), Tier 1</title>" in svg
     assert re.search(r"<title>CN \(CHN, Tier 3\): 0 TPP", svg)
 
 
@@ -264,3 +265,8 @@ def _update_reference(shot: Path) -> None:
         grey = np.asarray(im.convert("L"))
         bottom = int(np.flatnonzero((grey < 250).any(axis=1)).max()) + 24
         im.crop((0, 0, im.width, bottom)).convert("P", palette=Image.ADAPTIVE, colors=64).save(SAMPLE_PNG, optimize=True)
+
+
+def test_numbers_read_as_the_charts_write_them():
+    assert [_num(v) for v in (790e6, 46.8e9, 4761.2, -6.9e9, 12)] == ["790.0M", "46.80B", "4.8k", "-6.90B", "12"]
+    assert _num(4761.2, sign=True) == "+4.8k"

@@ -169,7 +169,8 @@ TIER_FILLS = {1: "#dbe8f4", 2: "#fde8d3", 3: "#f6d6d6"}
 def render_map(s: Scenario, sites: pd.DataFrame, unserved: pd.DataFrame) -> str:
     """Countries filled by tier, sites (circle area ∝ TPP; hollow: unused), markets with
     unserved demand (red ×, arm 2.5–8 px by √unserved TPP, one per location); every mark has a tooltip."""
-    shapes = [_country_path(c, s) for c in world()["countries"]]
+    by_country = sites.groupby("country")["tpp"].agg(["sum", "size"])
+    shapes = [_country_path(c, s, by_country) for c in world()["countries"]]
     grid = "".join(f'<path d="M{x} {MAP_BOX[1]}V{MAP_BOX[1] + MAP_BOX[3]}"/>' for x in range(-1800, 1801, 300)) + \
         "".join(f'<path d="M-1800 {y}H1800"/>' for y in range(-600, 601, 300))
     marks = _site_marks(sites) + _unserved_marks(unserved)
@@ -182,12 +183,16 @@ def render_map(s: Scenario, sites: pd.DataFrame, unserved: pd.DataFrame) -> str:
             f'{marks}</svg>')
 
 
-def _country_path(country: Mapping[str, Any], s: Scenario) -> str:
-    """One country's outline (its rings are already in map units, tenths of a degree)."""
+def _country_path(country: Mapping[str, Any], s: Scenario, by_country: pd.DataFrame) -> str:
+    """One country's outline (its rings are already in map units, tenths of a degree); the
+    tooltip gives its tier and the compute of its sites (``by_country``: sum and size per code)."""
     d = "".join("M" + " ".join(f"{r[i]} {-r[i + 1]}" for i in range(0, len(r), 2)) + "Z" for r in country["rings"])
     tier = int(s.tiers.get(country["iso3"], 0))
     fill = TIER_FILLS.get(tier, "#eeeeee")
     title = f"{country['name']} ({country['iso3']})" + (f", Tier {tier}" if tier else "")
+    if country["iso3"] in by_country.index:
+        tpp, n = by_country.loc[country["iso3"]]
+        title += f": {_num(tpp)} TPP in {int(n)} site{'s' if n != 1 else ''}"
     return f'<path d="{d}" fill="{fill}"><title>{html.escape(title)}</title></path>'
 
 
@@ -195,12 +200,12 @@ def _site_marks(sites: pd.DataFrame) -> str:
     """One circle per site; radius 2–16 px by √TPP (area ∝ compute); unused sites hollow."""
     biggest = max(float(sites["tpp"].max()) if len(sites) else 0.0, 1.0)
     out = []
-    for site_id, r in sites.sort_values("tpp", ascending=False).iterrows():
+    for r in sites.sort_values("tpp", ascending=False).itertuples():
         radius = PX * (2.0 + 14.0 * math.sqrt(max(r.tpp, 0.0) / biggest))
         colour = TIER_COLOURS.get(int(r.tier), "#888")
         style = (f'fill="{colour}" fill-opacity="0.55" stroke="{colour}"' if r.tpp > 0
                  else f'fill="none" stroke="{colour}"')
-        title = (f"{site_id} ({r.country}, Tier {int(r.tier)}): {_num(r.tpp)} TPP; "
+        title = (f"{r.Index} ({r.country}, Tier {int(r.tier)}): {_num(r.tpp)} TPP; "
                  f"{r.mw_used:,.1f} of {r.mw:,.1f} MW, {r.racks_used:,.1f} of {r.racks:,.0f} racks")
         out.append(f'<circle class="site" cx="{r.lon * 10:.0f}" cy="{-r.lat * 10:.0f}" r="{radius:.0f}" {style} '
                    f'stroke-width="{PX:.1f}"><title>{html.escape(title)}</title></circle>')
@@ -212,14 +217,16 @@ def _unserved_marks(unserved: pd.DataFrame) -> str:
     px by √TPP, listing the markets and their shortfall in the tooltip."""
     if unserved.empty:
         return ""
-    where = unserved.assign(x=(unserved["lon"] * 10).round(), y=(-unserved["lat"] * 10).round())
-    groups = list(where.groupby(["x", "y"]))
-    biggest = max(float(g["unserved_tpp"].sum()) for _, g in groups)
+    places: dict[tuple[float, float], list] = {}
+    for r in unserved.itertuples():
+        places.setdefault((round(r.lon * 10), round(-r.lat * 10)), []).append(r)
+    total = {xy: sum(r.unserved_tpp for r in rows) for xy, rows in places.items()}
+    biggest = max(total.values())
     out = []
-    for (x, y), g in groups:
-        arm = PX * (2.5 + 5.5 * math.sqrt(float(g["unserved_tpp"].sum()) / biggest))
-        title = "unserved: " + "; ".join(f"{m} {_num(r.unserved_tpp)} of {_num(r.demand_tpp)} TPP ({r.reason})"
-                                         for m, r in g.iterrows())
+    for (x, y), rows in places.items():
+        arm = PX * (2.5 + 5.5 * math.sqrt(total[(x, y)] / biggest))
+        title = "unserved: " + "; ".join(f"{r.Index} {_num(r.unserved_tpp)} of {_num(r.demand_tpp)} TPP ({r.reason})"
+                                         for r in rows)
         out.append(f'<path class="unserved" d="M{x - arm:.0f} {y - arm:.0f}L{x + arm:.0f} {y + arm:.0f}'
                    f'M{x - arm:.0f} {y + arm:.0f}L{x + arm:.0f} {y - arm:.0f}"><title>{html.escape(title)}</title></path>')
     return f'<g stroke="#c00" stroke-width="{1.5 * PX:.1f}" fill="none">{"".join(out)}</g>'
@@ -352,20 +359,20 @@ def _headroom_table(sites: pd.DataFrame) -> str:
     t = t.loc[np.maximum(t["mw_pct"], t["racks_pct"]).sort_values(ascending=False, kind="stable").index]
     head = "".join(f'<th data-kind="{k}">{name}</th>' for name, k in HEADROOM_COLUMNS)
     body = "".join(
-        f"<tr><td>{html.escape(str(i))}</td><td>{html.escape(str(r.country))}</td><td class=num>{int(r.tier)}</td>"
+        f"<tr><td>{html.escape(str(r.Index))}</td><td>{html.escape(str(r.country))}</td><td class=num>{int(r.tier)}</td>"
         f"<td class=num data-v='{r.tpp:.6g}'>{_num(r.tpp)}</td><td class=num>{r.mw_used:,.2f}</td>"
         f"<td class=num>{r.mw:,.2f}</td><td class=num>{r.mw_pct:.1f}</td><td class=num>{r.racks_used:,.1f}</td>"
-        f"<td class=num>{r.racks:,.0f}</td><td class=num>{r.racks_pct:.1f}</td></tr>" for i, r in t.iterrows())
+        f"<td class=num>{r.racks:,.0f}</td><td class=num>{r.racks_pct:.1f}</td></tr>" for r in t.itertuples())
     return f'<div class="tablebox"><table id="headroom" class="sortable"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def _num(value: float, sign: bool = False) -> str:
-    """A TPP-sized number readable at a glance: 1.23B, 45.6M, 7.8k, 12."""
-    v = float(value)
-    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+    """A TPP-sized number readable at a glance, as the charts write it: 1.23B, 45.6M, 7.8k, 12."""
+    v, plus = float(value), "+" if sign else ""
+    for size, suffix, digits in ((1e12, "T", 2), (1e9, "B", 2), (1e6, "M", 1), (1e3, "k", 1)):
         if abs(v) >= size:
-            return f"{v / size:{'+' if sign else ''}.{3 if size == 1e9 else 2}g}{suffix}".replace("e+", "e")
-    return f"{v:{'+' if sign else ''},.0f}"
+            return f"{v / size:{plus}.{digits}f}{suffix}"
+    return f"{v:{plus},.0f}"
 
 
 def write_report(plan: Plan, path: str | Path) -> Path:

@@ -24,7 +24,7 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
     from optimizer.io.manifest import build_manifest, input_differences, run_inputs, utc_now
     from optimizer.outdir import check_out_dir, check_out_file, out_lock, read_run, write_with
     from optimizer.planner.integer import IntegerMethod, MipSolver
-    from optimizer.planner.solve import SolverPath, check_run_options
+    from optimizer.planner.solve import Objective, SolverPath, check_run_options
     from optimizer.policy.rules import AT_LEAST, ROW_FAMILIES, Family
     from optimizer.solvers.result import COST_NOT_MINIMISED
 except KeyboardInterrupt:
@@ -111,6 +111,9 @@ def solve_cmd(
     solver: Annotated[MipSolver, typer.Option(
         "--solver", help="Integer exact MIP backend: highs, ortools (SCIP) or cbc")] = MipSolver.HIGHS,
     gap: Annotated[Optional[float], typer.Option("--gap", help="Integer mode: relative MIP gap to stop at")] = None,
+    objective: Annotated[Objective, typer.Option(
+        "--objective", help="serve: the most valuable demand served, then the cheapest plan; margin: revenue "
+        "less annualised cost (needs markets.csv usd_per_h100e_hour)")] = Objective.SERVE,
 ) -> None:
     """Solve SCENARIO for the most valuable compliant placement and write it to --out."""
     options, started = dict(locals()), utc_now()
@@ -125,7 +128,7 @@ def solve_cmd(
             _check_baseline(scenario, baseline)
             prices = _parse_prices(soft_price) if (soft or soft_price) else None
             plan = solve(s, path=path, time_limit=time_limit, soft=prices, integer=integer, method=method,
-                         mip_solver=solver, gap=gap, baseline=baseline or None)
+                         mip_solver=solver, gap=gap, baseline=baseline or None, objective=objective)
             write_plan(plan, out, build_manifest("plan", s.path, s.policy, options, started))
             if report:
                 from optimizer.analysis.report import write_report
@@ -178,9 +181,11 @@ def _print_summary(summary: dict, out: Path) -> None:
         gap = f"{100 * info['gap']:.4f} %" if info.get("gap") is not None else "not reported"
         typer.echo(f"integer plan (whole racks) by {info['method']} on {info['solver']}: objective "
                    f"{info['objective']:,.0f}, bound {bound}, gap {gap}")
+    money = summary["economics"]
     typer.echo(f"served: {summary['served_pct']:.2f} % of demand "
                f"({summary['served_tpp']:,.0f} of {summary['demand_tpp']:,.0f} TPP); "
-               f"value {summary['objective']:,.0f}; cost ${summary['cost']['total_usd']:,.0f}")
+               f"value {summary['objective']:,.0f} {money['value_unit']}; cost ${summary['cost']['total_usd']:,.0f}")
+    _print_money(summary)
     _print_limits(summary["limits"])
     binding = summary["binding_limits"]
     typer.echo(f"binding policy limits: {', '.join(binding) if binding else 'none'}")
@@ -198,18 +203,35 @@ def _print_summary(summary: dict, out: Path) -> None:
                    f"{base['message']}")
     elif base:
         typer.echo(f"cost of compliance vs {base['baseline_policy']} (baseline {base['status']}, "
-                   f"{base['mode']}): value {base['value_change']:+,.0f} "
+                   f"{base['mode']}): value {base['value_change']:+,.0f} {base['value_unit']} "
                    f"({base['value_change_pct']:+.2f} %), served {base['served_tpp_change']:+,.0f} TPP, "
                    f"cost {base['cost_change_usd']:+,.0f} USD")
         moved = ", ".join(f"{c['iso3']} {c['change_tpp']:+,.0f}" for c in base["countries"][:5])
         typer.echo(f"  compute moved by the policy (TPP): {moved}")
+        worth = sorted(base["countries"], key=lambda c: abs(c["change_value"]), reverse=True)[:5]
+        typer.echo(f"  value by market country ({base['value_unit']}): "
+                   + ", ".join(f"{c['iso3']} {c['change_value']:+,.0f}" for c in worth))
     top = (summary.get("explain") or {}).get("policy_prices", [])[:3]
     if top:
-        typer.echo("most valuable policy headroom: " + "; ".join(
+        typer.echo(f"most valuable policy headroom ({money['value_unit']}): " + "; ".join(
             f"{p['limit']} {p['value_per_unit']:+,.0f} {p['unit']}" for p in top))
     for note in summary.get("notes", []):
         typer.echo(f"note: {note}")
     typer.echo(f"plan written to {out}/ (placement.csv, service.csv, summary.json)")
+
+
+def _print_money(summary: dict) -> None:
+    """The objective, cash capex beside the annualised cost, and with dollar values revenue and
+    margin per year (see optimizer.inputs.economics)."""
+    money, cost = summary["economics"], summary["cost"]
+    typer.echo(f"objective {money['objective']}: capex ${cost['capex_usd']:,.0f} cash, annualised cost "
+               f"${cost['annualised_usd_per_year']:,.0f} per year (capex over each sku's life at "
+               f"{100 * money['discount_rate']:g} % + ${cost['energy_usd_per_year']:,.0f} energy)")
+    if money["margin_usd_per_year"] is not None:
+        typer.echo(f"revenue ${money['revenue_usd_per_year']:,.0f} per year, margin "
+                   f"${money['margin_usd_per_year']:,.0f} per year")
+    else:
+        typer.echo("values are abstract value units (markets.csv value), not dollars: no revenue or margin")
 
 
 SHOWN_TIER2 = 6
@@ -394,11 +416,12 @@ def explain_cmd(
         plan = solve(load_scenario(scenario, policy), probe_shares=True)
     except FleetoptError as exc:
         _fail(exc)
-    typer.echo(f"served {plan.summary['served_pct']:.2f} % of demand; value {plan.summary['objective']:,.0f}")
+    unit = plan.summary["economics"]["value_unit"]
+    typer.echo(f"served {plan.summary['served_pct']:.2f} % of demand; value {plan.summary['objective']:,.0f} {unit}")
     if plan.prices is None:     # a plan stopped by a limit: its duals price nothing
         typer.echo(f"status {plan.summary['status']}: no shadow prices (only an optimal plan has them)")
         return
-    typer.echo("binding limits, ranked by the objective gained per unit of headroom "
+    typer.echo(f"binding limits, ranked by the objective gained ({unit}) per unit of headroom "
                "(negative: raising that minimum costs value); each price holds while the limit "
                "stays in the range shown:")
     for r in plan.prices.head(top).itertuples():

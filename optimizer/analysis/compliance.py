@@ -2,6 +2,10 @@
 difference in served demand, value and cost, in total and per country.
 
     plan_policy - plan_baseline   (negative value: what the policy costs)
+
+Value is in the scenario's value unit (``value_unit``): USD per year when markets.csv gives
+``usd_per_h100e_hour``, else abstract value units. Per country, ``value`` is the value served to
+that country's markets; with dollars the margin change (revenue less annualised cost) is given too.
 """
 from __future__ import annotations
 
@@ -22,13 +26,20 @@ def compare_to_baseline(plan: Plan, baseline: Plan) -> dict[str, Any]:
     served = pd.concat({"served_tpp": served_a, "baseline_served_tpp": served_b}, axis=1).fillna(0.0)
     countries = countries.join(served, how="outer").fillna(0.0)
     countries["change_served_tpp"] = countries["served_tpp"] - countries["baseline_served_tpp"]
+    value = pd.concat({"value": _value_by_country(plan), "baseline_value": _value_by_country(baseline)}, axis=1)
+    countries = countries.join(value, how="outer").fillna(0.0)
+    countries["change_value"] = countries["value"] - countries["baseline_value"]
+    economics = plan.scenario.economics
+    margin = lambda f: f["objective"] - f["cost"]["annualised_usd_per_year"]
     return {
-        "baseline_policy": baseline.scenario.policy.name,
+        "baseline_policy": baseline.scenario.policy.name, "value_unit": economics.value_unit,
         "value": a["objective"], "baseline_value": b["objective"],
         "value_change": a["objective"] - b["objective"],
         "value_change_pct": 100.0 * (a["objective"] - b["objective"]) / b["objective"] if b["objective"] else 0.0,
         "served_tpp_change": a["served_tpp"] - b["served_tpp"],
         "cost_change_usd": a["cost"]["total_usd"] - b["cost"]["total_usd"],
+        "annualised_cost_change_usd_per_year": a["cost"]["annualised_usd_per_year"] - b["cost"]["annualised_usd_per_year"],
+        "margin_change_usd_per_year": margin(a) - margin(b) if economics.dollars else None,
         "countries": [{"iso3": k, **{c: float(v) for c, v in row.items()}}
                       for k, row in countries.sort_values("change_tpp", key=abs, ascending=False).iterrows()],
     }
@@ -42,6 +53,16 @@ def _by_country(plan: Plan) -> pd.Series:
 
 def _served_by_country(plan: Plan) -> pd.Series:
     """Served TPP per country of the market, a territory's counted as its sovereign's."""
+    return plan.service.groupby(_market_country(plan))["tpp"].sum()
+
+
+def _value_by_country(plan: Plan) -> pd.Series:
+    """Value served (Σ value x TPP) per country of the market, as :func:`_served_by_country`."""
+    value = plan.service["tpp"] * plan.service["market_id"].map(plan.scenario.markets["value"])
+    return value.groupby(_market_country(plan)).sum()
+
+
+def _market_country(plan: Plan) -> pd.Series:
+    """Per service row, the country of its market as the policy counts it."""
     s = plan.scenario
-    country = plan.service["market_id"].map(s.markets["country"])
-    return plan.service.groupby(country.map(lambda k: s.counts_as.get(k, k)))["tpp"].sum()
+    return plan.service["market_id"].map(s.markets["country"]).map(lambda k: s.counts_as.get(k, k))

@@ -37,6 +37,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from optimizer.inputs.economics import H100E_TPP
 from optimizer.model.data import MTPP, UNIT, ModelData
 from optimizer.model.eligibility import banned_in_reach
 from optimizer.model.fast import FastModel
@@ -45,7 +46,6 @@ from optimizer.policy.rules import AT_LEAST, AT_MOST, ROW_FAMILIES, SHARE, SHARE
 from optimizer.results.plan import Plan
 from optimizer.solvers.result import Ranging, SolveResult, Status
 
-H100E_TPP = 15_832.0
 DUAL_TOL = 1e-9
 HIGHS_INF = 1e30          # HiGHS reports an open range end as +-1e30 or beyond
 SHARE_PROBE = 1e-4        # 0.01 percentage point
@@ -211,8 +211,22 @@ def share_moved(lp: LinearProgram, row: int, step: float, installed_total: float
     return dataclasses.replace(lp, A=A, row_lo=row_lo, row_hi=row_hi)
 
 
+def _costs_more_than_it_earns(d: ModelData, eligible: np.ndarray) -> np.ndarray:
+    """Per market: value_m below the cheapest margin cost per TPP-year (annualised cost / tpp,
+    margin objective only; zeros otherwise) of any sku with inventory at any open eligible site."""
+    s = d.scenario
+    stocked = s.chips["inventory"].to_numpy(float) > 0
+    per_tpp = d.margin_cost[:, stocked] / d.tpp[stocked] if stocked.any() else np.full((d.n_sites, 1), np.inf)
+    cheapest = np.full(d.n_sites, np.inf)
+    cheapest[d.open_sites] = per_tpp[d.open_sites].min(axis=1)       # MUSD per MTPP = USD per TPP
+    reach = np.where(eligible, cheapest[:, None], np.inf).min(axis=0)
+    return s.markets["value"].to_numpy(float) < reach
+
+
 def unserved_demand(d: ModelData, plan: Plan, prices: pd.DataFrame) -> pd.DataFrame:
-    """Markets not fully served, with the reason: no eligible site, policy, or capacity."""
+    """Markets not fully served, with the reason: no eligible site, policy, margin (under the
+    margin objective: every new unit within reach costs more per year than it earns there), or
+    capacity."""
     s = d.scenario
     demand = s.markets["demand_tpp"].to_numpy(float)
     served = plan.service.groupby("market_id")["tpp"].sum().reindex(s.markets.index, fill_value=0.0).to_numpy()
@@ -225,6 +239,7 @@ def unserved_demand(d: ModelData, plan: Plan, prices: pd.DataFrame) -> pd.DataFr
     binding_countries = set().union(*(lim.members for lim in priced.values() if lim.sense == AT_MOST))
     home_or_t1 = any(lim.sense == AT_LEAST for lim in priced.values())
     banned = dict(zip(short, banned_in_reach(s, short)))
+    dearer = _costs_more_than_it_earns(d, eligible)
     reasons = []
     for m_pos in short:
         reach = set(countries[eligible[:, m_pos]])
@@ -234,6 +249,8 @@ def unserved_demand(d: ModelData, plan: Plan, prices: pd.DataFrame) -> pd.DataFr
             reasons.append("policy: " + ", ".join(sorted(f"limit of {k}" for k in reach)))
         elif home_or_t1 and s.policy.home_country not in reach:
             reasons.append("policy: home/Tier-1 share binds; capacity outside them is limited")
+        elif dearer[m_pos]:
+            reasons.append("margin: every new unit within reach costs more per year than it earns here")
         else:
             reasons.append("capacity: eligible sites or inventory are used up")
     return pd.DataFrame({"market_id": s.markets.index.to_numpy()[short], "demand_tpp": demand[short],

@@ -3,8 +3,9 @@
 Tables (pandas, indexed by their ids):
 
 * ``sites``    index site_id: country, tier, lat, lon, power_mw, racks, pue, energy_usd_per_mwh, metro
-* ``chips``    index sku: tpp, power_kw, units_per_rack, inventory, capex_usd
+* ``chips``    index sku: tpp, power_kw, units_per_rack, inventory, capex_usd, life_years
 * ``markets``  index market_id: country, lat, lon, demand_tpp, value, max_rtt_ms, in_country_only
+               (and usd_per_h100e_hour when markets.csv gave it: ``value`` is then derived from it)
 * ``installed`` columns site_id, sku, units (one row per pair, units > 0)
 * ``links``    columns market_id, site_id, rtt_ms, or ``None`` when links.csv is absent
 * ``tiers``    Series iso3 -> tier, after the scenario's countries.csv and the policy's [tiers]
@@ -13,6 +14,7 @@ Tables (pandas, indexed by their ids):
 * ``counts_as`` Series iso3 -> the code it counts as for policy purposes
 * ``scenario_tiers`` the scenario's countries.csv (iso3 -> tier), as read
 * ``variant``  sweep parameters applied to this scenario (empty unless a sweep made it)
+* ``economics`` discount rate and the unit of the values (optimizer.inputs.economics)
 * ``notes``    one line per input that was ignored or overridden (printed, and kept in summary.json)
 """
 from __future__ import annotations
@@ -23,10 +25,9 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from optimizer.inputs.economics import HOURS_PER_YEAR, Economics, capital_recovery_factor
 from optimizer.policy.policy import Policy
 from optimizer.policy.rules import Countries, Limit, policy_limits
-
-HOURS_PER_YEAR = 8760.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Scenario:
     counts_as: pd.Series = field(default_factory=lambda: pd.Series(dtype=str), compare=False)
     scenario_tiers: Mapping[str, int] = field(default_factory=dict, compare=False)
     variant: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    economics: Economics = field(default_factory=Economics)
 
     def installed_matrix(self) -> pd.DataFrame:
         """Installed units as a sites x skus table (zeros where none)."""
@@ -72,3 +74,8 @@ class Scenario:
         return pd.DataFrame(
             per_kw_year.to_numpy()[:, None] * self.chips["power_kw"].to_numpy()[None, :],
             index=self.sites.index, columns=self.chips.index)
+
+    def annualised_capex_usd(self) -> pd.Series:
+        """Per sku, a new unit's capex as a yearly annuity: capex_usd x CRF(discount_rate, life_years)."""
+        crf = capital_recovery_factor(self.economics.discount_rate, self.chips["life_years"].to_numpy(float))
+        return pd.Series(self.chips["capex_usd"].to_numpy(float) * crf, index=self.chips.index)

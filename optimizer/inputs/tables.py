@@ -66,12 +66,19 @@ CHIPS = TableSpec("chips.csv", ("sku",), (
     Column("inventory", min=0, max=1e9), Column("capex_usd", default=0.0, min=0, max=1e9,
            aliases=("price", "capex_per_unit", "unit_capex", "capex_per_accelerator", "capex_per_chip",
                     "unit_price", "unit_cost", "price_usd", "price_per_unit", "cost_per_unit")),
+    Column("life_years", default=5.0, min=1, max=50,
+           aliases=("life", "lifetime", "lifetime_years", "useful_life", "useful_life_years", "depreciation_years")),
 ))
+MARKET_VALUE = Column("value", default=1.0, min=0, max=1e6, min_positive=1e-3,
+                      aliases=("value_per_tpp", "usd_per_tpp", "price_per_tpp"))
+MARKET_USD = Column("usd_per_h100e_hour", min=0, max=1e6, min_positive=2e-3,
+                    aliases=("usd_per_h100e_h", "usd_per_gpu_hour", "price_per_h100e_hour", "usd_per_hour"))
+"""Revenue per H100e-hour served, the documented alternative to ``value`` (required when it is the
+column chosen: a blank is an error, not a default). Its range maps into value's range."""
 MARKETS = TableSpec("markets.csv", ("market_id",), (
     Column("market_id", "str"), COUNTRY, LAT, LON,
     Column("demand_tpp", min=0, max=1e13, aliases=("demand_mtpp", "tpp_demand", "demand_h100e")),
-    Column("value", default=1.0, min=0, max=1e6, min_positive=1e-3,
-           aliases=("value_per_tpp", "usd_per_tpp", "price_per_tpp")),
+    MARKET_VALUE,
     Column("max_rtt_ms", default=100.0, min=0, max=1e4,
            aliases=("rtt_limit_ms", "max_latency_ms", "latency_limit_ms", "rtt_limit", "max_latency",
                     "latency_limit", "rtt_max_ms", "max_rtt_msec")),
@@ -89,5 +96,9 @@ LINKS = TableSpec("links.csv", ("market_id", "site_id"), (
 COUNTRIES = TableSpec("countries.csv", ("iso3",), (
     Column("iso3", "str"), Column("tier", min=1, max=3),
 ), required_file=False)
+
+MARKETS_USD = TableSpec("markets.csv", MARKETS.ids,
+                        tuple(MARKET_USD if c is MARKET_VALUE else c for c in MARKETS.columns))
+"""markets.csv when its header names usd_per_h100e_hour (see optimizer.inputs.economics)."""
 
 ALL_TABLES = (SITES, CHIPS, MARKETS, INSTALLED, LINKS, COUNTRIES)

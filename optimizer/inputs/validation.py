@@ -9,6 +9,7 @@ import difflib
 import os
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +17,21 @@ import pandas as pd
 
 from optimizer.errors import InputError
 from optimizer.inputs.countries import dataset_countries, place_sites, policy_problems, resolve_countries, unknown_codes
+from optimizer.inputs.economics import USD_H100E_HOUR_TO_TPP_YEAR, read_economics
 from optimizer.inputs.links import link_rule_notes
 from optimizer.inputs.scenario import Scenario
-from optimizer.inputs.tables import CHIPS, COUNTRIES, INSTALLED, LINKS, MARKETS, SITES, Column, TableSpec
+from optimizer.inputs.tables import (
+    CHIPS,
+    COUNTRIES,
+    INSTALLED,
+    LINKS,
+    MARKET_USD,
+    MARKETS,
+    MARKETS_USD,
+    SITES,
+    Column,
+    TableSpec,
+)
 from optimizer.policy.policy import DEFAULT_POLICY, Policy, parse_policy, policy_codes, read_policy_file
 
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
@@ -47,6 +60,7 @@ def load_scenario(folder: str | Path, policy: str | Path | Policy | None = None)
     known = set(dataset_countries().index) | set(scenario_tiers or {})
     tables = {spec.file: _read_typed(folder, spec, problems, known, clock, column_notes)
               for spec in (SITES, CHIPS, MARKETS, INSTALLED, LINKS)}
+    economics = read_economics(folder, problems)
     code_problems = unknown_codes(source, codes, known)
     problems += code_problems
     policy_notes: list[str] = []
@@ -63,6 +77,7 @@ def load_scenario(folder: str | Path, policy: str | Path | Policy | None = None)
         tiers=countries.tiers, policy=pol, path=folder,
         notes=[*column_notes, *countries.notes, *policy_notes],
         counts_as=countries.counts_as, scenario_tiers=scenario_tiers,
+        economics=replace(economics, dollars=MARKET_USD.name in tables["markets.csv"].columns),
     )
     _check_references(scenario, problems)
     if problems:
@@ -157,7 +172,8 @@ def _read_typed(folder: Path, spec: TableSpec, problems: list[str], known: set[s
     if raw is None:
         return None
     before = len(problems)
-    if not _check_header(spec, list(raw.columns), problems, notes):
+    spec = _market_spec(list(raw.columns), problems) if spec is MARKETS else spec
+    if spec is None or not _check_header(spec, list(raw.columns), problems, notes):
         return None
     if len(raw) == 0 and spec.required_file:
         problems.append(f"{spec.file}: has no rows (only a header); it needs at least one "
@@ -174,8 +190,10 @@ def _read_typed(folder: Path, spec: TableSpec, problems: list[str], known: set[s
             out[col.name] = _convert(spec.file, col, text, labels, problems, known, len(raw))
     if set(spec.ids) <= set(out.columns):
         _check_duplicates(spec, out, labels, problems)
-    if spec is MARKETS and len(problems) == before:
-        _check_value_ratio(out, labels, problems)
+    if spec is MARKETS_USD and len(problems) == before:
+        out["value"] = out[MARKET_USD.name] * USD_H100E_HOUR_TO_TPP_YEAR
+    if spec in (MARKETS, MARKETS_USD) and len(problems) == before:
+        _check_value_ratio(out, labels, problems, MARKET_USD.name if spec is MARKETS_USD else "value")
     if len(problems) > before:
         return None
     return out.set_index(list(spec.ids)) if len(spec.ids) == 1 else out
@@ -226,6 +244,18 @@ def _read_text(folder: Path, spec: TableSpec, problems: list[str]) -> pd.DataFra
     return raw
 
 
+def _market_spec(header: list[str], problems: list[str]) -> TableSpec | None:
+    """markets.csv gives its values as ``value`` (abstract) or ``usd_per_h100e_hour`` (dollars),
+    never both (None, with a problem)."""
+    if MARKET_USD.name not in header:
+        return MARKETS
+    if "value" in header:
+        problems.append(f"markets.csv: has both value and {MARKET_USD.name}; give one: "
+                        f"{MARKET_USD.name} (revenue per H100e-hour, in USD) or value (an abstract weight per TPP)")
+        return None
+    return MARKETS_USD
+
+
 def _separator_problem(spec: TableSpec, header: list[str]) -> str | None:
     """A problem line when a one-column header holds semicolons or tabs: a CSV exported with
     another separator (as some locales' spreadsheets do), not a header of one odd name."""
@@ -245,10 +275,11 @@ def _check_header(spec: TableSpec, header: list[str], problems: list[str], notes
         problems.append(f"{spec.file}: column(s) {', '.join(map(repr, dup))} appear more than once "
                         "in the header; each column must appear once")
     absent = [c for c in spec.columns if c.name not in header]
+    meant = absent + [MARKET_USD] if spec is MARKETS else absent   # usd_per_gpu_hour means dollars
     guessed: set[str] = set()
     extra = [f"{i + 1} (no name)" for i, h in enumerate(header) if not h.strip()]
     for name in dict.fromkeys(h for h in header if h.strip() and h not in names):
-        guess = near_miss(name, absent)
+        guess = near_miss(name, meant)
         if guess is None:
             extra.append(name)
             continue
@@ -396,13 +427,14 @@ MAX_VALUE_RATIO = 1e6
 rank the cheapest market against the dearest within its tolerances (see the README)."""
 
 
-def _check_value_ratio(markets: pd.DataFrame, labels: pd.Series, problems: list[str]) -> None:
-    """Positive values of markets with demand lie within MAX_VALUE_RATIO of each other."""
-    value = markets["value"].where((markets["value"] > 0) & (markets["demand_tpp"] > 0))
+def _check_value_ratio(markets: pd.DataFrame, labels: pd.Series, problems: list[str], column: str) -> None:
+    """Positive values of markets with demand lie within MAX_VALUE_RATIO of each other
+    (``column``: the one the values were given in)."""
+    value = markets[column].where((markets[column] > 0) & (markets["demand_tpp"] > 0))
     if value.count() < 2 or value.max() <= MAX_VALUE_RATIO * value.min():
         return
     hi, lo = value.idxmax(), value.idxmin()
-    problems.append(f"markets.csv: column value spans a ratio above {short_number(MAX_VALUE_RATIO)} "
+    problems.append(f"markets.csv: column {column} spans a ratio above {short_number(MAX_VALUE_RATIO)} "
                     f"(highest {value[hi]:g} at {labels[hi]}, lowest {value[lo]:g} at {labels[lo]}); "
                     f"positive values of markets with demand must lie within a ratio of "
                     f"{short_number(MAX_VALUE_RATIO)} of each other, the range fleetopt solves exactly: "

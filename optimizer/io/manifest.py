@@ -26,13 +26,14 @@ from typing import Any, Iterable
 
 from optimizer.datafiles import data_dir
 from optimizer.errors import InputError
+from optimizer.inputs.economics import ECONOMICS_FILE
 from optimizer.inputs.tables import ALL_TABLES
 from optimizer.outdir import sha256_file
 from optimizer.policy.policy import Policy, resolve_policy_path
 
 SCHEMA = 1
 SOLVER_PACKAGES = ("highspy", "ortools", "pulp")
-INPUT_FILES = tuple(spec.file for spec in ALL_TABLES) + ("policy.toml",)
+INPUT_FILES = tuple(spec.file for spec in ALL_TABLES) + ("policy.toml", ECONOMICS_FILE)
 DATASET_FILES = ("countries.csv",)
 
 

@@ -6,6 +6,7 @@ of TPP (``MTPP``), power in MW, cost in millions of USD (``MUSD``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from functools import cached_property
 
 import numpy as np
@@ -18,6 +19,19 @@ from optimizer.policy.rules import Limit
 UNIT = 1e3     # accelerators per model unit of x
 MTPP = 1e6     # TPP per model unit of compute
 MUSD = 1e6     # USD per model unit of cost
+assert MTPP == MUSD, "the margin objective adds value (per TPP x MTPP) and cost (MUSD) in one unit"
+
+
+class Objective(str, Enum):
+    """What the value stage maximizes (``--objective``); the cost stage then minimizes cost.
+
+    ``serve``: Σ value_m·f[m,s] — serve the most valuable demand, then cheapest.
+    ``margin``: Σ value_m·f[m,s] - Σ annual_cost[c,s]·x[c,s] — revenue less the annualised cost
+    of new units (capex x CRF + a year of energy), so a unit that earns less than it costs is not
+    placed. Values must be dollars (markets.csv ``usd_per_h100e_hour``)."""
+
+    SERVE = "serve"
+    MARGIN = "margin"
 
 
 @dataclass(frozen=True)
@@ -37,9 +51,11 @@ class ModelData:
     site_tier: np.ndarray          # S, tier
     unit_cost: np.ndarray          # S x C, MUSD per model unit of x (capex + a year of energy)
     installed_cost_usd: float      # a year of energy of the installed fleet, USD
+    margin_cost: np.ndarray        # S x C, MUSD per model unit of x charged in the value stage:
+    #                                annualised capex + a year of energy (margin), zeros (serve)
 
     @classmethod
-    def from_scenario(cls, s: Scenario) -> "ModelData":
+    def from_scenario(cls, s: Scenario, objective: Objective = Objective.SERVE) -> "ModelData":
         chips, sites = s.chips, s.sites
         inst = s.installed_matrix().to_numpy(float)
         energy = s.energy_usd_per_unit().to_numpy(float)
@@ -55,6 +71,8 @@ class ModelData:
             site_country=sites["policy_country"].to_numpy(), site_tier=sites["tier"].to_numpy(),
             unit_cost=(chips["capex_usd"].to_numpy(float)[None, :] + energy) * UNIT / MUSD,
             installed_cost_usd=float((inst * energy).sum()),
+            margin_cost=(s.annualised_capex_usd().to_numpy(float)[None, :] + energy) * UNIT / MUSD
+            if Objective(objective) == Objective.MARGIN else np.zeros_like(energy),
         )
 
     @cached_property

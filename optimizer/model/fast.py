@@ -92,10 +92,11 @@ def pool_layout(d: ModelData, pools: Pools) -> tuple[np.ndarray, np.ndarray]:
 
 
 def add_pool_placement_vars(b: LPBuilder, d: ModelData, pools: Pools) -> None:
-    """x[c,p] >= 0, costing the pool's capex + a year of energy per unit."""
+    """x[c,p] >= 0, costing the pool's capex + a year of energy per unit, worth -margin_cost
+    (zero unless the objective is margin; the same at every site of a pool, see make_pools)."""
     xp, xc = pool_layout(d, pools)
     index = pd.MultiIndex.from_arrays([xp, d.scenario.chips.index[xc]], names=["pool", "sku"])
-    b.add_vars("x", index, cost=pools.unit_cost[xp, xc])
+    b.add_vars("x", index, obj=-d.margin_cost[pools.first_site[xp], xc], cost=pools.unit_cost[xp, xc])
 
 
 def add_pool_inventory_rows(b: LPBuilder, d: ModelData, pools: Pools) -> None:

@@ -6,7 +6,8 @@ Variables (model units, see :mod:`optimizer.model.data`)::
     f[m,s] >= 0   compute of site s serving market m        (MTPP), eligible pairs only
 
 Rows, one function each (the docstrings hold the maths); the objective is
-``max Σ value_m·f[m,s]``, the secondary objective ``min Σ cost[c,s]·x[c,s]``.
+``max Σ value_m·f[m,s] - Σ margin_cost[c,s]·x[c,s]`` (the second sum only under the margin
+objective, see optimizer.model.data.Objective), the secondary objective ``min Σ cost[c,s]·x[c,s]``.
 """
 from __future__ import annotations
 
@@ -39,11 +40,12 @@ def placement_layout(d: ModelData) -> tuple[np.ndarray, np.ndarray]:
 
 
 def add_placement_vars(b: LPBuilder, d: ModelData) -> None:
-    """x[c,s] >= 0 for every chip at every site outside banned Tier-3 countries."""
+    """x[c,s] >= 0 for every chip at every site outside banned Tier-3 countries, worth
+    -margin_cost[c,s] (zero unless the objective is margin)."""
     xs, xc = placement_layout(d)
     s = d.scenario
     index = pd.MultiIndex.from_arrays([s.sites.index[xs], s.chips.index[xc]], names=["site_id", "sku"])
-    b.add_vars("x", index, cost=d.unit_cost[xs, xc])
+    b.add_vars("x", index, obj=-d.margin_cost[xs, xc], cost=d.unit_cost[xs, xc])
 
 
 def add_service_vars(b: LPBuilder, d: ModelData) -> None:

@@ -5,8 +5,8 @@ A site's room for new units is the polytope Q(P, R) = {x >= 0 : Σ_c p_c x_c <= 
 where ρ = R/P lies among the breakpoints r_c/p_c, and on each such interval (a type cone) the map
 (P, R) -> Q(P, R) is Minkowski-additive: Q(P1, R1) + Q(P2, R2) = Q(P1 + P2, R1 + R2).
 
-So sites that also share their serving class, country and per-unit cost (capex + a year of
-energy) can be placed as one pool with summed P and R, exactly: every pool plan splits into site
+So sites that also share their serving class, country and per-unit costs (capex + a year of
+energy, and the margin objective's annualised cost) can be placed as one pool with summed P and R, exactly: every pool plan splits into site
 plans (:func:`split_pools`). Sites with no power or no racks left hold no new units at all.
 """
 from __future__ import annotations
@@ -52,7 +52,8 @@ def make_pools(d: ModelData, site_class: np.ndarray, merge: bool = True) -> Pool
     power = s.sites["power_mw"].to_numpy(float) - d.inst_power
     racks = s.sites["racks"].to_numpy(float) - d.inst_racks
     sites = d.open_sites[(power[d.open_sites] > 0) & (racks[d.open_sites] > 0)]
-    cost_id = pd.DataFrame(d.unit_cost[sites]).groupby(list(range(d.n_chips)), sort=False).ngroup().to_numpy()
+    costs = np.hstack([d.unit_cost[sites], d.margin_cost[sites]])    # both objectives' per-unit costs
+    cost_id = pd.DataFrame(costs).groupby(list(range(costs.shape[1])), sort=False).ngroup().to_numpy()
     keys = pd.DataFrame({"cls": site_class[sites], "country": d.site_country[sites], "cost": cost_id,
                          "cone": type_cone(d, power[sites], racks[sites])})
     if not merge:

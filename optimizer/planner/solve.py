@@ -27,7 +27,7 @@ from optimizer.analysis.explain import probe_share_prices, shadow_prices, unserv
 from optimizer.errors import InfeasibleError, InputError, SolverError
 from optimizer.inputs.scenario import Scenario
 from optimizer.inputs.validation import load_scenario
-from optimizer.model.data import MTPP, UNIT, ModelData
+from optimizer.model.data import MTPP, UNIT, ModelData, Objective
 from optimizer.model.elastic import policy_rows, with_elastic_rows
 from optimizer.model.eligibility import eligibility_key
 from optimizer.model.fast import build_fast
@@ -108,13 +108,41 @@ def check_run_options(path: SolverPath | str, time_limit: float | None, gap: flo
     return path, None if time_limit == float("inf") else time_limit
 
 
+def check_objective(s: Scenario, objective: Objective | str, integer: bool = False) -> Objective:
+    """The objective as an enum; InputError for a name that is none, and for ``margin`` where it
+    has no meaning: with abstract values (revenue less dollars of cost would add apples to
+    pears: give markets.csv usd_per_h100e_hour), or with integer build decisions whose one-off
+    ``fixed_cost_usd`` has no annuity (no life to spread it over)."""
+    try:
+        objective = Objective(objective)
+    except ValueError:
+        raise InputError(f"--objective {objective}: unknown; objectives are "
+                         f"{', '.join(o.value for o in Objective)}") from None
+    if objective != Objective.MARGIN:
+        return objective
+    problems = []
+    if not s.economics.dollars:
+        problems.append("--objective margin needs market values in dollars: markets.csv gives value "
+                        "(abstract units), so revenue cannot be set against cost; give usd_per_h100e_hour "
+                        "instead of value, or use --objective serve")
+    if integer and (s.sites["fixed_cost_usd"] > 0).any():
+        problems.append("--objective margin with --integer: sites.csv fixed_cost_usd is a one-off cost with "
+                        "no life to annualise it over; drop fixed_cost_usd, or use --objective serve")
+    if problems:
+        raise InputError(problems)
+    return objective
+
+
 def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: float | None = None,
           highs_options: dict | None = None, soft: dict[str, float] | None = None,
           integer: bool = False, method: IntegerMethod | str = IntegerMethod.AUTO,
           mip_solver: MipSolver | str = MipSolver.HIGHS, gap: float | None = None,
           warm: highs.WarmStart | None = None, probe_shares: bool = False,
-          baseline: Policy | str | Path | None = None) -> Plan:
-    """Maximize value served, then minimize cost; raise InfeasibleError or SolverError.
+          baseline: Policy | str | Path | None = None, objective: Objective | str = Objective.SERVE) -> Plan:
+    """Maximize value served (or the margin), then minimize cost; raise InfeasibleError or SolverError.
+
+    ``objective``: ``serve`` (the most valuable demand served, then the cheapest plan) or
+    ``margin`` (revenue less annualised cost; values must be dollars, see :func:`check_objective`).
 
     ``soft``: policy limits become penalized (price per TPP of violation, per family; see
     :func:`soft_prices`) instead of hard; fast and plain paths only.
@@ -134,6 +162,7 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     The plan comes back finished: its summary is built once, from every part, and is read-only.
     """
     path, time_limit = check_run_options(path, time_limit, gap, integer)
+    objective = check_objective(s, objective, integer)
     choice = integer_choice(method, mip_solver) if integer else None
     prices = soft_prices(soft, s) if soft is not None else None
     if prices is not None and (path not in (SolverPath.FAST, SolverPath.PLAIN) or integer):
@@ -142,11 +171,11 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
         raise InputError("highs_options work with the fast and plain LP paths only")
     baseline = _baseline_policy(baseline, s) if baseline is not None else None    # before any work
     t0 = time.perf_counter()
-    d = ModelData.from_scenario(s)
+    d = ModelData.from_scenario(s, objective)
     if warm is not None:     # sweeps: site-market eligibility rarely changes between variants
         d.set_eligibility(warm.cached(eligibility_key(s), lambda: d.eligibility))
     run = LpRun(path, time_limit, MappingProxyType(dict(highs_options or {})), prices, warm,
-                dict(s.load_timings), t0)
+                dict(s.load_timings), t0, objective)
     timings = run.timings
     if choice is not None:
         sol, info = _integer(d, IntegerOptions(*choice, time_limit, gap), run)
@@ -170,11 +199,12 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     summary = build_summary(
         s, sol.result, tables.summary, model=sol.counts or {}, notes=notes, timings=timings,
         path=f"integer-{info['method']}" if integer else path.value,
-        mode="integer" if integer else "lp-soft" if prices is not None else "lp",
+        mode="integer" if integer else "lp-soft" if prices is not None else "lp", objective=objective.value,
         integer={k: v for k, v in info.items() if k != "notes"} if integer else None,
         soft=soft_summary(sol, prices, tables.summary) if prices is not None else None,
         explain=explained.summary if explained else None,
-        baseline=_baseline(tables, baseline, BaselineRun(path, time_limit, soft, integer, method, mip_solver, gap))
+        baseline=_baseline(tables, baseline, BaselineRun(path, time_limit, soft, integer, method, mip_solver, gap,
+                                                          objective))
         if baseline is not None else None)
     return replace(tables, summary=summary, prices=explained.prices if explained else None,
                    unserved=explained.unserved if explained else None)
@@ -205,6 +235,7 @@ class BaselineRun:
     method: IntegerMethod | str
     mip_solver: MipSolver | str
     gap: float | None
+    objective: Objective
 
 
 def _baseline(tables: Plan, policy: Policy, how: BaselineRun) -> dict:
@@ -214,7 +245,7 @@ def _baseline(tables: Plan, policy: Policy, how: BaselineRun) -> dict:
     try:
         base = solve(load_scenario(tables.scenario.path, policy), path=how.path, time_limit=how.time_limit,
                      soft=how.soft, integer=how.integer, method=how.method, mip_solver=how.mip_solver,
-                     gap=how.gap)
+                     gap=how.gap, objective=how.objective)
     except (InfeasibleError, SolverError) as exc:
         status = "infeasible" if isinstance(exc, InfeasibleError) else getattr(exc, "status", "error")
         return {"baseline_policy": policy.name, "status": str(status),
@@ -314,6 +345,7 @@ class LpRun:
     warm: highs.WarmStart | None
     timings: dict[str, float]
     t0: float
+    objective: Objective = Objective.SERVE
 
 
 def _fast(d: ModelData, run: LpRun) -> Solution:
@@ -366,7 +398,7 @@ def _pulp(d: ModelData, run: LpRun) -> Solution:
     run.timings["build"] = 0.0
     t1 = time.perf_counter()
     from optimizer.solvers.pulp_cbc import solve_pulp  # imported on demand
-    result, new_units, served = solve_pulp(d, time_limit=run.time_limit)
+    result, new_units, served = solve_pulp(d, time_limit=run.time_limit, objective=run.objective)
     run.timings["solve"] = time.perf_counter() - t1     # PuLP builds and solves in one call
     sol = Solution(result, counts={"pairs": len(d.pairs)})
     if result.status.has_solution:

@@ -53,29 +53,45 @@ def build_summary(s: Scenario, result: SolveResult, figures: Mapping[str, Any], 
                   model: Mapping[str, int], notes: list[str], timings: Mapping[str, float],
                   integer: Mapping[str, Any] | None = None, soft: Mapping[str, Any] | None = None,
                   explain: Mapping[str, Any] | None = None,
-                  baseline: Mapping[str, Any] | None = None) -> ReadOnlyDict:
+                  baseline: Mapping[str, Any] | None = None, objective: str = "serve") -> ReadOnlyDict:
     """The whole summary, read-only: what was solved and how, the plan's figures
-    (:func:`plan_figures`), and the blocks present for this run (integer, soft, explain, baseline)."""
+    (:func:`plan_figures`), its money (:func:`economics_block`), and the blocks present for this
+    run (integer, soft, explain, baseline)."""
     blocks = {"integer": integer, "soft": soft, "explain": explain, "baseline": baseline}
     return freeze({
         "scenario": s.name, "status": result.status.value, "termination": result.termination.value,
         "mode": mode, "path": path, "solver": result.solver,
-        **figures,
+        **figures, "economics": economics_block(s, figures, objective),
         "policy": policy_record(s), "model": model, "timings": timings, "notes": notes,
         **{name: block for name, block in blocks.items() if block is not None},
     })
 
 
+def economics_block(s: Scenario, figures: Mapping[str, Any], objective: str) -> dict[str, Any]:
+    """The objective maximized, the unit of the values, and, when values are dollars, revenue
+    (the plan's value), annualised cost and margin, all in USD per year (null otherwise)."""
+    dollars = s.economics.dollars
+    revenue = figures["objective"] if dollars else None
+    annual = figures["cost"]["annualised_usd_per_year"]
+    return {"objective": objective, **s.economics.record(), "revenue_usd_per_year": revenue,
+            "annualised_cost_usd_per_year": annual,
+            "margin_usd_per_year": revenue - annual if dollars else None}
+
+
 def plan_cost(s: Scenario, placement: pd.DataFrame) -> dict[str, float]:
-    """capex of new units + one year of energy of all units + fixed costs of sites built (USD)."""
+    """capex of new units + one year of energy of all units + fixed costs of sites built (USD);
+    beside it the annualised cost: capex as an annuity (capex x CRF, see
+    optimizer.inputs.economics) + the same year of energy (USD per year)."""
     capex = float((placement["new_units"] * s.chips["capex_usd"].reindex(placement["sku"]).to_numpy()).sum())
+    annual_capex = float((placement["new_units"] * s.annualised_capex_usd().reindex(placement["sku"]).to_numpy()).sum())
     energy_table = s.energy_usd_per_unit().stack()
     per_unit = energy_table.reindex(pd.MultiIndex.from_frame(placement[["site_id", "sku"]])).to_numpy()
     energy = float((placement["units"].to_numpy() * per_unit).sum())
     built = placement.loc[placement["new_units"] > 0, "site_id"].unique()
     fixed = float(s.sites["fixed_cost_usd"].reindex(built).sum())
     return {"capex_usd": capex, "energy_usd_per_year": energy, "fixed_usd": fixed,
-            "total_usd": capex + energy + fixed}
+            "total_usd": capex + energy + fixed, "annualised_capex_usd_per_year": annual_capex,
+            "annualised_usd_per_year": annual_capex + energy}
 
 
 def _home_share(s: Scenario, countries: pd.DataFrame, total: float) -> float:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from optimizer.model.data import MTPP, MUSD, UNIT, ModelData
+from optimizer.model.data import MTPP, MUSD, UNIT, ModelData, Objective
 from optimizer.model.lp import LinearProgram
 from optimizer.policy.rules import AT_LEAST, SHARE
 from optimizer.solvers.contract import Capabilities, SolveOptions, is_mip, refuse_unsupported
@@ -50,9 +50,12 @@ def cbc_status(prob: pulp.LpProblem, time_limit: float | None = None,
     return status_for(termination, stopped_with_plan or termination == Termination.OPTIMAL), termination
 
 
-def solve_pulp(d: ModelData, time_limit: float | None = None
+def solve_pulp(d: ModelData, time_limit: float | None = None, objective: Objective | str = Objective.SERVE
                ) -> tuple[SolveResult, pd.Series | None, pd.Series | None]:
-    """Build and solve on CBC; returns the result, new units per (site, sku), TPP per pair."""
+    """Build and solve on CBC; returns the result, new units per (site, sku), TPP per pair.
+
+    ``objective``: serve or margin (optimizer.model.data.Objective), written out here from the
+    scenario's tables, not read from ``d``, so that the reference stays independent."""
     s = d.scenario
     t0 = time.perf_counter()
     prob = pulp.LpProblem("fleetopt", pulp.LpMaximize)
@@ -65,6 +68,9 @@ def solve_pulp(d: ModelData, time_limit: float | None = None
     inst = s.installed_matrix()
     tpp = chips["tpp"] / MTPP * UNIT                   # MTPP per thousand units
     value = pulp.lpSum(s.markets.at[m, "value"] * var for (m, _), var in f.items())
+    if Objective(objective) == Objective.MARGIN:    # revenue less the annualised cost of new units
+        annual = s.annualised_capex_usd() + s.energy_usd_per_unit()
+        value -= pulp.lpSum(annual.at[site, c] * UNIT / MUSD * var for (site, c), var in x.items())
     prob += value
     _physical(prob, d, x, f, inst, tpp)
     _policy(prob, d, x, inst, tpp)

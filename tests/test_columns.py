@@ -67,7 +67,7 @@ def test_extra_columns_are_kept_out_of_the_model(tmp_path):
     before = solve(load_scenario(f))
     _edit(f / "chips.csv", lambda t: t.assign(owner="x", notes="y"))
     s = load_scenario(f)
-    assert list(s.chips.columns) == ["tpp", "power_kw", "units_per_rack", "inventory", "capex_usd"]
+    assert list(s.chips.columns) == ["tpp", "power_kw", "units_per_rack", "inventory", "capex_usd", "life_years"]
     plan = solve(s)
     assert plan.summary["notes"] == ["chips.csv: columns owner, notes are not used by fleetopt (ignored)"]
     assert plan.summary["objective"] == before.summary["objective"]

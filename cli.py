@@ -383,12 +383,14 @@ def _plan_from_folder(scenario: Path, plan_dir: Path, policy: str | None):
     record = summary.get("policy")
     s, _ = _audit_scenario(scenario, plan_dir, policy, record)
     s, _ = _recorded_scenario_edits(s, record)
+    from optimizer.analysis.report import summary_problems
     rules = check_plan(s, placement, service).rules
     unknown = rules.loc[rules["rule"].str.endswith(("_ids_known", "_values_nonnegative")) & ~rules["ok"]]
     problems = [f"{plan_dir / (r.rule.split('_')[0] + '.csv')}: column {r.scope}: "
                 + (f"ids not in the scenario {scenario}: {r.offenders}; was the plan made from another scenario?"
                    if r.rule.endswith("_ids_known") else f"negative values for {r.offenders}")
                 for r in unknown.itertuples()]
+    problems += summary_problems(summary, str(plan_dir / "summary.json"))
     run = summary.get("run")
     if isinstance(run, dict) and isinstance(run.get("scenario"), dict):
         differ = input_differences(run, build_manifest("plan", scenario, None, {}))

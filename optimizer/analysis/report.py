@@ -142,6 +142,66 @@ def _baseline(block: Mapping[str, Any] | None) -> dict | None:
             "countries": [c for c in moved if abs(c.get("change_tpp") or 0.0) > UNSERVED_TPP][:TOP]}
 
 
+# What the report reads from summary.json, and the JSON types it needs (a plan folder's summary
+# may be hand-edited): a dict is an object ("!key": required once the object has its first key
+# listed), a one-item list an array of that shape, a tuple the types a value may have.
+NUMBER, TEXT, NULL = "number", "string", "null"
+_PRICE = [{"limit": (TEXT,), "unit": (TEXT,), "value_per_unit": (NUMBER, NULL)}]
+SUMMARY_READ = {
+    "status": (TEXT, NULL), "scenario": (TEXT,),
+    "explain": {"policy_prices": _PRICE, "physical_prices_top": _PRICE,
+                "unserved_markets": [{"market_id": (TEXT,), "reason": (TEXT, NULL)}]},
+    "baseline": {"value_change": (NUMBER,), "!value_change_pct": (NUMBER,), "!served_tpp_change": (NUMBER,),
+                 "!cost_change_usd": (NUMBER,), "baseline_policy": (TEXT,), "status": (TEXT, NULL),
+                 "message": (TEXT, NULL), "countries": [{"iso3": (TEXT,), "!change_tpp": (NUMBER,)}]},
+    "soft": {"penalty": (NUMBER,), "violations": [{"limit": (TEXT,), "!violation_tpp": (NUMBER,), "!cost": (NUMBER,)}]},
+}
+
+
+def summary_problems(summary: Mapping[str, Any], where: str) -> list[str]:
+    """One line per field of ``summary`` (read from ``where``) that the report reads and that
+    has the wrong JSON type (the first bad item of an array only)."""
+    problems: list[str] = []
+    _check_shape(summary, SUMMARY_READ, "", where, problems)
+    return [f"{p}; correct it, or remove summary.json (a plan may lack it)" for p in problems]
+
+
+def _check_shape(value: Any, shape: Any, path: str, where: str, problems: list[str]) -> None:
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            problems.append(f"{where}: field {path!r} must be a JSON object, found {_json_kind(value)}")
+            return
+        first = next(iter(shape)).lstrip("!")
+        for key, sub in shape.items():
+            name = key.lstrip("!")
+            if name in value:
+                _check_shape(value[name], sub, f"{path}.{name}".lstrip("."), where, problems)
+            elif key.startswith("!") and first in value:
+                problems.append(f"{where}: field {path!r} has {first!r} but lacks {name!r}")
+    elif isinstance(shape, list):
+        if not isinstance(value, list):
+            problems.append(f"{where}: field {path!r} must be a JSON array, found {_json_kind(value)}")
+            return
+        for i, item in enumerate(value):
+            before = len(problems)
+            _check_shape(item, shape[0], f"{path}[{i}]", where, problems)
+            if len(problems) > before:
+                return
+    elif _json_kind(value) not in shape:
+        problems.append(f"{where}: field {path!r} must be a JSON {' or '.join(shape)}, found {_json_kind(value)}")
+
+
+def _json_kind(value: Any) -> str:
+    """The JSON type of a parsed value, as the shapes above name it."""
+    if value is None:
+        return NULL
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return NUMBER
+    return {str: TEXT, dict: "object", list: "array"}.get(type(value), type(value).__name__)
+
+
 @lru_cache(maxsize=1)
 def world() -> dict[str, Any]:
     """The shipped country outlines (see assets/README.md), in tenths of a degree."""

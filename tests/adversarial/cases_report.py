@@ -4,6 +4,7 @@ and write nothing; the default output (PLAN_DIR.html beside the folder) replaces
 fleetopt wrote."""
 from pathlib import Path
 
+from cases_output import summary_edit
 from harness import Case, edit_csv
 
 REPORT = ("report", "{scn}", "{plan}")
@@ -32,6 +33,16 @@ def old_report(tmp: Path) -> None:
 
 def hand_made(tmp: Path) -> None:
     (tmp / "plan" / "summary.json").unlink()
+
+
+def explain_a_list(tmp: Path) -> None:
+    summary_edit(tmp / "plan", lambda d: d.update(explain=[1, 2]))
+
+
+def baseline_half(tmp: Path) -> None:
+    summary_edit(tmp / "plan", lambda d: d.update(baseline={"baseline_policy": "none", "value_change": "lots"},
+                                                  soft={"penalty": 0, "violations": [{"limit": "x", "violation_tpp": None,
+                                                                                      "cost": 1}]}))
 
 
 def written(name: str):
@@ -67,6 +78,13 @@ CASES = [
     Case("report-plan-folder-missing", "plan-files", ("report", "{scn}", "{tmp}/nothing"), 2, ("not found",)),
     Case("report-arguments-swapped", "plan-files", ("report", "{plan}", "{scn}"), 2,
          ("look swapped", "fleetopt report SCENARIO PLAN_DIR"), needs_plan=True),
+    Case("report-summary-explain-not-an-object", "plan-files", REPORT, 2,
+         ("summary.json", "'explain' must be a JSON object, found array", "remove summary.json"),
+         setup=explain_a_list, needs_plan=True),
+    Case("report-summary-blocks-malformed", "plan-files", REPORT, 2,
+         ("'baseline.value_change' must be a JSON number, found string", "lacks 'value_change_pct'",
+          "'soft.violations[0].violation_tpp' must be a JSON number, found null"),
+         setup=baseline_half, needs_plan=True),
     Case("report-hand-made-plan", "plan-files", REPORT, 0, ("report written",), setup=hand_made, needs_plan=True,
          writes=("plan.html",), check=written("plan.html")),
 ]

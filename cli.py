@@ -354,8 +354,9 @@ def report_cmd(
     from optimizer.analysis.report import is_report, write_report
     try:
         _check_not_swapped(scenario, plan_dir, "report")
-        target = out if out is not None else _default_report_path(plan_dir)
-        check_out_file(target, "--out", (plan_dir, *run_inputs(scenario, policy)))
+        sweep = _enclosing_sweep(plan_dir)
+        target = out if out is not None else _default_report_path(plan_dir, sweep)
+        check_out_file(target, "--out", (plan_dir, *([sweep] if sweep else []), *run_inputs(scenario, policy)))
         if out is None and target.exists() and not is_report(target):
             raise InputError(f"{target}: exists and is not a report fleetopt wrote; name the file to write "
                              "with --out")
@@ -368,10 +369,19 @@ def report_cmd(
     typer.echo(f"report written to {target}")
 
 
-def _default_report_path(plan_dir: Path) -> Path:
-    """PLAN_DIR.html beside the plan folder (never inside it: a plan folder holds only its files)."""
+def _default_report_path(plan_dir: Path, sweep: Path | None) -> Path:
+    """PLAN_DIR.html beside the plan folder (never inside it: a plan folder holds only its files);
+    for a sweep variant's plan, SWEEP-VARIANT_ID.html beside the sweep folder (a sweep folder
+    holds only what the sweep writes, or it could no longer be resumed)."""
     folder = plan_dir.expanduser().resolve()
+    if sweep is not None:
+        return sweep.with_name(f"{sweep.name}-{folder.parent.name}.html")
     return folder.with_name(folder.name + ".html")
+
+
+def _enclosing_sweep(plan_dir: Path) -> Path | None:
+    """The sweep folder that ``plan_dir`` lies in (a variant's plan), if any."""
+    return next((p for p in plan_dir.expanduser().resolve().parents if (p / "sweep.json").is_file()), None)
 
 
 def _plan_from_folder(scenario: Path, plan_dir: Path, policy: str | None):
@@ -379,6 +389,9 @@ def _plan_from_folder(scenario: Path, plan_dir: Path, policy: str | None):
     sweep variant's demand and inventory edits). A plan from another scenario is refused: ids
     the scenario lacks, or (when summary.json has a run manifest) scenario files that differ."""
     from optimizer.results.plan import Plan
+    if (plan_dir / "sweep.json").is_file() and not (plan_dir / "placement.csv").exists():
+        example = next(iter(sorted((plan_dir / "variants").glob("*/plan"))), plan_dir / "variants" / "ID" / "plan")
+        raise InputError(f"{plan_dir}: is a sweep folder, not a plan; give one of its variants' plans, e.g. {example}")
     placement, service, summary = read_plan(plan_dir)
     record = summary.get("policy")
     s, _ = _audit_scenario(scenario, plan_dir, policy, record)

@@ -34,6 +34,7 @@ from optimizer.analysis.report import (
     write_report,
 )
 from optimizer.datafiles import data_dir
+from optimizer.outdir import folder_kind
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -162,11 +163,15 @@ def test_a_sweep_variant_plan_is_reported(tmp_path):
     r = runner.invoke(app, ["sweep", str(scn), "--vary", "demand_multiplier=0.5", "--out", str(tmp_path / "sw")])
     assert r.exit_code == 0, r.output
     variant = next((tmp_path / "sw" / "variants").iterdir()) / "plan"
-    r = runner.invoke(app, ["report", str(scn), str(variant), "--out", str(tmp_path / "v.html")])
+    r = runner.invoke(app, ["report", str(scn), str(variant)])
     assert r.exit_code == 0, r.output
-    data = json.loads(re.search(r'id="fleet-data">(.*?)</script>', (tmp_path / "v.html").read_text()).group(1))
+    page = tmp_path / f"sw-{variant.parent.name}.html"     # beside the sweep folder, not inside it
+    data = json.loads(re.search(r'id="fleet-data">(.*?)</script>', page.read_text()).group(1))
     demand = float(load_scenario(scn).markets["demand_tpp"].sum())
     assert data["facts"]["demand_tpp"] == pytest.approx(0.5 * demand)    # the variant's demand, not the base's
+    assert folder_kind(tmp_path / "sw") == "sweep"                        # still resumable
+    r = runner.invoke(app, ["report", str(scn), str(variant), "--out", str(tmp_path / "sw" / "r.html")])
+    assert r.exit_code == 2 and "would overwrite a file in" in r.output and not (tmp_path / "sw" / "r.html").exists()
 
 
 def test_ci_requires_the_browser():

@@ -4,7 +4,7 @@ and write nothing; the default output (PLAN_DIR.html beside the folder) replaces
 fleetopt wrote."""
 from pathlib import Path
 
-from cases_output import summary_edit
+from cases_output import summary_edit, swept
 from harness import Case, edit_csv
 
 REPORT = ("report", "{scn}", "{plan}")
@@ -85,6 +85,8 @@ CASES = [
          ("'baseline.value_change' must be a JSON number, found string", "lacks 'value_change_pct'",
           "'soft.violations[0].violation_tpp' must be a JSON number, found null"),
          setup=baseline_half, needs_plan=True),
+    Case("report-of-a-sweep-folder", "plan-files", ("report", "{scn}", "{tmp}/sw"), 2,
+         ("is a sweep folder", "variants/", "/plan"), setup=swept),
     Case("report-hand-made-plan", "plan-files", REPORT, 0, ("report written",), setup=hand_made, needs_plan=True,
          writes=("plan.html",), check=written("plan.html")),
 ]

@@ -275,3 +275,22 @@ def _update_reference(shot: Path) -> None:
 def test_numbers_read_as_the_charts_write_them():
     assert [_num(v) for v in (790e6, 46.8e9, 4761.2, -6.9e9, 12)] == ["790.0M", "46.80B", "4.8k", "-6.90B", "12"]
     assert _num(4761.2, sign=True) == "+4.8k"
+
+
+def test_the_report_speaks_dollars_when_the_markets_do(tmp_path):
+    """usd_per_h100e_hour markets: revenue, margin and prices in USD per year; abstract values are
+    said to be abstract; the annualised cost is beside the cash capex in both."""
+    from test_money import money_scenario
+    plan = solve(money_scenario(tmp_path / "usd"), objective="margin")
+    html = render_report(plan)
+    money = plan.summary["economics"]
+    assert f"revenue ${money['revenue_usd_per_year']:,.0f} per year" in html
+    assert f"margin ${money['margin_usd_per_year']:,.0f} per year" in html and "objective <b>margin</b>" in html
+    assert '"value_unit": "USD per year"' in html and "abstract" not in html
+    assert f"${plan.summary['cost']['annualised_usd_per_year']:,.0f} per year" in html
+
+
+def test_abstract_values_are_said_to_be_abstract(plan):
+    html = render_report(plan)
+    assert "abstract value units (markets.csv gives <code>value</code>, not dollars)" in html
+    assert f"${plan.summary['cost']['annualised_capex_usd_per_year']:,.0f} per year as an annuity" in html

@@ -31,7 +31,7 @@ from optimizer.inputs.scenario import Scenario
 from optimizer.outdir import write_text_atomic
 from optimizer.policy.rules import Family
 from optimizer.results.plan import Plan
-from optimizer.results.summary import plan_figures
+from optimizer.results.summary import economics_block, plan_figures
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 CHARTS = ("chart-map", "chart-tier1", "chart-tier2", "chart-shares", "chart-prices", "chart-unserved")
@@ -88,6 +88,7 @@ def report_data(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
     return {
         "scenario": facts.get("scenario", s.name), "policy": pol.name, "status": summary.get("status"),
         "facts": {k: facts[k] for k in ("objective", "served_tpp", "demand_tpp", "served_pct", "total_tpp", "cost")},
+        "economics": economics_block(s, facts, _recorded_objective(summary)),
         "binding": [l["name"] for l in facts["limits"] if l["binding"]],
         "tier1": [c for c in countries if c["tier"] != 2][:TOP], "tier1_count": sum(c["tier"] != 2 for c in countries),
         "tier2": tier2[:TOP], "tier2_count": len(tier2),
@@ -102,6 +103,13 @@ def report_data(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
         "soft": summary.get("soft"),
         "sites": sites, "unserved_table": unserved,
     }
+
+
+def _recorded_objective(summary: Mapping[str, Any]) -> str:
+    """The objective the plan was solved for (summary.json → economics.objective; 'serve', the
+    default, when not recorded)."""
+    economics = summary.get("economics")
+    return str(economics.get("objective") or "serve") if isinstance(economics, Mapping) else "serve"
 
 
 def _tier2_rows(s: Scenario, tpp: Mapping[str, float], codes: list[str], total: float) -> list[dict]:
@@ -153,7 +161,9 @@ SUMMARY_READ = {
                 "unserved_markets": [{"market_id": (TEXT,), "reason": (TEXT, NULL)}]},
     "baseline": {"value_change": (NUMBER,), "!value_change_pct": (NUMBER,), "!served_tpp_change": (NUMBER,),
                  "!cost_change_usd": (NUMBER,), "baseline_policy": (TEXT,), "status": (TEXT, NULL),
-                 "message": (TEXT, NULL), "countries": [{"iso3": (TEXT,), "!change_tpp": (NUMBER,)}]},
+                 "message": (TEXT, NULL), "value_unit": (TEXT, NULL), "annualised_cost_change_usd_per_year": (NUMBER, NULL),
+                 "margin_change_usd_per_year": (NUMBER, NULL), "countries": [{"iso3": (TEXT,), "!change_tpp": (NUMBER,)}]},
+    "economics": {"objective": (TEXT, NULL)},
     "soft": {"penalty": (NUMBER,), "violations": [{"limit": (TEXT,), "!violation_tpp": (NUMBER,), "!cost": (NUMBER,)}]},
 }
 
@@ -326,8 +336,9 @@ limit that binds first (its cap or its share of the fleet, whichever is lower), 
 <h2>Shares against their limits</h2><p>Percent of the fleet's TPP; black tick: the limit (a minimum for home
 and Tier 1); red: violated. Per-country Tier-2 shares are in the panel above.</p>
 {_canvas("chart-shares", len(data["shares"]), len(data["shares"]))}
-<h2>Binding limits and their shadow prices</h2><p>Objective gained per unit of headroom (negative: raising
-that minimum costs value), one panel per unit; from summary.json.</p>
+<h2>Binding limits and their shadow prices</h2><p>Objective gained per unit of headroom, in
+{html.escape(data["economics"]["value_unit"])} (negative: raising that minimum costs value), one panel per unit;
+from summary.json.</p>
 {_price_canvas(data["prices"])}
 <h2>Unserved demand by market</h2><p>Orange: capacity; purple: policy; grey: no eligible site; light grey: reason
 not recorded (summary.json records the reasons of the largest shortfalls; <code>fleetopt explain</code> gives all).</p>
@@ -350,15 +361,22 @@ table{border-collapse:collapse}svg .site:hover,svg .unserved:hover{stroke:#000}"
 
 
 def _headline(data: dict) -> str:
-    f = data["facts"]
+    """Status, service, value (in dollars per year when markets.csv gave them, else in the
+    abstract unit, said so), the cash and annualised cost, and the binding limits."""
+    f, money = data["facts"], data["economics"]
     status = html.escape(str(data["status"])) if data["status"] else "not recorded (the plan has no summary.json)"
     binding = ", ".join(html.escape(n) for n in data["binding"]) or "none"
-    cost = f.get("cost") or {}
-    money = (f"cost ${cost.get('total_usd', 0.0):,.0f} (capex ${cost.get('capex_usd', 0.0):,.0f}, energy "
-             f"${cost.get('energy_usd_per_year', 0.0):,.0f} per year)")
-    return (f"<p>Status {status}; served {f['served_pct']:.2f} % of demand ({_num(f['served_tpp'])} of "
-            f"{_num(f['demand_tpp'])} TPP); value {f['objective']:,.0f}; fleet {_num(f['total_tpp'])} TPP; "
-            f"{money}.</p><p>Binding policy limits: {binding}.</p>")
+    cost = f["cost"]
+    value = (f"revenue ${money['revenue_usd_per_year']:,.0f} per year, margin ${money['margin_usd_per_year']:,.0f} per "
+             "year (revenue less annualised cost)" if money["revenue_usd_per_year"] is not None else
+             f"value {f['objective']:,.0f} {html.escape(money['value_unit'])} (markets.csv gives <code>value</code>, "
+             "not dollars)")
+    return (f"<p>Status {status}; objective <b>{html.escape(money['objective'])}</b>; served {f['served_pct']:.2f} % of "
+            f"demand ({_num(f['served_tpp'])} of {_num(f['demand_tpp'])} TPP); fleet {_num(f['total_tpp'])} TPP; {value}.</p>"
+            f"<p>Cost: capex ${cost['capex_usd']:,.0f} in cash, or ${cost['annualised_capex_usd_per_year']:,.0f} per year "
+            f"as an annuity over the chips' lives at {100 * money['discount_rate']:g} %; energy "
+            f"${cost['energy_usd_per_year']:,.0f} per year; fixed ${cost['fixed_usd']:,.0f}. Annualised cost "
+            f"${cost['annualised_usd_per_year']:,.0f} per year.</p><p>Binding policy limits: {binding}.</p>")
 
 
 def _tier2_limits(s: Scenario, total: float) -> str:
@@ -391,11 +409,16 @@ def _baseline_section(block: dict | None) -> str:
     if "value_change" not in block:
         return (f'<h2>Cost of compliance against {name}</h2><p class="note">The baseline gave no plan: '
                 f'{html.escape(str(block.get("message") or block.get("status")))}.</p>')
-    rows = len(block["countries"])
-    return (f"<h2>Cost of compliance against {name}</h2><p>Value {block['value_change']:+,.0f} "
-            f"({block['value_change_pct']:+.2f} %), served {_num(block['served_tpp_change'], sign=True)} TPP, cost "
-            f"{block['cost_change_usd']:+,.0f} USD against the baseline ({html.escape(str(block.get('status')))}). "
-            "Bars: compute each country gains (green) or loses (red) under the policy.</p>"
+    rows, unit = len(block["countries"]), html.escape(str(block.get("value_unit") or "value units"))
+    annual = block.get("annualised_cost_change_usd_per_year")
+    margin = block.get("margin_change_usd_per_year")
+    return (f"<h2>Cost of compliance against {name}</h2><p>Under the policy, against the baseline "
+            f"({html.escape(str(block.get('status')))}): value {block['value_change']:+,.0f} {unit} "
+            f"({block['value_change_pct']:+.2f} %), served {_num(block['served_tpp_change'], sign=True)} TPP, cash cost "
+            f"{block['cost_change_usd']:+,.0f} USD"
+            + (f", annualised cost {annual:+,.0f} USD per year" if isinstance(annual, (int, float)) else "")
+            + (f", margin {margin:+,.0f} USD per year" if isinstance(margin, (int, float)) else "")
+            + ". Bars: compute each country gains (green) or loses (red) under the policy.</p>"
             + _canvas("chart-baseline", rows, rows))
 
 

@@ -87,7 +87,7 @@
     text: fmt(k.tpp) + (k.limit == null ? "" : " of " + fmt(k.limit) + " (" + k.limit_name + ")")})));
   bars("chart-shares", data.shares.map(s => ({label: s.name + " " + s.sense + " " + pct(100 * s.bound), value: 100 * s.value,
     color: s.ok ? "#2ca02c" : "#d62728", mark: 100 * s.bound, text: pct(100 * s.value)})));
-  panels("chart-prices", data.prices.map(p => ({title: p.unit, items: p.rows.map(r => ({label: r.limit,
+  panels("chart-prices", data.prices.map(p => ({title: data.economics.value_unit + " " + p.unit, items: p.rows.map(r => ({label: r.limit,
     value: r.value_per_unit, color: r.value_per_unit >= 0 ? "#2ca02c" : "#d62728"}))})));
   bars("chart-unserved", data.unserved.map(u => ({label: u.market_id, value: u.unserved_tpp,
     text: fmt(u.unserved_tpp) + " of " + fmt(u.demand_tpp),

@@ -366,6 +366,9 @@ def report_cmd(
         _fail(exc)
     for note in plan.scenario.notes:
         typer.echo(f"note: {note}")
+    from optimizer.analysis.report import stale_figures
+    for line in stale_figures(plan):
+        typer.echo(f"warning: {line}: the tables were edited after the solve (the report says so)", err=True)
     typer.echo(f"report written to {target}")
 
 

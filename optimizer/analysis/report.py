@@ -79,7 +79,8 @@ def report_data(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
     """What the page shows, as plain JSON-able values: the recorded summary overlaid with the
     figures the tables give (:func:`optimizer.results.summary.plan_figures`)."""
     full, sites = usage_tables(s, placement, service)
-    facts = {**summary, **plan_figures(s, full, service)}
+    figures = plan_figures(s, full, service)
+    facts = {**summary, **figures}
     unserved = unserved_markets(s, service, summary)
     pol, total = s.policy, facts["total_tpp"]
     countries = [dict(c, name=_country_name(c["iso3"])) for c in facts["countries"]]
@@ -87,6 +88,7 @@ def report_data(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
     tier2 = _tier2_rows(s, {c["iso3"]: c["tpp"] for c in countries}, tier2_sites, total)
     return {
         "scenario": facts.get("scenario", s.name), "policy": pol.name, "status": summary.get("status"),
+        "stale": recorded_differences(summary, figures),
         "facts": {k: facts[k] for k in ("objective", "served_tpp", "demand_tpp", "served_pct", "total_tpp", "cost")},
         "economics": economics_block(s, facts, _recorded_objective(summary)),
         "binding": [l["name"] for l in facts["limits"] if l["binding"]],
@@ -103,6 +105,27 @@ def report_data(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
         "soft": summary.get("soft"),
         "sites": sites, "unserved_table": unserved,
     }
+
+
+RECORDED = {"served_tpp": "served TPP", "total_tpp": "fleet TPP", "objective": "value"}
+
+
+def recorded_differences(summary: Mapping[str, Any], figures: Mapping[str, Any]) -> list[str]:
+    """Where summary.json's figures differ from those its tables give (relative 1e-6): the tables
+    were edited after the solve, so the status, prices and blocks recorded belong to another plan."""
+    out = []
+    for key, name in RECORDED.items():
+        old, new = summary.get(key), figures[key]
+        if isinstance(old, (int, float)) and not math.isclose(old, new, rel_tol=1e-6, abs_tol=1e-6):
+            out.append(f"summary.json records {name} {old:,.6g} but the tables give {new:,.6g}")
+    return out
+
+
+def stale_figures(plan: Plan) -> list[str]:
+    """:func:`recorded_differences` of a plan (read back from a folder, whose tables may lack
+    the derived columns)."""
+    full, _ = usage_tables(plan.scenario, plan.placement, plan.service)
+    return recorded_differences(plan.summary, plan_figures(plan.scenario, full, plan.service))
 
 
 def _recorded_objective(summary: Mapping[str, Any]) -> str:
@@ -124,8 +147,7 @@ def _tier2_rows(s: Scenario, tpp: Mapping[str, float], codes: list[str], total: 
         limits = {k: v for k, v in limits.items() if v is not None}
         first = min(limits, key=limits.get) if limits else None
         rows.append({"iso3": code, "name": _country_name(code), "tpp": tpp.get(code, 0.0),
-                     "limit": limits.get(first), "limit_name": first,
-                     "other": {k: v for k, v in limits.items() if k != first}})
+                     "limit": limits.get(first), "limit_name": first})
     return rows
 
 
@@ -156,7 +178,8 @@ def _baseline(block: Mapping[str, Any] | None) -> dict | None:
 NUMBER, TEXT, NULL = "number", "string", "null"
 _PRICE = [{"limit": (TEXT,), "unit": (TEXT,), "value_per_unit": (NUMBER, NULL)}]
 SUMMARY_READ = {
-    "status": (TEXT, NULL), "scenario": (TEXT,),
+    "status": (TEXT, NULL), "scenario": (TEXT,), "served_tpp": (NUMBER, NULL), "total_tpp": (NUMBER, NULL),
+    "objective": (NUMBER, NULL),
     "explain": {"policy_prices": _PRICE, "physical_prices_top": _PRICE,
                 "unserved_markets": [{"market_id": (TEXT,), "reason": (TEXT, NULL)}]},
     "baseline": {"value_change": (NUMBER,), "!value_change_pct": (NUMBER,), "!served_tpp_change": (NUMBER,),
@@ -220,9 +243,14 @@ def world() -> dict[str, Any]:
     return data
 
 
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    return {c["iso3"]: c["name"] for c in world()["countries"]}
+
+
 def _country_name(code: str) -> str:
-    names = {c["iso3"]: c["name"] for c in world()["countries"]}
-    return names.get(code, code)
+    """A country's name as the map names it (its code where the map has no outline for it)."""
+    return _country_names().get(code, code)
 
 
 # ------------------------------------------------------------------------------------------
@@ -356,7 +384,7 @@ not recorded (summary.json records the reasons of the largest shortfalls; <code>
 STYLE = """body{font-family:sans-serif;margin:24px;color:#222;max-width:1060px}canvas,svg.map{border:1px solid #ddd;
 margin:6px 0;display:block}td,th{padding:2px 8px;border-bottom:1px solid #eee;font-size:13px;white-space:nowrap}
 .num{text-align:right}th{cursor:pointer;background:#f4f4f4;position:sticky;top:0}.legend span{margin-right:14px}
-.note{color:#666;font-size:13px}.tablebox{max-height:480px;overflow:auto;border:1px solid #ddd}
+.note{color:#666;font-size:13px}.warn{color:#b00;font-weight:bold}.tablebox{max-height:480px;overflow:auto;border:1px solid #ddd}
 table{border-collapse:collapse}svg .site:hover,svg .unserved:hover{stroke:#000}"""
 
 
@@ -376,7 +404,9 @@ def _headline(data: dict) -> str:
             f"<p>Cost: capex ${cost['capex_usd']:,.0f} in cash, or ${cost['annualised_capex_usd_per_year']:,.0f} per year "
             f"as an annuity over the chips' lives at {100 * money['discount_rate']:g} %; energy "
             f"${cost['energy_usd_per_year']:,.0f} per year; fixed ${cost['fixed_usd']:,.0f}. Annualised cost "
-            f"${cost['annualised_usd_per_year']:,.0f} per year.</p><p>Binding policy limits: {binding}.</p>")
+            f"${cost['annualised_usd_per_year']:,.0f} per year.</p><p>Binding policy limits: {binding}.</p>"
+            + "".join(f'<p class="warn">Warning: {html.escape(w)}; the tables were edited after the solve, so the '
+                      "status, shadow prices and baseline shown come from another plan.</p>" for w in data["stale"]))
 
 
 def _tier2_limits(s: Scenario, total: float) -> str:

@@ -35,6 +35,19 @@ def hand_made(tmp: Path) -> None:
     (tmp / "plan" / "summary.json").unlink()
 
 
+def served_edited(tmp: Path) -> None:
+    path = tmp / "plan" / "service.csv"
+    lines = path.read_text().splitlines()
+    market, site, tpp, *rest = lines[1].split(",")
+    lines[1] = ",".join([market, site, str(float(tpp) / 2), *rest])
+    path.write_text("\n".join(lines) + "\n")
+
+
+def stale_page(tmp: Path, output: str) -> None:
+    text = (tmp / "plan.html").read_text()
+    assert "Warning: summary.json records served TPP" in text and "edited after the solve" in text
+
+
 def explain_a_list(tmp: Path) -> None:
     summary_edit(tmp / "plan", lambda d: d.update(explain=[1, 2]))
 
@@ -87,6 +100,9 @@ CASES = [
          setup=baseline_half, needs_plan=True),
     Case("report-of-a-sweep-folder", "plan-files", ("report", "{scn}", "{tmp}/sw"), 2,
          ("is a sweep folder", "variants/", "/plan"), setup=swept),
+    Case("report-tables-edited-after-the-solve", "plan-files", REPORT, 0,
+         ("warning: summary.json records served TPP", "edited after the solve", "report written"),
+         setup=served_edited, needs_plan=True, writes=("plan.html",), check=stale_page),
     Case("report-hand-made-plan", "plan-files", REPORT, 0, ("report written",), setup=hand_made, needs_plan=True,
          writes=("plan.html",), check=written("plan.html")),
 ]

@@ -202,10 +202,24 @@ def test_every_chart_draws_and_no_text_is_clipped(full_plan, tmp_path):
 
 @needs_chromium
 def test_a_clipped_label_is_caught(plan, tmp_path):
-    html = render_report(plan).replace('<canvas id="chart-unserved" width="1000"', '<canvas id="chart-unserved" width="90"')
+    html = re.sub(r'<canvas id="chart-unserved" width="1000" height="\d+"',
+                  '<canvas id="chart-unserved" width="1000" height="30"', render_report(plan))
     path = tmp_path / "narrow.html"
     path.write_text(html)
     assert charts_drawn(dump_dom(path, tmp_path), "data-clipped")["chart-unserved"] > 0
+
+
+@needs_chromium
+def test_a_very_long_label_widens_its_chart_instead_of_clipping(plan, tmp_path):
+    long = "market-" + "x" * 200
+    html = render_report(plan)
+    assert '"market_id": "pl"' in html
+    path = tmp_path / "long.html"
+    path.write_text(html.replace('"market_id": "pl"', f'"market_id": "{long}"'))
+    dom = dump_dom(path, tmp_path)
+    assert charts_drawn(dom)["chart-unserved"] == 2 and charts_drawn(dom, "data-clipped")["chart-unserved"] == 0
+    width = int(re.search(r'<canvas id="chart-unserved" width="(\d+)"', dom).group(1))
+    assert width > 1000
 
 
 @needs_chromium

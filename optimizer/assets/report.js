@@ -23,11 +23,23 @@
       c.dataset.clipped = String(Number(c.dataset.clipped || 0) + 1);
   }
 
-  function setup(id) {
+  const BARS_MIN = 300;   // the least room left for the bars themselves (px)
+  const textsOf = (items) => items.map(it => it.text !== undefined ? it.text : fmt(it.value));
+
+  // The canvas, white, widened where its longest label and value text leave the bars less than
+  // BARS_MIN pixels (the page scrolls sideways rather than clip a label).
+  function setup(id, groups) {
     const c = document.getElementById(id);
     if (!c) return [null, null];
-    const ctx = c.getContext("2d");
+    let ctx = c.getContext("2d");
     ctx.font = "12px sans-serif";
+    const width = (g) => {
+      const label = Math.max(0, ...g.map(it => ctx.measureText(it.label).width));
+      const text = Math.max(0, ...textsOf(g).map(s => ctx.measureText(s).width));
+      return 24 + label + (1 + (Math.min(0, ...g.map(i => i.value)) < 0)) * (10 + text) + BARS_MIN;
+    };
+    const need = Math.ceil(Math.max(0, ...groups.map(width)));
+    if (need > c.width) { c.width = need; ctx = c.getContext("2d"); ctx.font = "12px sans-serif"; }
     ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, c.width, c.height);
     c.dataset.clipped = "0";
     return [c, ctx];
@@ -39,7 +51,7 @@
     const top = y0 + (title ? 24 : 8), h = 22;
     if (title) { ctx.fillStyle = "#222"; ctx.font = "bold 12px sans-serif";
       text(c, ctx, title, 8, y0 + 16, "left"); ctx.font = "12px sans-serif"; }
-    const texts = items.map(it => it.text !== undefined ? it.text : fmt(it.value));
+    const texts = textsOf(items);
     const left = 14 + Math.max(...items.map(it => ctx.measureText(it.label).width));
     const tail = 10 + Math.max(...texts.map(t => ctx.measureText(t).width));
     const lo = Math.min(0, ...items.map(i => i.value), ...items.map(i => i.mark ?? 0));
@@ -66,14 +78,14 @@
   }
 
   function bars(id, items) {
-    const [c, ctx] = setup(id);
+    const [c, ctx] = setup(id, [items]);
     if (!c) return;
     if (!items.length) { ctx.fillStyle = "#555"; text(c, ctx, "nothing to show", 10, 20, "left"); c.dataset.drawn = "0"; return; }
     c.dataset.drawn = String(panel(c, ctx, 0, items, null)[0]);
   }
 
   function panels(id, groups) {   // groups: {title, items}; one axis per group
-    const [c, ctx] = setup(id);
+    const [c, ctx] = setup(id, groups.map(g => g.items));
     if (!c) return;
     if (!groups.length) { ctx.fillStyle = "#555"; text(c, ctx, "no shadow prices recorded", 10, 20, "left"); c.dataset.drawn = "0"; return; }
     let y = 0, n = 0;

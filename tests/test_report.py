@@ -125,6 +125,16 @@ def test_prices_are_grouped_by_unit(full_plan):
         assert shown.get(p["limit"], p["unit"]) == p["unit"]
 
 
+def test_a_plan_with_periods_is_refused_not_summed(plan):
+    """Summing a multi-period plan's periods would draw a fleet that never exists: refused."""
+    from optimizer.errors import InputError
+    from optimizer.results.plan import Plan
+    periodic = Plan(plan.placement.assign(period="2025"), plan.service.assign(period="2025"), plan.summary,
+                    plan.scenario)
+    with pytest.raises(InputError, match="per-period reports are not built yet"):
+        render_report(periodic)
+
+
 def test_headroom_table_has_every_site(plan):
     html = render_report(plan)
     table = html[html.index('<table id="headroom"'):html.index("</table>")]

@@ -27,6 +27,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from optimizer.errors import InputError
 from optimizer.inputs.scenario import Scenario
 from optimizer.outdir import write_text_atomic
 from optimizer.policy.rules import Family
@@ -77,7 +78,11 @@ def unserved_markets(s: Scenario, service: pd.DataFrame, summary: Mapping[str, A
 def report_data(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
                 summary: Mapping[str, Any]) -> dict[str, Any]:
     """What the page shows, as plain JSON-able values: the recorded summary overlaid with the
-    figures the tables give (:func:`optimizer.results.summary.plan_figures`)."""
+    figures the tables give (:func:`optimizer.results.summary.plan_figures`). A multi-period
+    plan (a ``period`` column) is refused: summed over its periods it would be a wrong snapshot."""
+    if "period" in placement.columns or "period" in service.columns or summary.get("periods") is not None:
+        raise InputError("the plan has periods (a period column or summary.json periods): the HTML report "
+                         "draws a one-period plan only; per-period reports are not built yet")
     full, sites = usage_tables(s, placement, service)
     figures = plan_figures(s, full, service)
     facts = {**summary, **figures}

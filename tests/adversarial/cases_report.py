@@ -48,6 +48,13 @@ def stale_page(tmp: Path, output: str) -> None:
     assert "Warning: summary.json records served TPP" in text and "edited after the solve" in text
 
 
+def with_periods(tmp: Path) -> None:
+    for name in ("placement.csv", "service.csv"):
+        path = tmp / "plan" / name
+        lines = path.read_text().splitlines()
+        path.write_text("\n".join([lines[0] + ",period", *(line + ",2025" for line in lines[1:])]) + "\n")
+
+
 def explain_a_list(tmp: Path) -> None:
     summary_edit(tmp / "plan", lambda d: d.update(explain=[1, 2]))
 
@@ -103,6 +110,8 @@ CASES = [
     Case("report-tables-edited-after-the-solve", "plan-files", REPORT, 0,
          ("warning: summary.json records served TPP", "edited after the solve", "report written"),
          setup=served_edited, needs_plan=True, writes=("plan.html",), check=stale_page),
+    Case("report-plan-with-periods", "plan-files", REPORT, 2, ("has periods", "one-period plan only"),
+         setup=with_periods, needs_plan=True),
     Case("report-hand-made-plan", "plan-files", REPORT, 0, ("report written",), setup=hand_made, needs_plan=True,
          writes=("plan.html",), check=written("plan.html")),
 ]

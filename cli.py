@@ -21,6 +21,7 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
 
     from optimizer import check_plan, load_scenario, read_plan, solve, write_plan
     from optimizer.errors import EXIT_DISAGREE, EXIT_INTERRUPTED, EXIT_SOLVER, FleetoptError, InputError
+    from optimizer.inputs.timeline import has_periods, load_timeline
     from optimizer.io.manifest import build_manifest, input_differences, run_inputs, utc_now
     from optimizer.outdir import check_out_dir, check_out_file, out_lock, read_run, write_with
     from optimizer.planner.integer import IntegerMethod, MipSolver
@@ -79,6 +80,8 @@ def _fail(exc: FleetoptError) -> None:
 @app.command("validate")
 def validate_cmd(scenario: ScenarioArg, policy: PolicyOpt = None) -> None:
     """Check a scenario folder and its policy; print every problem (exit 2) or a short census."""
+    if has_periods(scenario):
+        return _validate_timeline(scenario, policy)
     try:
         s = load_scenario(scenario, policy)
     except FleetoptError as exc:
@@ -88,6 +91,26 @@ def validate_cmd(scenario: ScenarioArg, policy: PolicyOpt = None) -> None:
     typer.echo(f"{scenario}: valid under policy {s.policy.name}: {len(s.sites)} sites in "
                f"{s.sites['country'].nunique()} countries, {len(s.chips)} skus, {len(s.markets)} "
                f"markets, {len(s.installed)} installed rows")
+
+
+def _validate_timeline(scenario: Path, policy: str | None) -> None:
+    """validate on a multi-period folder: every file and period, then one line per period."""
+    try:
+        tl = load_timeline(scenario, policy)
+    except FleetoptError as exc:
+        _fail(exc)
+    for note in tl.notes:
+        typer.echo(f"note: {note}")
+    s = tl.first
+    typer.echo(f"{scenario}: valid multi-period scenario, {len(tl.periods)} periods: {len(s.sites)} sites in "
+               f"{s.sites['country'].nunique()} countries, {len(s.chips)} skus, {len(s.markets)} markets, "
+               f"{len(s.installed)} installed rows")
+    typer.echo(f"  {'period':<10} {'years':>6} {'policy':<22} {'available units':>16} {'power MW':>10} "
+               f"{'demand TPP':>12}")
+    for p in tl.periods:
+        ps = p.scenario
+        typer.echo(f"  {p.id:<10} {p.years:>6g} {ps.policy.name:<22} {ps.chips['inventory'].sum():>16,.0f} "
+                   f"{ps.sites['power_mw'].sum():>10,.1f} {ps.markets['demand_tpp'].sum():>12.4g}")
 
 
 @app.command("solve")

@@ -58,3 +58,18 @@ def solve_checked(folder: Path, path: str = "fast", policy=None):
 def new_units(plan, site_id: str, sku: str = "H") -> float:
     p = plan.placement.set_index(["site_id", "sku"])
     return float(p["new_units"].get((site_id, sku), 0.0))
+
+
+def write_periods(folder: Path, periods, deliveries=None, capacity=None, demand=None) -> Path:
+    """Add the multi-period files to a scenario folder: ``periods`` as (period, years[, discount
+    [, policy]]) tuples, the others as (id, period, value...) tuples (see README 'Multi-period
+    scenarios'). None leaves a file out."""
+    columns = ["period", "years", "discount", "policy"]
+    width = max(len(row) for row in periods)
+    pd.DataFrame(periods, columns=columns[:width]).to_csv(folder / "periods.csv", index=False)
+    for name, header, rows in (("deliveries.csv", ["sku", "period", "units"], deliveries),
+                               ("capacity.csv", ["site_id", "period", "power_mw", "racks"], capacity),
+                               ("demand.csv", ["market_id", "period", "demand_tpp"], demand)):
+        if rows is not None:
+            pd.DataFrame(rows, columns=header).to_csv(folder / name, index=False)
+    return folder

@@ -18,8 +18,9 @@ class Column:
     """One CSV column: its kind, default (None: required), allowed range and common aliases.
 
     ``min_positive``: the smallest allowed value other than 0 (0 itself stays allowed), for
-    quantities whose tiny nonzero values the solver cannot tell from 0. ``aliases``: names a user
-    may write for this column, refused with "did you mean" (see ``validation.near_miss``).
+    quantities whose tiny nonzero values the solver cannot tell from 0; with ``positive`` 0 is
+    refused too (a period's length). ``aliases``: names a user may write for this column,
+    refused with "did you mean" (see ``validation.near_miss``).
     """
 
     name: str
@@ -28,6 +29,7 @@ class Column:
     min: float | None = None
     max: float | None = None
     min_positive: float | None = None
+    positive: bool = False
     aliases: tuple[str, ...] = ()
 
     @property
@@ -48,10 +50,14 @@ class TableSpec:
 LAT = Column("lat", min=-90, max=90, aliases=("latitude",))
 LON = Column("lon", min=-180, max=180, aliases=("longitude", "lng", "long"))
 COUNTRY = Column("country", "iso3", aliases=("iso3", "iso", "country_code"))
+POWER_MW = Column("power_mw", min=0, max=1e5)
+RACKS = Column("racks", min=0, max=1e7)
+INVENTORY = Column("inventory", min=0, max=1e9)
+DEMAND_TPP = Column("demand_tpp", min=0, max=1e13, aliases=("demand_mtpp", "tpp_demand", "demand_h100e"))
 
 SITES = TableSpec("sites.csv", ("site_id",), (
     Column("site_id", "str"), COUNTRY, LAT, LON,
-    Column("power_mw", min=0, max=1e5), Column("racks", min=0, max=1e7),
+    POWER_MW, RACKS,
     Column("pue", default=1.2, min=1.0, max=5.0),
     Column("energy_usd_per_mwh", default=0.0, min=0, max=1e4,
            aliases=("energy_price", "energy_price_usd_per_mwh", "electricity_price", "power_price",
@@ -63,7 +69,7 @@ CHIPS = TableSpec("chips.csv", ("sku",), (
     Column("sku", "str"), Column("tpp", min=100, max=1e8, aliases=("tpp_per_unit", "tpp_per_chip")),
     Column("power_kw", min=0, max=1e3, min_positive=1e-3),
     Column("units_per_rack", min=0.1, max=1e3),
-    Column("inventory", min=0, max=1e9), Column("capex_usd", default=0.0, min=0, max=1e9,
+    INVENTORY, Column("capex_usd", default=0.0, min=0, max=1e9,
            aliases=("price", "capex_per_unit", "unit_capex", "capex_per_accelerator", "capex_per_chip",
                     "unit_price", "unit_cost", "price_usd", "price_per_unit", "cost_per_unit")),
     Column("life_years", default=5.0, min=1, max=50,
@@ -77,7 +83,7 @@ MARKET_USD = Column("usd_per_h100e_hour", min=0, max=1e6, min_positive=2e-3,
 column chosen: a blank is an error, not a default). Its range maps into value's range."""
 MARKETS = TableSpec("markets.csv", ("market_id",), (
     Column("market_id", "str"), COUNTRY, LAT, LON,
-    Column("demand_tpp", min=0, max=1e13, aliases=("demand_mtpp", "tpp_demand", "demand_h100e")),
+    DEMAND_TPP,
     MARKET_VALUE,
     Column("max_rtt_ms", default=100.0, min=0, max=1e4,
            aliases=("rtt_limit_ms", "max_latency_ms", "latency_limit_ms", "rtt_limit", "max_latency",
@@ -102,3 +108,26 @@ MARKETS_USD = TableSpec("markets.csv", MARKETS.ids,
 """markets.csv when its header names usd_per_h100e_hour (see optimizer.inputs.economics)."""
 
 ALL_TABLES = (SITES, CHIPS, MARKETS, INSTALLED, LINKS, COUNTRIES)
+
+# Multi-period scenarios (optimizer.inputs.timeline): periods.csv switches the mode on; the other
+# three are read only beside it. Row order of periods.csv is time order.
+PERIOD_ID = Column("period", "str", aliases=("quarter", "period_id", "date"))
+PERIODS = TableSpec("periods.csv", ("period",), (
+    PERIOD_ID,
+    Column("years", min=0, max=100, min_positive=1e-3, positive=True,
+           aliases=("length_years", "duration_years", "length", "duration", "period_years")),
+    Column("discount", default=1.0, min=0, max=10, min_positive=1e-3, positive=True,
+           aliases=("discount_factor", "df", "discount_multiplier")),
+    Column("policy", "str", default="", aliases=("policy_file", "preset", "policy_preset")),
+))
+DELIVERIES = TableSpec("deliveries.csv", ("sku", "period"), (
+    Column("sku", "str"), PERIOD_ID,
+    Column("units", min=0, max=1e9, aliases=("delivered", "delivered_units", "deliveries", "quantity", "qty")),
+), required_file=False)
+CAPACITY = TableSpec("capacity.csv", ("site_id", "period"), (
+    Column("site_id", "str"), PERIOD_ID, POWER_MW, RACKS,
+), required_file=False)
+DEMAND = TableSpec("demand.csv", ("market_id", "period"), (
+    Column("market_id", "str"), PERIOD_ID, DEMAND_TPP,
+), required_file=False)
+PERIOD_TABLES = (DELIVERIES, CAPACITY, DEMAND)

@@ -9,7 +9,7 @@ import difflib
 import os
 import re
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ import pandas as pd
 
 from optimizer.errors import InputError
 from optimizer.inputs.countries import dataset_countries, place_sites, policy_problems, resolve_countries, unknown_codes
-from optimizer.inputs.economics import USD_H100E_HOUR_TO_TPP_YEAR, read_economics
+from optimizer.inputs.economics import USD_H100E_HOUR_TO_TPP_YEAR, Economics, read_economics
 from optimizer.inputs.links import link_rule_notes
 from optimizer.inputs.scenario import Scenario
 from optimizer.inputs.tables import (
@@ -46,45 +46,121 @@ def load_scenario(folder: str | Path, policy: str | Path | Policy | None = None)
     The policy is ``policy`` when given (a Policy, preset name or TOML path), else the folder's
     ``policy.toml``, else the ``aidr-2025`` preset. Tiers follow :mod:`optimizer.inputs.countries`.
     Raises :class:`InputError` listing every problem found, the policy's and the CSV files' together.
+    A multi-period folder (periods.csv, or one of the files read only beside it) is refused: it is
+    read by :func:`optimizer.inputs.timeline.load_timeline`, never as a snapshot that ignores files.
     """
+    folder = scenario_folder(folder)
+    t0 = time.perf_counter()
+    clock = {"load": 0.0}
+    problems = snapshot_only_problems(folder)
+    resolved = resolve_policy(folder, policy, problems)
+    files = read_folder(folder, problems, clock)
+    scenario = build_scenario(folder, files, resolved, problems)
+    if problems or scenario is None:
+        raise InputError(problems)
+    scenario.load_timings.update(load=clock["load"], validate=time.perf_counter() - t0 - clock["load"])
+    return scenario
+
+
+def scenario_folder(folder: str | Path) -> Path:
+    """The folder as a Path; InputError when it is not a folder."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: scenario folder not found (it must hold sites.csv, "
                          "chips.csv and markets.csv)")
-    t0 = time.perf_counter()
-    clock = {"load": 0.0}
-    problems: list[str] = []
-    column_notes: list[str] = []        # unknown columns kept out of the model
-    pol, codes, source, partial = _policy_and_codes(folder, policy, problems)
-    scenario_tiers = _scenario_tiers(folder, problems, clock, column_notes)
+    return folder
+
+
+PERIODS_FILE = "periods.csv"
+PERIOD_ONLY_FILES = ("deliveries.csv", "capacity.csv", "demand.csv")
+
+
+def snapshot_only_problems(folder: Path) -> list[str]:
+    """Problems when ``folder`` holds the files of a multi-period scenario: periods.csv (read by
+    the multi-period loader, not here), or a file read only beside it (refused without it)."""
+    present = [name for name in PERIOD_ONLY_FILES if os.path.lexists(folder / name)]
+    if os.path.lexists(folder / PERIODS_FILE):
+        return [f"{PERIODS_FILE}: {folder} is a multi-period scenario, and this command plans a single "
+                "snapshot (it would ignore periods.csv); use a command that reads periods (fleetopt "
+                "validate, solve, check; see README 'Multi-period scenarios') or remove periods.csv"]
+    return [f"{name}: is read only in a multi-period scenario, and {folder} has no {PERIODS_FILE}; "
+            f"add {PERIODS_FILE} (period, years) or remove {name}" for name in present]
+
+
+@dataclass(frozen=True)
+class ResolvedPolicy:
+    """A policy as read for a scenario: the policy (None when broken), the country codes it
+    names, its source (for messages), and the policy the tier checks run on (see
+    :func:`resolve_policy`)."""
+
+    policy: Policy | None
+    codes: dict[str, list[str]]
+    source: str
+    partial: Policy | None
+
+
+@dataclass(frozen=True)
+class FolderTables:
+    """A scenario folder's CSV files, read and typed once: the snapshot tables by file name
+    (None: absent or broken), the scenario's countries.csv (None: broken), the country codes
+    the tables may name, notes on ignored columns, economics.toml, and whether every file read
+    cleanly."""
+
+    tables: dict[str, pd.DataFrame | None]
+    scenario_tiers: dict[str, int] | None
+    known: set[str]
+    notes: list[str]
+    economics: Economics
+    ok: bool
+
+
+def resolve_policy(folder: Path, policy: str | Path | Policy | None, problems: list[str]) -> ResolvedPolicy:
+    """The scenario's policy: ``policy`` (a Policy, preset name or TOML path), else the folder's
+    policy.toml, else the default preset; its problems go to ``problems``."""
+    return ResolvedPolicy(*_policy_and_codes(folder, policy, problems))
+
+
+def read_folder(folder: Path, problems: list[str], clock: dict[str, float]) -> FolderTables:
+    """Read and type the snapshot CSV files of ``folder`` (problems to ``problems``)."""
+    before, notes = len(problems), []
+    scenario_tiers = _scenario_tiers(folder, problems, clock, notes)
     known = set(dataset_countries().index) | set(scenario_tiers or {})
-    tables = {spec.file: _read_typed(folder, spec, problems, known, clock, column_notes)
+    tables = {spec.file: _read_typed(folder, spec, problems, known, clock, notes)
               for spec in (SITES, CHIPS, MARKETS, INSTALLED, LINKS)}
     economics = read_economics(folder, problems)
-    code_problems = unknown_codes(source, codes, known)
+    return FolderTables(tables, scenario_tiers, known, notes, economics, ok=len(problems) == before)
+
+
+def build_scenario(folder: Path, files: FolderTables, resolved: ResolvedPolicy, problems: list[str],
+                   capacity_source: str = "sites.csv") -> Scenario | None:
+    """The validated Scenario of typed tables under a resolved policy; None (problems added) when
+    the tables, the policy or their combination is invalid. ``capacity_source`` names where the
+    sites' power_mw and racks came from, for the installed-base check's message."""
+    before = len(problems)
+    code_problems = unknown_codes(resolved.source, resolved.codes, files.known)
     problems += code_problems
     policy_notes: list[str] = []
-    if partial is not None and scenario_tiers is not None and not code_problems:
-        countries = resolve_countries(partial, scenario_tiers)
-        refused, policy_notes = policy_problems(partial, countries)
+    if resolved.partial is not None and files.scenario_tiers is not None and not code_problems:
+        countries = resolve_countries(resolved.partial, files.scenario_tiers)
+        refused, policy_notes = policy_problems(resolved.partial, countries)
         problems += refused
-    if problems:
-        raise InputError(problems)
+    if len(problems) > before or not files.ok or resolved.policy is None:
+        return None
+    tables = files.tables
     scenario = Scenario(
         name=folder.resolve().name, sites=place_sites(tables["sites.csv"], countries),
         chips=tables["chips.csv"], markets=tables["markets.csv"],
         installed=_installed(tables["installed.csv"]), links=_links(tables["links.csv"]),
-        tiers=countries.tiers, policy=pol, path=folder,
-        notes=[*column_notes, *countries.notes, *policy_notes],
-        counts_as=countries.counts_as, scenario_tiers=scenario_tiers,
-        economics=replace(economics, dollars=MARKET_USD.name in tables["markets.csv"].columns),
+        tiers=countries.tiers, policy=resolved.policy, path=folder,
+        notes=[*files.notes, *countries.notes, *policy_notes],
+        counts_as=countries.counts_as, scenario_tiers=files.scenario_tiers,
+        economics=replace(files.economics, dollars=MARKET_USD.name in tables["markets.csv"].columns),
     )
-    _check_references(scenario, problems)
-    if problems:
-        raise InputError(problems)
+    _check_references(scenario, problems, capacity_source)
+    if len(problems) > before:
+        return None
     if scenario.links is not None:
         scenario.notes.extend(link_rule_notes(scenario.links, scenario.markets, scenario.sites))
-    scenario.load_timings.update(load=clock["load"], validate=time.perf_counter() - t0 - clock["load"])
     return scenario
 
 
@@ -400,7 +476,7 @@ def _outside(values: pd.Series, col: Column) -> pd.Series:
     """Values outside the column's range (a value of 0 is in range whenever min <= 0)."""
     low = values < col.min if col.min is not None else False
     high = values > col.max if col.max is not None else False
-    tiny = (values != 0) & (values.abs() < col.min_positive) if col.min_positive else False
+    tiny = ((values != 0) | col.positive) & (values.abs() < col.min_positive) if col.min_positive else False
     return pd.Series(low | high | tiny, index=values.index)
 
 
@@ -411,7 +487,7 @@ def range_text(col: Column) -> str:
         text = f"between {short_number(low)} and {short_number(col.max)}"
     else:
         text = f">= {short_number(low)}" if low is not None else f"<= {short_number(col.max)}"
-    return f"0 or {text}" if col.min_positive else text
+    return f"0 or {text}" if col.min_positive and not col.positive else text
 
 
 def short_number(v: float) -> str:
@@ -450,7 +526,7 @@ def _check_duplicates(spec: TableSpec, table: pd.DataFrame, labels: pd.Series,
                         f"each {what} must appear once")
 
 
-def _check_references(s: Scenario, problems: list[str]) -> None:
+def _check_references(s: Scenario, problems: list[str], capacity_source: str = "sites.csv") -> None:
     """Cross-file checks: ids that must exist, and an installed base that must fit its sites."""
     _known_ids("installed.csv", "site_id", s.installed["site_id"], s.sites.index, problems)
     _known_ids("installed.csv", "sku", s.installed["sku"], s.chips.index, problems)
@@ -468,7 +544,7 @@ def _check_references(s: Scenario, problems: list[str]) -> None:
         if over.any():
             ids = s.sites.index[over]
             detail = [f"{u:.6g} > {lim:.6g}" for u, lim in zip(used[over], limit[over])]
-            problems.append(f"installed.csv: the installed fleet already exceeds sites.csv {what} "
+            problems.append(f"installed.csv: the installed fleet already exceeds {capacity_source} {what} "
                             f"at sites {_ids(pd.Series(ids), pd.Series(detail))}; "
                             "lower installed units or raise the site's limit")
     if s.policy.ban_tier3:
@@ -480,11 +556,14 @@ def _check_references(s: Scenario, problems: list[str]) -> None:
                             "bans all compute in Tier-3 countries: remove them or change the policy")
 
 
+ID_SOURCES = {"site_id": "sites.csv", "sku": "chips.csv", "market_id": "markets.csv", "period": PERIODS_FILE}
+
+
 def _known_ids(file: str, column: str, values: pd.Series, known: pd.Index,
                problems: list[str]) -> None:
     bad = values[~values.isin(known)].drop_duplicates()
     if len(bad):
-        source = "sites.csv" if column == "site_id" else "chips.csv" if column == "sku" else "markets.csv"
+        source = ID_SOURCES[column]
         problems.append(f"{file}: unknown {column} {_ids(bad)}; every {column} must appear in {source}")
 
 

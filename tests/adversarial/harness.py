@@ -34,7 +34,7 @@ from cli import app
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 
 KINDS = ("output-folder", "file-path", "policy", "tiers", "columns", "ranges", "plan-files",
-         "options", "sweep", "status", "empty-tables")
+         "options", "sweep", "status", "empty-tables", "periods")
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,8 @@ class Timeline:
     name: str
     periods: tuple[Period, ...]
     path: Path | None = None
-    notes: list[str] = field(default_factory=list, compare=False)
+    notes: list[str] = field(default_factory=list, compare=False)   # every note: the periods' (a note of
+    # some periods only starts "period(s) ...:"), the period files' columns, a --policy override
     deliveries: pd.DataFrame | None = field(default=None, compare=False)   # sku, period, units
     capacity: pd.DataFrame | None = field(default=None, compare=False)     # site_id, period, power_mw, racks
     demand: pd.DataFrame | None = field(default=None, compare=False)       # market_id, period, demand_tpp

@@ -216,6 +216,10 @@ def _print_summary(summary: dict, out: Path) -> None:
     typer.echo(f"physical limits at capacity: {len(phys['power_sites'])} sites on power, "
                f"{len(phys['rack_sites'])} on racks, skus out of inventory: "
                f"{', '.join(phys['inventory_skus']) or 'none'}")
+    flagged = summary.get("licence_required_sites", [])
+    if flagged:
+        typer.echo(f"licence required (policy {summary['policy']['name']}; a flag, not a limit): "
+                   f"{len(flagged)} site{'s' * (len(flagged) != 1)} in {', '.join(sorted({f['country'] for f in flagged}))}")
     for v in (summary.get("soft") or {}).get("violations", []):
         pp = f" ({v['violation_pp']:.2f} points)" if v["violation_pp"] is not None else ""
         typer.echo(f"soft limit violated: {v['limit']} by {v['violation_tpp']:,.0f} TPP{pp}, "

@@ -43,6 +43,22 @@ def test_presets():
     assert not none.ban_tier3 and none.cap_for("POL") is None
 
 
+def test_presets_carry_their_dates_and_licence_flags():
+    """The policy timeline: the rule as written (2025-01-13, superseded on 2025-05-13, before its
+    2025-05-15 compliance date), non-enforcement (2025-05-13), Cambodia out of D:5 (2026-02-03)."""
+    dated = {n: (load_policy(n).effective, load_policy(n).superseded) for n in preset_names() if n != "none"}
+    assert dated == {"aidr-2025": ("2025-01-13", "2025-05-13"), "aidr-2025-uveu": ("2025-01-13", "2025-05-13"),
+                     "aidr-2025-g2g": ("2025-01-13", "2025-05-13"),
+                     "nonenforced-2025-05": ("2025-05-13", "2026-02-03"), "nonenforced-2026-02": ("2026-02-03", None)}
+    assert "never reached its 2025-05-15 compliance date" in load_policy("aidr-2025").description
+    before, after = load_policy("nonenforced-2025-05"), load_policy("nonenforced-2026-02")
+    assert {"ARE", "SAU", "QAT"} <= set(before.licence_required) and "KHM" not in before.licence_required
+    assert set(after.licence_required) == set(before.licence_required) | {"KHM"}
+    assert not load_policy("aidr-2025").licence_required
+    khm = lambda policy: int(load_scenario(data_dir() / "sample", policy).tiers["KHM"])
+    assert (khm("nonenforced-2025-05"), khm("nonenforced-2026-02")) == (3, 2)
+
+
 @pytest.fixture(scope="module")
 def sample_plan():
     s = load_scenario(data_dir() / "sample")

@@ -232,3 +232,36 @@ def test_every_sweep_variant_passes_check_on_its_own(tmp_path):
     r = runner.invoke(app, ["check", str(f), str(tmp_path / "sweep/variants" / moved.id / "plan"),
                             "--policy", "aidr-2025"])
     assert r.exit_code == 1
+
+
+def test_dates_and_licence_flags_are_validated_like_the_other_keys():
+    with pytest.raises(InputError) as err:
+        Policy(name="x", source="x", effective="2025-02-30", licence_required=("ARE", "are", "A1"))
+    assert err.value.problems == [
+        "x: effective = '2025-02-30' must be a date \"YYYY-MM-DD\" (e.g. \"2025-05-13\")",
+        "x: licence_required must hold ISO 3166-1 alpha-3 codes; bad: 'A1'",
+        "x: licence_required lists ARE more than once (codes are case-insensitive)"]
+    with pytest.raises(InputError, match=r"superseded \(2025-01-01\) must come after effective"):
+        Policy(name="x", source="x", effective="2025-05-13", superseded="2025-01-01")
+    with pytest.raises(InputError, match="licence_required must be a list"):
+        Policy(name="x", source="x", licence_required="ARE")
+    p = Policy(name="x", source="x", effective="2025-05-13", licence_required=["sau"])
+    assert (p.effective, p.superseded, p.licence_required) == ("2025-05-13", None, ("SAU",))
+
+
+def test_a_licence_flag_marks_sites_in_the_summary_and_survives_the_record(tmp_path):
+    """Flagged countries limit nothing: the plan equals the unflagged one; the summary names the
+    sites holding units there, and check rebuilds the flag from the record."""
+    f = write_scenario(tmp_path / "scn", [site("US", "USA", power_mw=0.03), site("AE", "ARE"), site("SA", "SAU")],
+                       [chip(inventory=100)], [market("m", "ARE", 100 * M)],
+                       policy='ban_tier3 = true\nlicence_required = ["are", "QAT"]\n', installed=[("SA", "H", 5)])
+    plan = solve(load_scenario(f))
+    free = solve(load_scenario(f, Policy(name="p", source="p")))
+    assert plan.summary["objective"] == free.summary["objective"]
+    assert [(r["site_id"], r["country"]) for r in plan.summary["licence_required_sites"]] == [("AE", "ARE")]
+    assert plan.summary["policy"]["licence_required"] == ["ARE", "QAT"]
+    write_plan(plan, tmp_path / "plan")
+    r = runner.invoke(app, ["check", str(f), str(tmp_path / "plan")])
+    assert r.exit_code == 0 and r.exception is None, r.output
+    with pytest.raises(InputError, match="licence_required has unknown country code"):
+        load_scenario(f, Policy(name="p", source="p", licence_required=["XXX"]))

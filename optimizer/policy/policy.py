@@ -7,6 +7,8 @@ which is on unless the file says ``ban_tier3 = false``::
     min_home_share, min_tier1_share, max_tier2_country_share,   # fractions in [0, 1]
     tier2_country_cap_tpp,                                        # TPP, every Tier-2 country
     ban_tier3,                                                    # default true: nothing in Tier 3
+    effective, superseded,                    # dates "YYYY-MM-DD": when the rule took effect, ended
+    licence_required = ["ISO3", ...]          # destinations needing a licence (a flag, not a limit)
     [tiers]  ISO3 = 1 | 2 | 3    (the top layer of tier precedence, see optimizer.inputs.countries)
     [caps]   ISO3 = TPP          (overrides tier2_country_cap_tpp for that Tier-2 country)
     [groups.NAME] countries = ["ISO3", ...], min_share = 0.2   (at least this share in the group)
@@ -19,6 +21,7 @@ are in :mod:`optimizer.inputs.countries`.
 """
 from __future__ import annotations
 
+import datetime
 import math
 import re
 import tomllib
@@ -32,12 +35,14 @@ from optimizer.errors import InputError
 
 DEFAULT_POLICY = "aidr-2025"
 SHARE_KEYS = ("min_home_share", "min_tier1_share", "max_tier2_country_share")
+DATE_KEYS = ("effective", "superseded")
 SCALAR_KEYS = ("name", "description", "home_country", *SHARE_KEYS, "tier2_country_cap_tpp",
-               "ban_tier3")
+               "ban_tier3", *DATE_KEYS)
 TABLE_KEYS = ("tiers", "caps")
 GROUP_KEYS = ("countries", "min_share")
-ALLOWED_KEYS = SCALAR_KEYS + TABLE_KEYS + ("groups",)
-VALUE_KEYS = SCALAR_KEYS[2:] + TABLE_KEYS + ("groups",)    # what a policy says (name and description aside)
+LIST_KEYS = ("licence_required",)
+ALLOWED_KEYS = SCALAR_KEYS + TABLE_KEYS + ("groups",) + LIST_KEYS
+VALUE_KEYS = SCALAR_KEYS[2:] + TABLE_KEYS + ("groups",) + LIST_KEYS   # what a policy says (name and description aside)
 TIERS = (1, 2, 3)
 GROUP_NAME = re.compile(r"[A-Za-z0-9_]+")
 
@@ -64,6 +69,9 @@ class Policy:
     tiers: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     caps: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     groups: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    effective: str | None = None            # ISO date the rule took effect (metadata: no limit)
+    superseded: str | None = None           # ISO date a later rule or notice replaced it
+    licence_required: tuple[str, ...] = ()  # codes flagged "licence required" in the summary
     loaded: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -196,7 +204,43 @@ def field_problems(values: Mapping[str, Any], source: str) -> list[str]:
         if twice:
             problems.append(f"{source}: [{key}] lists {', '.join(twice)} more than once "
                             "(codes are case-insensitive)")
-    return problems + group_problems(values.get("groups"), source)
+    problems += date_problems(values, source)
+    return problems + group_problems(values.get("groups"), source) + licence_problems(values.get("licence_required"), source)
+
+
+def date_problems(values: Mapping[str, Any], source: str) -> list[str]:
+    """``effective`` and ``superseded`` are dates ("YYYY-MM-DD" or a TOML date), the second
+    after the first."""
+    problems, dates = [], {}
+    for key in DATE_KEYS:
+        value = values.get(key)
+        if value is None:
+            continue
+        day = _date(value)
+        if day is None:
+            problems.append(f"{source}: {key} = {value!r} must be a date \"YYYY-MM-DD\" (e.g. \"2025-05-13\")")
+        dates[key] = day
+    start, end = dates.get("effective"), dates.get("superseded")
+    if start and end and end <= start:
+        problems.append(f"{source}: superseded ({end}) must come after effective ({start})")
+    return problems
+
+
+def licence_problems(codes: Any, source: str) -> list[str]:
+    """``licence_required`` is a list (possibly empty) of distinct ISO3 codes."""
+    if codes is None:
+        return []
+    if not isinstance(codes, (list, tuple)):
+        return [f"{source}: licence_required must be a list of ISO3 codes, e.g. [\"ARE\", \"SAU\"]; got {codes!r}"]
+    problems = []
+    bad = sorted(repr(k) for k in codes if not _is_code(k))
+    if bad:
+        problems.append(f"{source}: licence_required must hold ISO 3166-1 alpha-3 codes; bad: {', '.join(bad)}")
+    twice = _repeated_codes(codes)
+    if twice:
+        problems.append(f"{source}: licence_required lists {', '.join(twice)} more than once "
+                        "(codes are case-insensitive)")
+    return problems
 
 
 def _repeated_codes(codes: Iterable[Any]) -> list[str]:
@@ -256,6 +300,9 @@ def policy_codes(values: Mapping[str, Any]) -> dict[str, list[str]]:
     lists = [g.get("countries") for g in groups.values() if isinstance(g, Mapping)] if isinstance(groups, Mapping) else []
     out["[groups]"] = sorted({k.upper() for codes in lists if isinstance(codes, (list, tuple))
                               for k in codes if _is_code(k)})
+    flagged = values.get("licence_required")
+    out["licence_required"] = sorted({k.upper() for k in flagged if _is_code(k)}) \
+        if isinstance(flagged, (list, tuple)) else []
     return out
 
 
@@ -271,6 +318,8 @@ def _normalised(values: Mapping[str, Any]) -> dict[str, Any]:
         "groups": MappingProxyType({name: MappingProxyType({"countries": tuple(k.upper() for k in g["countries"]),
                                                             "min_share": float(g["min_share"])})
                                     for name, g in (values.get("groups") or {}).items()}),
+        **{k: None if values.get(k) is None else _date(values[k]).isoformat() for k in DATE_KEYS},
+        "licence_required": tuple(k.upper() for k in values.get("licence_required") or ()),
     }
 
 
@@ -299,6 +348,20 @@ def _is_fraction(v: Any) -> bool:
 
 def _is_nonneg(v: Any) -> bool:
     return _is_number(v) and v >= 0
+
+
+def _date(v: Any) -> datetime.date | None:
+    """A date from "YYYY-MM-DD" or a TOML date (not a date-time); None when it is neither."""
+    if isinstance(v, datetime.datetime):
+        return None
+    if isinstance(v, datetime.date):
+        return v
+    if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
+        try:
+            return datetime.date.fromisoformat(v)
+        except ValueError:
+            return None
+    return None
 
 
 def _opt_float(v: Any) -> float | None:

@@ -46,7 +46,21 @@ def plan_figures(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame) ->
         "limits": limits,
         "binding_limits": [l["name"] for l in limits if l["binding"]],
         "physical_binding": physical_binding(s, placement, service),
+        "licence_required_sites": licence_required_sites(s, placement),
     }
+
+
+def licence_required_sites(s: Scenario, placement: pd.DataFrame) -> list[dict[str, Any]]:
+    """Sites holding units in a country the policy lists in ``licence_required`` (by the site's
+    own code or the one it counts as): a flag for the planner, not a limit of the plan."""
+    flagged = set(s.policy.licence_required)
+    if not flagged or placement.empty:
+        return []
+    held = placement.loc[placement["units"] > 0].groupby("site_id")[["units", "tpp"]].sum()
+    sites = s.sites.reindex(held.index)
+    hit = sites["country"].isin(flagged) | sites["policy_country"].isin(flagged)
+    return [{"site_id": k, "country": sites.at[k, "country"], "units": float(r.units), "tpp": float(r.tpp)}
+            for k, r in held.loc[hit].iterrows()]
 
 
 def build_summary(s: Scenario, result: SolveResult, figures: Mapping[str, Any], *, path: str, mode: str,

@@ -140,3 +140,19 @@ CASES = [
          ("period q2", "[caps] DEU is Tier 1"),
          setup=with_policy("later.toml", "[caps]\nDEU = 5\n", POLICY_PERIODS.format("later.toml"))),
 ]
+
+# --- the dated and flag keys of a policy file (README "Policy file (TOML)") --------------------
+POLICY_FILE = lambda text: (lambda t: (t / "scn" / "policy.toml").write_text(text))
+CASES += [
+    Case("policy-effective-not-a-date", "policy", VALIDATE, 2, ("policy.toml", "effective = '2025-5-13'", "YYYY-MM-DD"),
+         setup=POLICY_FILE('effective = "2025-5-13"\n')),
+    Case("policy-superseded-before-effective", "policy", VALIDATE, 2,
+         ("policy.toml", "superseded (2025-01-01) must come after effective (2025-05-13)"),
+         setup=POLICY_FILE('effective = 2025-05-13\nsuperseded = 2025-01-01\n')),
+    Case("policy-licence-unknown-code", "policy", VALIDATE, 2, ("licence_required", "unknown country code", "XYZ"),
+         setup=POLICY_FILE('licence_required = ["ARE", "XYZ"]\n')),
+    Case("policy-licence-not-a-list", "policy", VALIDATE, 2, ("licence_required must be a list",),
+         setup=POLICY_FILE('licence_required = "ARE"\n')),
+    Case("policy-licence-flag-in-summary", "policy", SOLVE, 0, ("licence required", "1 site in POL", "a flag"),
+         setup=POLICY_FILE('ban_tier3 = true\nlicence_required = ["POL"]\n'), writes=("out",)),
+]

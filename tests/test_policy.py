@@ -239,7 +239,7 @@ def test_dates_and_licence_flags_are_validated_like_the_other_keys():
         Policy(name="x", source="x", effective="2025-02-30", licence_required=("ARE", "are", "A1"))
     assert err.value.problems == [
         "x: effective = '2025-02-30' must be a date \"YYYY-MM-DD\" (e.g. \"2025-05-13\")",
-        "x: licence_required must hold ISO 3166-1 alpha-3 codes; bad: 'A1'",
+        "x: licence_required must be ISO 3166-1 alpha-3 codes; bad: 'A1'",
         "x: licence_required lists ARE more than once (codes are case-insensitive)"]
     with pytest.raises(InputError, match=r"superseded \(2025-01-01\) must come after effective"):
         Policy(name="x", source="x", effective="2025-05-13", superseded="2025-01-01")

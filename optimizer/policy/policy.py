@@ -232,14 +232,18 @@ def licence_problems(codes: Any, source: str) -> list[str]:
         return []
     if not isinstance(codes, (list, tuple)):
         return [f"{source}: licence_required must be a list of ISO3 codes, e.g. [\"ARE\", \"SAU\"]; got {codes!r}"]
+    return code_list_problems(codes, f"{source}: licence_required")
+
+
+def code_list_problems(codes: Iterable[Any], where: str) -> list[str]:
+    """A list of codes that are not ISO3 codes, or that repeat one (case-insensitively)."""
     problems = []
     bad = sorted(repr(k) for k in codes if not _is_code(k))
     if bad:
-        problems.append(f"{source}: licence_required must hold ISO 3166-1 alpha-3 codes; bad: {', '.join(bad)}")
+        problems.append(f"{where} must be ISO 3166-1 alpha-3 codes; bad: {', '.join(bad)}")
     twice = _repeated_codes(codes)
     if twice:
-        problems.append(f"{source}: licence_required lists {', '.join(twice)} more than once "
-                        "(codes are case-insensitive)")
+        problems.append(f"{where} lists {', '.join(twice)} more than once (codes are case-insensitive)")
     return problems
 
 
@@ -277,13 +281,7 @@ def group_problems(groups: Any, source: str) -> list[str]:
         if not isinstance(codes, (list, tuple)) or not codes:
             problems.append(f"{where}: countries must be a non-empty list of ISO3 codes, got {codes!r}")
             continue
-        bad = sorted(repr(k) for k in codes if not _is_code(k))
-        if bad:
-            problems.append(f"{where}: countries must be ISO 3166-1 alpha-3 codes; bad: {', '.join(bad)}")
-        twice = _repeated_codes(codes)
-        if twice:
-            problems.append(f"{where}: countries lists {', '.join(twice)} more than once "
-                            "(codes are case-insensitive)")
+        problems += code_list_problems(codes, f"{where}: countries")
     return problems
 
 

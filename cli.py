@@ -653,15 +653,19 @@ def generate_cmd(
     metros: Annotated[Optional[int], typer.Option("--metros", min=1, help="Default: sites / 25")] = None,
     skus: Annotated[int, typer.Option("--skus", min=1, max=12)] = 6,
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
+    periods: Annotated[Optional[int], typer.Option(
+        "--periods", min=1, max=40, help="A multi-period fleet over N quarters from 2025Q1 (deliveries, "
+        "sites energised later, demand growing 5-10 % a period)")] = None,
 ) -> None:
     """Write a synthetic fleet (deterministic per seed) as an ordinary scenario folder."""
     from optimizer.bench.generate import generate_fleet
     t0 = time.perf_counter()
     try:
-        generate_fleet(out, sites=sites, metros=metros, skus=skus, seed=seed)
+        generate_fleet(out, sites=sites, metros=metros, skus=skus, seed=seed, periods=periods)
     except FleetoptError as exc:
         _fail(exc)
-    typer.echo(f"wrote {out}/ ({sites} sites, {skus} skus, seed {seed}) in {time.perf_counter() - t0:.2f} s")
+    over = f", {periods} periods" if periods else ""
+    typer.echo(f"wrote {out}/ ({sites} sites, {skus} skus{over}, seed {seed}) in {time.perf_counter() - t0:.2f} s")
 
 
 def _bench_problems(chosen: list[str], known: set[str], sizes: str, time_limit: float) -> list[str]:

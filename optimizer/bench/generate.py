@@ -42,11 +42,13 @@ CAP_TPP = 790e6
 
 
 def generate_fleet(out: str | Path, sites: int = 1000, metros: int | None = None, skus: int = 6,
-                   seed: int = 0) -> Path:
+                   seed: int = 0, periods: int | None = None) -> Path:
     """Write an ordinary scenario folder (sites, chips, markets, installed, and generated.json,
     the run manifest that marks it as generated) into ``out``, atomically. ``out`` must be new,
-    empty or a scenario this function generated (InputError otherwise)."""
+    empty or a scenario this function generated (InputError otherwise). With ``periods`` it is a
+    multi-period scenario (see :func:`_period_tables`); without, the files are as they always were."""
     _check_sizes(sites, metros, skus, seed)
+    _check_periods(periods)
     target = check_out_dir(out, "scenario", flag="OUT")
     rng = np.random.default_rng(seed)
     n_metros = int(metros or max(8, round(sites / 25)))
@@ -58,7 +60,11 @@ def generate_fleet(out: str | Path, sites: int = 1000, metros: int | None = None
     markets = _markets(rng, metro_table, site_table, chips, installed)
     tables = {"sites.csv": site_table.drop(columns=["metro_pos"]), "chips.csv": chips,
               "markets.csv": markets, "installed.csv": installed}
-    run = build_manifest("scenario", None, None, {"sites": sites, "metros": n_metros, "skus": skus, "seed": seed})
+    params = {"sites": sites, "metros": n_metros, "skus": skus, "seed": seed}
+    if periods is not None:
+        tables.update(_period_tables(np.random.default_rng([seed, PERIODS_STREAM]), tables, periods))
+        params["periods"] = periods
+    run = build_manifest("scenario", None, None, params)
     run["files"] = sorted(tables)
     with out_lock(target, flag="OUT"):
         check_out_dir(out, "scenario", flag="OUT", checked=target)     # again, under the lock
@@ -83,6 +89,48 @@ def _check_sizes(sites: int, metros: int | None, skus: int, seed: int) -> None:
         problems.append(f"--seed {seed}: must be >= 0")
     if problems:
         raise InputError(problems)
+
+
+MAX_PERIODS = 40
+PERIODS_STREAM = 11            # the periods' random stream: the snapshot tables' draws stay as they were
+FIRST_YEAR = 2025
+START_SHARE = 0.5              # of the snapshot inventory, available from the first period
+DELIVERY_SHARE = (0.05, 0.15)  # of the snapshot inventory, delivered per sku and period
+LATE_SHARE = 0.25              # of the sites without an installed base, energised after the first period
+GROWTH = (0.05, 0.10)          # demand growth per market and period
+
+
+def _check_periods(periods: int | None) -> None:
+    if periods is not None and not 1 <= periods <= MAX_PERIODS:
+        raise InputError(f"--periods {periods}: must be 1 to {MAX_PERIODS}")
+
+
+def _period_tables(rng: np.random.Generator, tables: dict[str, pd.DataFrame], n: int) -> dict[str, pd.DataFrame]:
+    """A build-out over ``n`` quarters from 2025Q1 (periods.csv, years 0.25): half the snapshot
+    inventory available at the start (chips.csv) and 5-15 % of it delivered per sku and period
+    (deliveries.csv); a quarter of the sites without an installed base energised in a later
+    period, at 0 power and racks before (capacity.csv); every market's demand growing 5-10 %
+    a period from its markets.csv value in the first (demand.csv)."""
+    ids = [f"{FIRST_YEAR + i // 4}Q{i % 4 + 1}" for i in range(n)]
+    chips, sites, markets = tables["chips.csv"], tables["sites.csv"], tables["markets.csv"]
+    stock = chips["inventory"].to_numpy()
+    delivered = np.floor(stock[:, None] * rng.uniform(*DELIVERY_SHARE, (len(chips), n)))
+    deliveries = pd.DataFrame({"sku": np.repeat(chips["sku"].to_numpy(), n), "period": ids * len(chips),
+                               "units": delivered.ravel()})
+    empty = ~sites["site_id"].isin(tables["installed.csv"]["site_id"]).to_numpy()
+    late = np.flatnonzero(empty & (rng.random(len(sites)) < LATE_SHARE)) if n > 1 else np.array([], int)
+    start = rng.integers(1, n, len(late)) if n > 1 else late
+    capacity = pd.concat([
+        pd.DataFrame({"site_id": sites["site_id"].to_numpy()[late], "period": ids[0], "power_mw": 0.0, "racks": 0.0}),
+        pd.DataFrame({"site_id": sites["site_id"].to_numpy()[late], "period": np.array(ids)[start],
+                      "power_mw": sites["power_mw"].to_numpy()[late], "racks": sites["racks"].to_numpy()[late]}),
+    ]).sort_values(["site_id", "period"], key=lambda c: c.map(ids.index) if c.name == "period" else c)
+    growth = np.cumprod(np.hstack([np.ones((len(markets), 1)), 1 + rng.uniform(*GROWTH, (len(markets), n - 1))]), axis=1)
+    demand = pd.DataFrame({"market_id": np.repeat(markets["market_id"].to_numpy(), n), "period": ids * len(markets),
+                           "demand_tpp": (markets["demand_tpp"].to_numpy()[:, None] * growth).round(-3).ravel()})
+    return {"periods.csv": pd.DataFrame({"period": ids, "years": 0.25}),
+            "chips.csv": chips.assign(inventory=np.floor(stock * START_SHARE)),
+            "deliveries.csv": deliveries, "capacity.csv": capacity.reset_index(drop=True), "demand.csv": demand}
 
 
 def _anchors() -> pd.DataFrame:

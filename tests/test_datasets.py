@@ -1,11 +1,16 @@
 """Shipped datasets: countries, chips, policy presets, and the sample scenario."""
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from optimizer import check_plan, load_policy, load_scenario, solve
 from optimizer.datafiles import data_dir
+from optimizer.inputs.timeline import load_timeline
 from optimizer.policy.policy import preset_names
 
 US_TERRITORIES = ("ASM", "GUM", "MNP", "PRI", "UMI", "VIR")   # 15 CFR 772.1: "United States" includes them
@@ -79,3 +84,23 @@ def test_sample_solves_compliant_with_limits_binding(sample_plan):
     families = {l["family"] for l in plan.summary["limits"] if l["binding"]}
     assert "home_share" in families and "tier2_cap" in families
     assert 0 < plan.summary["served_pct"] < 100
+
+
+def test_sample_quarterly_is_the_sample_over_twelve_quarters_with_a_policy_timeline(tmp_path):
+    """Twelve quarters, the dated presets in time order (Cambodia leaves Tier 3 in 2026Q2),
+    halls energised later, demand growing; tools/make_sample_quarterly.py rebuilds it exactly."""
+    folder = data_dir() / "sample-quarterly"
+    tl = load_timeline(folder)
+    assert tl.ids == [f"{y}Q{q}" for y in (2025, 2026, 2027) for q in (1, 2, 3, 4)]
+    assert [p.policy_source for p in tl.periods] == \
+        ["aidr-2025"] * 2 + ["nonenforced-2025-05"] * 3 + ["nonenforced-2026-02"] * 7
+    assert [int(p.scenario.sites.loc["phnom-penh-khm-1", "tier"]) for p in tl.periods] == [3] * 5 + [2] * 7
+    demand = [p.scenario.markets["demand_tpp"].sum() for p in tl.periods]
+    power = [p.scenario.sites["power_mw"].sum() for p in tl.periods]
+    assert all(b > a for a, b in zip(demand, demand[1:])) and power[-1] > power[0]
+    sample = load_scenario(data_dir() / "sample")
+    assert set(sample.sites.index) | {"phnom-penh-khm-1"} == set(tl.first.sites.index)
+    tool = Path(__file__).resolve().parents[1] / "tools" / "make_sample_quarterly.py"
+    subprocess.run([sys.executable, str(tool), str(data_dir() / "sample"), str(tmp_path)], check=True)
+    for f in folder.glob("*.csv"):
+        assert (tmp_path / f.name).read_bytes() == f.read_bytes(), f.name

@@ -81,8 +81,8 @@ def snapshot_only_problems(folder: Path) -> list[str]:
     present = [name for name in PERIOD_ONLY_FILES if os.path.lexists(folder / name)]
     if os.path.lexists(folder / PERIODS_FILE):
         return [f"{PERIODS_FILE}: {folder} is a multi-period scenario, and this command plans a single "
-                "snapshot (it would ignore periods.csv); use a command that reads periods (fleetopt "
-                "validate, solve, check; see README 'Multi-period scenarios') or remove periods.csv"]
+                "snapshot (it would ignore periods.csv); use a command that plans periods (README "
+                "'Multi-period scenarios') or remove periods.csv"]
     return [f"{name}: is read only in a multi-period scenario, and {folder} has no {PERIODS_FILE}; "
             f"add {PERIODS_FILE} (period, years) or remove {name}" for name in present]
 

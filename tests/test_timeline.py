@@ -98,7 +98,7 @@ def test_one_period_of_one_year_is_the_snapshot_scenario(tmp_path):
     pd.testing.assert_series_equal(s.tiers, snapshot.tiers)
     pd.testing.assert_series_equal(s.counts_as, snapshot.counts_as)
     assert (s.links, s.policy, s.notes, s.name) == (snapshot.links, snapshot.policy, snapshot.notes, "mp")
-    assert s.scenario_tiers == snapshot.scenario_tiers
+    assert (s.scenario_tiers, s.economics) == (snapshot.scenario_tiers, snapshot.economics)
 
 
 def test_snapshot_loader_refuses_a_multi_period_folder(tmp_path):

@@ -3,9 +3,12 @@
 Each policy row r gets a violation variable e_r >= 0 (``A_r v + e_r >= lo_r`` or
 ``A_r v - e_r <= hi_r``); minimizing Σ_r e_r / scale_r finds the least violation that makes the
 rest feasible. Rows with e_r > 0 are the limits that cannot be met; the message says how far
-the installed base and the best plan stay from each.
+the installed base and the best plan stay from each. A multi-period model names its rows
+``<limit row>@<period>``: the message then names the period of each limit.
 """
 from __future__ import annotations
+
+from typing import Mapping
 
 import numpy as np
 
@@ -19,6 +22,13 @@ from optimizer.solvers.result import Status
 
 def diagnose(d: ModelData, lp: LinearProgram) -> tuple[str, list[str], list[str]]:
     """A planner-readable message, the limit families that cannot be met, and the limits."""
+    return diagnose_rows(lp, {lim.row: (d, lim, "") for lim in d.limits})
+
+
+def diagnose_rows(lp: LinearProgram, limits: Mapping[str, tuple[ModelData, Limit, str]]
+                  ) -> tuple[str, list[str], list[str]]:
+    """:func:`diagnose` for any LP whose policy rows are named in ``limits``: row name -> the
+    model data the limit is of, the limit, and a prefix for its line (e.g. ``in period 2026Q1: ``)."""
     rows = policy_rows(lp)
     if not rows:
         return "the physical limits cannot all hold", [], []
@@ -27,14 +37,14 @@ def diagnose(d: ModelData, lp: LinearProgram) -> tuple[str, list[str], list[str]
     if result.status != Status.OPTIMAL:
         return "the limits cannot all hold (the elastic diagnosis did not solve)", [], []
     violation = result.x[elastic.var_blocks["violation"].slice]
-    limits = {lim.row: lim for lim in d.limits}
     lines, families, names = [], [], []
     for (name, blk), e in zip(rows, violation):
         if e <= 1e-7:
             continue
+        d, lim, prefix = limits[name]
         families.append(blk.family)
         names.append(name)
-        lines.append(_describe(d, limits[name], e))
+        lines.append(prefix + _describe(d, lim, e))
     if not lines:
         return "the limits cannot all hold", [], []
     return "; ".join(lines), sorted(set(families), key=ROW_FAMILIES.index), names

@@ -89,6 +89,12 @@ class ModelData:
         """Use bits computed for an identical site-market geometry (see eligibility_key)."""
         self.__dict__["eligibility"] = bits
 
+    def share_network(self, other: "ModelData") -> None:
+        """Use ``other``'s eligible pairs and bitsets: another period of the same timeline
+        (its sites, markets and links are the same, so its eligibility is too)."""
+        self.__dict__["pairs"] = other.pairs
+        self.__dict__["eligibility"] = other.eligibility
+
     @property
     def n_sites(self) -> int:
         return len(self.site_country)

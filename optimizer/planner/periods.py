@@ -1,0 +1,222 @@
+"""The multi-period entry point: a timeline in, one plan over all its periods out.
+
+>>> plan = solve_timeline(load_timeline("datasets/sample-quarterly"))   # doctest: +SKIP
+>>> plan.summary["periods"][0]["served_pct"], plan.placement.head()      # doctest: +SKIP
+
+The plan is one optimisation over every period (perfect foresight; the model is in
+:mod:`optimizer.model.periods`, its exact reduction in :mod:`optimizer.model.fast_periods`).
+Paths: ``fast`` (default), ``plain`` (HiGHS) and ``pulp`` (the algebraic model on CBC); soft
+limits (priced violations) on fast and plain. ``frozen``: the stock of an earlier plan, fixed for
+the periods it names (re-planning, ``--freeze-through``).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from optimizer.analysis.diagnose import diagnose_rows
+from optimizer.errors import InfeasibleError, InputError
+from optimizer.inputs.timeline import Timeline
+from optimizer.model.data import MTPP, UNIT
+from optimizer.model.elastic import policy_rows, with_elastic_rows
+from optimizer.model.lp import LinearProgram
+from optimizer.model.periods import TimelineData, build_plain_timeline
+from optimizer.planner.solve import SolverPath, check_run_options, soft_prices
+from optimizer.policy.rules import SHARE, SHARE_FAMILIES
+from optimizer.results.periods import H100E_TPP, PeriodSolution, TimelinePlan, build_timeline_summary, timeline_figures
+from optimizer.solvers.contract import SolveOptions
+from optimizer.solvers.highs import HIGHS
+from optimizer.solvers.result import SolveResult, Status
+
+PATHS = (SolverPath.FAST, SolverPath.PLAIN, SolverPath.PULP)
+NOT_YET = "not supported in multi-period mode yet"
+
+
+@dataclass(frozen=True)
+class TimelineSolution:
+    """A solved multi-period model: the result, the LP (None for PuLP), each period's stock,
+    service and prices, and the model's size."""
+
+    result: SolveResult
+    lp: LinearProgram | None
+    periods: list[PeriodSolution] | None
+    counts: Mapping[str, int]
+
+
+def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_limit: float | None = None,
+                   soft: dict[str, float] | None = None,
+                   frozen: Mapping[str, pd.Series] | None = None) -> TimelinePlan:
+    """Maximize the value served over the horizon, then minimize its discounted cost; raise
+    InfeasibleError (naming the period and limit) or SolverError.
+
+    ``soft``: policy limits priced instead of hard (price per TPP of violation per family, as
+    :func:`optimizer.planner.solve.soft_prices`); fast and plain paths.
+    ``frozen``: period id -> new stock per (site_id, sku) in units (beyond the installed base),
+    fixed in those periods."""
+    path, time_limit = check_run_options(path, time_limit, None, integer=False)
+    if path not in PATHS:
+        raise InputError(f"--path {path.value}: {NOT_YET}; use {', '.join(p.value for p in PATHS)}")
+    prices = soft_prices(soft, tl.first) if soft is not None else None
+    if path == SolverPath.PULP and (prices is not None or frozen):
+        raise InputError(f"--path pulp with {'--soft' if prices is not None else '--freeze-through'}: "
+                         f"{NOT_YET}; use --path fast or plain")
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    td = TimelineData.from_timeline(tl)
+    _check_frozen(td, frozen or {})
+    sol = _plain(td, path, time_limit, prices, frozen or {}, timings, t0)
+    _raise_for_status(sol, td, list(frozen)[-1] if frozen else None)
+    t1 = time.perf_counter()
+    placement, service, figures = timeline_figures(tl, sol.periods)
+    notes = list(tl.notes) + list(tl.first.notes) + sol.result.notes
+    soft_block = soft_summary(sol, td, prices, figures) if prices is not None else None
+    timings["extract"] = time.perf_counter() - t1
+    summary = build_timeline_summary(
+        tl, sol.result, figures, path=path.value, mode="lp-soft" if prices is not None else "lp",
+        model=sol.counts, notes=notes, timings=timings, soft=soft_block,
+        frozen={"through": list(frozen)[-1], "periods": list(frozen)} if frozen else None)
+    scenario = tl.first if tl.first.path is not None or tl.path is None else replace(tl.first, path=tl.path)
+    return TimelinePlan(placement, service, summary, scenario, timeline=tl)
+
+
+def _plain(td: TimelineData, path: SolverPath, time_limit: float | None, prices: dict | None,
+           frozen: Mapping[str, pd.Series], timings: dict, t0: float) -> TimelineSolution:
+    """The plain multi-period LP on HiGHS, both stages."""
+    lp = with_frozen_stock(soft_rows(build_plain_timeline(td), td, prices), td, frozen)
+    timings["build"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    result = HIGHS.solve(lp, SolveOptions(time_limit=time_limit, two_stage=True))
+    timings["solve"] = time.perf_counter() - t1
+    counts = {"variables": lp.num_col, "rows": lp.num_row, "nonzeros": int(lp.A.nnz),
+              "periods": len(td.periods), "pairs": len(td.first.pairs)}
+    periods = _plain_periods(lp, result, td) if result.status.has_solution else None
+    return TimelineSolution(result, lp, periods, counts)
+
+
+def _plain_periods(lp: LinearProgram, result: SolveResult, td: TimelineData) -> list[PeriodSolution]:
+    """Each period's stock, service and prices from a plain multi-period solution."""
+    x, out = result.x, []
+    pairs = td.first.pairs
+    for p in td.periods:
+        stock = lp.values(x, "x" + p.tag) * UNIT
+        fleet = p.d.installed_total + float(stock.to_numpy() @ p.d.tpp[np.tile(np.arange(p.d.n_chips), len(td.sites))]) / UNIT
+        out.append(PeriodSolution(stock, pairs["m"].to_numpy(), pairs["s"].to_numpy(),
+                                  x[lp.var_blocks["f" + p.tag].slice] * MTPP,
+                                  period_prices(lp, result, p, fleet)))
+    return out
+
+
+def soft_rows(lp: LinearProgram, td: TimelineData, prices: dict[str, float] | None) -> LinearProgram:
+    """``lp``, or with a priced violation column on every policy row of every period: the
+    family's price per TPP times the period's years·discount (as its value is weighted)."""
+    if prices is None:
+        return lp
+    rows = policy_rows(lp)
+    weight = {p.id: p.weight for p in td.periods}
+    return with_elastic_rows(lp, rows, np.array([prices[blk.family] * weight[name.rpartition("@")[2]]
+                                                 for name, blk in rows]))
+
+
+def period_prices(lp: LinearProgram, result: SolveResult, p, fleet_mtpp: float) -> dict[str, Any]:
+    """Period p's prices from the value stage's duals (optimal plans only), in the units of
+    ``explain``: a share limit per +1 pp (y·T_t·0.01·MTPP), an amount per +1,000 H100e
+    (y·15,832,000), a sku's availability per +1 unit (y·MTPP/UNIT)."""
+    if result.status != Status.OPTIMAL or result.row_duals is None:
+        return {}
+    y = result.row_duals
+    policy = {}
+    for lim in p.d.limits:
+        blk = lp.row_blocks.get(lim.row + p.tag)
+        if blk is not None:
+            policy[lim.name] = float(y[blk.start] * (fleet_mtpp * 0.01 * MTPP if lim.unit == SHARE else H100E_TPP * 1000))
+    inv = lp.row_blocks["inventory" + p.tag]
+    inventory = {str(k): float(v) * MTPP / UNIT for k, v in zip(inv.index, y[inv.slice])}
+    return {"policy": policy, "inventory_per_unit": inventory}
+
+
+def with_frozen_stock(lp: LinearProgram, td: TimelineData, frozen: Mapping[str, pd.Series],
+                      var: str = "x") -> LinearProgram:
+    """``lp`` with the new stock of each frozen period fixed (column bounds lo = hi) to the
+    given units; a (site, sku) the period has no column for holds no frozen stock
+    (checked by :func:`_check_frozen`)."""
+    if not frozen:
+        return lp
+    lo, hi = lp.col_lo.copy(), lp.col_hi.copy()
+    for p in td.periods:
+        if p.id not in frozen:
+            continue
+        blk = lp.var_blocks[var + p.tag]
+        value = frozen[p.id].reindex(blk.index).fillna(0.0).to_numpy(float) / UNIT
+        lo[blk.slice] = hi[blk.slice] = value
+    return replace(lp, col_lo=lo, col_hi=hi)
+
+
+def _check_frozen(td: TimelineData, frozen: Mapping[str, pd.Series]) -> None:
+    """Frozen stock must sit where the model can hold it: at a site open in that period (else
+    InfeasibleError naming the period and the Tier-3 ban), and at a known site and sku (else
+    InputError); stock held at a site that a later period closes is a stock trap (exit 3)."""
+    s = td.first.scenario
+    for t, p in enumerate(td.periods):
+        stock = frozen.get(p.id)
+        if stock is None:
+            continue
+        stock = stock.loc[stock > 0]
+        site_ids = stock.index.get_level_values("site_id")
+        unknown = sorted(set(site_ids) - set(s.sites.index)) + sorted(
+            set(stock.index.get_level_values("sku")) - set(s.chips.index))
+        if unknown:
+            raise InputError(f"--plan: placement.csv names sites or skus that this scenario does not have: "
+                             f"{', '.join(unknown[:5])}; re-plan with the plan of this scenario")
+        held = set(s.sites.index.get_indexer(site_ids))
+        for later in td.periods[t:]:
+            closed = sorted(s.sites.index[sorted(held - set(later.d.open_sites))])
+            if closed:
+                raise InfeasibleError(
+                    f"infeasible: in period {later.id}: tier3_ban: the frozen stock through {p.id} holds new "
+                    f"units at {', '.join(closed[:5])}, which period {later.id}'s policy closes (Tier 3 with "
+                    "the ban on); units cannot be removed", ["tier3_ban"], [f"tier3_ban@{later.id}"])
+
+
+def _raise_for_status(sol: TimelineSolution, td: TimelineData, frozen_through: str | None) -> None:
+    """Infeasible: diagnosed over every period's policy rows (exit 3, naming period and limit);
+    any other status without a plan: as a snapshot solve (exit 4)."""
+    from optimizer.planner.solve import _raise_for_status as snapshot_raise
+    from optimizer.results.solution import Solution
+    status = sol.result.status
+    if status in (Status.INFEASIBLE, Status.INFEASIBLE_OR_UNBOUNDED) and sol.lp is not None \
+            and (status == Status.INFEASIBLE or sol.lp.objective_bounded()):
+        frozen = f" (stock frozen through {frozen_through})" if frozen_through else ""
+        limits = {lim.row + p.tag: (p.d, lim, f"in period {p.id}{frozen}: {lim.name}: ")
+                  for p in td.periods for lim in p.d.limits}
+        message, families, names = diagnose_rows(sol.lp, limits)
+        raise InfeasibleError(f"infeasible: {message}", families, names)
+    if not status.has_solution:
+        snapshot_raise(Solution(sol.result, lp=sol.lp), td.first)
+
+
+def soft_summary(sol: TimelineSolution, td: TimelineData, prices: dict[str, float],
+                 figures: Mapping[str, Any]) -> dict:
+    """Each violated policy limit of each period: by how much (TPP, and points of that period's
+    fleet) and what it cost, weighted by the period's years·discount as in the objective."""
+    lp = sol.lp
+    blk = lp.var_blocks.get("violation")
+    fleet = {r["period"]: r["total_tpp"] for r in figures["periods"]}
+    weight = {p.id: p.weight for p in td.periods}
+    rows = []
+    for name, e in zip(blk.index if blk else [], sol.result.x[blk.slice] if blk else []):
+        if e * MTPP <= 1e-3:
+            continue
+        limit, _, period = name.rpartition("@")
+        family = lp.row_blocks[name].family
+        tpp = float(e * MTPP)
+        rows.append({"limit": limit, "period": period, "family": family, "violation_tpp": tpp,
+                     "violation_pp": 100.0 * tpp / fleet[period] if family in SHARE_FAMILIES and fleet[period] else None,
+                     "price_per_tpp": prices[family], "cost": tpp * prices[family] * weight[period]})
+    penalty = sum(r["cost"] for r in rows)
+    return {"prices_per_tpp": prices, "violations": rows, "penalty": penalty,
+            "objective_with_penalties": figures["objective"] - penalty}
+

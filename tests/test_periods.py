@@ -1,0 +1,191 @@
+"""Multi-period plans: hand-solved 2-3-period cases, one period = the snapshot, re-planning.
+
+Conventions as tests/test_hand_solved.py: chip ``H`` with tpp 1e6 (1 unit = 1 MTPP), 1 kW,
+10 units per rack, value 1 per TPP. Periods are 0.25 years, discount 1 unless said, so the value
+of a plan is Σ_t 0.25·served_t. Each docstring derives the optimum.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import M, chip, market, site, write_scenario
+from timeline_helpers import timeline_from
+
+from optimizer import load_scenario, solve
+from optimizer.errors import InfeasibleError, InputError
+from optimizer.planner.periods import solve_timeline
+
+OPEN = "ban_tier3 = true\n"     # no limit but the Tier-3 ban
+MP_PATHS = pytest.mark.parametrize("path", ("plain",))
+Q = 0.25
+
+
+def stock(plan, period, site_id, sku="H") -> float:
+    """Units beyond the installed base at site_id at the end of period."""
+    p = plan.placement
+    row = p.loc[(p["period"] == period) & (p["site_id"] == site_id) & (p["sku"] == sku)]
+    return float((row["units"] - row["installed_units"]).sum())
+
+
+def added(plan, period, site_id, sku="H") -> float:
+    p = plan.placement
+    return float(p.loc[(p["period"] == period) & (p["site_id"] == site_id) & (p["sku"] == sku), "new_units"].sum())
+
+
+def served(plan, period) -> float:
+    return next(r["served_tpp"] for r in plan.summary["periods"] if r["period"] == period)
+
+
+@MP_PATHS
+def test_delivery_arriving_late(tmp_path, path):
+    """One U.S. site, demand 100 in each period; 30 units available in A, 100 by B (70 delivered).
+
+    Served A = 30, B = 100; 30 added in A, 70 in B; value 0.25·(30 + 100) = 32.5 MTPP."""
+    f = write_scenario(tmp_path, [site("US", "USA")], [chip(inventory=30)], [market("us", "USA", 100 * M)])
+    tl = timeline_from(f, [("A", Q, 1.0, {}), ("B", Q, 1.0, {"inventory": {"H": 100}})])
+    plan = solve_timeline(tl, path=path)
+    assert served(plan, "A") == pytest.approx(30 * M, rel=1e-6)
+    assert served(plan, "B") == pytest.approx(100 * M, rel=1e-6)
+    assert added(plan, "A", "US") == pytest.approx(30, rel=1e-6)
+    assert added(plan, "B", "US") == pytest.approx(70, rel=1e-6)
+    assert plan.summary["objective"] == pytest.approx(32.5 * M, rel=1e-6)
+    assert "inventory_skus" in plan.summary["periods"][0]["physical_binding"]
+    assert plan.summary["periods"][0]["physical_binding"]["inventory_skus"] == ["H"]
+
+
+@MP_PATHS
+def test_site_energised_late(tmp_path, path):
+    """DE holds 20 units of power (0.02 MW) in A and 1 MW from B; demand 100 in-country in DEU,
+    inventory 100: served A = 20, B = 100; DE's power binds in A."""
+    f = write_scenario(tmp_path, [site("DE", "DEU", power_mw=0.02)], [chip(inventory=100)],
+                       [market("de", "DEU", 100 * M, in_country_only=True)], policy=OPEN)
+    tl = timeline_from(f, [("A", Q, 1.0, {}), ("B", Q, 1.0, {"power_mw": {"DE": 1.0}})])
+    plan = solve_timeline(tl, path=path)
+    assert served(plan, "A") == pytest.approx(20 * M, rel=1e-6)
+    assert served(plan, "B") == pytest.approx(100 * M, rel=1e-6)
+    assert plan.summary["periods"][0]["physical_binding"]["power_sites"] == ["DE"]
+
+
+CAP_LATER = 'tier2_country_cap_tpp = 40e6\n'
+
+
+@MP_PATHS
+def test_cap_binding_later_pulls_placement_away(tmp_path, path):
+    """IND (Tier 2) has demand 100 in-country in both periods, inventory 100. Period A has no
+    cap; period B caps IND at 40 MTPP. Units stay, so A may hold only what B allows: 40 in A
+    (not 100), 40 in B; the cap binds in B and its price is positive there."""
+    f = write_scenario(tmp_path, [site("IN", "IND")], [chip(inventory=100)],
+                       [market("in", "IND", 100 * M, in_country_only=True)], policy=OPEN)
+    tl = timeline_from(f, [("A", Q, 1.0, {}), ("B", Q, 1.0, {"policy": CAP_LATER})])
+    plan = solve_timeline(tl, path=path)
+    assert stock(plan, "A", "IN") == pytest.approx(40, rel=1e-6)
+    assert served(plan, "A") == pytest.approx(40 * M, rel=1e-6)
+    assert served(plan, "B") == pytest.approx(40 * M, rel=1e-6)
+    assert "tier2_cap[IND]@B" in plan.summary["binding_limits"]
+    b = plan.summary["periods"][1]
+    assert b["prices"]["policy"]["tier2_cap[IND]"] > 0
+
+
+@MP_PATHS
+def test_cap_binding_later_pulls_placement_forward(tmp_path, path):
+    """Home share: USA >= 50 % from period B on (A has no minimum). Demand 100 in-country in DEU
+    in both periods, 100 in USA only in B; inventory 200, capex 1 (cost stage places no more
+    than needed). In A, DE gets 100 at no U.S. need; B needs US >= DE = 100: 100 U.S. units
+    added in B. Value 0.25·100 + 0.25·200 = 75."""
+    f = write_scenario(tmp_path, [site("US", "USA"), site("DE", "DEU")], [chip(inventory=200, capex_usd=1.0)],
+                       [market("de", "DEU", 100 * M, in_country_only=True),
+                        market("us", "USA", 0.0, in_country_only=True)], policy=OPEN)
+    tl = timeline_from(f, [("A", Q, 1.0, {}),
+                           ("B", Q, 1.0, {"policy": 'home_country = "USA"\nmin_home_share = 0.5\n',
+                                          "demand": {"us": 100 * M}})])
+    plan = solve_timeline(tl, path=path)
+    assert plan.summary["objective"] == pytest.approx(75 * M, rel=1e-6)
+    assert stock(plan, "A", "DE") == pytest.approx(100, rel=1e-6)
+    assert stock(plan, "B", "US") == pytest.approx(100, rel=1e-6)
+    assert added(plan, "B", "US") == pytest.approx(100, rel=1e-6)
+
+
+@MP_PATHS
+def test_tier_move_closes_a_site_later(tmp_path, path):
+    """IND is Tier 2 in A and Tier 3 (banned) from B. A unit placed in A would stay in a banned
+    country, so nothing goes to IND in any period; DEU serves its own market (demand 50 each).
+    Served 50 in A and B, IND is Tier 3 in B's placement rows' policy."""
+    f = write_scenario(tmp_path, [site("IN", "IND"), site("DE", "DEU")], [chip(inventory=200)],
+                       [market("in", "IND", 100 * M, in_country_only=True),
+                        market("de", "DEU", 50 * M, in_country_only=True)], policy=OPEN)
+    tl = timeline_from(f, [("A", Q, 1.0, {}), ("B", Q, 1.0, {"policy": '[tiers]\nIND = 3\n'})])
+    plan = solve_timeline(tl, path=path)
+    assert stock(plan, "A", "IN") == 0.0
+    assert served(plan, "A") == pytest.approx(50 * M, rel=1e-6)
+    assert plan.summary["periods"][1]["policy"]["tiers_used"]["IND"] == 3
+
+
+@MP_PATHS
+def test_stock_trap_after_rule_change_is_infeasible_then_soft(tmp_path, path):
+    """An earlier plan made when neither period capped IND placed 100 units there in A. The
+    rule changes: B caps IND at 40 MTPP. Re-planning with A's stock frozen cannot remove 60
+    units: exit 3 naming period B and the cap; --soft gives the priced plan with the 60 MTPP
+    violation in B."""
+    f = write_scenario(tmp_path, [site("IN", "IND")], [chip(inventory=100)],
+                       [market("in", "IND", 100 * M, in_country_only=True)], policy=OPEN)
+    loose = solve_timeline(timeline_from(f, [("A", Q, 1.0, {}), ("B", Q, 1.0, {})]), path=path)
+    assert stock(loose, "A", "IN") == pytest.approx(100, rel=1e-6)
+    frozen = {"A": pd.Series([100.0], index=pd.MultiIndex.from_tuples([("IN", "H")], names=["site_id", "sku"]))}
+    tl = timeline_from(f, [("A", Q, 1.0, {}), ("B", Q, 1.0, {"policy": CAP_LATER})])
+    with pytest.raises(InfeasibleError) as err:
+        solve_timeline(tl, path=path, frozen=frozen)
+    assert "in period B" in str(err.value) and "tier2_cap" in str(err.value)
+    assert err.value.limits == ["tier2_cap[IND]@B"]
+    plan = solve_timeline(tl, path=path, frozen=frozen, soft={})
+    (v,) = plan.summary["soft"]["violations"]
+    assert (v["period"], v["family"]) == ("B", "tier2_cap")
+    assert v["violation_tpp"] == pytest.approx(60 * M, rel=1e-6)
+    assert stock(plan, "A", "IN") == pytest.approx(100, rel=1e-9)
+    assert plan.summary["freeze"]["through"] == "A"
+
+
+def test_frozen_stock_at_a_site_closed_later_names_period_and_ban(tmp_path):
+    """Frozen units in IND while B bans IND (Tier 3): exit 3 naming period B and the ban."""
+    f = write_scenario(tmp_path, [site("IN", "IND")], [chip(inventory=100)],
+                       [market("in", "IND", 100 * M, in_country_only=True)], policy=OPEN)
+    tl = timeline_from(f, [("A", Q, 1.0, {}), ("B", Q, 1.0, {"policy": '[tiers]\nIND = 3\n'})])
+    frozen = {"A": pd.Series([5.0], index=pd.MultiIndex.from_tuples([("IN", "H")], names=["site_id", "sku"]))}
+    with pytest.raises(InfeasibleError, match="in period B: tier3_ban"):
+        solve_timeline(tl, path="plain", frozen=frozen)
+
+
+@pytest.mark.parametrize("path", ("plain",))
+def test_one_period_with_years_and_discount_one_is_the_snapshot(tmp_path, path):
+    """A one-period timeline (years 1, discount 1) gives the snapshot plan: objective, cost and
+    placement, on a fleet with installed units, several limits binding and capex."""
+    from optimizer.bench.generate import generate_fleet
+    folder = tmp_path / "fleet"
+    generate_fleet(folder, sites=60, seed=3)
+    s = load_scenario(folder)
+    snap = solve(s, path=path)
+    plan = solve_timeline(timeline_from(folder, [("Y", 1.0, 1.0, {})]), path=path)
+    assert plan.summary["objective"] == pytest.approx(snap.summary["objective"], rel=1e-9)
+    assert plan.summary["cost"]["total_usd"] == pytest.approx(snap.summary["cost"]["total_usd"], rel=1e-6)
+    mine = plan.placement.drop(columns="period")
+    mine["new_units"] = mine["units"] - mine["installed_units"]
+    pd.testing.assert_frame_equal(mine.reset_index(drop=True), snap.placement, rtol=1e-6)
+
+
+def test_paths_outside_multi_period_mode_are_refused(tmp_path):
+    f = write_scenario(tmp_path, [site("US", "USA")], [chip()], [market("us", "USA", M)])
+    tl = timeline_from(f, [("A", Q, 1.0, {})])
+    with pytest.raises(InputError, match="not supported in multi-period mode yet"):
+        solve_timeline(tl, path="ortools-glop")
+
+
+def test_plan_is_finished_and_read_only(tmp_path):
+    f = write_scenario(tmp_path, [site("US", "USA")], [chip()], [market("us", "USA", M)])
+    plan = solve_timeline(timeline_from(f, [("A", Q, 1.0, {}), ("B", Q, 0.9, {})]), path="plain")
+    with pytest.raises(TypeError):
+        plan.summary["periods"][0]["served_tpp"] = 0
+    assert plan.summary["mode"] == "multi-period"
+    assert list(plan.placement.columns) == ["site_id", "country", "tier", "sku", "period", "installed_units",
+                                            "new_units", "units", "tpp", "power_kw", "racks"]
+    assert list(plan.service.columns) == ["market_id", "site_id", "period", "tpp", "rtt_ms"]
+    assert np.all(np.diff(plan.placement["units"].to_numpy()) >= 0)

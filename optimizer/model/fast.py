@@ -57,18 +57,19 @@ def build_fast(d: ModelData, merge_sites: bool = True, hub_tree: bool = True) ->
     positions = class_positions(d, network)
     tree = build_class_tree(positions) if hub_tree else flat_tree(len(positions))
     draw_group, draw_node = tree_cover(tree, network)
+    countries = open_countries(d)
     b = LPBuilder()
     add_pool_placement_vars(b, d, pools)
     add_flow_vars(b, d, tree, draw_group, draw_node)
-    add_country_total_vars(b, d)
+    add_country_total_vars(b, countries)
     add_pool_inventory_rows(b, d, pools)
     add_pool_power_rows(b, d, pools)
     add_pool_rack_rows(b, d, pools)
     add_class_serving_rows(b, d, network, pools, tree, draw_node)
     add_hub_rows(b, tree, draw_node)
     add_group_balance_rows(b, d, network, draw_group)
-    add_country_total_rows(b, d, pools)
-    add_policy_rows_on_totals(b, d)
+    add_country_total_rows(b, d, pools, countries)
+    add_policy_rows_on_totals(b, d, countries)
     lp = b.build(objective_scale=MTPP, cost_scale=MUSD, cost_offset=d.installed_cost_usd)
     return FastModel(lp, network, pools, tree, draw_group, draw_node)
 
@@ -86,131 +87,139 @@ def open_countries(d: ModelData) -> list[str]:
     return sorted(set(d.site_country[d.open_sites]))
 
 
+# Every helper below writes one block. The multi-period fast model (optimizer.model.fast_periods)
+# calls them once per period with ``tag`` suffixed to every block name (``"x" + tag``, ...).
+
+
 def pool_layout(d: ModelData, pools: Pools) -> tuple[np.ndarray, np.ndarray]:
     """Pool and chip positions of each x column: pools outer, chips inner."""
     return np.repeat(np.arange(pools.n), d.n_chips), np.tile(np.arange(d.n_chips), pools.n)
 
 
-def add_pool_placement_vars(b: LPBuilder, d: ModelData, pools: Pools) -> None:
-    """x[c,p] >= 0, costing the pool's capex + a year of energy per unit, worth -margin_cost
-    (zero unless the objective is margin; the same at every site of a pool, see make_pools)."""
+def add_pool_placement_vars(b: LPBuilder, d: ModelData, pools: Pools, tag: str = "",
+                            cost: np.ndarray | None = None, hi: np.ndarray | float = np.inf) -> None:
+    """x[c,p] >= 0, costing ``cost`` per model unit (default the pool's capex + a year of
+    energy), at most ``hi``, worth -margin_cost (zero unless the objective is margin; the same
+    at every site of a pool, see make_pools)."""
     xp, xc = pool_layout(d, pools)
     index = pd.MultiIndex.from_arrays([xp, d.scenario.chips.index[xc]], names=["pool", "sku"])
-    b.add_vars("x", index, obj=-d.margin_cost[pools.first_site[xp], xc], cost=pools.unit_cost[xp, xc])
+    b.add_vars("x" + tag, index, obj=-d.margin_cost[pools.first_site[xp], xc],
+               cost=pools.unit_cost[xp, xc] if cost is None else cost, hi=hi)
 
 
-def add_pool_inventory_rows(b: LPBuilder, d: ModelData, pools: Pools) -> None:
+def add_pool_inventory_rows(b: LPBuilder, d: ModelData, pools: Pools, tag: str = "") -> None:
     """Σ_p x[c,p] <= inventory_c   ∀c."""
     xp, xc = pool_layout(d, pools)
     inv = d.scenario.chips["inventory"].to_numpy(float) / UNIT
-    b.add_rows("inventory", "inventory", d.scenario.chips.index, xc,
-               b.var_blocks["x"].start + np.arange(len(xp)), np.ones(len(xp)), hi=inv)
+    b.add_rows("inventory" + tag, "inventory", d.scenario.chips.index, xc,
+               b.var_blocks["x" + tag].start + np.arange(len(xp)), np.ones(len(xp)), hi=inv)
 
 
-def add_pool_power_rows(b: LPBuilder, d: ModelData, pools: Pools) -> None:
+def add_pool_power_rows(b: LPBuilder, d: ModelData, pools: Pools, tag: str = "") -> None:
     """Σ_c p_c·x[c,p] <= Σ_{s in p} (power_mw_s - installed MW_s)   ∀ pool p."""
-    _pool_rows(b, d, pools, "power", d.power, pools.power)
+    _pool_rows(b, d, pools, "power", d.power, pools.power, tag)
 
 
-def add_pool_rack_rows(b: LPBuilder, d: ModelData, pools: Pools) -> None:
+def add_pool_rack_rows(b: LPBuilder, d: ModelData, pools: Pools, tag: str = "") -> None:
     """Σ_c r_c·x[c,p] <= Σ_{s in p} (racks_s - installed racks_s)   ∀ pool p."""
-    _pool_rows(b, d, pools, "racks", d.racks, pools.racks)
+    _pool_rows(b, d, pools, "racks", d.racks, pools.racks, tag)
 
 
-def _pool_rows(b: LPBuilder, d: ModelData, pools: Pools, name: str, coef: np.ndarray, rhs: np.ndarray) -> None:
+def _pool_rows(b: LPBuilder, d: ModelData, pools: Pools, name: str, coef: np.ndarray, rhs: np.ndarray,
+               tag: str) -> None:
     xp, xc = pool_layout(d, pools)
-    b.add_rows(name, name, pd.RangeIndex(pools.n, name="pool"), xp,
-               b.var_blocks["x"].start + np.arange(len(xp)), coef[xc], hi=rhs)
+    b.add_rows(name + tag, name, pd.RangeIndex(pools.n, name="pool"), xp,
+               b.var_blocks["x" + tag].start + np.arange(len(xp)), coef[xc], hi=rhs)
 
 
 def add_flow_vars(b: LPBuilder, d: ModelData, tree: ClassTree, draw_group: np.ndarray,
-                  draw_node: np.ndarray) -> None:
+                  draw_node: np.ndarray, tag: str = "", weight: float = 1.0) -> None:
     """d[h,n] >= 0 on cover arcs; e[n] >= 0 for every non-root tree node;
-    u[m] in [0, demand_m] with objective value_m."""
+    u[m] in [0, demand_m] with objective weight·value_m."""
     mk = d.scenario.markets
-    b.add_vars("d", pd.MultiIndex.from_arrays([draw_group, draw_node], names=["group", "node"]))
-    b.add_vars("e", pd.Index(np.flatnonzero(tree.parent >= 0), name="node"))
-    b.add_vars("u", mk.index, hi=mk["demand_tpp"].to_numpy(float) / MTPP, obj=mk["value"].to_numpy(float))
+    b.add_vars("d" + tag, pd.MultiIndex.from_arrays([draw_group, draw_node], names=["group", "node"]))
+    b.add_vars("e" + tag, pd.Index(np.flatnonzero(tree.parent >= 0), name="node"))
+    b.add_vars("u" + tag, mk.index, hi=mk["demand_tpp"].to_numpy(float) / MTPP,
+               obj=weight * mk["value"].to_numpy(float))
 
 
-def _edge_col(b: LPBuilder, tree: ClassTree) -> np.ndarray:
+def _edge_col(b: LPBuilder, tree: ClassTree, tag: str = "") -> np.ndarray:
     """Column of e[n] for every node (-1 for the root)."""
     col = np.full(tree.n_nodes, -1, dtype=np.int64)
-    col[tree.parent >= 0] = b.var_blocks["e"].start + np.arange(int((tree.parent >= 0).sum()))
+    col[tree.parent >= 0] = b.var_blocks["e" + tag].start + np.arange(int((tree.parent >= 0).sum()))
     return col
 
 
-def add_hub_rows(b: LPBuilder, tree: ClassTree, draw_node: np.ndarray) -> None:
+def add_hub_rows(b: LPBuilder, tree: ClassTree, draw_node: np.ndarray, tag: str = "") -> None:
     """e[T] + Σ_h d[h,T] - Σ_{c child of T} e[c] = 0   ∀ hub T (internal node)."""
     hubs = np.arange(tree.n_leaves, tree.n_nodes)
     if len(hubs) == 0:
         return
-    e_col = _edge_col(b, tree)
+    e_col = _edge_col(b, tree, tag)
     row_of = np.full(tree.n_nodes, -1, dtype=np.int64)
     row_of[hubs] = np.arange(len(hubs))
     own = hubs[e_col[hubs] >= 0]
     kids = np.flatnonzero(tree.parent >= 0)
     on_hub = np.flatnonzero(draw_node >= tree.n_leaves)
     rows = np.concatenate([row_of[own], row_of[tree.parent[kids]], row_of[draw_node[on_hub]]])
-    cols = np.concatenate([e_col[own], e_col[kids], b.var_blocks["d"].start + on_hub])
+    cols = np.concatenate([e_col[own], e_col[kids], b.var_blocks["d" + tag].start + on_hub])
     vals = np.concatenate([np.ones(len(own)), -np.ones(len(kids)), np.ones(len(on_hub))])
-    b.add_rows("hub", "network", pd.RangeIndex(len(hubs), name="hub"), rows, cols, vals, lo=0.0, hi=0.0)
+    b.add_rows("hub" + tag, "network", pd.RangeIndex(len(hubs), name="hub"), rows, cols, vals, lo=0.0, hi=0.0)
 
 
-def add_country_total_vars(b: LPBuilder, d: ModelData) -> None:
-    """N_k >= 0 per country with open sites; N >= 0."""
-    b.add_vars("N_k", pd.Index(open_countries(d), name="country"))
-    b.add_vars("N", pd.Index(["fleet"]))
+def add_country_total_vars(b: LPBuilder, countries: list[str], tag: str = "") -> None:
+    """N_k >= 0 per country with placement columns (``countries``); N >= 0."""
+    b.add_vars("N_k" + tag, pd.Index(countries, name="country"))
+    b.add_vars("N" + tag, pd.Index(["fleet"]))
 
 
 def add_class_serving_rows(b: LPBuilder, d: ModelData, red: Reduction, pools: Pools,
-                           tree: ClassTree, draw_node: np.ndarray) -> None:
+                           tree: ClassTree, draw_node: np.ndarray, tag: str = "") -> None:
     """e[g] + Σ_h d[h,g] - Σ_{p in g} Σ_c tpp_c·x[c,p] <= Σ_{s in g} installed TPP_s   ∀ class g
     (a class's outflow, up the tree and straight to groups, is at most its compute)."""
     xp, xc = pool_layout(d, pools)
     cls_of_x = pools.site_class[xp]
     serving_x = np.flatnonzero(cls_of_x >= 0)
-    x0 = b.var_blocks["x"].start
-    e_col = _edge_col(b, tree)
+    x0 = b.var_blocks["x" + tag].start
+    e_col = _edge_col(b, tree, tag)
     leaves = np.flatnonzero(e_col[:tree.n_leaves] >= 0)
     on_leaf = np.flatnonzero(draw_node < tree.n_leaves)
     rows = np.concatenate([leaves, draw_node[on_leaf], cls_of_x[serving_x]])
-    cols = np.concatenate([e_col[leaves], b.var_blocks["d"].start + on_leaf, x0 + serving_x])
+    cols = np.concatenate([e_col[leaves], b.var_blocks["d" + tag].start + on_leaf, x0 + serving_x])
     vals = np.concatenate([np.ones(len(leaves)), np.ones(len(on_leaf)), -d.tpp[xc[serving_x]]])
     serving = red.site_class >= 0
     inst = np.bincount(red.site_class[serving], weights=d.inst_tpp[serving], minlength=red.n_classes)
-    b.add_rows("class_serving", "serving", pd.RangeIndex(red.n_classes, name="class"), rows, cols, vals, hi=inst)
+    b.add_rows("class_serving" + tag, "serving", pd.RangeIndex(red.n_classes, name="class"), rows, cols, vals, hi=inst)
 
 
-def add_group_balance_rows(b: LPBuilder, d: ModelData, red: Reduction, draw_group: np.ndarray) -> None:
+def add_group_balance_rows(b: LPBuilder, d: ModelData, red: Reduction, draw_group: np.ndarray,
+                           tag: str = "") -> None:
     """Σ_{m in h} u[m] - Σ_n d[h,n] = 0   ∀ market group h."""
     n_m = len(d.scenario.markets)
-    u0, d0 = b.var_blocks["u"].start, b.var_blocks["d"].start
+    u0, d0 = b.var_blocks["u" + tag].start, b.var_blocks["d" + tag].start
     rows = np.concatenate([red.market_group, draw_group])
     cols = np.concatenate([u0 + np.arange(n_m), d0 + np.arange(len(draw_group))])
     vals = np.concatenate([np.ones(n_m), -np.ones(len(draw_group))])
-    b.add_rows("group_balance", "demand", pd.RangeIndex(red.n_groups, name="group"), rows, cols, vals,
+    b.add_rows("group_balance" + tag, "demand", pd.RangeIndex(red.n_groups, name="group"), rows, cols, vals,
                lo=0.0, hi=0.0)
 
 
-def add_country_total_rows(b: LPBuilder, d: ModelData, pools: Pools) -> None:
+def add_country_total_rows(b: LPBuilder, d: ModelData, pools: Pools, countries: list[str], tag: str = "") -> None:
     """N_k - Σ_{p in k} Σ_c tpp_c·x[c,p] = 0  ∀k;   N - Σ_k N_k = 0."""
     xp, xc = pool_layout(d, pools)
-    countries = open_countries(d)
     pos = pd.Index(countries).get_indexer(pools.country[xp])
-    x0, nk0, n0 = (b.var_blocks[v].start for v in ("x", "N_k", "N"))
+    x0, nk0, n0 = (b.var_blocks[v + tag].start for v in ("x", "N_k", "N"))
     K = len(countries)
     rows = np.concatenate([np.arange(K), pos, [K] * (K + 1)])
     cols = np.concatenate([nk0 + np.arange(K), x0 + np.arange(len(xp)), [n0], nk0 + np.arange(K)])
     vals = np.concatenate([np.ones(K), -d.tpp[xc], [1.0], -np.ones(K)])
-    b.add_rows("country_total", "accounting", pd.Index([*countries, "fleet"]), rows, cols, vals, lo=0.0, hi=0.0)
+    b.add_rows("country_total" + tag, "accounting", pd.Index([*countries, "fleet"]), rows, cols, vals, lo=0.0, hi=0.0)
 
 
-def add_policy_rows_on_totals(b: LPBuilder, d: ModelData) -> None:
+def add_policy_rows_on_totals(b: LPBuilder, d: ModelData, countries: list[str], tag: str = "") -> None:
     """One row per policy limit (see optimizer.policy.rules), T_G (sense) a·T + b written on the
     totals:  Σ_{k∈G} N_k - a·N  (>= or <=)  a·I - I_G + b  (a share has the N entry, an amount not)."""
-    countries = open_countries(d)
-    nk0, n0 = b.var_blocks["N_k"].start, b.var_blocks["N"].start
+    nk0, n0 = b.var_blocks["N_k" + tag].start, b.var_blocks["N" + tag].start
     where = {k: i for i, k in enumerate(countries)}
     for lim in d.limits:
         members = [k for k in countries if k in lim.members]
@@ -219,5 +228,5 @@ def add_policy_rows_on_totals(b: LPBuilder, d: ModelData) -> None:
         installed = d.installed_in(np.isin(d.site_country, list(lim.members)))
         rhs = lim.share * d.installed_total - installed + lim.amount_tpp / MTPP
         lo, hi = (rhs, np.inf) if lim.sense == AT_LEAST else (-np.inf, rhs)
-        b.add_rows(lim.row, lim.family.value, pd.Index([lim.scope]), np.zeros(len(cols), int),
+        b.add_rows(lim.row + tag, lim.family.value, pd.Index([lim.scope]), np.zeros(len(cols), int),
                    np.array(cols, dtype=np.int64), np.array(vals, dtype=float), lo, hi)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any, Mapping
 
 import numpy as np
@@ -23,11 +24,14 @@ from optimizer.errors import InfeasibleError, InputError
 from optimizer.inputs.timeline import Timeline
 from optimizer.model.data import MTPP, UNIT
 from optimizer.model.elastic import policy_rows, with_elastic_rows
+from optimizer.model.fast_periods import build_fast_timeline, split_timeline_pools
 from optimizer.model.lp import LinearProgram
 from optimizer.model.periods import TimelineData, build_plain_timeline
-from optimizer.planner.solve import SolverPath, check_run_options, soft_prices
+from optimizer.planner.solve import COST_STAGE_OPTIONS, SolverPath, check_run_options, fast_highs_options, soft_prices
 from optimizer.policy.rules import SHARE, SHARE_FAMILIES
 from optimizer.results.periods import H100E_TPP, PeriodSolution, TimelinePlan, build_timeline_summary, timeline_figures
+from optimizer.results.solution import site_chip_series, unfold_service
+from optimizer.solvers import highs
 from optimizer.solvers.contract import SolveOptions
 from optimizer.solvers.highs import HIGHS
 from optimizer.solvers.result import SolveResult, Status
@@ -68,11 +72,19 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     timings: dict[str, float] = {}
     td = TimelineData.from_timeline(tl)
     _check_frozen(td, frozen or {})
-    sol = _plain(td, path, time_limit, prices, frozen or {}, timings, t0)
+    if path == SolverPath.PULP:
+        sol = _pulp(td, time_limit, timings)
+    elif path == SolverPath.FAST and not frozen:
+        sol = _fast(td, time_limit, prices, timings, t0)
+    else:       # re-planning fixes stock per site: the plain formulation (said in a note)
+        sol = _plain(td, time_limit, prices, frozen or {}, timings, t0)
     _raise_for_status(sol, td, list(frozen)[-1] if frozen else None)
     t1 = time.perf_counter()
     placement, service, figures = timeline_figures(tl, sol.periods)
     notes = list(tl.notes) + list(tl.first.notes) + sol.result.notes
+    if path == SolverPath.FAST and frozen:
+        notes.append("re-planning with frozen stock runs on the plain formulation (the stock is fixed site by "
+                     "site, which the fast path's site pools do not keep apart); the plan is the same optimum")
     soft_block = soft_summary(sol, td, prices, figures) if prices is not None else None
     timings["extract"] = time.perf_counter() - t1
     summary = build_timeline_summary(
@@ -83,7 +95,7 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     return TimelinePlan(placement, service, summary, scenario, timeline=tl)
 
 
-def _plain(td: TimelineData, path: SolverPath, time_limit: float | None, prices: dict | None,
+def _plain(td: TimelineData, time_limit: float | None, prices: dict | None,
            frozen: Mapping[str, pd.Series], timings: dict, t0: float) -> TimelineSolution:
     """The plain multi-period LP on HiGHS, both stages."""
     lp = with_frozen_stock(soft_rows(build_plain_timeline(td), td, prices), td, frozen)
@@ -95,6 +107,56 @@ def _plain(td: TimelineData, path: SolverPath, time_limit: float | None, prices:
               "periods": len(td.periods), "pairs": len(td.first.pairs)}
     periods = _plain_periods(lp, result, td) if result.status.has_solution else None
     return TimelineSolution(result, lp, periods, counts)
+
+
+def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, timings: dict,
+          t0: float) -> TimelineSolution:
+    """The fast multi-period LP (optimizer.model.fast_periods) on HiGHS, both stages, expanded
+    back to sites and pairs period by period."""
+    fm = build_fast_timeline(td)
+    lp = soft_rows(fm.fast.lp, td, prices)
+    timings["build"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    options = SolveOptions(time_limit=time_limit, two_stage=True, native=MappingProxyType(fast_highs_options(lp)),
+                           cost_stage_native=MappingProxyType(COST_STAGE_OPTIONS))
+    result = HIGHS.solve(lp, options)
+    timings["solve"] = time.perf_counter() - t1
+    red = fm.fast.network
+    counts = {"variables": lp.num_col, "rows": lp.num_row, "nonzeros": int(lp.A.nnz), "periods": len(td.periods),
+              "site_classes": red.n_classes, "market_groups": red.n_groups, "placement_pools": fm.pools[0].n}
+    if not result.status.has_solution:
+        return TimelineSolution(result, lp, None, counts)
+    fast = replace(fm.fast, lp=lp)
+    x = result.x
+    C = td.first.n_chips
+    x_pool = [x[lp.var_blocks["x" + p.tag].slice].reshape(-1, C) for p in td.periods]
+    x_site = split_timeline_pools(td, fm, x_pool, highs.solve_feasibility)
+    periods = []
+    for p, xs in zip(td.periods, x_site):
+        m, site, amount = unfold_service(p.d, fast, x, xs, p.tag)
+        fleet = p.d.installed_total + float((xs @ p.d.tpp).sum())
+        periods.append(PeriodSolution(site_chip_series(p.d, xs * UNIT), m, site, amount,
+                                      period_prices(lp, result, p, fleet)))
+    return TimelineSolution(result, lp, periods, counts)
+
+
+def _pulp(td: TimelineData, time_limit: float | None, timings: dict) -> TimelineSolution:
+    """The algebraic multi-period model on CBC (the independent reference)."""
+    from optimizer.solvers.pulp_cbc import solve_pulp_timeline  # imported on demand
+    timings["build"] = 0.0
+    t1 = time.perf_counter()
+    result, stocks, served = solve_pulp_timeline(td, time_limit=time_limit)
+    timings["solve"] = time.perf_counter() - t1
+    counts = {"periods": len(td.periods), "pairs": len(td.first.pairs)}
+    if not result.status.has_solution:
+        return TimelineSolution(result, None, None, counts)
+    s = td.first.scenario
+    periods = []
+    for stock, svc in zip(stocks, served):
+        periods.append(PeriodSolution(
+            stock, s.markets.index.get_indexer(svc.index.get_level_values("market_id")),
+            s.sites.index.get_indexer(svc.index.get_level_values("site_id")), svc.to_numpy()))
+    return TimelineSolution(result, None, periods, counts)
 
 
 def _plain_periods(lp: LinearProgram, result: SolveResult, td: TimelineData) -> list[PeriodSolution]:

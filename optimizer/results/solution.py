@@ -46,13 +46,21 @@ def site_placement(d: ModelData, fm: FastModel, x: np.ndarray, solve_feasibility
 def expand_fast(sol: Solution, d: ModelData, fm: FastModel, x: np.ndarray,
                 solve_feasibility: FeasibilitySolver) -> Solution:
     """Fill ``sol`` with per-site units and per-pair service from a fast-model vector ``x``."""
-    lp, red = fm.lp, fm.network
     x_site = site_placement(d, fm, x, solve_feasibility)
+    sol.new_units = site_chip_series(d, x_site * UNIT)
+    sol.market_pos, sol.site_pos, sol.served = unfold_service(d, fm, x, x_site)
+    return sol
+
+
+def unfold_service(d: ModelData, fm: FastModel, x: np.ndarray, x_site: np.ndarray,
+                   tag: str = "") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-pair service (market and site positions, TPP) from the flows of a fast-model vector
+    ``x`` (blocks ``d``, ``e``, ``u`` + ``tag``: one period of a multi-period model) and the
+    new units per site ``x_site`` (model units)."""
+    lp = fm.lp
     capacity = d.inst_tpp + x_site @ d.tpp
     up = np.zeros(fm.tree.n_nodes)
-    up[lp.var_blocks["e"].index.to_numpy()] = x[lp.var_blocks["e"].slice]
-    h, g, flow = unfold_tree_flows(fm.tree, fm.draw_group, fm.draw_node, x[lp.var_blocks["d"].slice], up)
-    m, site, amount = split_flows(red, h, g, flow, x[lp.var_blocks["u"].slice], capacity)
-    sol.new_units = site_chip_series(d, x_site * UNIT)
-    sol.market_pos, sol.site_pos, sol.served = m, site, amount * MTPP
-    return sol
+    up[lp.var_blocks["e" + tag].index.to_numpy()] = x[lp.var_blocks["e" + tag].slice]
+    h, g, flow = unfold_tree_flows(fm.tree, fm.draw_group, fm.draw_node, x[lp.var_blocks["d" + tag].slice], up)
+    m, site, amount = split_flows(fm.network, h, g, flow, x[lp.var_blocks["u" + tag].slice], capacity)
+    return m, site, amount * MTPP

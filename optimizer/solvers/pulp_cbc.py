@@ -74,6 +74,17 @@ def solve_pulp(d: ModelData, time_limit: float | None = None, objective: Objecti
     prob += value
     _physical(prob, d, x, f, inst, tpp)
     _policy(prob, d, x, inst, tpp)
+    energy = s.energy_usd_per_unit()
+    cost = pulp.lpSum((chips.at[c, "capex_usd"] + energy.at[site, c]) * UNIT / MUSD * var
+                      for (site, c), var in x.items())
+    result = _two_stages(prob, value, cost, time_limit, t0)
+    return _collect(x, f, result) if result.status.has_solution else (result, None, None)
+
+
+def _two_stages(prob: pulp.LpProblem, value, cost, time_limit: float | None, t0: float) -> SolveResult:
+    """Maximize ``value`` on CBC; when optimal, minimize ``cost`` subject to value >= the
+    optimum less 1e-7 relative (no cost stage after a limit). The result has no vector: the
+    values stay in the PuLP variables."""
     solver = cbc(time_limit)
     t_solve = time.perf_counter()
     prob.solve(solver)
@@ -81,23 +92,18 @@ def solve_pulp(d: ModelData, time_limit: float | None = None, objective: Objecti
     seconds = {"value_stage": time.perf_counter() - t0}
     if not status.has_solution:
         return SolveResult(status, "cbc", message=pulp.LpStatus[prob.status], seconds=seconds,
-                           termination=termination), None, None
+                           termination=termination)
     optimum = pulp.value(prob.objective) or 0.0
-    if status != Status.OPTIMAL:   # no cost stage after a limit
-        return _collect(x, f, SolveResult(status, "cbc", objective=optimum, seconds=seconds,
-                                          termination=termination))
-    energy = s.energy_usd_per_unit()
-    cost = pulp.lpSum((chips.at[c, "capex_usd"] + energy.at[site, c]) * UNIT / MUSD * var
-                      for (site, c), var in x.items())
+    if status != Status.OPTIMAL:
+        return SolveResult(status, "cbc", objective=optimum, seconds=seconds, termination=termination)
     prob += value >= value_floor(optimum), "value_floor"
     prob.sense = pulp.LpMinimize
     prob.setObjective(cost)
     t1 = time.perf_counter()
     prob.solve(solver)
     seconds["cost_stage"] = time.perf_counter() - t1
-    result = SolveResult(Status.OPTIMAL, "cbc", objective=float(pulp.value(value) or 0.0),
-                         bound=optimum, cost=float(pulp.value(cost) or 0.0), seconds=seconds)
-    return _collect(x, f, result)
+    return SolveResult(Status.OPTIMAL, "cbc", objective=float(pulp.value(value) or 0.0),
+                       bound=optimum, cost=float(pulp.value(cost) or 0.0), seconds=seconds)
 
 
 def _collect(x: dict, f: dict, result: SolveResult) -> tuple[SolveResult, pd.Series, pd.Series]:
@@ -232,3 +238,63 @@ class CbcBackend:
 
 
 CBC = CbcBackend()
+
+
+def solve_pulp_timeline(td, time_limit: float | None = None
+                        ) -> tuple[SolveResult, list[pd.Series] | None, list[pd.Series] | None]:
+    """The multi-period model (optimizer.model.periods) written algebraically, period by period,
+    from each period's tables, and solved on CBC in two stages; returns the result, new stock
+    per (site, sku) and TPP served per pair, each as one Series per period.
+
+    max Σ_t years_t·disc_t·Σ value·f_t;  stock x_t >= x_{t-1};  each period's snapshot rows on
+    x_t and f_t (:func:`_physical`, :func:`_policy`); x_t = 0 at sites closed in t; then min
+    Σ_t disc_t·(capex·(x_t - x_{t-1}) + years_t·energy·(installed + x_t))."""
+    t0 = time.perf_counter()
+    prob = pulp.LpProblem("fleetopt_timeline", pulp.LpMaximize)
+    xs, fs, value, cost = [], [], [], []
+    before: dict = {}
+    for t, p in enumerate(td.periods):
+        d, s = p.d, p.d.scenario
+        chips = s.chips
+        open_ids = set(s.sites.index[d.open_sites])
+        x = {(site, c): _var(prob, f"x{t}_{i}_{j}", up=None if site in open_ids else 0.0)
+             for i, site in enumerate(s.sites.index[td.sites]) for j, c in enumerate(chips.index)}
+        f = {(m, site): _var(prob, f"f{t}_{k}")
+             for k, (m, site) in enumerate(zip(d.pairs["market_id"], d.pairs["site_id"]))}
+        inst = s.installed_matrix()
+        tpp = chips["tpp"] / MTPP * UNIT
+        period_rows = _Named(prob, f"_t{t}")
+        _physical(period_rows, d, x, f, inst, tpp)      # x at sites closed in t: columns fixed at 0 above
+        _policy(period_rows, d, x, inst, tpp)
+        for k, (key, var) in enumerate(x.items()):
+            if key in before:
+                prob += var >= before[key], f"stock_{t}_{k}"
+        energy = s.energy_usd_per_unit()
+        added = {k: v - before.get(k, 0) for k, v in x.items()}
+        cost.append(p.discount * pulp.lpSum(
+            chips.at[c, "capex_usd"] * UNIT / MUSD * added[site, c] + p.years * energy.at[site, c] * UNIT / MUSD * v
+            for (site, c), v in x.items()))
+        value.append(p.weight * pulp.lpSum(s.markets.at[m, "value"] * var for (m, _), var in f.items()))
+        xs.append(x)
+        fs.append(f)
+        before = x
+    total_value = pulp.lpSum(value)
+    prob += total_value
+    result = _two_stages(prob, total_value, pulp.lpSum(cost), time_limit, t0)
+    if not result.status.has_solution:
+        return result, None, None
+    collected = [_collect(x, f, result)[1:] for x, f in zip(xs, fs)]
+    return result, [c[0] for c in collected], [c[1] for c in collected]
+
+
+
+class _Named:
+    """``prob`` for the row writers, with ``suffix`` added to every constraint name (a period's)."""
+
+    def __init__(self, prob: pulp.LpProblem, suffix: str):
+        self.prob, self.suffix = prob, suffix
+
+    def __iadd__(self, item: tuple) -> "_Named":
+        constraint, name = item
+        self.prob += constraint, f"{name}{self.suffix}"
+        return self

@@ -28,7 +28,7 @@ from optimizer.model.fast_periods import build_fast_timeline, split_timeline_poo
 from optimizer.model.lp import LinearProgram
 from optimizer.model.periods import TimelineData, build_plain_timeline
 from optimizer.planner.solve import COST_STAGE_OPTIONS, SolverPath, check_run_options, fast_highs_options, soft_prices
-from optimizer.policy.rules import SHARE, SHARE_FAMILIES
+from optimizer.policy.rules import SHARE, SHARE_FAMILIES, Family
 from optimizer.results.periods import H100E_TPP, PeriodSolution, TimelinePlan, build_timeline_summary, timeline_figures
 from optimizer.results.solution import site_chip_series, unfold_service
 from optimizer.solvers import highs
@@ -237,10 +237,11 @@ def _check_frozen(td: TimelineData, frozen: Mapping[str, pd.Series]) -> None:
         for later in td.periods[t:]:
             closed = sorted(s.sites.index[sorted(held - set(later.d.open_sites))])
             if closed:
+                ban = Family.TIER3_BAN.value
                 raise InfeasibleError(
-                    f"infeasible: in period {later.id}: tier3_ban: the frozen stock through {p.id} holds new "
+                    f"infeasible: in period {later.id}: {ban}: the frozen stock through {p.id} holds new "
                     f"units at {', '.join(closed[:5])}, which period {later.id}'s policy closes (Tier 3 with "
-                    "the ban on); units cannot be removed", ["tier3_ban"], [f"tier3_ban@{later.id}"])
+                    "the ban on); units cannot be removed", [ban], [f"{ban}@{later.id}"])
 
 
 def _raise_for_status(sol: TimelineSolution, td: TimelineData, frozen_through: str | None) -> None:

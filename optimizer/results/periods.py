@@ -23,11 +23,13 @@ import pandas as pd
 
 from optimizer.inputs.countries import policy_record
 from optimizer.inputs.timeline import Timeline
+from optimizer.policy.rules import Family
 from optimizer.results.plan import ZERO, Plan, placement_table, service_table
 from optimizer.results.summary import freeze, plan_cost, plan_figures
 from optimizer.solvers.result import SolveResult
 
 H100E_TPP = 15_832.0
+SHARES = (Family.HOME_SHARE.value, Family.TIER1_SHARE.value)     # the summary's share fields
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,7 +108,7 @@ def period_record(p, figures: Mapping[str, Any], added: pd.DataFrame, prices: Ma
     return {
         "period": p.id, "years": p.years, "discount": p.discount, "policy": policy_record(p.scenario),
         **{k: figures[k] for k in ("objective", "served_tpp", "demand_tpp", "served_pct", "total_tpp",
-                                   "installed_tpp", "new_tpp", "home_share", "tier1_share", "countries",
+                                   "installed_tpp", "new_tpp", *SHARES, "countries",
                                    "limits", "binding_limits", "physical_binding")},
         "new_units": {str(k): float(v) for k, v in added.groupby("sku")["new_units"].sum().items() if v > 0},
         "cost_usd": period_cost, "capex_usd": cost["capex_usd"], "energy_usd": energy,
@@ -132,8 +134,8 @@ def timeline_figures(tl: Timeline, sols: list[PeriodSolution]) -> tuple[pd.DataF
         "objective": sum(r["objective"] * p.years * p.discount for r, p in zip(periods, tl.periods)),
         "served_tpp": served, "demand_tpp": demand,
         "served_pct": 100.0 * served / demand if demand > 0 else 100.0,
-        **{k: last[k] for k in ("total_tpp", "installed_tpp", "new_tpp", "home_share", "tier1_share",
-                                "countries", "physical_binding")},
+        **{k: last[k] for k in ("total_tpp", "installed_tpp", "new_tpp", *SHARES, "countries",
+                                "physical_binding")},
         "new_units": float(placement["new_units"].sum()),
         "cost": {"capex_usd": sum(r["capex_usd"] for r in periods),
                  "energy_usd": sum(r["energy_usd"] for r in periods),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 try:   # Ctrl-C while the libraries load (about a second) gets the same one line as later on
+    import contextlib
     import os
     import re
     import time
@@ -23,10 +24,11 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
     from optimizer.errors import EXIT_DISAGREE, EXIT_INTERRUPTED, EXIT_SOLVER, FleetoptError, InputError
     from optimizer.inputs.timeline import has_periods, load_timeline
     from optimizer.io.manifest import build_manifest, input_differences, run_inputs, utc_now
-    from optimizer.outdir import check_out_dir, check_out_file, out_lock, read_run, write_with
+    from optimizer.outdir import check_out_dir, check_out_file, out_lock, read_run, streamed_file, write_with
     from optimizer.planner.integer import IntegerMethod, MipSolver
     from optimizer.planner.solve import Objective, SolverPath, check_run_options
     from optimizer.policy.rules import AT_LEAST, ROW_FAMILIES, Family
+    from optimizer.progress import StatusLine, solver_log
     from optimizer.solvers.result import COST_NOT_MINIMISED
 except KeyboardInterrupt:
     sys.stderr.write("interrupted\n")
@@ -137,15 +139,19 @@ def solve_cmd(
     objective: Annotated[Objective, typer.Option(
         "--objective", help="serve: the most valuable demand served, then the cheapest plan; margin: revenue "
         "less annualised cost (needs markets.csv usd_per_h100e_hour)")] = Objective.SERVE,
+    log: LogOpt = None,
+    progress: ProgressOpt = None,
 ) -> None:
     """Solve SCENARIO for the most valuable compliant placement and write it to --out."""
     options, started = dict(locals()), utc_now()
     try:
         check_run_options(path, time_limit, gap, integer)     # before any work
         target = check_out_dir(out, "plan", scenario)
-        if report:
-            check_out_file(report, "--report", (target, *run_inputs(scenario, policy, baseline)))
-        with out_lock(target):
+        inputs = (target, *run_inputs(scenario, policy, baseline))
+        written = (check_out_file(report, "--report", inputs),) if report else ()
+        if log:
+            check_out_file(log, "--log", (*inputs, *written))
+        with out_lock(target), _watched(progress, "solve"), _solver_log(log):
             check_out_dir(out, "plan", scenario, checked=target)     # again, under the lock
             s = load_scenario(scenario, policy)
             _check_baseline(scenario, baseline)
@@ -161,6 +167,34 @@ def solve_cmd(
     _print_summary(plan.summary, out)
     if report:
         typer.echo(f"report written to {report}")
+
+
+LogOpt = Annotated[Optional[Path], typer.Option(
+    "--log", help="Write the solver's log to this file (while the run goes on; see README)")]
+ProgressOpt = Annotated[Optional[bool], typer.Option(
+    "--progress/--quiet", help="Phase and elapsed time on stderr: a live line on a terminal (the "
+    "default there), plain lines per phase elsewhere with --progress; --quiet: none",
+    show_default=False)]
+
+
+def _watched(progress: bool | None, label: str):
+    """The status line on stderr (see :class:`optimizer.progress.StatusLine`): live on a
+    terminal unless --quiet; one plain line per phase elsewhere, only with --progress (stderr
+    is otherwise one line per problem, which scripts read)."""
+    tty = sys.stderr.isatty()
+    if progress is False or (progress is None and not tty):
+        return contextlib.nullcontext()
+    return StatusLine(sys.stderr, live=tty, label=f"fleetopt {label}").shown()
+
+
+@contextlib.contextmanager
+def _solver_log(path: Path | None):
+    """--log: the solver's log streamed to ``path`` (see :func:`optimizer.outdir.streamed_file`)."""
+    if path is None:
+        yield
+        return
+    with streamed_file(path) as stream, solver_log(stream):
+        yield
 
 
 def _parse_prices(items: list[str] | None) -> dict[str, float]:

@@ -28,7 +28,7 @@ import shutil
 import socket
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, TextIO
 
 from optimizer.errors import InputError
 
@@ -449,6 +449,24 @@ def atomic_file(target: Path) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def streamed_file(target: Path) -> Iterator[TextIO]:
+    """A text file written while the run goes on (a log): the stream writes the hidden
+    temporary beside ``target`` (``tail -f`` can follow it), which is moved into place when the
+    block ends, normally or by an error (a failed run's log is what explains it). An interrupt
+    (Ctrl-C: KeyboardInterrupt, SystemExit) removes it: nothing is written."""
+    target = Path(target)
+    _mkdir(target.parent, target)
+    failure: Exception | None = None
+    with atomic_file(target) as tmp, open(tmp, "w") as stream:
+        try:
+            yield stream
+        except Exception as exc:      # noqa: BLE001 - kept, moved into place, raised again below
+            failure = exc
+    if failure is not None:
+        raise failure
 
 
 def _cannot_write(target: Path, exc: OSError) -> InputError:

@@ -15,7 +15,7 @@ PACKAGE = ROOT / "optimizer"
 
 # bottom to top; a module of layer i may import layers 0..i
 LAYERS = (
-    ("foundation", ("optimizer.errors", "optimizer.datafiles", "optimizer.outdir")),
+    ("foundation", ("optimizer.errors", "optimizer.datafiles", "optimizer.outdir", "optimizer.progress")),
     ("policy", ("optimizer.policy",)),
     ("inputs", ("optimizer.inputs",)),
     ("model", ("optimizer.model",)),

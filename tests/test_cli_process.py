@@ -79,7 +79,12 @@ def interrupt(args: list, ready, timeout: float = 60.0) -> tuple[subprocess.Comp
     assert proc.poll() is None, f"finished before the signal: {proc.communicate()}"
     sent = time.time()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=timeout)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()          # a failing test leaves no solver running
+        proc.communicate()
+        raise
     return subprocess.CompletedProcess(args, proc.returncode, out, err), time.time() - sent
 
 

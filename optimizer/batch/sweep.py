@@ -10,10 +10,13 @@ reason and the others go on.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
+import os
 import shutil
+import signal
 from pathlib import Path
 from typing import Any, Callable
 
@@ -146,12 +149,29 @@ def _run_processes(workers, scenario_dir, policy, parts, out_dir, progress, run)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    try:
         futures = [pool.submit(solve_chunk, str(scenario_dir), policy, part, str(out_dir), run) for part in parts]
         for fut in as_completed(futures):
             for row in fut.result():
                 if progress:
                     progress(row)
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    pool.shutdown()
+
+
+def _stop_workers(pool) -> None:
+    """Ctrl-C (or a failure) in the sweep: drop the queued chunks and end the running workers
+    now instead of waiting for their chunks to finish. A variant a worker was writing leaves
+    only a temporary name (every write is atomic), which the next run cleans up; the variants
+    it finished stay, so a rerun resumes."""
+    workers = list(getattr(pool, "_processes", None) or {})     # pids: the executor has no public list
+    pool.shutdown(wait=False, cancel_futures=True)
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
 
 
 def _run_dask(address: str, scenario_dir, policy, parts, out_dir, progress, run) -> None:

@@ -33,6 +33,7 @@ from optimizer.inputs.tables import (
     TableSpec,
 )
 from optimizer.policy.policy import DEFAULT_POLICY, Policy, parse_policy, policy_codes, read_policy_file
+from optimizer.progress import phase
 
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
 FALSE_WORDS = {"false", "0", "no", "n", "f", ""}
@@ -51,10 +52,12 @@ def load_scenario(folder: str | Path, policy: str | Path | Policy | None = None)
     """
     folder = scenario_folder(folder)
     t0 = time.perf_counter()
+    phase("load")       # reading and typing each file (its own checks included)
     clock = {"load": 0.0}
     problems = snapshot_only_problems(folder)
     resolved = resolve_policy(folder, policy, problems)
     files = read_folder(folder, problems, clock)
+    phase("validate")   # the checks across files: codes, policy under the tiers, references
     scenario = build_scenario(folder, files, resolved, problems)
     if problems or scenario is None:
         raise InputError(problems)

@@ -19,6 +19,7 @@ import pandas as pd
 from optimizer.errors import InputError
 from optimizer.io.manifest import build_manifest
 from optimizer.outdir import PLAN_FILES, atomic_dir, check_out_dir, out_lock
+from optimizer.progress import phase
 from optimizer.results.plan import Plan
 from optimizer.results.summary import thaw
 
@@ -38,6 +39,7 @@ def write_plan(plan: Plan, out: str | Path, run: dict[str, Any] | None = None) -
         check_out_dir(out, "plan", scenario, checked=target)     # again, under the lock
         with atomic_dir(target) as tmp:
             t0 = time.perf_counter()
+            phase("write")
             plan.placement.to_csv(tmp / "placement.csv", index=False)
             plan.service.to_csv(tmp / "service.csv", index=False)
             summary = {**thaw(plan.summary), "run": run}      # a copy: the plan's summary is read-only

@@ -25,6 +25,7 @@ import numpy as np
 from optimizer.model.data import MTPP, MUSD, UNIT, ModelData
 from optimizer.model.fast import FastModel, build_fast
 from optimizer.model.lp import Block, LinearProgram
+from optimizer.progress import section
 from optimizer.results.solution import Solution, expand_fast, site_placement
 from optimizer.solvers import highs
 from optimizer.solvers.contract import SolveOptions
@@ -212,8 +213,9 @@ def _round_and_repair(d: ModelData, options: IntegerOptions) -> tuple[Solution, 
     time_limit = options.time_limit
     t0 = time.perf_counter()
     relaxed = build_fast(d)
-    lp_result = highs.solve_lp(relaxed.lp, lexicographic=False,
-                               options={"solver": "ipm"} if relaxed.lp.num_col >= 20_000 else None)
+    with section("LP relaxation"):
+        lp_result = highs.solve_lp(relaxed.lp, lexicographic=False,
+                                   options={"solver": "ipm"} if relaxed.lp.num_col >= 20_000 else None)
     lp_seconds = time.perf_counter() - t0
     if lp_result.status != Status.OPTIMAL:     # no LP bound to round from
         if lp_result.status.has_solution:
@@ -240,7 +242,8 @@ def _round_and_repair(d: ModelData, options: IntegerOptions) -> tuple[Solution, 
     restricted = replace(lp, col_lo=col_lo, col_hi=col_hi)
     remaining = None if time_limit is None else max(1.0, time_limit - lp_seconds)
     on_highs = replace(options, solver=MipSolver.HIGHS, time_limit=remaining)
-    result = _mip(restricted, integrality, on_highs)
+    with section("repair"):
+        result = _mip(restricted, integrality, on_highs)
     info = {"method": "round", "solver": "highs", "lp_seconds": lp_seconds,
             "bound_model": lp_result.objective, "neighbourhood_columns": int((hi > lo).sum())}
     if time_limit is not None and time_limit < lp_seconds + 1.0:

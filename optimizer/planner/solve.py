@@ -37,6 +37,7 @@ from optimizer.planner.integer import IntegerMethod, IntegerOptions, MipSolver, 
 from optimizer.policy.policy import Policy, load_policy
 from optimizer.policy.rules import ROW_FAMILIES, SHARE_FAMILIES
 from optimizer.policy.rules import default_soft_prices as rule_soft_prices
+from optimizer.progress import phase, section
 from optimizer.results.plan import Plan, placement_table, service_table
 from optimizer.results.solution import Solution, expand_fast
 from optimizer.results.summary import build_summary, freeze, plan_figures
@@ -171,6 +172,7 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
         raise InputError("highs_options work with the fast and plain LP paths only")
     baseline = _baseline_policy(baseline, s) if baseline is not None else None    # before any work
     t0 = time.perf_counter()
+    phase("build")
     d = ModelData.from_scenario(s, objective)
     if warm is not None:     # sweeps: site-market eligibility rarely changes between variants
         d.set_eligibility(warm.cached(eligibility_key(s), lambda: d.eligibility))
@@ -183,6 +185,7 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
         sol = {SolverPath.FAST: _fast, SolverPath.PULP: _pulp}.get(path, _plain)(d, run)
     _raise_for_status(sol, d)
     t1 = time.perf_counter()
+    phase("tables and summary")
     placement = placement_table(s, sol.new_units)
     service = service_table(s, sol.market_pos, sol.site_pos, sol.served)
     # the tables and their figures, which the analysis blocks read; the finished plan replaces the summary
@@ -243,9 +246,10 @@ def _baseline(tables: Plan, policy: Policy, how: BaselineRun) -> dict:
     (see :class:`BaselineRun`), compared with this plan's tables and figures. A baseline with no
     plan (infeasible, or no plan in time) does not sink this plan: the block says why."""
     try:
-        base = solve(load_scenario(tables.scenario.path, policy), path=how.path, time_limit=how.time_limit,
-                     soft=how.soft, integer=how.integer, method=how.method, mip_solver=how.mip_solver,
-                     gap=how.gap, objective=how.objective)
+        with section(f"baseline {policy.name}"):
+            base = solve(load_scenario(tables.scenario.path, policy), path=how.path, time_limit=how.time_limit,
+                         soft=how.soft, integer=how.integer, method=how.method, mip_solver=how.mip_solver,
+                         gap=how.gap, objective=how.objective)
     except (InfeasibleError, SolverError) as exc:
         status = "infeasible" if isinstance(exc, InfeasibleError) else getattr(exc, "status", "error")
         return {"baseline_policy": policy.name, "status": str(status),
@@ -270,6 +274,7 @@ def explain(tables: Plan, d: ModelData, sol: Solution, probe_shares: bool = Fals
     """Shadow prices (with their ranges) and unserved demand of an optimal fast-path plan
     (``tables``: its placement, service and figures); ``probe_shares``: re-solve around each
     priced share limit."""
+    phase("explain")
     prices = shadow_prices(d, sol.fast_model, sol.result)
     if probe_shares:
         prices = probe_share_prices(sol.lp, prices, d.installed_total, sol.result.bound,
@@ -365,6 +370,7 @@ def _fast(d: ModelData, run: LpRun) -> Solution:
                      placement_pools=fm.pools.n)
     sol = Solution(result, lp=lp, counts=counts, fast_model=fm)
     if result.status.has_solution:
+        phase("split pools among sites")
         expand_fast(sol, d, fm, result.x, highs.solve_feasibility)
     return sol
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from optimizer.errors import SolverError
 from optimizer.model.lp import LinearProgram
+from optimizer.progress import deferred_interrupt, interrupt_requested, log_stream, phase, write_log
 from optimizer.solvers.contract import Capabilities, SolveOptions, UnsupportedOption, is_mip, refuse_unsupported
 from optimizer.solvers.result import (
     Ranging,
@@ -46,13 +47,39 @@ HIGHS_TERMINATION = {
 FEASIBLE_POINT = 2   # HiGHS solution status: a feasible primal point is held
 
 
+_CB = highspy.cb.HighsCallbackType
+INTERRUPT_CALLBACKS = (_CB.kCallbackSimplexInterrupt, _CB.kCallbackIpmInterrupt, _CB.kCallbackMipInterrupt)
+
+
 def make_highs(options: dict | None = None) -> highspy.Highs:
-    """A silent HiGHS instance with options set (each option's return code checked)."""
+    """A HiGHS instance with options set (each option's return code checked) that Ctrl-C can
+    stop (:func:`run`); silent, or logging to the active solver log
+    (:func:`optimizer.progress.solver_log`) but never to the console."""
     h = _new_highs()
-    for key, value in {"output_flag": False, **(options or {})}.items():
+    logging = log_stream() is not None
+    for key, value in {"output_flag": logging, "log_to_console": False, **(options or {})}.items():
         if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
             raise ValueError(f"HiGHS rejected option {key}={value!r}")
+    h.setCallback(_callback, None)
+    for kind in INTERRUPT_CALLBACKS + ((_CB.kCallbackLogging,) if logging else ()):
+        h.startCallback(kind)
     return h
+
+
+def _callback(kind: int, message: str, data_out, data_in, user_data) -> None:
+    """HiGHS's callback: a log line goes to the solver log; at an iteration, a pending Ctrl-C
+    asks HiGHS to stop (it returns at once with status 'interrupted by user')."""
+    if kind == _CB.kCallbackLogging:
+        write_log(message)
+    elif interrupt_requested():
+        data_in.user_interrupt = True
+
+
+def run(h: highspy.Highs) -> None:
+    """``h.run()``, stopped within an iteration by Ctrl-C, which is raised as KeyboardInterrupt
+    once HiGHS has returned (see :func:`optimizer.progress.deferred_interrupt`)."""
+    with deferred_interrupt():
+        h.run()
 
 
 def _new_highs() -> highspy.Highs:
@@ -113,7 +140,8 @@ def two_stage(h: highspy.Highs, lp: LinearProgram, t0: float, lexicographic: boo
     is optimal and ``lp`` has a cost, the cost stage: the value-floor row added, cost minimized
     from the value stage's basis (or from ``cost_basis``). ``keep_bases``: return both stages'
     optimal bases (warm sessions start from them)."""
-    h.run()
+    phase("value stage")
+    run(h)
     status, termination = status_of(h)
     seconds = {"value_stage": time.perf_counter() - t0}
     if not status.has_solution:
@@ -130,6 +158,7 @@ def two_stage(h: highspy.Highs, lp: LinearProgram, t0: float, lexicographic: boo
     stopped = None
     if lexicographic and status == Status.OPTIMAL and np.any(lp.cost):
         t1 = time.perf_counter()
+        phase("cost stage")
         for key, value in (cost_stage_options or {}).items():
             h.setOptionValue(key, value)
         x, cost, stopped = _cost_stage(h, lp, objective, x, cost, cost_basis)
@@ -169,7 +198,7 @@ def _cost_stage(h: highspy.Highs, lp: LinearProgram, optimum: float, x: np.ndarr
     h.changeObjectiveSense(highspy.ObjSense.kMinimize)
     if basis is not None:
         h.setBasis(basis)
-    h.run()
+    run(h)
     status, termination = status_of(h)
     if status != Status.OPTIMAL:
         return x, cost, termination
@@ -201,7 +230,8 @@ def solve_mip(lp: LinearProgram, integrality: np.ndarray, time_limit: float | No
     h = make_highs(opts)
     t0 = time.perf_counter()
     pass_lp(h, lp, integrality=integrality)
-    h.run()
+    phase("MIP value stage")
+    run(h)
     seconds = {"mip": time.perf_counter() - t0}
     status, termination = status_of(h)
     info = h.getInfo()
@@ -215,6 +245,7 @@ def solve_mip(lp: LinearProgram, integrality: np.ndarray, time_limit: float | No
         # the cost stage is a tie-break: give it at most twice the value stage's time (>= 1 s)
         budget = max(1.0, 2.0 * seconds["mip"])
         h.setOptionValue("time_limit", min(budget, opts.get("time_limit", budget)))
+        phase("MIP cost stage")
         x = _mip_cost_stage(h, lp, x)
         seconds["cost_stage"] = time.perf_counter() - t1
     return SolveResult(status, "highs-mip", x=x, objective=float(lp.c @ x), bound=bound,
@@ -230,7 +261,7 @@ def _mip_cost_stage(h: highspy.Highs, lp: LinearProgram, x: np.ndarray) -> np.nd
     start = highspy.HighsSolution()
     start.col_value = list(x)
     h.setSolution(start)
-    h.run()
+    run(h)
     if status_of(h)[0].has_solution:
         x2 = np.array(h.getSolution().col_value)
         if lp.c @ x2 >= value_floor(float(lp.c @ x)) - 1e-9 and lp.cost @ x2 <= lp.cost @ x + 1e-12:
@@ -248,7 +279,7 @@ def solve_feasibility(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_co
                        var_blocks={}, row_blocks={})
     h = make_highs()
     pass_lp(h, lp, maximize=False)
-    h.run()
+    run(h)
     if status_of(h)[0] != Status.OPTIMAL:
         raise SolverError(f"HiGHS: splitting pooled placements among their sites failed "
                           f"({h.modelStatusToString(h.getModelStatus())}); please report this scenario")

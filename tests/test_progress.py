@@ -1,0 +1,163 @@
+"""Long solves show progress: the status line (live on a terminal, plain lines with --progress,
+none with --quiet; never on stdout), --log (the solver's own log, streamed), and Ctrl-C that
+stops a busy solver within seconds: one line, exit 130, nothing written."""
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import signal
+import struct
+import subprocess
+import termios
+import time
+from pathlib import Path
+
+import pytest
+from helpers import M, chip, market, site, write_scenario
+from test_cli_process import FLEETOPT, ROOT, fleetopt, interrupt, lines
+
+from optimizer.bench.generate import generate_fleet
+from optimizer.outdir import folder_kind
+from optimizer.progress import deferred_interrupt, interrupt_requested
+
+SAMPLE = ROOT / "datasets" / "sample"
+PHASES = ["load", "validate", "build", "value stage", "cost stage", "write"]
+
+
+def phases_shown(stderr: str) -> list[str]:
+    """The phases of the plain progress lines, in order."""
+    return [line.split(": ", 1)[1].rsplit(" (at ", 1)[0] for line in lines(stderr) if line.startswith("fleetopt solve: ")]
+
+
+def test_plain_progress_lines_on_stderr_never_stdout(tmp_path):
+    quiet = fleetopt("solve", SAMPLE, "--out", tmp_path / "a", "--quiet")
+    shown = fleetopt("solve", SAMPLE, "--out", tmp_path / "b", "--progress")
+    default = fleetopt("solve", SAMPLE, "--out", tmp_path / "c")
+    assert quiet.returncode == shown.returncode == default.returncode == 0, shown.stderr
+    assert quiet.stderr == "" and default.stderr == "", default.stderr     # stderr not a terminal: no lines
+    assert [p for p in phases_shown(shown.stderr) if p in PHASES] == PHASES, shown.stderr
+    assert all(line.startswith("fleetopt solve: ") for line in lines(shown.stderr))
+    assert shown.stdout.replace("/b/", "/a/") == quiet.stdout.replace("/a/", "/a/")
+
+
+def test_live_status_line_on_a_terminal(tmp_path):
+    """stderr a terminal: the line is redrawn in place (carriage return, erase) and erased at
+    the end; stdout (a pipe) carries the plan's lines only."""
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))     # 200 columns
+    proc = subprocess.Popen([*FLEETOPT, "solve", str(SAMPLE), "--out", str(tmp_path / "plan")], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=child, text=True)
+    os.close(child)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:       # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    out, _ = proc.communicate(timeout=120)
+    os.close(main)
+    assert proc.returncode == 0
+    text = shown.decode()
+    assert "\r\x1b[2Kfleetopt solve: value stage" in text and text.endswith("\r\x1b[2K"), text
+    assert "\n" not in text.replace("\r\n", ""), text         # one line, redrawn, never a new one
+    assert "fleetopt solve" not in out and "\r" not in out and out.startswith("status: optimal")
+
+
+def test_log_streams_the_solver_log(tmp_path):
+    log = tmp_path / "logs" / "solve.log"
+    r = fleetopt("solve", SAMPLE, "--out", tmp_path / "plan", "--log", log)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    text = log.read_text()
+    markers = [line[len("[fleetopt] "):] for line in text.splitlines() if line.startswith("[fleetopt] ")]
+    assert [m for m in markers if m in PHASES] == PHASES, markers
+    assert "Presolving model" in text and "Model status        : Optimal" in text
+    assert "Presolving" not in r.stdout            # the solver never writes to the console
+    assert sorted(p.name for p in log.parent.iterdir()) == ["solve.log"]     # no temporary left
+
+
+def test_log_of_a_failed_solve_is_kept(tmp_path):
+    """Infeasible (exit 3): no plan, but the log that explains it is written."""
+    scenario = write_scenario(
+        tmp_path / "scn", [site("US", "USA", 39.0, -77.5), site("PL", "POL", 52.2, 21.0)],
+        [chip(inventory=0)], [market("us", "USA", 50 * M, 39.0, -77.5)],
+        installed=[("US", "H", 10), ("PL", "H", 5)], links=None)      # POL holds 33 % > 7 %: infeasible
+    log = tmp_path / "solve.log"
+    r = fleetopt("solve", scenario, "--out", tmp_path / "plan", "--log", log)
+    assert r.returncode == 3, r.stderr
+    assert "Model status        : Infeasible" in log.read_text() and not (tmp_path / "plan").exists()
+
+
+@pytest.mark.parametrize("where", ["folder", "input", "report"])
+def test_log_refused_where_it_would_overwrite(tmp_path, where):
+    report = tmp_path / "report.html"
+    target = {"folder": tmp_path, "input": SAMPLE / "sites.csv", "report": report}[where]
+    before = (SAMPLE / "sites.csv").read_bytes()
+    r = fleetopt("solve", SAMPLE, "--out", tmp_path / "plan", "--log", target, "--report", report)
+    assert r.returncode == 2 and lines(r.stderr)[0].startswith(f"error: --log {target}: "), r.stderr
+    assert len(lines(r.stderr)) == 1 and not (tmp_path / "plan").exists() and not report.exists()
+    assert (SAMPLE / "sites.csv").read_bytes() == before
+
+
+def test_deferred_interrupt_holds_ctrl_c_until_the_solver_returns():
+    """Inside the block SIGINT only sets the flag the solver callbacks poll; it is raised as
+    KeyboardInterrupt when the block ends, and the usual handler is back."""
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_interrupt():
+            os.kill(os.getpid(), signal.SIGINT)
+            deadline = time.time() + 5
+            while not interrupt_requested() and time.time() < deadline:
+                time.sleep(0.01)
+            assert interrupt_requested()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler and not interrupt_requested()
+
+
+def _log_shows(folder: Path, text: str):
+    """ready(): the run's log, still under its temporary name, shows ``text``."""
+    def ready() -> bool:
+        return any(text in p.read_text(errors="replace") for p in folder.glob(".solve.log.tmp-*"))
+    return ready
+
+
+def _interrupted_cleanly(tmp_path: Path, r: subprocess.CompletedProcess, took: float, bound: float) -> None:
+    assert r.returncode == 130, r.stderr
+    assert lines(r.stderr) == ["interrupted"] and r.stdout == "", r.stderr
+    assert took < bound, f"{took:.1f} s from Ctrl-C to exit"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fleet"]     # no plan, no log, no temporaries
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_running_lp_within_seconds(tmp_path):
+    """Ctrl-C while HiGHS's interior point method iterates on a 20,000-site fleet (its value stage
+    alone takes several seconds more): HiGHS stops at its next iteration."""
+    fleet = generate_fleet(tmp_path / "fleet", sites=20000, seed=2)
+    r, took = interrupt(["solve", fleet, "--out", tmp_path / "plan", "--log", tmp_path / "solve.log"],
+                        _log_shows(tmp_path, "Interior point solve"), timeout=300)
+    _interrupted_cleanly(tmp_path, r, took, 3.0)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_running_mip_within_seconds(tmp_path):
+    """Ctrl-C during branch and bound (an exact MIP to gap 0 that runs for minutes)."""
+    fleet = generate_fleet(tmp_path / "fleet", sites=500, skus=6, seed=2)
+    r, took = interrupt(["solve", fleet, "--out", tmp_path / "plan", "--log", tmp_path / "solve.log", "--integer",
+                         "--method", "exact", "--gap", "0"], _log_shows(tmp_path, "B&B Tree"), timeout=120)
+    _interrupted_cleanly(tmp_path, r, took, 3.0)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_sweep_workers_within_seconds(tmp_path):
+    """Two worker processes: Ctrl-C drops the queued chunks and ends the running workers instead
+    of waiting for their chunks; the finished variants stay, in a folder a rerun resumes."""
+    fleet = generate_fleet(tmp_path / "fleet", sites=200, skus=4, seed=3)
+    out = tmp_path / "sweep"
+    vary = ["--vary", "max_tier2_country_share=0.04:0.15:0.0025"]
+    r, took = interrupt(["sweep", fleet, "--out", out, "--workers", "2", *vary],
+                        lambda: any(out.glob("variants/*/result.json")))
+    assert r.returncode == 130 and lines(r.stderr) == ["interrupted"], r.stderr
+    assert took < 3.0, took
+    assert not (out / "results.csv").exists()
+    assert folder_kind(out) == "sweep"     # what a rerun resumes (a killed worker's temporaries included)

@@ -169,3 +169,52 @@ def _columns(stream: TextIO) -> int:
         return os.get_terminal_size(stream.fileno()).columns or 80
     except (OSError, ValueError, AttributeError):
         return 80
+
+
+@contextlib.contextmanager
+def console_to_log() -> Iterator[None]:
+    """While a solver that can only print its log runs (OR-Tools), point the process's standard
+    output (fd 1) at the solver log, so its lines go there and never into the command's output;
+    nothing changes when no log (with a file behind it) is active."""
+    stream = log_stream()
+    try:
+        target = stream.fileno() if stream is not None else None
+    except (OSError, ValueError, AttributeError):
+        target = None
+    if target is None:
+        yield
+        return
+    import ctypes
+    import sys
+    sys.stdout.flush()
+    stream.flush()
+    saved = os.dup(1)
+    os.dup2(target, 1)
+    try:
+        yield
+    finally:
+        ctypes.CDLL(None).fflush(None)       # the solver's C buffers, into the log
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def interrupting(stop: Callable[[], None], every: float = 0.05) -> Iterator[None]:
+    """For a solver that releases the GIL and can be stopped from another thread (OR-Tools'
+    ``interrupt_solve``): call ``stop()`` as soon as Ctrl-C arrives inside the block (use it
+    inside :func:`deferred_interrupt`)."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(every):
+            if interrupt_requested():
+                stop()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from ortools.linear_solver.python import model_builder_helper as mbh
 
 from optimizer.model.lp import LinearProgram
+from optimizer.progress import console_to_log, deferred_interrupt, interrupting, log_stream, phase
 from optimizer.solvers.contract import Capabilities, SolveOptions, is_mip, refuse_unsupported
 from optimizer.solvers.result import SolveResult, Status, Termination, status_for, value_floor
 
@@ -59,10 +60,19 @@ def ortools_status(solve_status, time_limit: float | None = None,
     return status_for(termination, solve_status in (_SS.OPTIMAL, _SS.FEASIBLE)), termination
 
 
+def _solve(engine, model, phase_name: str) -> None:
+    """``engine.solve(model)``, announced as ``phase_name``, its log in the solver log (if any),
+    stopped by Ctrl-C from a watcher thread (OR-Tools releases the GIL while it solves)."""
+    phase(phase_name)
+    engine.enable_output(log_stream() is not None)
+    with deferred_interrupt(), interrupting(engine.interrupt_solve), console_to_log():
+        engine.solve(model)
+
+
 def _run(engine, model, name: str, stage: str, time_limit: float | None, bounded: bool):
     """Solve; returns (status, termination, seconds, a failed SolveResult or None)."""
     t0 = time.perf_counter()
-    engine.solve(model)
+    _solve(engine, model, "MIP value stage" if stage == "mip" else stage.replace("_", " "))
     status, termination = ortools_status(engine.status(), time_limit, bounded)
     seconds = {stage: time.perf_counter() - t0}
     failed = None if status.has_solution else SolveResult(status, name, message=engine.status_string(),
@@ -92,8 +102,8 @@ def solve_lp(lp: LinearProgram, solver: str = "glop", time_limit: float | None =
     if lexicographic and status == Status.OPTIMAL and np.any(lp.cost):
         t1 = time.perf_counter()
         A2 = sp.vstack([A, sp.csr_matrix(lp.c[None, :])]).tocsr()
-        engine.solve(_model(lp, A2, lp.cost, np.append(lp.row_lo, value_floor(optimum)),
-                            np.append(lp.row_hi, np.inf), maximize=False))
+        _solve(engine, _model(lp, A2, lp.cost, np.append(lp.row_lo, value_floor(optimum)),
+                              np.append(lp.row_hi, np.inf), maximize=False), "cost stage")
         if engine.status() == _SS.OPTIMAL:
             x = np.array(engine.variable_values())
         seconds["cost_stage"] = time.perf_counter() - t1

@@ -10,9 +10,11 @@ PuLP, behind the solver contract (integer mode's ``--solver cbc``).
 """
 from __future__ import annotations
 
+import tempfile
 import time
 import warnings
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +23,7 @@ import pulp
 from optimizer.model.data import MTPP, MUSD, UNIT, ModelData, Objective
 from optimizer.model.lp import LinearProgram
 from optimizer.policy.rules import AT_LEAST, SHARE
+from optimizer.progress import log_stream, phase, write_log
 from optimizer.solvers.contract import Capabilities, SolveOptions, is_mip, refuse_unsupported
 from optimizer.solvers.result import SolveResult, Status, Termination, status_for, value_floor
 
@@ -87,7 +90,7 @@ def _two_stages(prob: pulp.LpProblem, value, cost, time_limit: float | None, t0:
     values stay in the PuLP variables."""
     solver = cbc(time_limit)
     t_solve = time.perf_counter()
-    prob.solve(solver)
+    _solve(prob, solver, "value stage")
     status, termination = cbc_status(prob, time_limit, time.perf_counter() - t_solve)
     seconds = {"value_stage": time.perf_counter() - t0}
     if not status.has_solution:
@@ -100,7 +103,7 @@ def _two_stages(prob: pulp.LpProblem, value, cost, time_limit: float | None, t0:
     prob.sense = pulp.LpMinimize
     prob.setObjective(cost)
     t1 = time.perf_counter()
-    prob.solve(solver)
+    _solve(prob, solver, "cost stage")
     seconds["cost_stage"] = time.perf_counter() - t1
     return SolveResult(Status.OPTIMAL, "cbc", objective=float(pulp.value(value) or 0.0),
                        bound=optimum, cost=float(pulp.value(cost) or 0.0), seconds=seconds)
@@ -122,6 +125,25 @@ def cbc(time_limit: float | None = None, gap: float | None = None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap)
+
+
+def _solve(prob: pulp.LpProblem, solver, phase_name: str) -> None:
+    """``prob.solve(solver)``, announced as ``phase_name``. CBC runs as a separate program that
+    writes its log to a file of its own: when the run logs (:func:`optimizer.progress.solver_log`),
+    that file's text is appended to the solver log once CBC ends."""
+    phase(phase_name)
+    if log_stream() is None:
+        prob.solve(solver)
+        return
+    with tempfile.TemporaryDirectory(prefix="fleetopt-cbc-") as folder:
+        path = Path(folder) / "cbc.log"
+        solver.optionsDict["logPath"] = str(path)
+        try:
+            prob.solve(solver)
+        finally:
+            del solver.optionsDict["logPath"]
+            if path.exists():
+                write_log(path.read_text(errors="replace"))
 
 
 def _var(prob: pulp.LpProblem, name: str, integer: bool = False, low: float | None = 0.0,
@@ -208,7 +230,7 @@ def solve_matrix(lp: LinearProgram, integrality: np.ndarray | None = None, time_
                 pair.append(constraint)
         rows.append(pair)
     t_solve = time.perf_counter()
-    prob.solve(cbc(time_limit, gap))
+    _solve(prob, cbc(time_limit, gap), "MIP value stage" if ints.any() else "value stage")
     status, termination = cbc_status(prob, time_limit, time.perf_counter() - t_solve)
     name = "cbc-mip" if ints.any() else "cbc"
     seconds = {"mip" if ints.any() else "value_stage": time.perf_counter() - t0}

@@ -6,11 +6,11 @@ disagree; 130 interrupted (Ctrl-C). ``main`` is the console entry point; ``app``
 """
 from __future__ import annotations
 
+import os
 import sys
 
 try:   # Ctrl-C while the libraries load (about a second) gets the same one line as later on
     import contextlib
-    import os
     import re
     import time
     from pathlib import Path
@@ -31,8 +31,12 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
     from optimizer.progress import StatusLine, solver_log
     from optimizer.solvers.result import COST_NOT_MINIMISED
 except KeyboardInterrupt:
+    # os._exit, not SystemExit: an interrupt that landed inside a C extension's own module code
+    # leaves CPython marked as killed by Ctrl-C, and it would then exit by SIGINT (-2), not 130;
+    # nothing is open yet that would need cleaning up
     sys.stderr.write("interrupted\n")
-    raise SystemExit(130) from None
+    sys.stderr.flush()
+    os._exit(130)
 try:    # typer >= 0.20 carries its own copy of click
     from typer._click.exceptions import ClickException
 except ImportError:
@@ -793,6 +797,19 @@ class StdoutGuard:
         return getattr(self._stream, name)
 
 
+def _exit_interrupted() -> None:
+    """Exit 130 after Ctrl-C, by ``os._exit`` once the output is flushed: by now every open
+    file, lock and temporary has been released on the way up, and an interrupt that landed
+    inside a C extension's own module code (a lazy import) leaves CPython marked as killed by
+    Ctrl-C, so a normal exit would end by SIGINT (exit -2), not 130."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(EXIT_INTERRUPTED)
+
+
 def main() -> None:
     """Console entry point: ``app``, plus one line and exit 130 on Ctrl-C (typer exits 130
     silently), one line when standard output could not be written (the command's exit code
@@ -807,10 +824,12 @@ def main() -> None:
         if guard.error is not None:
             typer.echo(f"error: standard output could not be written ({guard.error.strerror or guard.error}); "
                        "the output is cut short, the result stands", err=True)
+        if exc.code == EXIT_INTERRUPTED:
+            _exit_interrupted()
         raise
     except KeyboardInterrupt:   # outside typer's own handling (e.g. while it parses arguments)
         typer.echo("interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        _exit_interrupted()
     except Exception as exc:  # the safety net is the point
         message = " ".join(str(exc).split())
         typer.echo(f"error: internal error: {type(exc).__name__}: {message} (please report this)", err=True)

@@ -10,6 +10,7 @@ import os
 import sys
 
 try:   # Ctrl-C while the libraries load (about a second) gets the same one line as later on
+    import atexit
     import contextlib
     import re
     import time
@@ -798,10 +799,12 @@ class StdoutGuard:
 
 
 def _exit_interrupted() -> None:
-    """Exit 130 after Ctrl-C, by ``os._exit`` once the output is flushed: by now every open
-    file, lock and temporary has been released on the way up, and an interrupt that landed
-    inside a C extension's own module code (a lazy import) leaves CPython marked as killed by
-    Ctrl-C, so a normal exit would end by SIGINT (exit -2), not 130."""
+    """Exit 130 after Ctrl-C: the exit handlers run (multiprocessing's clean-up among them),
+    the output is flushed, then ``os._exit``. By now every open file, lock and temporary has
+    been released on the way up; and an interrupt that landed inside a C extension's own module
+    code (a lazy import) leaves CPython marked as killed by Ctrl-C, so a normal exit would end
+    by SIGINT (exit -2), not 130."""
+    atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

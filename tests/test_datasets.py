@@ -1,6 +1,7 @@
 """Shipped datasets: countries, chips, policy presets, and the sample scenario."""
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,28 @@ def test_sample_quarterly_is_the_sample_over_twelve_quarters_with_a_policy_timel
     subprocess.run([sys.executable, str(tool), str(data_dir() / "sample"), str(tmp_path)], check=True)
     for f in folder.glob("*.csv"):
         assert (tmp_path / f.name).read_bytes() == f.read_bytes(), f.name
+
+
+def test_sample_quarterly_as_written_a_later_share_changes_the_first_quarter():
+    """datasets/sample-quarterly/README.md: under aidr-2025 the home share binds in 2025Q2 with U.S.
+    racks short, so 2025Q1 planned alone (then fixed, as installed units) loses value in 2025Q2-Q3:
+    the three-quarter optimum places 2025Q1 otherwise."""
+    solve_timeline = pytest.importorskip("optimizer.planner.periods").solve_timeline
+    tl = load_timeline(data_dir() / "sample-quarterly", "aidr-2025")
+    three = dataclasses.replace(tl, periods=tl.periods[:3])
+    alone = solve_timeline(dataclasses.replace(tl, periods=tl.periods[:1])).placement
+    first = alone.loc[alone["new_units"] > 0, ["site_id", "sku", "new_units"]].rename(columns={"new_units": "units"})
+
+    def fixed(p):
+        s = p.scenario
+        installed = pd.concat([s.installed, first]).groupby(["site_id", "sku"], as_index=False)["units"].sum()
+        used = first.groupby("sku")["units"].sum().reindex(s.chips.index, fill_value=0.0)
+        return dataclasses.replace(p, scenario=dataclasses.replace(
+            s, installed=installed, chips=s.chips.assign(inventory=s.chips["inventory"] - used)))
+
+    best = solve_timeline(three).summary
+    forced = solve_timeline(dataclasses.replace(three, periods=tuple(map(fixed, three.periods)))).summary
+    assert best["objective"] > forced["objective"] * (1 + 1e-3)
+    q2 = best["periods"][1]
+    assert "home_share[USA]" in [lim["name"] for lim in q2["limits"] if lim["binding"]]
+    assert forced["periods"][1]["served_pct"] < q2["served_pct"] - 0.5

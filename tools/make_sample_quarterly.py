@@ -34,7 +34,8 @@ DELIVERIES = {  # units arriving per quarter, from 2025Q1 (made up: a plausible 
 }
 GROWTH = {"training": 0.09, "batch": 0.06, "interactive": 0.07, "sovereign": 0.08}   # a quarter
 OUTSIDE_US_EXTRA = 0.02       # demand outside the U.S. grows this much faster a quarter
-EXPANDED_US_SHARE = 0.3       # of U.S. sites with an installed base: a second hall, +50 % power and racks
+US_HALLS = (0.10, 0.08, 0.08, 0.08)   # of a U.S. site's power beyond its installed base: energised at the
+US_HALL_QUARTERS = ((0, 0), (2, 4), (5, 7), (8, 10))   # start, then in a quarter drawn from each range
 CAMBODIA = {"site_id": "phnom-penh-khm-1", "country": "KHM", "lat": 11.56, "lon": 104.92, "power_mw": 24.0,
             "racks": 530.0, "pue": 1.3, "energy_usd_per_mwh": 110.0, "metro": "Phnom Penh"}
 CAMBODIA_FROM = "2026Q2"
@@ -70,8 +71,7 @@ def main(src: Path, out: Path) -> None:
 def capacity(rng: np.random.Generator, sites: pd.DataFrame, installed: pd.DataFrame) -> pd.DataFrame:
     """Halls energised over time: every site without an installed base outside China and Hong
     Kong is dark (0 MW, 0 racks) until a quarter drawn from 2025Q2-2027Q2; the Cambodian hall
-    from 2026Q2; a share of U.S. sites with an installed base gets a second hall (+50 %) in a
-    quarter drawn from 2025Q3-2027Q3."""
+    from 2026Q2; the U.S. sites with an installed base hall by hall (:func:`us_halls`)."""
     empty = ~sites["site_id"].isin(installed["site_id"]) & ~sites["country"].isin(["CHN", "HKG", "KHM"])
     new = sites.loc[empty]
     lit = quarter_after(rng, 1, 9, len(new))
@@ -79,13 +79,28 @@ def capacity(rng: np.random.Generator, sites: pd.DataFrame, installed: pd.DataFr
     rows += [(s, QUARTERS[t], p, r) for s, t, p, r in zip(new["site_id"], lit, new["power_mw"], new["racks"])]
     khm = sites.loc[sites["site_id"] == CAMBODIA["site_id"]].iloc[0]
     rows += [(khm["site_id"], QUARTERS[0], 0.0, 0.0), (khm["site_id"], CAMBODIA_FROM, khm["power_mw"], khm["racks"])]
-    us = sites.loc[(sites["country"] == "USA") & sites["site_id"].isin(installed["site_id"])]
-    grown = us.loc[rng.random(len(us)) < EXPANDED_US_SHARE]
-    when = quarter_after(rng, 2, 10, len(grown))
-    rows += [(s, QUARTERS[t], round(1.5 * p, 1), round(1.5 * r)) for s, t, p, r in
-             zip(grown["site_id"], when, grown["power_mw"], grown["racks"])]
+    rows += us_halls(rng, sites.loc[(sites["country"] == "USA") & ~empty], installed)
     table = pd.DataFrame(rows, columns=["site_id", "period", "power_mw", "racks"])
     return table.sort_values(["site_id", "period"], ignore_index=True)
+
+
+def us_halls(rng: np.random.Generator, us: pd.DataFrame, installed: pd.DataFrame) -> list[tuple]:
+    """U.S. sites energised hall by hall: at the start, the power their installed base uses plus
+    US_HALLS[0] of the rest; each later hall adds its share in a quarter drawn from its range,
+    reaching the sites.csv power and racks with the last."""
+    chips = pd.read_csv(Path(__file__).resolve().parents[1] / "datasets" / "sample" / "chips.csv").set_index("sku")
+    used_mw = (installed["units"] * installed["sku"].map(chips["power_kw"]) / 1000).groupby(installed["site_id"]).sum()
+    used_racks = (installed["units"] / installed["sku"].map(chips["units_per_rack"])).groupby(installed["site_id"]).sum()
+    rows = []
+    for site in us.itertuples():
+        mw, racks = used_mw.get(site.site_id, 0.0), used_racks.get(site.site_id, 0.0)
+        share = 0.0
+        for hall, (first, last) in zip(US_HALLS, US_HALL_QUARTERS):
+            share = min(1.0, share + hall)
+            quarter = QUARTERS[int(quarter_after(rng, first, last, 1)[0])]
+            rows.append((site.site_id, quarter, round(mw + share * (site.power_mw - mw), 1),
+                         float(np.ceil(racks + share * (site.racks - racks)))))
+    return rows
 
 
 def demand(rng: np.random.Generator, markets: pd.DataFrame) -> pd.DataFrame:

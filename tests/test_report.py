@@ -26,8 +26,10 @@ from optimizer.analysis.report import (
     ASSETS,
     CHARTS,
     OPTIONAL_CHARTS,
+    PERIOD_CHARTS,
     _num,
     charts_drawn,
+    period_rows,
     render_report,
     report_data,
     world,
@@ -318,3 +320,39 @@ def test_abstract_values_are_said_to_be_abstract(plan):
     html = render_report(plan)
     assert "abstract value units (markets.csv gives <code>value</code>, not dollars)" in html
     assert f"${plan.summary['cost']['annualised_capex_usd_per_year']:,.0f} per year as an annuity" in html
+
+
+@pytest.fixture(scope="module")
+def timeline_plan(tmp_path_factory):
+    """Three yearly periods of the tiny scenario: inventory arriving, US demand growing."""
+    from timeline_helpers import timeline_from
+
+    from optimizer.planner.periods import solve_timeline
+    folder = tiny(tmp_path_factory.mktemp("periods"))
+    return solve_timeline(timeline_from(folder, [
+        ("2025", 1.0, 1.0, {"inventory": {"H": 30}}),
+        ("2026", 1.0, 0.9, {"inventory": {"H": 60}, "demand": {"us": 70 * M}}),
+        ("2027", 1.0, 0.8, {"inventory": {"H": 100}, "demand": {"us": 90 * M}})]))
+
+
+def test_a_multi_period_plan_has_charts_per_period_and_its_last_fleet(timeline_plan):
+    html = render_report(timeline_plan)
+    for chart in (*PERIOD_CHARTS, *CHARTS):
+        assert f'id="{chart}"' in html
+    rows = period_rows(timeline_plan.summary)
+    assert [r["period"] for r in rows] == ["2025", "2026", "2027"]
+    for r, p in zip(rows, timeline_plan.summary["periods"]):
+        assert sum(r["tiers"]) == pytest.approx(p["total_tpp"]) and r["served_tpp"] == p["served_tpp"]
+    last = timeline_plan.placement.loc[timeline_plan.placement["period"] == "2027"]
+    data = json.loads(re.search(r'id="fleet-data">(.*?)</script>', html).group(1))
+    assert data["facts"]["total_tpp"] == pytest.approx(float(last["tpp"].sum()))     # the last period, not a sum
+    assert "3 periods (2025 to 2027)" in html and "The fleet at the end of 2027" in html
+
+
+@needs_chromium
+def test_every_period_chart_draws(timeline_plan, tmp_path):
+    dom = dump_dom(write_report(timeline_plan, tmp_path / "periods.html"), tmp_path)
+    drawn = charts_drawn(dom)
+    assert set(drawn) == {*CHARTS, *PERIOD_CHARTS}
+    assert all(n > 0 for chart, n in drawn.items() if chart != "chart-prices"), drawn   # prices: per period, in summary.json
+    assert not any(charts_drawn(dom, "data-clipped").values())

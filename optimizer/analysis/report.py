@@ -340,21 +340,48 @@ def _unserved_marks(unserved: pd.DataFrame) -> str:
 # ------------------------------------------------------------------------------------------
 
 def render_report(plan: Plan) -> str:
-    """The whole page for a plan (built by ``solve`` or read back from a folder)."""
-    s = plan.scenario
-    data = report_data(s, plan.placement, plan.service, plan.summary)
+    """The whole page for a plan (built by ``solve`` or read back from a folder). A multi-period
+    plan (one with a ``timeline``) gets per-period charts from its summary's ``periods``, then
+    the page of its last period's fleet (that period's scenario and rows of the tables)."""
+    timeline = getattr(plan, "timeline", None)
+    if timeline is None:
+        return _page(plan.scenario, plan.placement, plan.service, plan.summary, None)
+    last = timeline.periods[-1]
+    in_last = lambda table: table.loc[table["period"].astype(str) == last.id].drop(columns="period")
+    placement = in_last(plan.placement)
+    placement = placement.assign(new_units=placement["units"] - placement["installed_units"])   # the snapshot's sense
+    return _page(last.scenario, placement, in_last(plan.service),
+                 {"scenario": plan.summary.get("scenario"), "status": plan.summary.get("status")}, plan.summary)
+
+
+def _page(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame, summary: Mapping[str, Any],
+          timeline_summary: Mapping[str, Any] | None) -> str:
+    """The HTML page: a snapshot's, or (``timeline_summary``) a multi-period plan's whose
+    snapshot parts show its last period."""
+    data = report_data(s, placement, service, summary)
+    if timeline_summary is not None:
+        data["periods"] = period_rows(timeline_summary)
     sites, unserved = data.pop("sites"), data.pop("unserved_table")
     script = (ASSETS / "report.js").read_text()
     payload = json.dumps(_finite(data), default=_plain, allow_nan=False).replace("</", "<\\/")
+    top = _headline(data) if timeline_summary is None else _timeline_headline(timeline_summary, data)
+    title = (f"Plan for {html.escape(str(data['scenario']))} under {html.escape(data['policy'])}"
+             if timeline_summary is None else
+             f"Plan for {html.escape(str(data['scenario']))}, {len(data['periods'])} periods "
+             f"({html.escape(data['periods'][0]['period'])} to {html.escape(data['periods'][-1]['period'])})")
+    last = "" if timeline_summary is None else _periods_section(data["periods"]) + (
+        f"<h2>The fleet at the end of {html.escape(data['periods'][-1]['period'])}</h2><p>The rest of this page "
+        f"shows the last period under its policy, {html.escape(data['policy'])}.</p>")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="generator" content="{GENERATOR}">
 <title>fleetopt plan — {html.escape(str(data['scenario']))}</title>
 <style>{STYLE}</style></head>
 <body>
-<h1>Plan for {html.escape(str(data['scenario']))} under {html.escape(data['policy'])}</h1>
-{_headline(data)}
+<h1>{title}</h1>
+{top}
 <p class="legend"><span style="color:#1f77b4">■ Tier 1</span><span style="color:#ff7f0e">■ Tier 2</span>
 <span style="color:#d62728">■ Tier 3</span><span style="color:#c00">× unserved demand</span></p>
+{last}
 <h2>Where the compute is</h2><p>Countries shaded by tier; circles: sites, area proportional to TPP (hollow:
 unused); red ×: markets with unserved demand. Hover for details. Natural Earth 1:110m outlines (small
 countries such as Singapore or Bahrain have no outline; their sites still show).</p>
@@ -412,6 +439,51 @@ def _headline(data: dict) -> str:
             f"${cost['annualised_usd_per_year']:,.0f} per year.</p><p>Binding policy limits: {binding}.</p>"
             + "".join(f'<p class="warn">Warning: {html.escape(w)}; the tables were edited after the solve, so the '
                       "status, shadow prices and baseline shown come from another plan.</p>" for w in data["stale"]))
+
+
+PERIOD_CHARTS = ("chart-periods-compute", "chart-periods-served", "chart-periods-shares", "chart-periods-cost")
+
+
+def period_rows(timeline_summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per period of a multi-period summary: served, fleet TPP by tier, the home and
+    Tier-1 shares with the period's minimum (None when its policy has none), capex and energy."""
+    rows = []
+    for r in timeline_summary["periods"]:
+        tiers = [sum(c["tpp"] for c in r["countries"] if c["tier"] == k) for k in (1, 2, 3)]
+        bounds = {l["family"]: l["bound"] for l in r["limits"]
+                  if l["family"] in (Family.HOME_SHARE.value, Family.TIER1_SHARE.value)}
+        rows.append({"period": str(r["period"]), "years": r["years"], "served_tpp": r["served_tpp"],
+                     "demand_tpp": r["demand_tpp"], "served_pct": r["served_pct"], "total_tpp": r["total_tpp"],
+                     "tiers": tiers, "home_share": r["home_share"], "tier1_share": r["tier1_share"],
+                     "home_bound": bounds.get(Family.HOME_SHARE.value),
+                     "tier1_bound": bounds.get(Family.TIER1_SHARE.value),
+                     "capex_usd": r["capex_usd"], "energy_usd": r["energy_usd"]})
+    return rows
+
+
+def _timeline_headline(ts: Mapping[str, Any], data: dict) -> str:
+    """Status, demand served over the horizon, value (years x discount weighted), costs summed."""
+    cost, unit = ts["cost"], html.escape(data["economics"]["value_unit"])
+    binding = ts.get("binding_limits") or []
+    return (f"<p>Status {html.escape(str(ts.get('status')))}; served {ts['served_pct']:.2f} % of the demand over the "
+            f"horizon ({_num(ts['served_tpp'])} of {_num(ts['demand_tpp'])} TPP, summed over the periods); value "
+            f"{ts['objective']:,.0f} {unit} (each period's weighted by its years and discount); fleet at the end "
+            f"{_num(ts['total_tpp'])} TPP.</p><p>Cost over the horizon: capex ${cost['capex_usd']:,.0f}, energy "
+            f"${cost['energy_usd']:,.0f}, total ${cost['total_usd']:,.0f} (discounted ${cost['discounted_usd']:,.0f}).</p>"
+            f"<p>Binding policy limits ({len(binding)}, as limit@period): "
+            f"{', '.join(html.escape(b) for b in binding) or 'none'}.</p>")
+
+
+def _periods_section(rows: list[dict]) -> str:
+    n = len(rows)
+    return f"""<h2>Period by period</h2><p>Fleet TPP at the end of each period by tier.</p>
+{_canvas("chart-periods-compute", n, n)}
+<p>Demand served in each period.</p>
+{_canvas("chart-periods-served", n, n)}
+<p>Home and Tier-1 shares of each period's fleet; black tick: that period's minimum (policies may change).</p>
+<canvas id="chart-periods-shares" width="1000" height="{10 + 2 * (PANEL_PX + ROW_PX * n)}"></canvas>
+<p>Cost of each period: capex of the units added in it, and energy of its fleet over its years (USD).</p>
+<canvas id="chart-periods-cost" width="1000" height="{10 + 2 * (PANEL_PX + ROW_PX * n)}"></canvas>"""
 
 
 def _tier2_limits(s: Scenario, total: float) -> str:

@@ -61,8 +61,13 @@
     let n = 0;
     items.forEach((it, k) => {
       const y = top + k * h, x0 = x(0), x1 = x(it.value);
-      ctx.fillStyle = it.color || "#1f77b4";
-      ctx.fillRect(Math.min(x0, x1), y + 3, Math.max(Math.abs(x1 - x0), it.value ? 1 : 0), h - 6);
+      if (it.parts) {   // a stacked bar: [value, colour] segments from 0
+        let v0 = 0;
+        it.parts.forEach(([v, col]) => { ctx.fillStyle = col; ctx.fillRect(x(v0), y + 3, x(v0 + v) - x(v0), h - 6); v0 += v; });
+      } else {
+        ctx.fillStyle = it.color || "#1f77b4";
+        ctx.fillRect(Math.min(x0, x1), y + 3, Math.max(Math.abs(x1 - x0), it.value ? 1 : 0), h - 6);
+      }
       ctx.fillStyle = "#222"; text(c, ctx, it.label, left - 8, y + h - 7, "right");
       if (it.value < 0) text(c, ctx, texts[k], x1 - 4, y + h - 7, "right");
       else text(c, ctx, texts[k], Math.max(x0, x1, it.mark != null ? x(it.mark) : 0) + 5, y + h - 7, "left");
@@ -111,6 +116,22 @@
   if (data.soft && data.soft.violations)
     bars("chart-soft", data.soft.violations.map(v => ({label: v.limit, value: v.violation_tpp, color: "#d62728",
       text: fmt(v.violation_tpp) + " TPP, penalty " + fmt(v.cost)})));
+
+  if (data.periods) {   // a multi-period plan: one row per period
+    const P = data.periods, green = (ok) => ok ? "#2ca02c" : "#d62728";
+    bars("chart-periods-compute", P.map(r => ({label: r.period, value: r.tiers[0] + r.tiers[1] + r.tiers[2],
+      parts: r.tiers.map((v, k) => [v, TIER[k + 1]]),
+      text: fmt(r.tiers[0] + r.tiers[1] + r.tiers[2]) + " (Tier 1 " + fmt(r.tiers[0]) + ", Tier 2 " + fmt(r.tiers[1])
+        + (r.tiers[2] > 0 ? ", Tier 3 " + fmt(r.tiers[2]) : "") + ")"})));
+    bars("chart-periods-served", P.map(r => ({label: r.period, value: r.served_pct, color: "#1f77b4",
+      text: pct(r.served_pct) + " (" + fmt(r.served_tpp) + " of " + fmt(r.demand_tpp) + ")"})));
+    const share = (key, bound) => P.map(r => ({label: r.period, value: 100 * r[key], mark: r[bound] == null ? null : 100 * r[bound],
+      color: green(r[bound] == null || r[key] >= r[bound] - 1e-9), text: pct(100 * r[key])}));
+    panels("chart-periods-shares", [{title: "home share, % of the fleet", items: share("home_share", "home_bound")},
+                                    {title: "Tier-1 share, % of the fleet", items: share("tier1_share", "tier1_bound")}]);
+    panels("chart-periods-cost", [{title: "capex of the units added (USD)", items: P.map(r => ({label: r.period, value: r.capex_usd}))},
+                                  {title: "energy over the period (USD)", items: P.map(r => ({label: r.period, value: r.energy_usd}))}]);
+  }
 
   const map = document.getElementById("chart-map");
   if (map) map.dataset.drawn = String(map.querySelectorAll("circle.site").length);

@@ -450,14 +450,12 @@ def period_rows(timeline_summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for r in timeline_summary["periods"]:
         tiers = [sum(c["tpp"] for c in r["countries"] if c["tier"] == k) for k in (1, 2, 3)]
-        bounds = {l["family"]: l["bound"] for l in r["limits"]
-                  if l["family"] in (Family.HOME_SHARE.value, Family.TIER1_SHARE.value)}
+        home, tier1 = Family.HOME_SHARE.value, Family.TIER1_SHARE.value
+        bounds = {l["family"]: l["bound"] for l in r["limits"] if l["family"] in (home, tier1)}
         rows.append({"period": str(r["period"]), "years": r["years"], "served_tpp": r["served_tpp"],
                      "demand_tpp": r["demand_tpp"], "served_pct": r["served_pct"], "total_tpp": r["total_tpp"],
-                     "tiers": tiers, "home_share": r["home_share"], "tier1_share": r["tier1_share"],
-                     "home_bound": bounds.get(Family.HOME_SHARE.value),
-                     "tier1_bound": bounds.get(Family.TIER1_SHARE.value),
-                     "capex_usd": r["capex_usd"], "energy_usd": r["energy_usd"]})
+                     "tiers": tiers, "home": r[home], "tier1": r[tier1], "home_bound": bounds.get(home),
+                     "tier1_bound": bounds.get(tier1), "capex_usd": r["capex_usd"], "energy_usd": r["energy_usd"]})
     return rows
 
 

@@ -127,8 +127,8 @@
       text: pct(r.served_pct) + " (" + fmt(r.served_tpp) + " of " + fmt(r.demand_tpp) + ")"})));
     const share = (key, bound) => P.map(r => ({label: r.period, value: 100 * r[key], mark: r[bound] == null ? null : 100 * r[bound],
       color: green(r[bound] == null || r[key] >= r[bound] - 1e-9), text: pct(100 * r[key])}));
-    panels("chart-periods-shares", [{title: "home share, % of the fleet", items: share("home_share", "home_bound")},
-                                    {title: "Tier-1 share, % of the fleet", items: share("tier1_share", "tier1_bound")}]);
+    panels("chart-periods-shares", [{title: "home share, % of the fleet", items: share("home", "home_bound")},
+                                    {title: "Tier-1 share, % of the fleet", items: share("tier1", "tier1_bound")}]);
     panels("chart-periods-cost", [{title: "capex of the units added (USD)", items: P.map(r => ({label: r.period, value: r.capex_usd}))},
                                   {title: "energy over the period (USD)", items: P.map(r => ({label: r.period, value: r.energy_usd}))}]);
   }

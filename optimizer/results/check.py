@@ -6,6 +6,12 @@ the same rules. Each rule gives one row: value, limit, margin (>= 0 when met), o
 ``active`` (False only for the Tier-3 row of a policy without the ban: shown, never failing).
 Countries and tiers come from the scenario as validated under the policy (optimizer.inputs.countries),
 never from the plan's own country or tier columns.
+
+A multi-period plan (:func:`check_timeline_plan`) is audited period by period: the rules of a
+snapshot applied to each period's scenario (its policy, capacity, demand, units available by
+then) with the period's stock as the plan's units, plus the rules that tie the periods together
+(stock never falls, new_units adds up). Every row names its ``period`` ("" in a snapshot audit,
+"all" for the rules on the whole file).
 """
 from __future__ import annotations
 
@@ -15,12 +21,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from optimizer.errors import InputError
 from optimizer.inputs.scenario import Scenario
+from optimizer.inputs.timeline import Timeline
 from optimizer.policy.rules import AT_LEAST, SHARE
 
 REL_TOL = 1e-6      # relative slack allowed on quantities (units, MW, racks, TPP)
 SHARE_TOL = 1e-7    # absolute slack allowed on shares
 MAX_LISTED = 8
+COLUMNS = ["period", "rule", "scope", "value", "limit", "margin", "ok", "offenders", "active"]
+ALL_PERIODS = "all"
 
 
 @dataclass(frozen=True)
@@ -46,32 +56,154 @@ def check_plan(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
     rows += _id_rules(s, placement, service)
     if all(r["ok"] for r in rows):
         units = _units_table(s, placement)
-        rows += _fleet_rules(s, units, integer)
-        rows += _service_rules(s, service, units)
-        rows += _policy_rules(s, units)
-    return CheckReport(pd.DataFrame(rows, columns=["rule", "scope", "value", "limit", "margin", "ok",
-                                                   "offenders", "active"]))
+        rows.append(_units_add_up(units))
+        rows += _snapshot_rules(s, units, service, integer)
+    return _report([r | {"period": ""} for r in rows])
+
+
+def check_timeline_plan(timeline: Timeline, placement: pd.DataFrame, service: pd.DataFrame,
+                        integer: bool = False) -> CheckReport:
+    """Audit a multi-period plan: ``placement`` and ``service`` carry a ``period`` column.
+
+    On the whole file (period "all"): every id known, no negative number. Then for each period
+    t, in time order, with u[c,s,t] the plan's ``units`` (0 where a period has no row) and u_0 the
+    installed base: the stock never falls (u[t] >= u[t-1], u[first] >= installed); ``new_units``
+    = u[t] - u[t-1] (the file's own units; its ``installed_units`` before the first period); and
+    every snapshot rule on period t's scenario with the stock u[t] as the plan's units and
+    u[t] - installed_units as its new units (so availability is Σ_s new stock <= chips inventory
+    + deliveries up to t, and the policy limits are those of t's policy). A malformed period
+    structure (a missing ``period`` column, unknown period ids, a (site, sku, period) listed
+    twice) is an InputError, not a broken rule.
+    """
+    placement, service = placement.copy(), service.copy()
+    problems = period_problems(placement, service, timeline.ids)
+    if problems:
+        raise InputError(problems)
+    for table in (placement, service):
+        table["period"] = table["period"].astype(str)
+    known = _id_rules(timeline.first, placement, service, numbers=("installed_units", "units"))
+    rows = [r | {"period": ALL_PERIODS} for r in known]     # a negative new_units: a stock that falls
+    if all(r["ok"] for r in rows):
+        rows += _timeline_rules(timeline, placement, service, integer)
+    return _report(rows)
+
+
+def period_problems(placement: pd.DataFrame, service: pd.DataFrame, period_ids: list[str],
+                    names: tuple[str, str] = ("placement", "service")) -> list[str]:
+    """What makes a multi-period plan's tables unreadable as one: a missing ``period`` column,
+    period ids the timeline does not have, a (site_id, sku, period) in two placement rows.
+    ``names``: how messages name the two tables (e.g. their file paths)."""
+    out = []
+    known = f"the periods are {', '.join(period_ids)} (periods.csv)"
+    for table, name in zip((placement, service), names):
+        if "period" not in table.columns:
+            out.append(f"{name}: missing column period; a multi-period plan has one row per period "
+                       f"({known}): write the plan again with fleetopt solve on the multi-period scenario")
+            continue
+        unknown = sorted(set(table["period"].astype(str)) - set(period_ids))
+        if unknown:
+            out.append(f"{name}: column period: unknown period id(s) {_listed(unknown)}; {known}")
+    if "period" in placement.columns and {"site_id", "sku"} <= set(placement.columns):
+        key = placement[["site_id", "sku"]].astype(str).assign(period=placement["period"].astype(str))
+        twice = key[key.duplicated(keep=False)].drop_duplicates()
+        if len(twice):
+            pairs = [f"{a}/{b}/{c}" for a, b, c in twice.itertuples(index=False)]
+            out.append(f"{names[0]}: (site_id, sku, period) {_listed(pairs)} listed more than once; "
+                       "a plan has one row per site, sku and period (its stock at the end of the period)")
+    return out
+
+
+def _listed(ids: list) -> str:
+    """Up to MAX_LISTED ids, then how many more."""
+    text = ", ".join(map(str, ids[:MAX_LISTED]))
+    return text + (f" and {len(ids) - MAX_LISTED} more" if len(ids) > MAX_LISTED else "")
+
+
+def _report(rows: list[dict]) -> CheckReport:
+    return CheckReport(pd.DataFrame(rows, columns=COLUMNS))
+
+
+def _timeline_rules(timeline: Timeline, placement: pd.DataFrame, service: pd.DataFrame,
+                    integer: bool) -> list[dict]:
+    """Per period: the stock rules, then the snapshot rules on the period's stock."""
+    ids = timeline.ids
+    pairs = _stock_pairs(timeline.first, placement)
+    wide = {col: placement.pivot_table(index=["site_id", "sku"], columns="period", values=col, aggfunc="sum")
+            .reindex(index=pairs, columns=ids) for col in ("installed_units", "new_units", "units")}
+    listed = wide["units"].notna()
+    wide = {col: table.fillna(0.0) for col, table in wide.items()}
+    installed = (timeline.first.installed.groupby(["site_id", "sku"])["units"].sum()
+                 .reindex(pairs, fill_value=0.0))
+    rows: list[dict] = []
+    for t, period in enumerate(timeline.periods):
+        units = wide["units"][period.id]
+        before = installed if t == 0 else wide["units"][ids[t - 1]]
+        stated_before = wide["installed_units"][ids[0]] if t == 0 else before
+        stock = _period_stock(placement.loc[placement["period"] == period.id])
+        stock_units = _units_table(period.scenario, stock)
+        row = listed[period.id]
+        found = [_stock_never_falls(before, units),
+                 _new_units_add_up(wide["new_units"][period.id][row], (units - stated_before)[row])]
+        found += _snapshot_rules(period.scenario, stock_units, service.loc[service["period"] == period.id], integer)
+        rows += [r | {"period": period.id} for r in found]
+    return rows
+
+
+def _stock_pairs(s: Scenario, placement: pd.DataFrame) -> pd.MultiIndex:
+    """Every (site, sku) that holds stock in some period or an installed base, sorted."""
+    keys = pd.concat([placement[["site_id", "sku"]], s.installed[["site_id", "sku"]]]).drop_duplicates()
+    return pd.MultiIndex.from_frame(keys.sort_values(["site_id", "sku"]))
+
+
+def _period_stock(rows: pd.DataFrame) -> pd.DataFrame:
+    """One period's placement rows as a snapshot plan: its units, and as new units the new
+    stock beyond the file's installed_units (never below 0: a stock below the installed base is
+    its own broken rule, and must not offset another site's excess in the availability sum)."""
+    out = rows[["site_id", "sku", "installed_units", "units"]].copy()
+    out["new_units"] = (out["units"] - out["installed_units"]).clip(lower=0.0)
+    return out
+
+
+def _pair_labels(index: pd.MultiIndex) -> list[str]:
+    return [f"{a}/{b}" for a, b in index]
+
+
+def _stock_never_falls(before: pd.Series, units: pd.Series) -> dict:
+    """u[c,s,t] >= u[c,s,t-1] for every pair (t-1 of the first period: the installed base)."""
+    return _worst("stock_never_falls", before.set_axis(_pair_labels(before.index)),
+                  units.set_axis(_pair_labels(units.index)))
+
+
+def _new_units_add_up(stated: pd.Series, added: pd.Series) -> dict:
+    """The file's new_units is the stock added in the period, u[t] - u[t-1], on every row it has
+    (a pair without a row in t has no stock then, and states no new_units)."""
+    bad = stated.index[(stated - added).abs() > REL_TOL * np.maximum(1.0, added.abs())]
+    return _row("new_units_add_up", "all", len(bad), 0, -len(bad), 0, _pair_labels(bad))
+
+
+def _snapshot_rules(s: Scenario, units: pd.DataFrame, service: pd.DataFrame, integer: bool) -> list[dict]:
+    """The rules of one snapshot, ids known: fleet, service and policy."""
+    return _fleet_rules(s, units, integer) + _service_rules(s, service, units) + _policy_rules(s, units)
 
 
 def _row(rule: str, scope: str, value: float, limit: float, margin: float, tol: float,
          offenders: list | None = None) -> dict:
     ok = bool(margin >= -tol) and not offenders
-    listed = ", ".join(map(str, (offenders or [])[:MAX_LISTED]))
-    if offenders and len(offenders) > MAX_LISTED:
-        listed += f" and {len(offenders) - MAX_LISTED} more"
     return {"rule": rule, "scope": scope, "value": value, "limit": limit, "margin": margin,
-            "ok": ok, "offenders": listed, "active": True}
+            "ok": ok, "offenders": _listed(offenders or []), "active": True}
 
 
-def _id_rules(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame) -> list[dict]:
-    """Every id in the plan exists in the scenario; no negative or non-finite numbers."""
+def _id_rules(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
+              numbers: tuple[str, ...] = ("installed_units", "new_units", "units")) -> list[dict]:
+    """Every id in the plan exists in the scenario; no negative or non-finite number in the
+    placement columns ``numbers`` and in service tpp."""
     out = []
     for table, col, known in ((placement, "site_id", s.sites.index), (placement, "sku", s.chips.index),
                               (service, "market_id", s.markets.index), (service, "site_id", s.sites.index)):
         bad = sorted(set(table[col].astype(str)) - set(known))
         name = "placement" if table is placement else "service"
         out.append(_row(f"{name}_ids_known", col, len(bad), 0, -len(bad), 0, bad))
-    for table, cols in ((placement, ["installed_units", "new_units", "units"]), (service, ["tpp"])):
+    for table, cols in ((placement, list(numbers)), (service, ["tpp"])):
         vals = table[cols].apply(pd.to_numeric, errors="coerce")
         bad_mask = ~np.isfinite(vals).all(axis=1) | (vals < -1e-9).any(axis=1)
         ids = (table.loc[bad_mask, "site_id"] if "sku" not in table else
@@ -91,8 +223,16 @@ def _units_table(s: Scenario, placement: pd.DataFrame) -> pd.DataFrame:
     return units
 
 
+def _units_add_up(units: pd.DataFrame) -> dict:
+    """A snapshot plan's units = installed_units + new_units."""
+    bad_sum = units.loc[(units["installed_units"] + units["new_units"] - units["units"]).abs()
+                        > REL_TOL * np.maximum(1, units["units"])]
+    return _row("units_add_up", "all", len(bad_sum), 0, -len(bad_sum), 0,
+                (bad_sum["site_id"] + "/" + bad_sum["sku"]).tolist())
+
+
 def _fleet_rules(s: Scenario, units: pd.DataFrame, integer: bool) -> list[dict]:
-    """Installed kept, units add up, inventory, power, racks, whole racks."""
+    """Installed kept, inventory, power, racks, whole racks."""
     out = []
     given = s.installed.groupby(["site_id", "sku"])["units"].sum()
     planned = units.set_index(["site_id", "sku"])["installed_units"]
@@ -100,10 +240,6 @@ def _fleet_rules(s: Scenario, units: pd.DataFrame, integer: bool) -> list[dict]:
     moved = both.index[(both["given"] - both["planned"]).abs() > REL_TOL * np.maximum(1, both["given"])]
     out.append(_row("installed_kept", "all", len(moved), 0, -len(moved), 0,
                     [f"{a}/{b}" for a, b in moved]))
-    bad_sum = units.loc[(units["installed_units"] + units["new_units"] - units["units"]).abs()
-                        > REL_TOL * np.maximum(1, units["units"])]
-    out.append(_row("units_add_up", "all", len(bad_sum), 0, -len(bad_sum), 0,
-                    (bad_sum["site_id"] + "/" + bad_sum["sku"]).tolist()))
     new_by_sku = units.groupby("sku")["new_units"].sum().reindex(s.chips.index, fill_value=0.0)
     out.append(_worst("inventory", new_by_sku, s.chips["inventory"]))
     chips = s.chips.reindex(units["sku"])

@@ -339,7 +339,7 @@ def check_cmd(
         s, edits = _recorded_scenario_edits(s, record)
     except FleetoptError as exc:
         _fail(exc)
-    report = check_plan(s, placement, service, integer=summary.get("mode") == "integer")
+    report = check_plan(s, placement, service, integer=_plan_is_integer(summary))
     typer.echo(f"policy: {s.policy.name} ({origin})")
     if policy is None and record is not None and "tiers_used" not in record:
         typer.echo("note: summary.json records no tier table (an older fleetopt): tiers come from "
@@ -349,16 +349,33 @@ def check_cmd(
                    f"are applied to the scenario: {', '.join(f'{k}={v}' for k, v in edits.items())}")
     for note in s.notes:
         typer.echo(f"note: {note}")
+    _print_report(report)
+
+
+def _plan_is_integer(summary: dict) -> bool:
+    """A whole-rack plan: its summary's mode (a snapshot) or lp_mode (multi-period) is integer."""
+    return "integer" in (summary.get("mode"), summary.get("lp_mode"))
+
+
+def _print_report(report) -> None:
+    """The rules table (grouped by period in a multi-period audit), the verdict, exit 1 if broken."""
     typer.echo(f"{'rule':<30}{'scope':<22}{'value':>16}{'limit':>16}{'margin':>16}  ok")
+    shown = None
     for r in report.rules.itertuples():
+        if r.period != shown and r.period:
+            typer.echo(f"-- period {r.period}" if r.period != "all" else "-- the whole plan")
+        shown = r.period
         state = "off" if not r.active else "ok" if r.ok else "BROKEN"
         limit, margin = ("-", "-") if not r.active else (f"{r.limit:.6g}", f"{r.margin:.6g}")
         typer.echo(f"{r.rule:<30}{str(r.scope)[:21]:<22}{r.value:>16.6g}{limit:>16}{margin:>16}  {state}")
+    periods = [p for p in dict.fromkeys(report.rules["period"]) if p not in ("", "all")]
     if report.ok:
-        typer.echo(f"compliant: all {len(report.rules)} rules hold")
+        typer.echo(f"compliant: all {len(report.rules)} rules hold"
+                   + (f" in every period ({len(periods)})" if periods else ""))
         return
     for r in report.failures().itertuples():
-        typer.echo(f"broken: {r.rule} ({r.scope}): value {r.value:.6g}, limit {r.limit:.6g}"
+        where = {"": "", "all": "whole plan: "}.get(r.period, f"period {r.period}: ")
+        typer.echo(f"broken: {where}{r.rule} ({r.scope}): value {r.value:.6g}, limit {r.limit:.6g}"
                    + (f"; offending ids: {r.offenders}" if r.offenders else ""), err=True)
     raise typer.Exit(1)
 

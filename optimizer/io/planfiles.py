@@ -11,7 +11,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,7 @@ from optimizer.errors import InputError
 from optimizer.io.manifest import build_manifest
 from optimizer.outdir import PLAN_FILES, atomic_dir, check_out_dir, out_lock
 from optimizer.progress import phase
+from optimizer.results.check import period_problems
 from optimizer.results.plan import Plan
 from optimizer.results.summary import thaw
 
@@ -50,17 +51,24 @@ def write_plan(plan: Plan, out: str | Path, run: dict[str, Any] | None = None) -
 
 PLAN_COLUMNS = {"placement.csv": ["site_id", "sku", "installed_units", "new_units", "units"],
                 "service.csv": ["market_id", "site_id", "tpp"]}
-ID_COLUMNS = {"site_id": str, "sku": str, "market_id": str, "country": str}
+ID_COLUMNS = {"site_id": str, "sku": str, "market_id": str, "country": str, "period": str}
 NUMERIC_COLUMNS = ("installed_units", "new_units", "units", "tpp", "power_kw", "racks", "rtt_ms", "tier")
 
 
-def read_plan(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+def read_plan(folder: str | Path, periods: Sequence[str] | None = None
+              ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Read placement.csv, service.csv and (if present) summary.json from a plan folder.
 
     A plan made by hand or by another tool may lack summary.json. Anything else that cannot be
     read as a plan (a missing, empty, binary or malformed file, a missing column, a value that is
     not a finite number, a summary that is not a JSON object) is an InputError with one line per
     problem, all of them at once.
+
+    ``periods``: the period ids of the multi-period scenario the plan is read for (periods.csv,
+    in order), or None for a snapshot scenario. A plan of the other kind is refused, never
+    misread (a multi-period plan has a ``period`` column and summary.json ``periods``); so is a
+    multi-period plan whose summary lists other periods, or whose tables name unknown periods or
+    list a (site_id, sku, period) twice.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -69,9 +77,44 @@ def read_plan(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str,
     problems: list[str] = []
     tables = {name: _read_plan_table(folder / name, cols, problems) for name, cols in PLAN_COLUMNS.items()}
     summary = _read_summary(folder / "summary.json", problems)
+    if not problems:
+        problems += _kind_problems(folder, tables["placement.csv"], tables["service.csv"], summary, periods)
     if problems:
         raise InputError(problems)
     return tables["placement.csv"], tables["service.csv"], summary
+
+
+def is_multi_period(placement: pd.DataFrame, summary: dict[str, Any]) -> bool:
+    """A multi-period plan: summary.json lists ``periods`` or placement.csv has a ``period`` column."""
+    return "periods" in summary or "period" in placement.columns
+
+
+def _kind_problems(folder: Path, placement: pd.DataFrame, service: pd.DataFrame, summary: dict[str, Any],
+                   periods: Sequence[str] | None) -> list[str]:
+    """A snapshot plan read for a multi-period scenario or the reverse; and, for a multi-period
+    plan, periods that are not the scenario's (optimizer.results.check.period_problems)."""
+    multi = is_multi_period(placement, summary)
+    if periods is None:
+        return [f"{folder}: a multi-period plan (placement.csv has a period column or summary.json lists "
+                "periods), but the scenario has no periods.csv: give the multi-period scenario the plan "
+                "was made for"] if multi else []
+    if not multi:
+        return [f"{folder}: a snapshot plan (placement.csv has no period column, summary.json lists no "
+                f"periods), but the scenario is multi-period (periods.csv: {', '.join(periods)}): give "
+                "the snapshot scenario the plan was made for, or solve the multi-period scenario"]
+    recorded = summary.get("periods")
+    if recorded is not None:
+        ids = [p.get("period") if isinstance(p, dict) else None for p in recorded] \
+            if isinstance(recorded, list) else None
+        if ids is None or not all(isinstance(i, str) for i in ids):
+            return [f"{folder / 'summary.json'}: field 'periods' must be a JSON array of objects, each "
+                    "with its period id as a string in 'period'"]
+        if ids != list(periods):
+            return [f"{folder / 'summary.json'}: the plan's periods ({', '.join(ids)}) differ from the "
+                    f"scenario's periods.csv ({', '.join(periods)}): the plan was made for another "
+                    "timeline; check it against that scenario, or solve this one again"]
+    return period_problems(placement, service, list(periods),
+                           (str(folder / "placement.csv"), str(folder / "service.csv")))
 
 
 def _read_plan_table(path: Path, columns: list[str], problems: list[str]) -> pd.DataFrame | None:

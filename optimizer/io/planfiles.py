@@ -95,9 +95,9 @@ def _kind_problems(folder: Path, placement: pd.DataFrame, service: pd.DataFrame,
     plan, periods that are not the scenario's (optimizer.results.check.period_problems)."""
     multi = is_multi_period(placement, summary)
     if periods is None:
-        return [f"{folder}: a multi-period plan (placement.csv has a period column or summary.json lists "
-                "periods), but the scenario has no periods.csv: give the multi-period scenario the plan "
-                "was made for"] if multi else []
+        return [f"{folder}: the plan has periods (placement.csv has a period column or summary.json lists "
+                "periods): a multi-period plan, read here as a one-period plan only; fleetopt check audits "
+                "it against the multi-period scenario it was made for (a folder with periods.csv)"] if multi else []
     if not multi:
         return [f"{folder}: a snapshot plan (placement.csv has no period column, summary.json lists no "
                 f"periods), but the scenario is multi-period (periods.csv: {', '.join(periods)}): give "

@@ -12,6 +12,8 @@ import sys
 try:   # Ctrl-C while the libraries load (about a second) gets the same one line as later on
     import atexit
     import contextlib
+    import dataclasses
+    import json
     import re
     import time
     from pathlib import Path
@@ -30,6 +32,7 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
     from optimizer.planner.solve import Objective, SolverPath, check_run_options
     from optimizer.policy.rules import AT_LEAST, ROW_FAMILIES, Family
     from optimizer.progress import StatusLine, solver_log
+    from optimizer.results.check import check_timeline_plan
     from optimizer.solvers.result import COST_NOT_MINIMISED
 except KeyboardInterrupt:
     # os._exit, not SystemExit: an interrupt that landed inside a C extension's own module code
@@ -330,7 +333,12 @@ def check_cmd(
     """Audit a plan against every rule; exit 0 if compliant, 1 if any rule is broken.
 
     The policy is --policy when given, else the one recorded in DIR/summary.json (rebuilt from
-    its values and the tiers it used, never re-read by name), else the scenario's."""
+    its values and the tiers it used, never re-read by name), else the scenario's. A
+    multi-period scenario (periods.csv) is audited period by period, each period under its own
+    recorded policy."""
+    if has_periods(scenario):
+        _check_timeline_cmd(scenario, plan_dir, policy)
+        return
     try:
         _check_not_swapped(scenario, plan_dir)
         placement, service, summary = read_plan(plan_dir)
@@ -350,6 +358,57 @@ def check_cmd(
     for note in s.notes:
         typer.echo(f"note: {note}")
     _print_report(report)
+
+
+def _check_timeline_cmd(scenario: Path, plan_dir: Path, policy: str | None) -> None:
+    """``check`` on a multi-period scenario: every period audited under its own policy."""
+    try:
+        _check_not_swapped(scenario, plan_dir)
+        timeline = load_timeline(scenario, policy)
+        placement, service, summary = read_plan(plan_dir, timeline.ids)
+        timeline, origins, notes = _recorded_timeline(scenario, plan_dir, timeline, summary, policy)
+        report = check_timeline_plan(timeline, placement, service, integer=_plan_is_integer(summary))
+    except FleetoptError as exc:
+        _fail(exc)
+    for period, origin in zip(timeline.periods, origins):
+        typer.echo(f"policy of {period.id}: {period.scenario.policy.name} ({origin})")
+    for note in dict.fromkeys([*timeline.notes, *notes, *(n for p in timeline.periods for n in p.scenario.notes)]):
+        typer.echo(f"note: {note}")
+    _print_report(report)
+
+
+def _recorded_timeline(scenario: Path, plan_dir: Path, timeline, summary: dict, policy: str | None) -> tuple:
+    """The timeline to audit against, each period's origin, and notes. A period's policy is
+    --policy when given (every period), else its record in summary.json ``periods[i].policy``
+    (rebuilt as the snapshot audit rebuilds the top-level record, never re-read by name), else
+    the period's own (periods.csv). A sweep variant's recorded scenario edits apply per period."""
+    from optimizer.inputs.countries import policy_from_record, territory_differences
+    if policy is not None:
+        return timeline, [f"--policy {policy}"] * len(timeline.periods), []
+    records = [p.get("policy") for p in summary.get("periods", [])] or [None] * len(timeline.periods)
+    under: dict[str, object] = {}      # one load of the timeline per distinct recorded policy
+    periods, origins, notes = [], [], []
+    if "periods" not in summary and summary.get("policy") is not None:
+        notes.append(f"{plan_dir / 'summary.json'} records no periods, so its policy record (one policy, "
+                     "not one per period) is not used: each period is audited under periods.csv's policy")
+    for i, (period, record) in enumerate(zip(timeline.periods, records)):
+        if record is None:
+            periods.append(period)
+            origins.append("periods.csv (the plan records no policy for it)")
+            continue
+        where = f"{plan_dir / 'summary.json'} periods[{i}].policy"
+        key = json.dumps(record, sort_keys=True, default=str)
+        if key not in under:
+            under[key] = load_timeline(scenario, policy_from_record(record, where))
+        s = under[key].periods[i].scenario
+        s.notes.extend(territory_differences(record, s))
+        s, edits = _recorded_scenario_edits(s, record)
+        if edits:
+            notes.append(f"{period.id} is a sweep variant; its recorded demand and inventory parameters are "
+                         f"applied to the period: {', '.join(f'{k}={v}' for k, v in edits.items())}")
+        periods.append(dataclasses.replace(period, scenario=s))
+        origins.append(f"recorded in {where}")
+    return dataclasses.replace(timeline, periods=tuple(periods)), origins, notes
 
 
 def _plan_is_integer(summary: dict) -> bool:

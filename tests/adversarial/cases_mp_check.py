@@ -154,9 +154,9 @@ CASES = [
          setup=mp(then=summary_edit(set_q2_record("min_home_share", 0.99)))),
     # --- refused: exit 2 ------------------------------------------------------------------------
     Case("mp-check-period-plan-vs-snapshot-scenario", "plan-files", CHECK, 2,
-         ("multi-period plan", "period column", "no periods.csv"), needs_plan=True, setup=with_period_column),
+         ("has periods", "period column", "multi-period plan", "with periods.csv"), needs_plan=True, setup=with_period_column),
     Case("mp-check-summary-periods-vs-snapshot-scenario", "plan-files", CHECK, 2,
-         ("multi-period plan", "summary.json lists periods", "no periods.csv"), needs_plan=True,
+         ("has periods", "summary.json lists periods", "with periods.csv"), needs_plan=True,
          setup=with_summary_periods),
     Case("mp-check-snapshot-plan-vs-periods-scenario", "plan-files", CHECK, 2,
          ("snapshot plan", "multi-period", "periods.csv: Q1, Q2, Q3"), needs_plan=True,

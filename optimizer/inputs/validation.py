@@ -131,6 +131,8 @@ def read_folder(folder: Path, problems: list[str], clock: dict[str, float]) -> F
     tables = {spec.file: _read_typed(folder, spec, problems, known, clock, notes)
               for spec in (SITES, CHIPS, MARKETS, INSTALLED, LINKS)}
     economics = read_economics(folder, problems)
+    if len(problems) == before:
+        _check_reference_ids(tables, problems)
     return FolderTables(tables, scenario_tiers, known, notes, economics, ok=len(problems) == before)
 
 
@@ -529,15 +531,22 @@ def _check_duplicates(spec: TableSpec, table: pd.DataFrame, labels: pd.Series,
                         f"each {what} must appear once")
 
 
+def _check_reference_ids(tables: dict[str, pd.DataFrame | None], problems: list[str]) -> None:
+    """Ids of installed.csv and links.csv that must exist in sites.csv, chips.csv, markets.csv
+    (checked once per folder, however many periods it has)."""
+    installed, links = tables["installed.csv"], tables["links.csv"]
+    sites, chips, markets = (tables[f].index for f in ("sites.csv", "chips.csv", "markets.csv"))
+    if installed is not None:
+        _known_ids("installed.csv", "site_id", installed["site_id"], sites, problems)
+        _known_ids("installed.csv", "sku", installed["sku"], chips, problems)
+    if links is not None:
+        _known_ids("links.csv", "market_id", links["market_id"], markets, problems)
+        _known_ids("links.csv", "site_id", links["site_id"], sites, problems)
+
+
 def _check_references(s: Scenario, problems: list[str], capacity_source: str = "sites.csv") -> None:
-    """Cross-file checks: ids that must exist, and an installed base that must fit its sites."""
-    _known_ids("installed.csv", "site_id", s.installed["site_id"], s.sites.index, problems)
-    _known_ids("installed.csv", "sku", s.installed["sku"], s.chips.index, problems)
-    if s.links is not None:
-        _known_ids("links.csv", "market_id", s.links["market_id"], s.markets.index, problems)
-        _known_ids("links.csv", "site_id", s.links["site_id"], s.sites.index, problems)
-    if problems:
-        return
+    """Cross-file checks under the scenario's capacity and policy: an installed base that must
+    fit its sites, and none at Tier-3 sites when the policy bans them (ids: read_folder)."""
     inst = s.installed_matrix()
     power = inst.to_numpy() @ s.chips["power_kw"].to_numpy() / 1000.0
     racks = inst.to_numpy() @ (1.0 / s.chips["units_per_rack"].to_numpy())

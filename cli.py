@@ -506,10 +506,11 @@ def report_cmd(
         write_report(plan, target)
     except FleetoptError as exc:
         _fail(exc)
-    for note in plan.scenario.notes:
+    timeline = getattr(plan, "timeline", None)
+    for note in dict.fromkeys([*plan.scenario.notes, *(timeline.notes if timeline is not None else [])]):
         typer.echo(f"note: {note}")
     from optimizer.analysis.report import stale_figures
-    for line in stale_figures(plan):
+    for line in ([] if timeline is not None else stale_figures(plan)):
         typer.echo(f"warning: {line}: the tables were edited after the solve (the report says so)", err=True)
     typer.echo(f"report written to {target}")
 
@@ -531,17 +532,21 @@ def _enclosing_sweep(plan_dir: Path) -> Path | None:
 
 def _plan_from_folder(scenario: Path, plan_dir: Path, policy: str | None):
     """The plan in ``plan_dir`` on ``scenario``, as ``check`` reads it (the recorded policy, a
-    sweep variant's demand and inventory edits). A plan from another scenario is refused: ids
-    the scenario lacks, or (when summary.json has a run manifest) scenario files that differ."""
+    sweep variant's demand and inventory edits); on a multi-period scenario (periods.csv), a
+    plan with a ``period`` column under the periods' own policies (or --policy). A plan from
+    another scenario is refused: ids or periods the scenario lacks, or (when summary.json has a
+    run manifest) scenario files that differ."""
+    from optimizer.analysis.report import summary_problems
     from optimizer.results.plan import Plan
     if (plan_dir / "sweep.json").is_file() and not (plan_dir / "placement.csv").exists():
         example = next(iter(sorted((plan_dir / "variants").glob("*/plan"))), plan_dir / "variants" / "ID" / "plan")
         raise InputError(f"{plan_dir}: is a sweep folder, not a plan; give one of its variants' plans, e.g. {example}")
     placement, service, summary = read_plan(plan_dir)
+    if has_periods(scenario):
+        return _timeline_plan_from_folder(scenario, plan_dir, policy, placement, service, summary)
     record = summary.get("policy")
     s, _ = _audit_scenario(scenario, plan_dir, policy, record)
     s, _ = _recorded_scenario_edits(s, record)
-    from optimizer.analysis.report import summary_problems
     rules = check_plan(s, placement, service).rules
     unknown = rules.loc[rules["rule"].str.endswith(("_ids_known", "_values_nonnegative")) & ~rules["ok"]]
     problems = [f"{plan_dir / (r.rule.split('_')[0] + '.csv')}: column {r.scope}: "
@@ -549,19 +554,52 @@ def _plan_from_folder(scenario: Path, plan_dir: Path, policy: str | None):
                    if r.rule.endswith("_ids_known") else f"negative values for {r.offenders}")
                 for r in unknown.itertuples()]
     problems += summary_problems(summary, str(plan_dir / "summary.json"))
-    run = summary.get("run")
-    if isinstance(run, dict) and isinstance(run.get("scenario"), dict):
-        differ = input_differences(run, build_manifest("plan", scenario, None, {}))
-        changed = [d for d in differ if not d.startswith("datasets/")]
-        if changed:
-            problems.append(f"{plan_dir / 'summary.json'}: the plan was made from other scenario files than "
-                            f"{scenario} ({', '.join(changed)}); give the scenario it was planned on")
-        elif differ:
-            s.notes.append(f"the shipped {', '.join(differ)} since the plan was made; tiers follow the "
-                           "policy recorded in summary.json")
+    problems += _manifest_problems(scenario, plan_dir, summary, s.notes)
     if problems:
         raise InputError(problems)
     return Plan(placement, service, summary, s)
+
+
+def _manifest_problems(scenario: Path, plan_dir: Path, summary: dict, notes: list[str]) -> list[str]:
+    """The scenario files that differ from those summary.json's run manifest records (none
+    when it records none); a changed shipped dataset is only noted."""
+    run = summary.get("run")
+    if not (isinstance(run, dict) and isinstance(run.get("scenario"), dict)):
+        return []
+    differ = input_differences(run, build_manifest("plan", scenario, None, {}))
+    changed = [d for d in differ if not d.startswith("datasets/")]
+    if changed:
+        return [f"{plan_dir / 'summary.json'}: the plan was made from other scenario files than {scenario} "
+                f"({', '.join(changed)}); give the scenario it was planned on"]
+    if differ:
+        notes.append(f"the shipped {', '.join(differ)} since the plan was made; tiers follow the policy recorded "
+                     "in summary.json")
+    return []
+
+
+def _timeline_plan_from_folder(scenario: Path, plan_dir: Path, policy: str | None, placement, service, summary):
+    """A multi-period plan folder on its multi-period scenario: every row's period and ids known."""
+    from optimizer.analysis.report import summary_problems, timeline_plan
+    tl = load_timeline(scenario, policy)
+    s, problems = tl.first, []
+    known = {"period": tl.ids, "site_id": s.sites.index, "sku": s.chips.index, "market_id": s.markets.index}
+    for name, table, columns in (("placement.csv", placement, ("period", "site_id", "sku")),
+                                 ("service.csv", service, ("period", "market_id", "site_id"))):
+        if "period" not in table.columns:
+            problems.append(f"{plan_dir / name}: no period column; a plan of the multi-period scenario {scenario} has "
+                            "one (for a one-period plan, give the scenario it was planned on)")
+            continue
+        for column in columns:
+            bad = sorted(set(table[column].astype(str)) - set(map(str, known[column])))
+            if bad:
+                problems.append(f"{plan_dir / name}: column {column}: ids not in the scenario {scenario}: "
+                                f"{', '.join(bad[:8])}{' ...' if len(bad) > 8 else ''}; was the plan made from another "
+                                "scenario?")
+    problems += summary_problems(summary, str(plan_dir / "summary.json"))
+    problems += _manifest_problems(scenario, plan_dir, summary, tl.notes)
+    if problems:
+        raise InputError(problems)
+    return timeline_plan(tl, placement, service, summary)
 
 
 @app.command("explain")

@@ -16,6 +16,7 @@ import tomllib
 from fnmatch import fnmatch
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from helpers import M, chip, market, site, write_scenario
 from typer.testing import CliRunner
@@ -133,7 +134,7 @@ def test_a_plan_with_periods_is_refused_not_summed(plan):
     from optimizer.results.plan import Plan
     periodic = Plan(plan.placement.assign(period="2025"), plan.service.assign(period="2025"), plan.summary,
                     plan.scenario)
-    with pytest.raises(InputError, match="per-period reports are not built yet"):
+    with pytest.raises(InputError, match="give the multi-period scenario it was planned on"):
         render_report(periodic)
 
 
@@ -356,3 +357,37 @@ def test_every_period_chart_draws(timeline_plan, tmp_path):
     assert set(drawn) == {*CHARTS, *PERIOD_CHARTS}
     assert all(n > 0 for chart, n in drawn.items() if chart != "chart-prices"), drawn   # prices: per period, in summary.json
     assert not any(charts_drawn(dom, "data-clipped").values())
+
+
+@pytest.fixture(scope="module")
+def generated_timeline(tmp_path_factory):
+    """A generated three-quarter fleet, solved and written: (scenario folder, plan folder, plan)."""
+    from optimizer import write_plan
+    from optimizer.bench.generate import generate_fleet
+    from optimizer.inputs.timeline import load_timeline
+    from optimizer.planner.periods import solve_timeline
+    root = tmp_path_factory.mktemp("quarters")
+    generate_fleet(root / "scn", sites=60, seed=3, periods=3)
+    plan = solve_timeline(load_timeline(root / "scn"))
+    write_plan(plan, root / "plan")
+    return root / "scn", root / "plan", plan
+
+
+def test_report_command_on_a_multi_period_plan_folder(generated_timeline, tmp_path):
+    """The page rebuilt from the written tables is the page of the solved plan."""
+    scn, folder, plan = generated_timeline
+    r = runner.invoke(app, ["report", str(scn), str(folder), "--out", str(tmp_path / "q.html")])
+    assert r.exit_code == 0 and r.exception is None, r.output
+    page = (tmp_path / "q.html").read_text()
+    assert all(f'id="{chart}"' in page for chart in PERIOD_CHARTS)
+    assert page == render_report(plan)
+
+
+def test_a_one_period_plan_on_a_multi_period_scenario_is_refused(generated_timeline, tmp_path):
+    scn, folder, _ = generated_timeline
+    snapshot = tmp_path / "snap"
+    snapshot.mkdir()
+    for name in ("placement.csv", "service.csv"):
+        pd.read_csv(folder / name).drop(columns="period").to_csv(snapshot / name, index=False)
+    r = runner.invoke(app, ["report", str(scn), str(snapshot), "--out", str(tmp_path / "s.html")])
+    assert r.exit_code == 2 and "no period column" in r.output and not (tmp_path / "s.html").exists()

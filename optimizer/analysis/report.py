@@ -29,8 +29,10 @@ import pandas as pd
 
 from optimizer.errors import InputError
 from optimizer.inputs.scenario import Scenario
+from optimizer.inputs.timeline import Timeline
 from optimizer.outdir import write_text_atomic
 from optimizer.policy.rules import Family
+from optimizer.results.periods import PeriodSolution, TimelinePlan, timeline_figures
 from optimizer.results.plan import Plan
 from optimizer.results.summary import economics_block, plan_figures
 
@@ -81,8 +83,8 @@ def report_data(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
     figures the tables give (:func:`optimizer.results.summary.plan_figures`). A multi-period
     plan (a ``period`` column) is refused: summed over its periods it would be a wrong snapshot."""
     if "period" in placement.columns or "period" in service.columns or summary.get("periods") is not None:
-        raise InputError("the plan has periods (a period column or summary.json periods): the HTML report "
-                         "draws a one-period plan only; per-period reports are not built yet")
+        raise InputError("the plan has periods (a period column or summary.json periods) but the scenario has "
+                         "none: give the multi-period scenario it was planned on (the folder with periods.csv)")
     full, sites = usage_tables(s, placement, service)
     figures = plan_figures(s, full, service)
     facts = {**summary, **figures}
@@ -439,6 +441,25 @@ def _headline(data: dict) -> str:
             f"${cost['annualised_usd_per_year']:,.0f} per year.</p><p>Binding policy limits: {binding}.</p>"
             + "".join(f'<p class="warn">Warning: {html.escape(w)}; the tables were edited after the solve, so the '
                       "status, shadow prices and baseline shown come from another plan.</p>" for w in data["stale"]))
+
+
+def timeline_plan(tl: Timeline, placement: pd.DataFrame, service: pd.DataFrame,
+                  summary: Mapping[str, Any]) -> TimelinePlan:
+    """A multi-period plan read back from its tables (with a ``period`` column, ids checked by
+    the caller): its figures, ``periods`` included, rebuilt from the tables exactly as the solve
+    built them (:func:`optimizer.results.periods.timeline_figures`: each period's new stock and
+    service), the recorded summary kept only for what needs the solver (status)."""
+    sols = []
+    for p in tl.periods:
+        rows = placement.loc[placement["period"].astype(str) == p.id]
+        stock = pd.Series((rows["units"] - rows["installed_units"]).clip(lower=0.0).to_numpy(),
+                          index=pd.MultiIndex.from_frame(rows[["site_id", "sku"]].astype(str)))
+        served = service.loc[service["period"].astype(str) == p.id]
+        sols.append(PeriodSolution(stock, p.scenario.markets.index.get_indexer(served["market_id"].astype(str)),
+                                   p.scenario.sites.index.get_indexer(served["site_id"].astype(str)),
+                                   served["tpp"].to_numpy(dtype=float)))
+    table_p, table_s, figures = timeline_figures(tl, sols)
+    return TimelinePlan(table_p, table_s, {**summary, **figures}, tl.first, timeline=tl)
 
 
 PERIOD_CHARTS = ("chart-periods-compute", "chart-periods-served", "chart-periods-shares", "chart-periods-cost")

@@ -110,7 +110,7 @@ CASES = [
     Case("report-tables-edited-after-the-solve", "plan-files", REPORT, 0,
          ("warning: summary.json records served TPP", "edited after the solve", "report written"),
          setup=served_edited, needs_plan=True, writes=("plan.html",), check=stale_page),
-    Case("report-plan-with-periods", "plan-files", REPORT, 2, ("has periods", "one-period plan only"),
+    Case("report-plan-with-periods", "plan-files", REPORT, 2, ("has periods", "periods.csv"),
          setup=with_periods, needs_plan=True),
     Case("report-hand-made-plan", "plan-files", REPORT, 0, ("report written",), setup=hand_made, needs_plan=True,
          writes=("plan.html",), check=written("plan.html")),

@@ -12,6 +12,7 @@ import pytest
 from optimizer import check_plan, load_policy, load_scenario, solve
 from optimizer.datafiles import data_dir
 from optimizer.inputs.timeline import load_timeline
+from optimizer.planner.periods import solve_timeline
 from optimizer.policy.policy import preset_names
 
 US_TERRITORIES = ("ASM", "GUM", "MNP", "PRI", "UMI", "VIR")   # 15 CFR 772.1: "United States" includes them
@@ -111,7 +112,6 @@ def test_sample_quarterly_as_written_a_later_share_changes_the_first_quarter():
     """datasets/sample-quarterly/README.md: under aidr-2025 the home share binds in 2025Q2 with U.S.
     racks short, so 2025Q1 planned alone (then fixed, as installed units) loses value in 2025Q2-Q3:
     the three-quarter optimum places 2025Q1 otherwise."""
-    solve_timeline = pytest.importorskip("optimizer.planner.periods").solve_timeline
     tl = load_timeline(data_dir() / "sample-quarterly", "aidr-2025")
     three = dataclasses.replace(tl, periods=tl.periods[:3])
     alone = solve_timeline(dataclasses.replace(tl, periods=tl.periods[:1])).placement

@@ -541,9 +541,10 @@ def _plan_from_folder(scenario: Path, plan_dir: Path, policy: str | None):
     if (plan_dir / "sweep.json").is_file() and not (plan_dir / "placement.csv").exists():
         example = next(iter(sorted((plan_dir / "variants").glob("*/plan"))), plan_dir / "variants" / "ID" / "plan")
         raise InputError(f"{plan_dir}: is a sweep folder, not a plan; give one of its variants' plans, e.g. {example}")
-    placement, service, summary = read_plan(plan_dir)
-    if has_periods(scenario):
-        return _timeline_plan_from_folder(scenario, plan_dir, policy, placement, service, summary)
+    timeline = load_timeline(scenario, policy) if has_periods(scenario) else None
+    placement, service, summary = read_plan(plan_dir, timeline.ids if timeline is not None else None)
+    if timeline is not None:
+        return _timeline_plan_from_folder(scenario, plan_dir, timeline, placement, service, summary)
     record = summary.get("policy")
     s, _ = _audit_scenario(scenario, plan_dir, policy, record)
     s, _ = _recorded_scenario_edits(s, record)
@@ -577,18 +578,14 @@ def _manifest_problems(scenario: Path, plan_dir: Path, summary: dict, notes: lis
     return []
 
 
-def _timeline_plan_from_folder(scenario: Path, plan_dir: Path, policy: str | None, placement, service, summary):
-    """A multi-period plan folder on its multi-period scenario: every row's period and ids known."""
+def _timeline_plan_from_folder(scenario: Path, plan_dir: Path, tl, placement, service, summary):
+    """A multi-period plan folder on its multi-period scenario (read_plan has checked its periods):
+    every row's ids known."""
     from optimizer.analysis.report import summary_problems, timeline_plan
-    tl = load_timeline(scenario, policy)
     s, problems = tl.first, []
-    known = {"period": tl.ids, "site_id": s.sites.index, "sku": s.chips.index, "market_id": s.markets.index}
-    for name, table, columns in (("placement.csv", placement, ("period", "site_id", "sku")),
-                                 ("service.csv", service, ("period", "market_id", "site_id"))):
-        if "period" not in table.columns:
-            problems.append(f"{plan_dir / name}: no period column; a plan of the multi-period scenario {scenario} has "
-                            "one (for a one-period plan, give the scenario it was planned on)")
-            continue
+    known = {"site_id": s.sites.index, "sku": s.chips.index, "market_id": s.markets.index}
+    for name, table, columns in (("placement.csv", placement, ("site_id", "sku")),
+                                 ("service.csv", service, ("market_id", "site_id"))):
         for column in columns:
             bad = sorted(set(table[column].astype(str)) - set(map(str, known[column])))
             if bad:

@@ -746,33 +746,53 @@ def compare_cmd(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write every table, whole, "
                                                 "into this CSV file (column `table` names each)")] = None,
 ) -> None:
-    """Two plans side by side (per country, site, market) or two sweeps (per variant)."""
-    from optimizer.batch.compare import compare_dirs, comparison_table
+    """Two plans (a headline, binding limits added or removed, then per country, site and
+    market, compute in H100e) or two sweeps (per variant), B against A."""
+    from optimizer.batch.compare import compare_dirs, comparison_table, headline_lines, readable
     try:
         if out is not None:
             check_out_file(out, "--out", (*run_inputs(a), b))     # A, B and the shipped datasets
-        tables = compare_dirs(a, b)
+        comparison = compare_dirs(a, b)
+        tables = comparison.tables
         if out is not None:
             whole = comparison_table(tables)
             write_with(out, lambda p: whole.to_csv(p, index=False))
     except FleetoptError as exc:
         _fail(exc)
     _warn_other_inputs(a, b)
+    for line in comparison.warnings:
+        typer.echo(f"warning: {line}", err=True)
+    for line in comparison.context:
+        typer.echo(line)
+    if "headline" in tables:
+        typer.echo(f"headline (A = {a} -> B = {b}):")
+        for line in headline_lines(tables["headline"], tables["limits"]):
+            typer.echo(line)
     for name, table in tables.items():
-        typer.echo(f"{name} (A = {a}, B = {b}; largest changes first):")
-        typer.echo(table.head(top).to_string(float_format=lambda v: f"{v:,.6g}"))
+        if name in ("headline", "limits"):
+            continue
+        plan_table = name != "variants"
+        typer.echo(f"{name} (A = {a}, B = {b}; largest changes first{'; compute in H100e' * plan_table}):")
+        shown = readable(table.head(top)) if plan_table else table.head(top)
+        typer.echo(shown.to_string(float_format=lambda v: f"{v:,.6g}"))
     if out is not None:
         typer.echo(f"tables written to {out}")
 
 
 def _warn_other_inputs(a: Path, b: Path) -> None:
-    """A warning line when the two folders' manifests show different scenario input files."""
+    """A warning line when the two folders' manifests show different scenario input files, or
+    when a folder has no manifest (made by hand, by another tool or by fleetopt 0.1.0), so that
+    nobody can tell."""
     runs = [read_run(p / "summary.json") or read_run(p / "sweep.json") for p in (a, b)]
     if all(runs):
         differ = input_differences(*runs)
         if differ:
             typer.echo(f"warning: {a} and {b} were planned from different scenario inputs "
                        f"({', '.join(differ)} from A to B)", err=True)
+        return
+    unknown = [str(p) for p, run in zip((a, b), runs) if not run]
+    typer.echo(f"warning: cannot tell whether {a} and {b} come from the same scenario: {' and '.join(unknown)} "
+               f"record{'s' * (len(unknown) == 1)} no run manifest (made by hand or by another tool)", err=True)
 
 
 @app.command("bench-sweep")

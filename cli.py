@@ -27,6 +27,7 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
     from optimizer.errors import EXIT_DISAGREE, EXIT_INTERRUPTED, EXIT_SOLVER, FleetoptError, InputError
     from optimizer.inputs.timeline import has_periods, load_timeline
     from optimizer.io.manifest import build_manifest, input_differences, run_inputs, utc_now
+    from optimizer.io.planfiles import FORMATS, plan_formats
     from optimizer.outdir import check_out_dir, check_out_file, out_lock, read_run, streamed_file, write_with
     from optimizer.planner.integer import IntegerMethod, MipSolver
     from optimizer.planner.solve import Objective, SolverPath, check_run_options
@@ -149,11 +150,14 @@ def solve_cmd(
         "less annualised cost (needs markets.csv usd_per_h100e_hour)")] = Objective.SERVE,
     log: LogOpt = None,
     progress: ProgressOpt = None,
+    formats: Annotated[str, typer.Option(
+        "--format", help="Plan file formats, comma-separated: csv (always written), parquet, xlsx")] = "csv",
 ) -> None:
     """Solve SCENARIO for the most valuable compliant placement and write it to --out."""
     options, started = dict(locals()), utc_now()
     try:
         check_run_options(path, time_limit, gap, integer)     # before any work
+        chosen = plan_formats(formats)
         target = check_out_dir(out, "plan", scenario)
         inputs = (target, *run_inputs(scenario, policy, baseline))
         written = (check_out_file(report, "--report", inputs),) if report else ()
@@ -166,13 +170,13 @@ def solve_cmd(
             prices = _parse_prices(soft_price) if (soft or soft_price) else None
             plan = solve(s, path=path, time_limit=time_limit, soft=prices, integer=integer, method=method,
                          mip_solver=solver, gap=gap, baseline=baseline or None, objective=objective)
-            write_plan(plan, out, build_manifest("plan", s.path, s.policy, options, started))
+            write_plan(plan, out, build_manifest("plan", s.path, s.policy, options, started), chosen)
             if report:
                 from optimizer.analysis.report import write_report
                 write_report(plan, report)
     except FleetoptError as exc:
         _fail(exc)
-    _print_summary(plan.summary, out)
+    _print_summary(plan.summary, out, chosen)
     if report:
         typer.echo(f"report written to {report}")
 
@@ -238,7 +242,7 @@ def _status_line(summary: dict) -> str:
             f"{gap_words}")
 
 
-def _print_summary(summary: dict, out: Path) -> None:
+def _print_summary(summary: dict, out: Path, formats: tuple[str, ...]) -> None:
     typer.echo(_status_line(summary))
     info = summary.get("integer")
     if info:
@@ -286,7 +290,8 @@ def _print_summary(summary: dict, out: Path) -> None:
             f"{p['limit']} {p['value_per_unit']:+,.0f} {p['unit']}" for p in top))
     for note in summary.get("notes", []):
         typer.echo(f"note: {note}")
-    typer.echo(f"plan written to {out}/ (placement.csv, service.csv, summary.json)")
+    files = [f for fmt in formats for f in FORMATS[fmt]] + ["summary.json"]
+    typer.echo(f"plan written to {out}/ ({', '.join(files)})")
 
 
 def _print_money(summary: dict) -> None:

@@ -2,7 +2,8 @@
 
 The rule (README, "Output folders and the run manifest"): a folder that a command writes
 (``solve --out``, ``sweep --out``, ``generate OUT``) may already exist only when it is empty or is
-a folder of the same kind that fleetopt wrote (recognised by its run manifest; a 0.1.0 plan by
+a folder of the same kind that fleetopt wrote (recognised by its run manifest, which lists a
+plan's files in other formats, PLAN_EXTRA_FILES; a 0.1.0 plan by
 holding exactly placement.csv, service.csv and summary.json). It is never the scenario folder, a
 folder containing it, a path inside it, or the current folder. Symlinks are resolved first.
 Everything is checked before any work, so a refusal (exit 2) leaves no trace.
@@ -33,6 +34,9 @@ from typing import Any, Callable, Iterator, TextIO
 from optimizer.errors import InputError
 
 PLAN_FILES = ("placement.csv", "service.csv", "summary.json")
+PLAN_EXTRA_FILES = ("placement.parquet", "service.parquet", "plan.xlsx")
+"""Files a plan folder may hold besides PLAN_FILES when its manifest lists them (``run.files``):
+the plan in other formats (``solve --format``)."""
 SCENARIO_MANIFEST = "generated.json"
 SWEEP_FILES = ("sweep.json", "results.csv", "results.parquet", "objective_vs_parameters.svg", "tier_moves.csv")
 VARIANT_FILES = ("result.json", "plan")
@@ -95,16 +99,25 @@ def folder_kind(folder: Path) -> str | None:
     if not everything:
         return "empty"
     entries = {e for e in everything if not _is_leftover(e, SWEEP_FILES)}
-    if entries == set(PLAN_FILES):
-        run = read_run(folder / "summary.json")
-        if (run is None and _is_old_summary(folder / "summary.json")) or (run or {}).get("kind") == "plan":
-            return "plan"
+    if set(PLAN_FILES) <= entries and _is_plan(folder, entries - set(PLAN_FILES)):
+        return "plan"
     if "sweep.json" in entries and entries <= set(SWEEP_FILES) | {"variants"} and _is_sweep_json(folder / "sweep.json") \
             and _only_variants(folder):
         return "sweep"
     if SCENARIO_MANIFEST in entries and _generated_changes(folder) == {}:
         return "scenario"
     return None
+
+
+def _is_plan(folder: Path, extra: set[str]) -> bool:
+    """A plan fleetopt wrote, given the files it holds besides PLAN_FILES: its manifest says
+    ``plan`` and lists every extra file, each one a plan file in another format; or a 0.1.0
+    plan (no manifest, no extra file)."""
+    run = read_run(folder / "summary.json")
+    if run is None:
+        return not extra and _is_old_summary(folder / "summary.json")
+    listed = run.get("files") if isinstance(run.get("files"), list) else []
+    return run.get("kind") == "plan" and extra <= set(PLAN_EXTRA_FILES) & set(listed)
 
 
 def _is_old_summary(path: Path) -> bool:

@@ -1,4 +1,7 @@
-"""Plan files: placement.csv, service.csv and summary.json, written atomically.
+"""Plan files: placement.csv, service.csv and summary.json, written atomically, and on request
+the same tables in Parquet (placement.parquet, service.parquet) and Excel (plan.xlsx: a summary
+sheet, one sheet per table and a limits sheet). The CSV files are always written: ``check``,
+``compare`` and :func:`read_plan` read them. summary.json's manifest lists every file (``files``).
 
 The plan is first written into a hidden temporary folder beside DIR, then moved into place, so
 a failed or interrupted run never leaves a half-written DIR (an older DIR stays until the new
@@ -18,24 +21,43 @@ import pandas as pd
 
 from optimizer.errors import InputError
 from optimizer.io.manifest import build_manifest
-from optimizer.outdir import PLAN_FILES, atomic_dir, check_out_dir, out_lock
+from optimizer.outdir import PLAN_EXTRA_FILES, PLAN_FILES, atomic_dir, check_out_dir, out_lock
 from optimizer.progress import phase
 from optimizer.results.check import period_problems
 from optimizer.results.plan import Plan
 from optimizer.results.summary import thaw
 
+FORMATS = {"csv": ("placement.csv", "service.csv"), "parquet": PLAN_EXTRA_FILES[:2], "xlsx": PLAN_EXTRA_FILES[2:]}
 
-def write_plan(plan: Plan, out: str | Path, run: dict[str, Any] | None = None) -> Path:
-    """Write the plan's three files into ``out`` atomically; returns the folder.
 
-    summary.json is the plan's summary as built, plus two things known only now: ``run``, the
-    manifest (built here from the plan's scenario when not given), and ``timings.write``, the
-    time taken to write the two tables; they go into a copy, the plan itself is not changed. ``out`` must be new, empty or a plan folder fleetopt wrote (InputError otherwise).
+def plan_formats(spec: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    """The formats to write, from ``"csv,parquet,xlsx"`` (or a sequence): csv always (first),
+    then the others named, each once; InputError naming any unknown one."""
+    names = [n.strip().lower() for n in (spec.split(",") if isinstance(spec, str) else spec or []) if n.strip()]
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown:
+        raise InputError(f"--format {', '.join(unknown)}: unknown; formats are {', '.join(FORMATS)} "
+                         "(comma-separated; csv is always written)")
+    return tuple(dict.fromkeys(["csv", *names]))
+
+
+def write_plan(plan: Plan, out: str | Path, run: dict[str, Any] | None = None,
+               formats: str | tuple[str, ...] | list[str] | None = None) -> Path:
+    """Write the plan's files into ``out`` atomically; returns the folder.
+
+    ``formats`` (see :func:`plan_formats`): csv always; ``parquet`` adds placement.parquet and
+    service.parquet, ``xlsx`` plan.xlsx (:func:`write_excel`). summary.json is the plan's summary
+    as built, plus what is known only now: ``run``, the manifest (built here from the plan's
+    scenario when not given) with ``files``, every file of the folder, and ``timings.write``, the
+    time taken to write the tables; they go into a copy, the plan itself is not changed. ``out``
+    must be new, empty or a plan folder fleetopt wrote (InputError otherwise).
     """
+    formats = plan_formats(formats)
     scenario = plan.scenario.path
     target = check_out_dir(out, "plan", scenario)
     if run is None:
         run = build_manifest("plan", scenario, plan.scenario.policy, {})
+    files = sorted({*PLAN_FILES, *(f for fmt in formats for f in FORMATS[fmt])})
     with out_lock(target):
         check_out_dir(out, "plan", scenario, checked=target)     # again, under the lock
         with atomic_dir(target) as tmp:
@@ -43,10 +65,40 @@ def write_plan(plan: Plan, out: str | Path, run: dict[str, Any] | None = None) -
             phase("write")
             plan.placement.to_csv(tmp / "placement.csv", index=False)
             plan.service.to_csv(tmp / "service.csv", index=False)
-            summary = {**thaw(plan.summary), "run": run}      # a copy: the plan's summary is read-only
+            if "parquet" in formats:
+                plan.placement.to_parquet(tmp / "placement.parquet", index=False)
+                plan.service.to_parquet(tmp / "service.parquet", index=False)
+            summary = {**thaw(plan.summary), "run": {**run, "files": files}}   # a copy: the plan's is read-only
+            if "xlsx" in formats:
+                write_excel(plan, summary, tmp / "plan.xlsx")
             summary["timings"] = {**summary.get("timings", {}), "write": time.perf_counter() - t0}
             (tmp / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n")
     return Path(out)
+
+
+def write_excel(plan: Plan, summary: dict[str, Any], path: Path) -> None:
+    """plan.xlsx: sheet ``summary`` (every number and word of summary.json, one row each, nested
+    keys joined by dots, lists of words joined by commas), ``placement`` and ``service`` (the CSV
+    tables) and ``limits`` (summary.json ``limits``). Infinities are left blank, like NaN."""
+    sheets = {"summary": pd.DataFrame(_flat(summary), columns=["field", "value"]),
+              "placement": plan.placement, "service": plan.service,
+              "limits": pd.DataFrame(list(summary.get("limits", [])))}
+    with pd.ExcelWriter(path, engine="openpyxl") as book:
+        for name, table in sheets.items():
+            table.replace([np.inf, -np.inf], np.nan).to_excel(book, sheet_name=name, index=False)
+
+
+def _flat(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted key, value) for every scalar of a summary; a list of scalars as one comma-joined
+    cell; lists of records (limits, countries, prices) are left to their own sheets or files."""
+    if isinstance(obj, dict):
+        return [row for k, v in obj.items() for row in _flat(v, f"{prefix}{k}.")]
+    if isinstance(obj, (list, tuple)):
+        if all(not isinstance(v, (dict, list, tuple)) for v in obj):
+            return [(prefix[:-1], ", ".join(str(v) for v in obj))]
+        return []
+    value = _jsonable(obj)
+    return [(prefix[:-1], value)]
 
 
 PLAN_COLUMNS = {"placement.csv": ["site_id", "sku", "installed_units", "new_units", "units"],

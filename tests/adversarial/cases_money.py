@@ -1,5 +1,5 @@
-"""Money (issue 12): markets.csv value vs usd_per_h100e_hour, chips.csv life_years,
-economics.toml, and --objective margin where it has no meaning."""
+"""Money and formats (issue 12): markets.csv value vs usd_per_h100e_hour, chips.csv life_years,
+economics.toml, --objective margin where it has no meaning, and solve --format."""
 from __future__ import annotations
 
 from cases_columns import add_column, header, set_market_values
@@ -48,4 +48,11 @@ CASES = [
     Case("money-margin-dollars-ok", "options", MARGIN, 0,
          ("objective margin", "USD per year", "margin $", "capex $"), setup=DOLLARS, writes=("out",)),
     Case("money-serve-abstract-says-so", "options", SOLVE, 0, ("abstract value units",), writes=("out",)),
+    Case("format-unknown", "options", (*SOLVE, "--format", "csv,json"), 2, ("--format json: unknown", "parquet")),
+    Case("format-empty-is-csv", "options", (*SOLVE, "--format", ""), 0, ("placement.csv",), writes=("out",),
+         absent=("parquet", "xlsx")),
+    Case("format-over-a-users-workbook", "output-folder", ("solve", "{scn}", "--out", "{plan}", "--format", "xlsx"), 2,
+         ("did not write", "plan.xlsx"), needs_plan=True, setup=lambda t: (t / "plan" / "plan.xlsx").write_text("mine")),
+    Case("format-plan-rewritten", "output-folder", ("solve", "{scn}", "--out", "{plan}", "--format", "parquet"), 0,
+         ("placement.parquet",), needs_plan=True, writes=("plan",)),
 ]

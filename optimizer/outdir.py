@@ -34,9 +34,9 @@ from typing import Any, Callable, Iterator, TextIO
 from optimizer.errors import InputError
 
 PLAN_FILES = ("placement.csv", "service.csv", "summary.json")
-PLAN_EXTRA_FILES = ("placement.parquet", "service.parquet", "plan.xlsx")
+PLAN_EXTRA_FILES = ("placement.parquet", "service.parquet", "plan.xlsx", "prices.csv", "unserved.csv")
 """Files a plan folder may hold besides PLAN_FILES when its manifest lists them (``run.files``):
-the plan in other formats (``solve --format``)."""
+the plan in other formats (``solve --format``), its shadow prices and unserved demand."""
 SCENARIO_MANIFEST = "generated.json"
 SWEEP_FILES = ("sweep.json", "results.csv", "results.parquet", "objective_vs_parameters.svg", "tier_moves.csv")
 VARIANT_FILES = ("result.json", "plan")

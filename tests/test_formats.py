@@ -38,7 +38,7 @@ def test_parquet_and_excel_hold_the_csv_tables(scn, tmp_path):
     assert "placement.parquet, service.parquet, plan.xlsx" in r.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["run"]["files"] == sorted(["placement.csv", "service.csv", "summary.json", "placement.parquet",
-                                              "service.parquet", "plan.xlsx"])
+                                              "service.parquet", "plan.xlsx", "prices.csv", "unserved.csv"])
     for name in ("placement", "service"):
         pd.testing.assert_frame_equal(pd.read_parquet(out / f"{name}.parquet"), csv(out, name), check_exact=True)
         pd.testing.assert_frame_equal(pd.read_excel(out / "plan.xlsx", sheet_name=name, dtype=IDS), csv(out, name),
@@ -69,7 +69,8 @@ def test_a_plan_in_other_formats_may_be_written_again(scn, tmp_path):
     assert runner.invoke(app, ["solve", str(scn), "--out", str(out), "--format", "xlsx"]).exit_code == 0
     r = runner.invoke(app, ["solve", str(scn), "--out", str(out)])           # csv only this time
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in out.iterdir()) == ["placement.csv", "service.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["placement.csv", "prices.csv", "service.csv", "summary.json",
+                                                     "unserved.csv"]
 
 
 def test_an_unlisted_file_of_a_format_name_is_not_fleetopts(scn, tmp_path):

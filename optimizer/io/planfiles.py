@@ -20,14 +20,17 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError
-from optimizer.io.manifest import build_manifest
+from optimizer.inputs.countries import policy_from_record
+from optimizer.inputs.validation import load_scenario
+from optimizer.io.manifest import build_manifest, input_differences
 from optimizer.outdir import PLAN_EXTRA_FILES, PLAN_FILES, atomic_dir, check_out_dir, out_lock
 from optimizer.progress import phase
 from optimizer.results.check import period_problems
 from optimizer.results.plan import Plan
-from optimizer.results.summary import thaw
+from optimizer.results.summary import freeze, thaw
 
-FORMATS = {"csv": ("placement.csv", "service.csv"), "parquet": PLAN_EXTRA_FILES[:2], "xlsx": PLAN_EXTRA_FILES[2:]}
+FORMATS = {"csv": ("placement.csv", "service.csv"), "parquet": PLAN_EXTRA_FILES[:2], "xlsx": PLAN_EXTRA_FILES[2:3]}
+ANALYSIS_FILES = {"prices": "prices.csv", "unserved": "unserved.csv"}   # Plan field -> file, when present
 
 
 def plan_formats(spec: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
@@ -46,7 +49,8 @@ def write_plan(plan: Plan, out: str | Path, run: dict[str, Any] | None = None,
     """Write the plan's files into ``out`` atomically; returns the folder.
 
     ``formats`` (see :func:`plan_formats`): csv always; ``parquet`` adds placement.parquet and
-    service.parquet, ``xlsx`` plan.xlsx (:func:`write_excel`). summary.json is the plan's summary
+    service.parquet, ``xlsx`` plan.xlsx (:func:`write_excel`). A plan with shadow prices (fast
+    path, optimal) also gets prices.csv and unserved.csv, its ``prices`` and ``unserved`` tables. summary.json is the plan's summary
     as built, plus what is known only now: ``run``, the manifest (built here from the plan's
     scenario when not given) with ``files``, every file of the folder, and ``timings.write``, the
     time taken to write the tables; they go into a copy, the plan itself is not changed. ``out``
@@ -57,7 +61,8 @@ def write_plan(plan: Plan, out: str | Path, run: dict[str, Any] | None = None,
     target = check_out_dir(out, "plan", scenario)
     if run is None:
         run = build_manifest("plan", scenario, plan.scenario.policy, {})
-    files = sorted({*PLAN_FILES, *(f for fmt in formats for f in FORMATS[fmt])})
+    analysis = {name: getattr(plan, field) for field, name in ANALYSIS_FILES.items() if getattr(plan, field) is not None}
+    files = sorted({*PLAN_FILES, *analysis, *(f for fmt in formats for f in FORMATS[fmt])})
     with out_lock(target):
         check_out_dir(out, "plan", scenario, checked=target)     # again, under the lock
         with atomic_dir(target) as tmp:
@@ -65,6 +70,8 @@ def write_plan(plan: Plan, out: str | Path, run: dict[str, Any] | None = None,
             phase("write")
             plan.placement.to_csv(tmp / "placement.csv", index=False)
             plan.service.to_csv(tmp / "service.csv", index=False)
+            for name, table in analysis.items():
+                table.to_csv(tmp / name, index=False)
             if "parquet" in formats:
                 plan.placement.to_parquet(tmp / "placement.parquet", index=False)
                 plan.service.to_parquet(tmp / "service.parquet", index=False)
@@ -257,3 +264,54 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
+
+
+ANALYSIS_STR = ("limit", "family", "scope", "unit", "limit_unit", "range", "range_note", "market_id", "reason")
+
+
+def load_plan(scenario: str | Path, folder: str | Path) -> Plan:
+    """The Plan that ``solve`` returned for a plan folder fleetopt wrote, read back: its tables
+    (placement.csv, service.csv, and prices.csv and unserved.csv when written), its summary as
+    summary.json holds it less what writing added (``run``, ``timings.write``; JSON has no NaN or
+    infinity: they read back as None), and the scenario folder under the policy the plan
+    recorded. Built once, like a solved plan (frozen, its summary read-only).
+
+    Raises InputError, every problem at once, for a folder that is not a plan (see
+    :func:`read_plan`), a plan without summary.json or manifest (made by hand or by another tool:
+    read it with :func:`read_plan`), a sweep variant that scaled demand or inventory, and a
+    scenario whose input files are not those the plan was solved on (a plan is only the plan of
+    its own inputs).
+    """
+    folder = Path(folder)
+    placement, service, summary = read_plan(folder)
+    run = summary.get("run")
+    where = folder / "summary.json"
+    if not isinstance(run, dict) or run.get("kind") != "plan":
+        raise InputError(f"{where}: no plan manifest (a plan made by hand or by another tool); load_plan reads "
+                         "plans fleetopt wrote: use read_plan for the raw tables")
+    edits = [k for k in (summary.get("policy") or {}).get("sweep_parameters") or {}
+             if k.split(".")[0] in ("demand_multiplier", "inventory_multiplier")]
+    if edits:
+        raise InputError(f"{where}: a sweep variant with {', '.join(edits)}: its scenario is not the folder's; "
+                         "load_plan does not rebuild it (fleetopt check does)")
+    differ = input_differences(run, build_manifest("plan", Path(scenario), None, {}))
+    if differ:
+        raise InputError(f"{folder}: was solved on other inputs than {scenario} ({', '.join(differ)}); "
+                         "load it with the scenario it was solved on")
+    s = load_scenario(scenario, policy_from_record(summary.get("policy"), str(where)))
+    tables = {field: _read_analysis(folder / name, name in run.get("files", []))
+              for field, name in ANALYSIS_FILES.items()}
+    timings = {k: v for k, v in (summary.get("timings") or {}).items() if k != "write"}
+    kept = {k: v for k, v in summary.items() if k != "run"} | {"timings": timings}
+    return Plan(placement, service, freeze(kept), s, **tables)
+
+
+def _read_analysis(path: Path, written: bool) -> pd.DataFrame | None:
+    """prices.csv or unserved.csv as written (None when the plan had none)."""
+    if not written:
+        return None
+    try:
+        table = pd.read_csv(path, dtype=dict.fromkeys(ANALYSIS_STR, str), encoding="utf-8")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise InputError(f"{path}: not readable as fleetopt wrote it ({str(exc).splitlines()[0]})") from None
+    return table

@@ -609,11 +609,13 @@ def explain_cmd(
     scenario: ScenarioArg,
     policy: PolicyOpt = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows per table")] = 15,
+    objective: Annotated[Objective, typer.Option(
+        "--objective", help="serve or margin, as for solve: the prices are those of this objective")] = Objective.SERVE,
 ) -> None:
     """Solve, then rank the binding limits by the value of one more unit of headroom and list
     unserved demand by market with its reason."""
     try:
-        plan = solve(load_scenario(scenario, policy), probe_shares=True)
+        plan = solve(load_scenario(scenario, policy), probe_shares=True, objective=objective)
     except FleetoptError as exc:
         _fail(exc)
     unit = plan.summary["economics"]["value_unit"]

@@ -209,3 +209,10 @@ def test_margin_on_whole_racks(tmp_path):
     plan = solve(s, objective="margin", integer=True)
     assert check_plan(s, plan.placement, plan.service, integer=True).ok
     assert served(plan, "rich") == pytest.approx(10 * M, rel=1e-6) and served(plan, "poor") == 0.0
+
+
+def test_cli_explain_prices_the_margin_in_dollars(tmp_path):
+    money_scenario(tmp_path / "scn")
+    r = runner.invoke(app, ["explain", str(tmp_path / "scn"), "--policy", "none", "--objective", "margin"])
+    assert r.exit_code == 0 and r.exception is None, r.output
+    assert "USD per year" in r.output and "margin: every new unit within reach" in r.output

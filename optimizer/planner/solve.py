@@ -285,6 +285,7 @@ def explain(tables: Plan, d: ModelData, sol: Solution, probe_shares: bool = Fals
     return Explanation(prices, unserved, {
         "sign_convention": "value_per_unit: objective gained per unit of headroom on the limit; "
                            "it holds while the limit stays within [valid_from, valid_to]",
+        "value_unit": d.scenario.economics.value_unit,
         "policy_prices": policy.to_dict("records"),
         "physical_prices_top": physical.to_dict("records"),
         "unserved_tpp_by_reason": unserved.groupby(unserved["reason"].str.split(":").str[0])

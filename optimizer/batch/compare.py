@@ -15,6 +15,7 @@ import pandas as pd
 from optimizer.errors import InputError
 from optimizer.inputs.economics import H100E_TPP
 from optimizer.io.planfiles import read_plan
+from optimizer.policy.rules import Family
 
 
 def tier_move_ranking(table: pd.DataFrame) -> pd.DataFrame:
@@ -97,8 +98,7 @@ HEADLINE = {
     "capex_usd": ("USD", ("cost", "capex_usd")),
     "annualised_cost_usd_per_year": ("USD per year", ("cost", "annualised_usd_per_year")),
     "margin_usd_per_year": ("USD per year", ("economics", "margin_usd_per_year")),
-    "home_share": ("share", ("home_share",)),
-    "tier1_share": ("share", ("tier1_share",)),
+    **{f.value: ("share", (f.value,)) for f in (Family.HOME_SHARE, Family.TIER1_SHARE)},
 }
 
 

@@ -111,13 +111,19 @@ def folder_kind(folder: Path) -> str | None:
 
 def _is_plan(folder: Path, extra: set[str]) -> bool:
     """A plan fleetopt wrote, given the files it holds besides PLAN_FILES: its manifest says
-    ``plan`` and lists every extra file, each one a plan file in another format; or a 0.1.0
-    plan (no manifest, no extra file)."""
+    ``plan`` and lists every extra file (:func:`_listed_extras`); or a 0.1.0 plan (no manifest,
+    no extra file)."""
     run = read_run(folder / "summary.json")
     if run is None:
         return not extra and _is_old_summary(folder / "summary.json")
+    return run.get("kind") == "plan" and extra <= _listed_extras(folder)
+
+
+def _listed_extras(folder: Path) -> set[str]:
+    """The PLAN_EXTRA_FILES that the plan manifest in ``folder`` lists as written."""
+    run = read_run(folder / "summary.json") or {}
     listed = run.get("files") if isinstance(run.get("files"), list) else []
-    return run.get("kind") == "plan" and extra <= set(PLAN_EXTRA_FILES) & set(listed)
+    return set(PLAN_EXTRA_FILES) & set(listed)
 
 
 def _is_old_summary(path: Path) -> bool:
@@ -216,7 +222,8 @@ def _describe(folder: Path, found: str | None, kind: str) -> str:
         parts = ([f"holds files fleetopt did not write ({_first(foreign)})"] if foreign else []) + \
             ([f"its generated files were edited since ({_first(edited)})"] if edited else [])
         return "folder exists and " + " and ".join(parts)
-    ours = {"plan": set(PLAN_FILES), "sweep": {*SWEEP_FILES, "variants"}, "scenario": set()}[kind]
+    ours = {"plan": set(PLAN_FILES) | _listed_extras(folder), "sweep": {*SWEEP_FILES, "variants"},
+            "scenario": set()}[kind]
     return f"folder exists and holds files fleetopt did not write ({_first(sorted(names - ours) or sorted(names))})"
 
 

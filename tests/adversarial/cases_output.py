@@ -39,8 +39,10 @@ def summary_edit(folder: Path, change) -> None:
 
 
 def old_plan(tmp: Path) -> None:
-    """A plan as fleetopt 0.1.0 wrote it: no run manifest."""
+    """A plan as fleetopt 0.1.0 wrote it: no run manifest, and only its three files."""
     summary_edit(tmp / "plan", lambda d: d.pop("run"))
+    for extra in ("prices.csv", "unserved.csv"):
+        (tmp / "plan" / extra).unlink()
 
 
 def other_scenario_plan(tmp: Path) -> None:

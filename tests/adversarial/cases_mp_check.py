@@ -106,9 +106,8 @@ CASES = [
     Case("mp-check-policy-option-every-period", "plan-files", (*CHECK, "--policy", "none"), 0,
          ("policy of Q1: none (--policy none)", "policy of Q3: none (--policy none)", "compliant"),
          setup=mp(TOO_MUCH_PL_IN_Q2)),
-    Case("mp-check-missing-rows-no-stock", "plan-files", CHECK, 0, ("compliant",),
-         setup=mp({"Q1": [], "Q2": [("US", 10, 0, 10)], "Q3": [("US", 10, 0, 10)]}
-                  | {"Q1": [("US", 10, 0, 10)]})),
+    Case("mp-check-missing-rows-no-stock", "plan-files", CHECK, 0, ("compliant",),     # Poland has rows in Q3 only
+         setup=mp({"Q1": [("US", 10, 40, 50)], "Q2": [("US", 10, 0, 50)], "Q3": [("US", 10, 0, 50), ("PL", 0, 3, 3)]})),
     # --- broken rules: exit 1, each named with its period --------------------------------------
     Case("mp-check-stock-falls-q2", "plan-files", CHECK, 1,
          ("broken: period Q2: stock_never_falls", "PL/H", "broken: period Q3: new_units_add_up"),

@@ -833,12 +833,14 @@ def generate_cmd(
     periods: Annotated[Optional[int], typer.Option(
         "--periods", min=1, max=40, help="A multi-period fleet over N quarters from 2025Q1 (deliveries, "
         "sites energised later, demand growing 5-10 % a period)")] = None,
+    tariffs: Annotated[str, typer.Option("--tariffs", help="metro: a metro's campuses share its energy tariff "
+                                         "and PUE (today's fleets, byte for byte); site: each site its own")] = "metro",
 ) -> None:
     """Write a synthetic fleet (deterministic per seed) as an ordinary scenario folder."""
     from optimizer.bench.generate import generate_fleet
     t0 = time.perf_counter()
     try:
-        generate_fleet(out, sites=sites, metros=metros, skus=skus, seed=seed, periods=periods)
+        generate_fleet(out, sites=sites, metros=metros, skus=skus, seed=seed, periods=periods, tariffs=tariffs)
     except FleetoptError as exc:
         _fail(exc)
     over = f", {periods} periods" if periods else ""

@@ -3,7 +3,9 @@
 Deterministic per seed; 100 to 30,000 sites in seconds. Metros are anchored on the real cloud
 metros of ``datasets/sample/sites.csv`` (moved up to a few hundred km when an anchor is reused),
 so countries of all three tiers appear with the home country (USA) the largest. Sites are
-campuses 1-5 km apart within a metro, sharing the metro's energy tariff and PUE. Markets are metro x workload class:
+campuses 1-5 km apart within a metro, sharing the metro's energy tariff and PUE (``tariffs="metro"``,
+the default) or each with its own (``tariffs="site"``: see :func:`site_tariffs`). Markets are
+metro x workload class:
 
 =============  ==========  =============  =====
 class          max_rtt_ms  in-country     value
@@ -39,21 +41,27 @@ CAPEX = {"A100": 10e3, "H100": 25e3, "H20": 12e3, "H200": 30e3, "B200": 38e3, "G
          "Gaudi3": 14e3}
 HOME_METRO_SHARE = 0.40
 CAP_TPP = 790e6
+TARIFFS = ("metro", "site")
 
 
 def generate_fleet(out: str | Path, sites: int = 1000, metros: int | None = None, skus: int = 6,
-                   seed: int = 0, periods: int | None = None) -> Path:
+                   seed: int = 0, periods: int | None = None, tariffs: str = "metro") -> Path:
     """Write an ordinary scenario folder (sites, chips, markets, installed, and generated.json,
     the run manifest that marks it as generated) into ``out``, atomically. ``out`` must be new,
     empty or a scenario this function generated (InputError otherwise). With ``periods`` it is a
-    multi-period scenario (see :func:`_period_tables`); without, the files are as they always were."""
+    multi-period scenario (see :func:`_period_tables`); without, the files are as they always were.
+    ``tariffs``: ``metro`` (every campus of a metro shares its tariff and PUE) or ``site`` (each its
+    own, see :func:`site_tariffs`; every other column is the same as the metro fleet's of that seed)."""
     _check_sizes(sites, metros, skus, seed)
     _check_periods(periods)
+    _check_tariffs(tariffs)
     target = check_out_dir(out, "scenario", flag="OUT")
     rng = np.random.default_rng(seed)
     n_metros = int(metros or max(8, round(sites / 25)))
     metro_table = _metros(rng, n_metros)
     site_table = _sites(rng, metro_table, sites)
+    if tariffs == "site":
+        site_table = site_tariffs(site_table, seed)
     chips = _chips(skus)
     installed = _installed(rng, site_table, chips)
     chips["inventory"] = _inventory(site_table, chips)
@@ -64,6 +72,8 @@ def generate_fleet(out: str | Path, sites: int = 1000, metros: int | None = None
     if periods is not None:
         tables.update(_period_tables(np.random.default_rng([seed, PERIODS_STREAM]), tables, periods))
         params["periods"] = periods
+    if tariffs != "metro":      # the metro fleets' manifest stays as it was
+        params["tariffs"] = tariffs
     run = build_manifest("scenario", None, None, params)
     run["files"] = sorted(tables)
     with out_lock(target, flag="OUT"):
@@ -131,6 +141,28 @@ def _period_tables(rng: np.random.Generator, tables: dict[str, pd.DataFrame], n:
     return {"periods.csv": pd.DataFrame({"period": ids, "years": 0.25}),
             "chips.csv": chips.assign(inventory=np.floor(stock * START_SHARE)),
             "deliveries.csv": deliveries, "capacity.csv": capacity.reset_index(drop=True), "demand.csv": demand}
+
+
+def _check_tariffs(tariffs: str) -> None:
+    if tariffs not in TARIFFS:
+        raise InputError(f"--tariffs {tariffs}: must be {' or '.join(TARIFFS)}")
+
+
+SITE_PUE_RANGE = (1.05, 1.6)
+SITE_ENERGY_RANGE = (25.0, 200.0)     # USD per MWh
+
+
+def site_tariffs(sites: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Every site its own PUE and energy price, as real buildings have (own cooling design,
+    own power contract): the metro's PUE + N(0, 0.06) and tariff x lognormal(0, 0.25), clipped
+    to SITE_PUE_RANGE and SITE_ENERGY_RANGE. Drawn from a stream of its own (seeded by ``seed``),
+    so every other column is the metro fleet's."""
+    rng = np.random.default_rng([seed, 13])
+    n = len(sites)
+    pue = np.clip(sites["pue"].to_numpy(float) + rng.normal(0, 0.06, n), *SITE_PUE_RANGE).round(3)
+    energy = np.clip(sites["energy_usd_per_mwh"].to_numpy(float) * rng.lognormal(0, 0.25, n),
+                     *SITE_ENERGY_RANGE).round(2)
+    return sites.assign(pue=pue, energy_usd_per_mwh=energy)
 
 
 def _anchors() -> pd.DataFrame:

@@ -46,14 +46,18 @@ class FastModel:
     draw_node: np.ndarray
 
 
-def build_fast(d: ModelData, merge_sites: bool = True, hub_tree: bool = True) -> FastModel:
+def build_fast(d: ModelData, merge_sites: bool = True, hub_tree: bool = True, by_cost: bool = True,
+               network: Reduction | None = None) -> FastModel:
     """Assemble the reduced LP: the formulation's table of contents.
 
     ``merge_sites=False`` keeps one placement pool per site and ``hub_tree=False`` gives every
     group-class pair its own arc; both exist to test that each reduction leaves the optimum alone.
+    ``by_cost=False`` pools sites whatever their cost (the LP's costs are then meaningless: for
+    the value stage only, see :mod:`optimizer.model.costsplit`). ``network``: the site classes
+    and market groups, when already computed (:func:`fleet_network`).
     """
-    network = reduce_network(d.eligibility, len(d.scenario.markets))
-    pools = make_pools(d, network.site_class, merge=merge_sites)
+    network = network if network is not None else fleet_network(d)
+    pools = make_pools(d, network.site_class, merge=merge_sites, by_cost=by_cost)
     positions = class_positions(d, network)
     tree = build_class_tree(positions) if hub_tree else flat_tree(len(positions))
     draw_group, draw_node = tree_cover(tree, network)
@@ -72,6 +76,11 @@ def build_fast(d: ModelData, merge_sites: bool = True, hub_tree: bool = True) ->
     add_policy_rows_on_totals(b, d, countries)
     lp = b.build(objective_scale=MTPP, cost_scale=MUSD, cost_offset=d.installed_cost_usd)
     return FastModel(lp, network, pools, tree, draw_group, draw_node)
+
+
+def fleet_network(d: ModelData) -> Reduction:
+    """Site classes and market groups of the fleet (optimizer.model.reduce)."""
+    return reduce_network(d.eligibility, len(d.scenario.markets))
 
 
 def class_positions(d: ModelData, red: Reduction) -> np.ndarray:

@@ -45,14 +45,18 @@ def type_cone(d: ModelData, power: np.ndarray, racks: np.ndarray) -> np.ndarray:
     return (racks[:, None] > ratios[None, :] * power[:, None]).sum(axis=1)
 
 
-def make_pools(d: ModelData, site_class: np.ndarray, merge: bool = True) -> Pools:
-    """Group open sites with room left by (class, country, unit cost, type cone);
-    ``merge=False``: one pool per site."""
+def make_pools(d: ModelData, site_class: np.ndarray, merge: bool = True, by_cost: bool = True) -> Pools:
+    """Group open sites with room left by (class, country, unit costs, type cone);
+    ``merge=False``: one pool per site; ``by_cost=False``: sites whose cost-stage unit costs
+    differ merge too, keyed only by what the value stage charges (``margin_cost``: nothing under
+    the serve objective) — exact for the value stage, and only there: the pool's cost-stage unit
+    cost is then its first site's, meaningless (see optimizer.model.costsplit)."""
     s = d.scenario
     power = s.sites["power_mw"].to_numpy(float) - d.inst_power
     racks = s.sites["racks"].to_numpy(float) - d.inst_racks
     sites = d.open_sites[(power[d.open_sites] > 0) & (racks[d.open_sites] > 0)]
-    costs = np.hstack([d.unit_cost[sites], d.margin_cost[sites]])    # both objectives' per-unit costs
+    # both objectives' per-unit costs, or the value stage's alone
+    costs = np.hstack([d.unit_cost[sites], d.margin_cost[sites]]) if by_cost else d.margin_cost[sites]
     cost_id = pd.DataFrame(costs).groupby(list(range(costs.shape[1])), sort=False).ngroup().to_numpy()
     keys = pd.DataFrame({"cls": site_class[sites], "country": d.site_country[sites], "cost": cost_id,
                          "cone": type_cone(d, power[sites], racks[sites])})

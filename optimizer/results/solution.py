@@ -44,9 +44,11 @@ def site_placement(d: ModelData, fm: FastModel, x: np.ndarray, solve_feasibility
 
 
 def expand_fast(sol: Solution, d: ModelData, fm: FastModel, x: np.ndarray,
-                solve_feasibility: FeasibilitySolver) -> Solution:
-    """Fill ``sol`` with per-site units and per-pair service from a fast-model vector ``x``."""
-    x_site = site_placement(d, fm, x, solve_feasibility)
+                solve_feasibility: FeasibilitySolver, x_site: np.ndarray | None = None) -> Solution:
+    """Fill ``sol`` with per-site units and per-pair service from a fast-model vector ``x``
+    (``x_site``: its placement per site when already known, else its pools are split)."""
+    if x_site is None:
+        x_site = site_placement(d, fm, x, solve_feasibility)
     sol.new_units = site_chip_series(d, x_site * UNIT)
     sol.market_pos, sol.site_pos, sol.served = unfold_service(d, fm, x, x_site)
     return sol

@@ -286,6 +286,51 @@ def solve_feasibility(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_co
     return np.maximum(np.array(h.getSolution().col_value), 0.0)
 
 
+@dataclass
+class ColumnGeneration:
+    """What :func:`column_generation` leaves: the master's last plan (``x``: its columns, the
+    generated ones after the master's own), its cost, the bound gap when it stopped, the rounds,
+    and the termination (OPTIMAL: the gap closed; a limit: ``x`` is the last feasible plan, or
+    None when the first master solve already failed)."""
+
+    termination: Termination
+    x: np.ndarray | None
+    cost: float
+    gap: float
+    rounds: int
+
+
+def column_generation(master: LinearProgram, price, gap_rel: float, time_limit: float | None = None,
+                      options: dict | None = None, max_rounds: int = 1000) -> ColumnGeneration:
+    """Minimize ``master.c`` by column generation: solve the master (primal simplex, warm from
+    the last basis after each round), hand its row duals to ``price``, which returns new columns
+    (CSC over the master's rows), their costs and the bound gap (how far the master's cost may
+    lie above the optimum); stop when the gap is at most ``gap_rel``·max(1, |cost|)."""
+    t0 = time.perf_counter()
+    h = make_highs({**(options or {}), "simplex_strategy": 4})
+    pass_lp(h, master, maximize=False)
+    x, cost, gap = None, float("nan"), float("inf")
+    for rounds in range(1, max_rounds + 1):
+        if time_limit is not None:
+            left = time_limit - (time.perf_counter() - t0)
+            if left <= 0:
+                return ColumnGeneration(Termination.TIME_LIMIT, x, cost, gap, rounds - 1)
+            h.setOptionValue("time_limit", float(left))
+        h.run()
+        status, termination = status_of(h)
+        if status != Status.OPTIMAL:
+            return ColumnGeneration(termination if termination != Termination.OPTIMAL else Termination.ERROR,
+                                    x, cost, gap, rounds - 1)
+        sol = h.getSolution()
+        x, cost = np.array(sol.col_value), h.getInfo().objective_function_value
+        cols, col_cost, gap = price(np.array(sol.row_dual))
+        if gap <= gap_rel * max(1.0, abs(cost)):
+            return ColumnGeneration(Termination.OPTIMAL, x, cost, gap, rounds)
+        h.addCols(cols.shape[1], col_cost.astype(np.float64), np.zeros(cols.shape[1]), np.full(cols.shape[1], INF),
+                  cols.nnz, cols.indptr.astype(np.int32), cols.indices.astype(np.int32), cols.data.astype(np.float64))
+    return ColumnGeneration(Termination.ITERATION_LIMIT, x, cost, gap, max_rounds)
+
+
 WARM_OPTIONS = {"solver": "simplex", "simplex_strategy": 1}
 
 

@@ -1,0 +1,193 @@
+"""The cost stage decomposed by site: exact, and small on fleets whose sites all cost differently.
+
+The value stage has no costs, so its placement pools merge sites whatever their cost
+(:func:`optimizer.model.pools.make_pools` with ``by_cost=False``). The cost stage minimizes
+Σ_s Σ_c k[s,c]·x[s,c] with the value held at its floor, where every site's own cost (capex + its
+own tariff and PUE) counts: one pool per site would make the LP as large as the fleet.
+
+Dantzig-Wolfe decomposition keeps it small and exact. Sites of one *block* (serving class and
+country) have the same coefficients in every row but their own power and racks rows, so a block
+enters the other rows only through its per-chip total. The **master** LP has the fast model's
+rows less the pools' power and racks rows, its columns less x, a value-floor row, and per block b
+columns λ[b,j] >= 0 with Σ_j λ[b,j] <= 1 (a convexity row), each column a placement y^j of the
+block's sites that keeps every site within its power and racks: the block places Σ_j λ[b,j]·y^j.
+
+**Pricing.** With the master's row duals, one unit of chip c at site s has the reduced cost
+k[s,c] - a_b(c)·π; the cheapest placement over {x >= 0 : p·x <= P_s, r·x <= R_s} sits at a
+vertex: nothing, one chip up to the first limit it meets, or two chips filling both limits
+(C + C(C-1)/2 candidates, vectorised over all sites). A block's new column has the reduced cost
+rc_b = Σ_{s in b} min_s - μ_b (μ_b: its convexity row's dual).
+
+**Exact.** The master's objective z is the cost of a feasible plan (an upper bound);
+z + Σ_b min(0, rc_b) is a lower bound on the cost stage's optimum (Lagrangian: each block's
+λ sum to at most 1). The loop stops when the two agree within GAP_REL; the plan
+x_s = Σ_j λ[b,j]·y^j_s keeps every site within its limits (a convex combination of placements
+that do, and nothing).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from optimizer.model.data import ModelData
+from optimizer.model.fast import FastModel
+from optimizer.model.lp import LinearProgram
+
+GAP_REL = 1e-10     # the loop stops when (upper - lower bound) <= GAP_REL·max(1, |cost|)
+
+
+@dataclass(frozen=True)
+class SiteBlocks:
+    """Sites with room for new units, grouped into blocks (class, country), and the rows that a
+    unit of each chip in each block touches in the master."""
+
+    sites: np.ndarray         # site positions (fast model: pool_of_site >= 0)
+    block: np.ndarray         # block of each of them
+    n_blocks: int
+    power: np.ndarray         # MW left at each
+    racks: np.ndarray         # racks left at each
+    unit_cost: np.ndarray     # len(sites) x C, MUSD per model unit
+    link: sp.csc_matrix       # kept rows x (blocks·C): one unit of chip c in block b
+    keep_rows: np.ndarray     # fast-model rows in the master (all but the pools' power and racks)
+    keep_cols: np.ndarray     # fast-model columns in the master (all but x)
+
+    @property
+    def n_chips(self) -> int:
+        return self.unit_cost.shape[1]
+
+
+def site_blocks(d: ModelData, fm: FastModel, lp: LinearProgram) -> SiteBlocks:
+    """Blocks of the sites of ``fm``'s pools (any pooling; ``lp`` is ``fm.lp``, possibly with
+    elastic columns appended)."""
+    pools, C = fm.pools, d.n_chips
+    key = pd.DataFrame({"cls": pools.site_class, "country": pools.country})
+    block_of_pool = key.groupby(["cls", "country"], sort=False).ngroup().to_numpy()
+    n_blocks = int(block_of_pool.max()) + 1 if pools.n else 0
+    rep = np.zeros(n_blocks, dtype=np.int64)            # a pool of each block (same coefficients)
+    rep[block_of_pool[::-1]] = np.arange(pools.n)[::-1]
+    sites = np.flatnonzero(pools.pool_of_site >= 0)
+    s = d.scenario.sites
+    x = lp.var_blocks["x"]
+    pool_rows = np.concatenate([np.arange(lp.row_blocks[b].start, lp.row_blocks[b].start + lp.row_blocks[b].size)
+                                for b in ("power", "racks")])
+    keep_rows = np.setdiff1d(np.arange(lp.num_row), pool_rows)
+    keep_cols = np.concatenate([np.arange(x.start), np.arange(x.start + x.size, lp.num_col)])
+    rep_cols = (x.start + rep[:, None] * C + np.arange(C)[None, :]).ravel()
+    link = lp.A.tocsc()[:, rep_cols][keep_rows].tocsc()
+    return SiteBlocks(sites, block_of_pool[pools.pool_of_site[sites]], n_blocks,
+                      (s["power_mw"].to_numpy(float) - d.inst_power)[sites],
+                      (s["racks"].to_numpy(float) - d.inst_racks)[sites], d.unit_cost[sites], link,
+                      keep_rows, keep_cols)
+
+
+def block_totals(blocks: SiteBlocks, y: np.ndarray) -> np.ndarray:
+    """Blocks x chips: the units of a placement ``y`` (sites x chips) summed per block."""
+    totals = np.zeros((blocks.n_blocks, blocks.n_chips))
+    np.add.at(totals, blocks.block, y)
+    return totals
+
+
+def block_columns(blocks: SiteBlocks, y: np.ndarray, which: np.ndarray) -> tuple[sp.csc_matrix, np.ndarray]:
+    """Master columns (kept rows, convexity rows, value-floor row) and costs of placement ``y``
+    (sites x chips) for the blocks ``which``."""
+    totals = block_totals(blocks, y)[which]
+    C, k = blocks.n_chips, len(which)
+    spread = sp.csc_matrix((totals.ravel(), ((which[:, None] * C + np.arange(C)).ravel(), np.repeat(np.arange(k), C))),
+                           shape=(blocks.n_blocks * C, k))
+    convexity = sp.csc_matrix((np.ones(k), (which, np.arange(k))), shape=(blocks.n_blocks, k))
+    cols = sp.vstack([blocks.link @ spread, convexity, sp.csc_matrix((1, k))]).tocsc()
+    cost = np.bincount(blocks.block, (blocks.unit_cost * y).sum(axis=1), blocks.n_blocks)[which]
+    return cols, cost
+
+
+def master_lp(blocks: SiteBlocks, lp: LinearProgram, floor: float, y0: np.ndarray) -> LinearProgram:
+    """The master: ``lp``'s kept rows and columns, one column per block placing ``y0`` (a feasible
+    placement of the sites, e.g. the value stage's), convexity rows Σ_j λ[b,j] <= 1 and the row
+    value >= ``floor``. Its ``c`` is the cost to minimize (``cost`` too)."""
+    kr, kc = blocks.keep_rows, blocks.keep_cols
+    B = blocks.n_blocks
+    cols, cost0 = block_columns(blocks, y0, np.arange(B))
+    value = sp.csr_matrix(lp.c[kc][None, :])
+    base = sp.vstack([lp.A[kr][:, kc], sp.csr_matrix((B, len(kc))), value]).tocsc()
+    cost = np.concatenate([lp.cost[kc], cost0])
+    return LinearProgram(
+        A=sp.hstack([base, cols]).tocsr(), c=cost, cost=cost,
+        col_lo=np.concatenate([lp.col_lo[kc], np.zeros(B)]), col_hi=np.concatenate([lp.col_hi[kc], np.full(B, np.inf)]),
+        row_lo=np.concatenate([lp.row_lo[kr], np.full(B, -np.inf), [floor]]),
+        row_hi=np.concatenate([lp.row_hi[kr], np.ones(B), [np.inf]]),
+        var_blocks={}, row_blocks={}, cost_scale=lp.cost_scale, cost_offset=lp.cost_offset)
+
+
+def cheapest_vertices(power: np.ndarray, racks: np.ndarray, reduced: np.ndarray, p: np.ndarray,
+                      r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per site, min reduced·x over {x >= 0 : p·x <= power, r·x <= racks} (<= 0: nothing is a
+    vertex) and a minimizing vertex (sites x chips). p, r > 0 (validated inputs)."""
+    S, C = reduced.shape
+    single = np.minimum(power[:, None] / p[None, :], racks[:, None] / r[None, :])       # S x C
+    best = np.minimum(0.0, (reduced * single).min(axis=1))
+    y = np.zeros((S, C))
+    rows = np.arange(S)
+    c1 = (reduced * single).argmin(axis=1)
+    take = (reduced[rows, c1] * single[rows, c1]) < 0
+    y[rows[take], c1[take]] = single[rows[take], c1[take]]
+    a, b = np.triu_indices(C, 1)
+    det = p[a] * r[b] - p[b] * r[a]
+    a, b, det = a[det != 0], b[det != 0], det[det != 0]
+    if len(a):
+        xa = (power[:, None] * r[b] - racks[:, None] * p[b]) / det          # both limits met
+        xb = (racks[:, None] * p[a] - power[:, None] * r[a]) / det
+        val = np.where((xa >= 0) & (xb >= 0), reduced[:, a] * xa + reduced[:, b] * xb, np.inf)
+        k = val.argmin(axis=1)
+        pair = val[rows, k] < best
+        sel = rows[pair]
+        y[sel] = 0.0
+        y[sel, a[k[pair]]] = xa[sel, k[pair]]
+        y[sel, b[k[pair]]] = xb[sel, k[pair]]
+        best = np.where(pair, val[rows, k], best)
+    return best, y
+
+
+@dataclass
+class CostStage:
+    """The pricing side of the loop: prices the master's duals into new block columns and keeps
+    every column's placement, to assemble the plan from the master's λ."""
+
+    blocks: SiteBlocks
+    p: np.ndarray
+    r: np.ndarray
+    y0: np.ndarray
+    _added: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)   # (blocks, placement)
+
+    def price(self, row_duals: np.ndarray) -> tuple[sp.csc_matrix, np.ndarray, float]:
+        """New columns (with negative reduced cost), their costs, and the bound gap
+        -Σ_b min(0, rc_b) (master cost minus this gap is a lower bound)."""
+        bl = self.blocks
+        n_kept = len(bl.keep_rows)
+        pi = (bl.link.T @ row_duals[:n_kept]).reshape(bl.n_blocks, bl.n_chips)
+        mu = row_duals[n_kept:n_kept + bl.n_blocks]
+        value, y = cheapest_vertices(bl.power, bl.racks, bl.unit_cost - pi[bl.block], self.p, self.r)
+        rc = np.bincount(bl.block, value, bl.n_blocks) - mu
+        new = np.flatnonzero(rc < 0)
+        gap = float(-rc[new].sum())
+        y[~np.isin(bl.block, new)] = 0.0
+        cols, cost = block_columns(bl, y, new)
+        self._added.append((new, y))
+        return cols, cost, gap
+
+    def placement(self, lam: np.ndarray) -> np.ndarray:
+        """Sites (of ``blocks``) x chips: Σ_j λ_j·y^j, with ``lam`` the master's λ columns in order
+        (the last priced columns are not among them when the loop stopped on the bound gap)."""
+        bl = self.blocks
+        y = self.y0 * lam[:bl.n_blocks][bl.block][:, None]
+        at = bl.n_blocks
+        for new, placed in self._added:
+            if at >= len(lam):
+                break
+            weight = np.zeros(bl.n_blocks)
+            weight[new] = lam[at:at + len(new)]
+            y += placed * weight[bl.block][:, None]
+            at += len(new)
+        return y

@@ -876,18 +876,32 @@ def bench_cmd(
     skus: Annotated[int, typer.Option("--skus", min=1, max=12)] = 12,
     workdir: Annotated[Path, typer.Option("--workdir")] = Path("benchmarks/runs"),
     results: Annotated[Path, typer.Option("--results")] = Path("benchmarks/RESULTS.md"),
+    tariffs: Annotated[str, typer.Option("--tariffs", help="Comma-separated fleet kinds: metro (a metro's "
+                                         "campuses share a tariff and PUE), site (each site its own)")] = "metro",
+    baseline: Annotated[Optional[Path], typer.Option("--baseline", help="A checkout of another release (e.g. "
+                                                     "0.1: git archive 3e104df | tar -x -C DIR) whose fast path "
+                                                     "runs on the same fleets as the path fast@LABEL")] = None,
+    baseline_label: Annotated[str, typer.Option("--baseline-label")] = "0.1",
 ) -> None:
     """Run each solver path on generated fleets, one process per cell; write RESULTS.md and a plot."""
+    from optimizer.bench.generate import TARIFFS
     from optimizer.bench.harness import INTEGER_PATHS, BenchConfig, run_benchmark, write_results
     known = {p.value for p in SolverPath} | set(INTEGER_PATHS)
     chosen = [p.strip() for p in paths.split(",") if p.strip()]
+    kinds = tuple(k.strip() for k in tariffs.split(",") if k.strip())
     problems = _bench_problems(chosen, known, sizes, time_limit)
+    if not kinds or set(kinds) - set(TARIFFS):
+        problems.append(f"--tariffs {tariffs}: expected a comma-separated list of {', '.join(TARIFFS)}")
+    if baseline is not None and not (baseline / "optimizer" / "__init__.py").is_file():
+        problems.append(f"--baseline {baseline}: not a fleetopt checkout (no optimizer/__init__.py in it)")
     if problems:
         _fail(InputError(problems))
     size_list = [int(v) for v in sizes.split(",") if v.strip()]
     command = (f"fleetopt bench --sizes {sizes} --paths {paths} --time-limit {time_limit:g} "
-               f"--seed {seed} --skus {skus}")
-    cfg = BenchConfig(size_list, chosen, time_limit, seed, skus, workdir, results, command)
+               f"--seed {seed} --skus {skus} --tariffs {tariffs}"
+               + (f" --baseline {baseline} --baseline-label {baseline_label}" if baseline is not None else ""))
+    cfg = BenchConfig(size_list, chosen, time_limit, seed, skus, workdir, results, command, kinds, baseline,
+                      baseline_label)
     try:
         table = run_benchmark(cfg, echo=typer.echo)
     except FleetoptError as exc:

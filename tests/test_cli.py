@@ -4,6 +4,7 @@ nothing written."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -211,8 +212,36 @@ def test_generate_and_bench_commands(tmp_path):
             "--workdir", tmp_path / "runs", "--results", results, "--skus", 3)
     assert r.exit_code == 0, r.output
     text = results.read_text()
-    assert "| 120 | plain | optimal |" in text and "Reproduce: `fleetopt bench" in text
+    assert "| 120 | metro | plain | optimal |" in text and "Reproduce: `fleetopt bench" in text
     assert (tmp_path / "total_time_vs_sites.svg").read_text().count("<polyline") == 3
+
+
+def test_bench_runs_site_tariffs_against_a_baseline_checkout(tmp_path):
+    """--tariffs metro,site runs both fleets; --baseline runs another checkout's fast path on them
+    (here this checkout itself: the objectives agree), with the per-phase columns and scaling."""
+    root = Path(__file__).resolve().parents[1]
+    results = tmp_path / "RESULTS.md"
+    r = run("bench", "--sizes", "40,80", "--paths", "fast", "--tariffs", "metro,site", "--skus", 3,
+            "--baseline", root, "--baseline-label", "self", "--workdir", tmp_path / "runs", "--results", results)
+    assert r.exit_code == 0, r.output
+    text = results.read_text()
+    for row in ("| 80 | metro | fast | optimal |", "| 80 | site | fast | optimal |", "| 80 | site | fast@self | optimal |"):
+        assert row in text
+    assert "value_stage | cost_stage" in text and "## Scaling" in text and "| site | fast | 40-80 |" in text
+
+
+def test_bench_flags_a_baseline_that_disagrees(tmp_path):
+    """A checkout in release 0.1's layout (optimizer/bench.py) whose objective differs: exit 5."""
+    old = tmp_path / "old" / "optimizer"
+    old.mkdir(parents=True)
+    (old / "__init__.py").write_text("")
+    (old / "bench.py").write_text("def run_cell(scenario, path, out):\n"
+                                  "    return {'status': 'optimal', 'objective': 1.0, 'load': 0.0}\n")
+    r = run("bench", "--sizes", "40", "--paths", "fast", "--tariffs", "site", "--skus", 3,
+            "--baseline", old.parent, "--workdir", tmp_path / "runs", "--results", tmp_path / "R.md")
+    assert r.exit_code == 5 and "| 40 | site | fast@0.1 | optimal |" in (tmp_path / "R.md").read_text()
+    assert run("bench", "--sizes", "40", "--tariffs", "city", "--baseline", tmp_path,
+               "--workdir", tmp_path / "runs").exit_code == 2
 
 
 def test_bench_rejects_unknown_path(tmp_path):

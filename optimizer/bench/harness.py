@@ -2,8 +2,12 @@
 cell, phases timed separately, peak RSS recorded, objectives cross-checked, RESULTS.md written.
 
     fleetopt bench --sizes 100,1000,3000 --paths fast,plain,pulp --time-limit 600
+    fleetopt bench --sizes 1000,10000 --paths fast --tariffs metro,site --baseline /tmp/v01
 
-A cell that passes its time limit is recorded as such (status ``time_limit``), not dropped.
+Fleets come with metro tariffs, per-site tariffs or both (``--tariffs``). ``--baseline DIR`` also
+runs the fast path of another checkout (e.g. release 0.1: ``git archive 3e104df | tar -x -C DIR``)
+on the same fleets in the same run, as the path ``fast@LABEL``. A cell that passes its time
+limit is recorded as such (status ``time_limit``), not dropped.
 """
 from __future__ import annotations
 
@@ -35,6 +39,13 @@ class BenchConfig:
     workdir: Path = Path("benchmarks/runs")
     results: Path = Path("benchmarks/RESULTS.md")
     command: str = ""
+    tariffs: tuple[str, ...] = ("metro",)
+    baseline: Path | None = None      # a checkout whose fast path runs as BASELINE_PATH
+    baseline_label: str = "0.1"
+
+    @property
+    def baseline_path(self) -> str:
+        return f"fast@{self.baseline_label}"
 
 
 def metros_for(sites: int) -> int:
@@ -54,8 +65,13 @@ def solve_kwargs(path: str) -> dict:
     return {"path": path}
 
 
+PHASES = ("load", "validate", "build", "value_stage", "cost_stage", "solve", "extract", "write")
+
+
 def run_cell(scenario: str, path: str, out: str) -> dict:
-    """Solve one scenario on one path in this process; phases in seconds, peak RSS in MB."""
+    """Solve one scenario on one path in this process; phases in seconds, peak RSS in MB.
+    ``load`` is reading and validating (``validate`` the checks alone), ``solve`` both stages
+    (``value_stage`` and ``cost_stage`` where the path reports them)."""
     from optimizer.inputs.validation import load_scenario
     from optimizer.io.planfiles import write_plan
     from optimizer.planner.solve import solve
@@ -69,19 +85,29 @@ def run_cell(scenario: str, path: str, out: str) -> dict:
     tm = plan.summary["timings"]
     gap = (plan.summary.get("integer") or {}).get("gap")
     return {"status": plan.summary["status"], "objective": plan.summary["objective"], "gap": gap,
-            "load": t1 - t0, "build": tm.get("build", 0.0), "solve": tm.get("solve", 0.0),
-            "extract": tm.get("extract", 0.0), "write": t3 - t2, "in_process": t3 - t0,
+            "cost_usd": plan.summary["cost"]["total_usd"], "load": t1 - t0,
+            **{k: tm.get(k, float("nan")) for k in ("validate", "build", "value_stage", "cost_stage", "solve", "extract")},
+            "write": t3 - t2, "in_process": t3 - t0,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
 
 
-def _child(scenario: Path, path: str, out: Path, limit: float) -> dict:
-    """Run a cell in a fresh interpreter; wall time covers start-up to plan written."""
-    code = ("import json,sys; from optimizer.bench.harness import run_cell; "
-            "print('CELL ' + json.dumps(run_cell(sys.argv[1], sys.argv[2], sys.argv[3])))")
+CHILD = ("import json,sys\n"
+         "try:\n    from optimizer.bench.harness import run_cell\n"
+         "except ImportError:\n    from optimizer.bench import run_cell   # release 0.1's layout\n"
+         "print('CELL ' + json.dumps(run_cell(sys.argv[1], sys.argv[2], sys.argv[3])))")
+
+
+def _child(scenario: Path, path: str, out: Path, limit: float, checkout: Path | None = None) -> dict:
+    """Run a cell in a fresh interpreter (of ``checkout``'s code when given: another release);
+    wall time covers start-up to plan written."""
     t0 = time.perf_counter()
+    env = dict(os.environ)
+    if checkout is not None:
+        env["PYTHONPATH"] = str(Path(checkout).resolve())
     try:
-        proc = subprocess.run([sys.executable, "-c", code, str(scenario), path, str(out)],
-                              capture_output=True, text=True, timeout=limit)
+        proc = subprocess.run([sys.executable, "-c", CHILD, str(Path(scenario).resolve()), path, str(Path(out).resolve())],
+                              capture_output=True, text=True, timeout=limit, env=env,
+                              cwd=None if checkout is None else str(Path(checkout).resolve()))
     except subprocess.TimeoutExpired:
         return {"status": "time_limit", "total": limit}
     total = time.perf_counter() - t0
@@ -92,36 +118,54 @@ def _child(scenario: Path, path: str, out: Path, limit: float) -> dict:
     return {**json.loads(line[5:]), "total": total}
 
 
+def fleet_dir(cfg: BenchConfig, n: int, tariffs: str) -> Path:
+    """Where the fleet of ``n`` sites goes (metro fleets keep their old name)."""
+    return cfg.workdir / (f"fleet-{n}" if tariffs == "metro" else f"fleet-{n}-{tariffs}")
+
+
 def run_benchmark(cfg: BenchConfig, echo=print) -> pd.DataFrame:
-    """Every (size, path) cell, smallest first; a path that timed out is not tried at larger sizes."""
+    """Every (size, tariffs, path) cell, smallest first, then the baseline's fast path when
+    given; a path that timed out is not tried at larger sizes (of the same tariffs)."""
     cfg.workdir.mkdir(parents=True, exist_ok=True)
     rows, given_up = [], set()
+    paths = [*cfg.paths, *([cfg.baseline_path] if cfg.baseline is not None else [])]
     for n in cfg.sizes:
-        scenario = cfg.workdir / f"fleet-{n}"
-        t0 = time.perf_counter()
-        generate_fleet(scenario, sites=n, metros=metros_for(n), skus=cfg.skus, seed=cfg.seed)
-        echo(f"generated {n} sites in {time.perf_counter() - t0:.1f} s")
-        for path in cfg.paths:
-            if path in given_up:
-                rows.append({"sites": n, "path": path, "status": "skipped (timed out at a smaller size)"})
-                continue
-            cell = _child(scenario, path, cfg.workdir / f"plan-{n}-{path}", cfg.time_limit)
-            if cell["status"] == "time_limit":
-                given_up.add(path)
-            rows.append({"sites": n, "path": path, **cell})
-            echo(f"  {n:>6} sites  {path:<13} {cell['status']:<12} total {cell.get('total', float('nan')):8.2f} s")
+        for tariffs in cfg.tariffs:
+            scenario = fleet_dir(cfg, n, tariffs)
+            t0 = time.perf_counter()
+            generate_fleet(scenario, sites=n, metros=metros_for(n), skus=cfg.skus, seed=cfg.seed, tariffs=tariffs)
+            echo(f"generated {n} sites ({tariffs} tariffs) in {time.perf_counter() - t0:.1f} s")
+            for path in paths:
+                if (tariffs, path) in given_up:
+                    rows.append({"sites": n, "tariffs": tariffs, "path": path,
+                                 "status": "skipped (timed out at a smaller size)"})
+                    continue
+                out = cfg.workdir / f"plan-{n}-{tariffs}-{path}"
+                if path == cfg.baseline_path:
+                    cell = _child(scenario, "fast", out, cfg.time_limit, checkout=cfg.baseline)
+                else:
+                    cell = _child(scenario, path, out, cfg.time_limit)
+                if cell["status"] == "time_limit":
+                    given_up.add((tariffs, path))
+                rows.append({"sites": n, "tariffs": tariffs, "path": path, **cell})
+                echo(f"  {n:>6} sites  {tariffs:<5} {path:<13} {cell['status']:<12} "
+                     f"total {cell.get('total', float('nan')):8.2f} s")
     table = pd.DataFrame(rows)
     return _agreement(table)
 
 
 def _agreement(table: pd.DataFrame) -> pd.DataFrame:
-    """Relative difference of each cell's objective from the fast path's at the same size; LP
+    """Relative difference of each cell's objective from the fast path's on the same fleet; LP
     paths must agree, integer paths may only be lower (their gap is reported separately)."""
     for col in ("objective", "gap"):
         if col not in table:
             table[col] = float("nan")
-    ref = table.loc[table["path"] == "fast"].set_index("sites")["objective"]
-    base = table["sites"].map(ref)
+    if "tariffs" not in table:
+        table["tariffs"] = "metro"
+    key = list(zip(table["sites"], table["tariffs"]))
+    fast = table.loc[table["path"] == "fast"]
+    ref = dict(zip(zip(fast["sites"], fast["tariffs"]), fast["objective"]))
+    base = pd.Series([ref.get(k, float("nan")) for k in key], index=table.index)
     table["rel_diff_vs_fast"] = (table["objective"] - base).abs() / base.abs().clip(lower=1e-9)
     integer = table["path"].isin(list(INTEGER_PATHS))
     lp_ok = table["rel_diff_vs_fast"].le(AGREE_REL)
@@ -151,8 +195,8 @@ def write_results(table: pd.DataFrame, cfg: BenchConfig) -> Path:
     cfg.results.parent.mkdir(parents=True, exist_ok=True)
     svg = cfg.results.with_name(f"total_time_vs_sites{cfg.results.stem.replace('RESULTS', '')}.svg")
     write_text_atomic(svg, plot_svg(table))
-    cols = ["sites", "path", "status", "total", "load", "build", "solve", "extract", "write",
-            "peak_rss_mb", "objective", "rel_diff_vs_fast", "gap"]
+    cols = ["sites", "tariffs", "path", "status", "total", "load", "validate", "build", "value_stage",
+            "cost_stage", "solve", "extract", "write", "peak_rss_mb", "objective", "rel_diff_vs_fast", "gap"]
     shown = table.reindex(columns=cols)
     lines = [
         "# Benchmark results", "",
@@ -160,11 +204,16 @@ def write_results(table: pd.DataFrame, cfg: BenchConfig) -> Path:
         f"Reproduce: `{cfg.command}`", "",
         "Each cell is one fresh process: `total` is wall-clock seconds from interpreter start to plan "
         "written (read CSVs, validate, build, solve, expand, write); the phases are measured inside "
-        "it. `rel_diff_vs_fast` is |objective - fast objective| / fast objective at the same size. "
+        "it (`load` includes `validate`; `solve` is `value_stage` + `cost_stage` where the path reports "
+        "them). `tariffs`: `metro` fleets give a metro's campuses one tariff and PUE, `site` fleets "
+        "each site its own. `rel_diff_vs_fast` is |objective - fast objective| / fast objective on "
+        "the same fleet. "
         f"Time limit per cell: {cfg.time_limit:.0f} s; a path that hits it is not run at larger sizes.", "",
         _markdown(shown), "",
         "## Speed-up of the fast path (total time ratio, same run)", "",
         _markdown(speedups(table)), "",
+        "## Scaling (total ~ sites^k)", "",
+        _markdown(scaling(table)), "",
         f"![total time vs sites]({svg.name})", "",
     ]
     write_text_atomic(cfg.results, "\n".join(lines))
@@ -172,15 +221,36 @@ def write_results(table: pd.DataFrame, cfg: BenchConfig) -> Path:
 
 
 def speedups(table: pd.DataFrame) -> pd.DataFrame:
-    """total(path) / total(fast) per size; '>' when the path hit its time limit."""
+    """total(path) / total(fast) per fleet (size and tariffs); '>' when the path hit its time limit."""
     rows = []
-    fast = table.loc[table["path"] == "fast"].set_index("sites")["total"]
+    fast = table.loc[table["path"] == "fast"]
+    ref = dict(zip(zip(fast["sites"], fast["tariffs"]), fast["total"]))
     for r in table.loc[table["path"] != "fast"].itertuples():
-        if r.sites not in fast.index or pd.isna(r.total):
+        base = ref.get((r.sites, r.tariffs))
+        if base is None or pd.isna(r.total):
             continue
         prefix = ">" if r.status == "time_limit" else ""
-        rows.append({"sites": r.sites, "path": r.path, "fast_total_s": round(float(fast[r.sites]), 2),
-                     "path_total_s": f"{prefix}{r.total:.2f}", "speedup": f"{prefix}{r.total / fast[r.sites]:.1f}x"})
+        rows.append({"sites": r.sites, "tariffs": r.tariffs, "path": r.path, "fast_total_s": round(float(base), 2),
+                     "path_total_s": f"{prefix}{r.total:.2f}", "speedup": f"{prefix}{r.total / base:.1f}x",
+                     "rel_diff_vs_fast": r.rel_diff_vs_fast})
+    return pd.DataFrame(rows)
+
+
+def scaling(table: pd.DataFrame) -> pd.DataFrame:
+    """Per path and tariffs, the exponent k of total ~ sites^k between consecutive sizes and by a
+    least-squares fit over all of them (solved cells only)."""
+    import numpy as np
+    rows = []
+    done = table.loc[table["status"].isin(["optimal", "feasible"]) & table["total"].notna()]
+    for (tariffs, path), grp in done.groupby(["tariffs", "path"], sort=False):
+        grp = grp.sort_values("sites")
+        n, sec = np.log(grp["sites"].to_numpy(float)), np.log(grp["total"].to_numpy(float))
+        if len(n) < 2:
+            continue
+        steps = [f"{a:g}->{b:g}: {(y2 - y1) / (x2 - x1):.2f}"
+                 for a, b, x1, x2, y1, y2 in zip(grp["sites"], grp["sites"][1:], n, n[1:], sec, sec[1:])]
+        rows.append({"tariffs": tariffs, "path": path, "sites": f"{grp['sites'].min()}-{grp['sites'].max()}",
+                     "exponent_fit": round(float(np.polyfit(n, sec, 1)[0]), 2), "between_sizes": "; ".join(steps)})
     return pd.DataFrame(rows)
 
 
@@ -220,7 +290,9 @@ def plot_svg(table: pd.DataFrame, width: int = 640, height: int = 400) -> str:
         if y0 <= e <= y1:
             parts.append(f"<text x='{L - 5}' y='{py(10 ** e) + 4:.1f}' text-anchor='end'>{10 ** e:g}</text>")
             parts.append(f"<line x1='{L}' y1='{py(10 ** e):.1f}' x2='{width - R}' y2='{py(10 ** e):.1f}' stroke='#ddd'/>")
-    for k, (path, grp) in enumerate(data.groupby("path", sort=False)):
+    tariffs = data["tariffs"] if "tariffs" in data else pd.Series("metro", index=data.index)
+    line = data["path"] + tariffs.map(lambda v: "" if v == "metro" else f" ({v})")
+    for k, (path, grp) in enumerate(data.groupby(line, sort=False)):
         grp = grp.sort_values("sites")
         color = colors[k % len(colors)]
         pts = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(grp["sites"], grp["total"]))

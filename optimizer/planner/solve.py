@@ -441,7 +441,8 @@ def _cost_stage_by_blocks(d: ModelData, fm: FastModel, lp: LinearProgram, result
     stage = CostStage(blocks, d.power, d.racks, y0[blocks.sites])
     master = master_lp(blocks, lp, value_floor(result.objective), stage.y0)
     left = None if run.time_limit is None else max(run.time_limit - (time.perf_counter() - t1), 1e-3)
-    cg = highs.column_generation(master, stage.price, GAP_REL, left, dict(run.highs_options))
+    start = np.concatenate([result.x[blocks.keep_cols], np.ones(blocks.n_blocks)])   # the value stage's plan
+    cg = highs.column_generation(master, stage.price, GAP_REL, left, dict(run.highs_options), start=start)
     counts = {"cost_blocks": blocks.n_blocks, "cost_stage_rounds": cg.rounds}
     if cg.termination != Termination.OPTIMAL:
         cost_stage_stopped(result, cg.termination)

@@ -150,3 +150,24 @@ def test_both_cost_stages_agree_whichever_the_fleet(tmp_path, monkeypatch, tarif
     assert forced.summary["objective"] == pytest.approx(usual.summary["objective"], rel=1e-9)
     assert forced.summary["cost"]["total_usd"] == pytest.approx(usual.summary["cost"]["total_usd"], rel=1e-7)
     assert check_plan(s, forced.placement, forced.service).ok
+
+
+def test_margin_objective_on_per_site_tariffs_keeps_one_lp(tmp_path, monkeypatch):
+    """The margin objective charges cost in the value stage, so the block decomposition (whose
+    master holds no value on placements) is never used, even where the pool ratio would call for
+    it (forced here): the plan equals the plain formulation's."""
+    import pandas as pd
+
+    from optimizer.planner import solve as planner
+    monkeypatch.setattr(planner, "BY_BLOCKS_POOL_RATIO", 0.0)
+    folder = generate_fleet(tmp_path / "f", sites=120, skus=4, seed=4, tariffs="site")
+    markets = pd.read_csv(folder / "markets.csv")
+    markets["usd_per_h100e_hour"] = markets.pop("value") * 0.6     # dollars: some units earn their cost, some not
+    markets.to_csv(folder / "markets.csv", index=False)
+    s = load_scenario(folder)
+    fast, plain = solve(s, "fast", objective="margin"), solve(s, "plain", objective="margin")
+    assert "cost_stage_rounds" not in fast.summary["model"]
+    assert 0 < fast.summary["new_units"] < solve(s, "fast").summary["new_units"]
+    assert fast.summary["objective"] == pytest.approx(plain.summary["objective"], rel=1e-9)
+    assert fast.summary["cost"]["total_usd"] == pytest.approx(plain.summary["cost"]["total_usd"], rel=1e-7)
+    assert check_plan(s, fast.placement, fast.service).ok

@@ -152,12 +152,16 @@ def solve_cmd(
     progress: ProgressOpt = None,
     formats: Annotated[str, typer.Option(
         "--format", help="Plan file formats, comma-separated: csv (always written), parquet, xlsx")] = "csv",
+    threads: Annotated[Optional[int], typer.Option(
+        "--threads", min=1, help="HiGHS threads (fast and plain paths); 1 gives byte-identical reruns; "
+        "default: HiGHS's choice, half the cores")] = None,
 ) -> None:
     """Solve SCENARIO for the most valuable compliant placement and write it to --out."""
     options, started = dict(locals()), utc_now()
     try:
         check_run_options(path, time_limit, gap, integer)     # before any work
         chosen = plan_formats(formats)
+        highs_options = _thread_options(threads, path, integer)
         target = check_out_dir(out, "plan", scenario)
         inputs = (target, *run_inputs(scenario, policy, baseline))
         written = (check_out_file(report, "--report", inputs),) if report else ()
@@ -169,7 +173,8 @@ def solve_cmd(
             _check_baseline(scenario, baseline)
             prices = _parse_prices(soft_price) if (soft or soft_price) else None
             plan = solve(s, path=path, time_limit=time_limit, soft=prices, integer=integer, method=method,
-                         mip_solver=solver, gap=gap, baseline=baseline or None, objective=objective)
+                         mip_solver=solver, gap=gap, baseline=baseline or None, objective=objective,
+                         highs_options=highs_options)
             write_plan(plan, out, build_manifest("plan", s.path, s.policy, options, started), chosen)
             if report:
                 from optimizer.analysis.report import write_report
@@ -327,6 +332,17 @@ def _print_limits(limits: list[dict]) -> None:
     if rest:
         typer.echo(f"  ... {len(rest)} more Tier-2 limits ({sum(l['binding'] for l in rest)} binding); "
                    "all are in summary.json")
+
+
+def _thread_options(threads: int | None, path: SolverPath, integer: bool) -> dict | None:
+    """HiGHS's thread options for --threads, refused (exit 2) where HiGHS does not solve the LP."""
+    if threads is None:
+        return None
+    if integer or SolverPath(path) not in (SolverPath.FAST, SolverPath.PLAIN):
+        raise InputError(f"--threads {threads}: works with the fast and plain LP paths (HiGHS) only; "
+                         "leave it out with --integer or another --path")
+    from optimizer.solvers.highs import thread_options
+    return thread_options(threads)
 
 
 @app.command("check")
@@ -882,6 +898,8 @@ def bench_cmd(
                                                      "0.1: git archive 3e104df | tar -x -C DIR) whose fast path "
                                                      "runs on the same fleets as the path fast@LABEL")] = None,
     baseline_label: Annotated[str, typer.Option("--baseline-label")] = "0.1",
+    baseline_max_sites: Annotated[Optional[int], typer.Option(
+        "--baseline-max-sites", min=1, help="Run the baseline only up to this many sites")] = None,
 ) -> None:
     """Run each solver path on generated fleets, one process per cell; write RESULTS.md and a plot."""
     from optimizer.bench.generate import TARIFFS
@@ -899,9 +917,10 @@ def bench_cmd(
     size_list = [int(v) for v in sizes.split(",") if v.strip()]
     command = (f"fleetopt bench --sizes {sizes} --paths {paths} --time-limit {time_limit:g} "
                f"--seed {seed} --skus {skus} --tariffs {tariffs}"
-               + (f" --baseline {baseline} --baseline-label {baseline_label}" if baseline is not None else ""))
+               + (f" --baseline {baseline} --baseline-label {baseline_label}" if baseline is not None else "")
+               + (f" --baseline-max-sites {baseline_max_sites}" if baseline_max_sites is not None else ""))
     cfg = BenchConfig(size_list, chosen, time_limit, seed, skus, workdir, results, command, kinds, baseline,
-                      baseline_label)
+                      baseline_label, baseline_max_sites)
     try:
         table = run_benchmark(cfg, echo=typer.echo)
     except FleetoptError as exc:

@@ -222,12 +222,15 @@ def test_bench_runs_site_tariffs_against_a_baseline_checkout(tmp_path):
     root = Path(__file__).resolve().parents[1]
     results = tmp_path / "RESULTS.md"
     r = run("bench", "--sizes", "40,80", "--paths", "fast", "--tariffs", "metro,site", "--skus", 3,
-            "--baseline", root, "--baseline-label", "self", "--workdir", tmp_path / "runs", "--results", results)
+            "--baseline", root, "--baseline-label", "self", "--baseline-max-sites", 40,
+            "--workdir", tmp_path / "runs", "--results", results)
     assert r.exit_code == 0, r.output
     text = results.read_text()
-    for row in ("| 80 | metro | fast | optimal |", "| 80 | site | fast | optimal |", "| 80 | site | fast@self | optimal |"):
+    for row in ("| 80 | metro | fast | optimal |", "| 80 | site | fast | optimal |", "| 40 | site | fast@self | optimal |",
+                "| 80 | site | fast@self | skipped (above --baseline-max-sites 40) |"):
         assert row in text
     assert "value_stage | cost_stage" in text and "## Scaling" in text and "| site | fast | 40-80 |" in text
+    assert "Conditions: load average" in text
 
 
 def test_bench_flags_a_baseline_that_disagrees(tmp_path):

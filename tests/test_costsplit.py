@@ -171,3 +171,30 @@ def test_margin_objective_on_per_site_tariffs_keeps_one_lp(tmp_path, monkeypatch
     assert fast.summary["objective"] == pytest.approx(plain.summary["objective"], rel=1e-9)
     assert fast.summary["cost"]["total_usd"] == pytest.approx(plain.summary["cost"]["total_usd"], rel=1e-7)
     assert check_plan(s, fast.placement, fast.service).ok
+
+
+def test_threads_option_one_thread_reruns_byte_identical(tmp_path):
+    """solve --threads 1 twice writes the same plan bytes; --threads 2 the same optimum; --threads
+    where HiGHS does not solve the LP is exit 2 (the value is not dropped silently)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli import app
+    fleet = generate_fleet(tmp_path / "f", sites=150, skus=4, seed=2, tariffs="site")
+    runner = CliRunner()
+
+    def solve_cli(out, *extra):
+        r = runner.invoke(app, ["solve", str(fleet), "--out", str(tmp_path / out), *extra])
+        assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+        return r
+
+    for out, n in (("a", "1"), ("b", "1"), ("c", "2")):
+        assert solve_cli(out, "--threads", n).exit_code == 0
+    for name in ("placement.csv", "service.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    objective = {o: json.loads((tmp_path / o / "summary.json").read_text())["objective"] for o in "ac"}
+    assert objective["c"] == pytest.approx(objective["a"], rel=1e-9)
+    r = solve_cli("d", "--threads", "2", "--path", "pulp")
+    assert r.exit_code == 2 and "--threads 2" in r.output and not (tmp_path / "d").exists()
+    assert solve_cli("e", "--threads", "0").exit_code == 2

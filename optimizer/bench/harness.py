@@ -42,6 +42,8 @@ class BenchConfig:
     tariffs: tuple[str, ...] = ("metro",)
     baseline: Path | None = None      # a checkout whose fast path runs as BASELINE_PATH
     baseline_label: str = "0.1"
+    baseline_max_sites: int | None = None    # the baseline is not run above this size
+    load: str = ""                           # load average during the run (filled by run_benchmark)
 
     @property
     def baseline_path(self) -> str:
@@ -129,6 +131,7 @@ def run_benchmark(cfg: BenchConfig, echo=print) -> pd.DataFrame:
     cfg.workdir.mkdir(parents=True, exist_ok=True)
     rows, given_up = [], set()
     paths = [*cfg.paths, *([cfg.baseline_path] if cfg.baseline is not None else [])]
+    start = os.getloadavg()
     for n in cfg.sizes:
         for tariffs in cfg.tariffs:
             scenario = fleet_dir(cfg, n, tariffs)
@@ -140,6 +143,10 @@ def run_benchmark(cfg: BenchConfig, echo=print) -> pd.DataFrame:
                     rows.append({"sites": n, "tariffs": tariffs, "path": path,
                                  "status": "skipped (timed out at a smaller size)"})
                     continue
+                if path == cfg.baseline_path and cfg.baseline_max_sites is not None and n > cfg.baseline_max_sites:
+                    rows.append({"sites": n, "tariffs": tariffs, "path": path,
+                                 "status": f"skipped (above --baseline-max-sites {cfg.baseline_max_sites})"})
+                    continue
                 out = cfg.workdir / f"plan-{n}-{tariffs}-{path}"
                 if path == cfg.baseline_path:
                     cell = _child(scenario, "fast", out, cfg.time_limit, checkout=cfg.baseline)
@@ -150,6 +157,9 @@ def run_benchmark(cfg: BenchConfig, echo=print) -> pd.DataFrame:
                 rows.append({"sites": n, "tariffs": tariffs, "path": path, **cell})
                 echo(f"  {n:>6} sites  {tariffs:<5} {path:<13} {cell['status']:<12} "
                      f"total {cell.get('total', float('nan')):8.2f} s")
+    end = os.getloadavg()
+    cfg.load = (f"load average (1, 5, 15 min) {start[0]:.1f}, {start[1]:.1f}, {start[2]:.1f} at the start and "
+                f"{end[0]:.1f}, {end[1]:.1f}, {end[2]:.1f} at the end, on {os.cpu_count()} cores")
     table = pd.DataFrame(rows)
     return _agreement(table)
 
@@ -201,6 +211,8 @@ def write_results(table: pd.DataFrame, cfg: BenchConfig) -> Path:
     lines = [
         "# Benchmark results", "",
         f"Machine: {machine()}", "",
+        *([f"Conditions: {cfg.load} (other processes share the machine when the load exceeds "
+           f"the cores: every time here is then inflated)", ""] if cfg.load else []),
         f"Reproduce: `{cfg.command}`", "",
         "Each cell is one fresh process: `total` is wall-clock seconds from interpreter start to plan "
         "written (read CSVs, validate, build, solve, expand, write); the phases are measured inside "

@@ -420,6 +420,7 @@ def _fast_by_blocks(d: ModelData, run: LpRun, network: Reduction) -> Solution:
     if not result.status.has_solution:
         run.timings["solve"] = run.timings["value_stage"]
         return sol
+    phase("split pools among sites")
     y0 = site_placement(d, fm, result.x, highs.solve_feasibility)
     x_site = None
     if result.status == Status.OPTIMAL and d.unit_cost.any():

@@ -55,6 +55,8 @@ def make_highs(options: dict | None = None) -> highspy.Highs:
     """A HiGHS instance with options set (each option's return code checked) that Ctrl-C can
     stop (:func:`run`); silent, or logging to the active solver log
     (:func:`optimizer.progress.solver_log`) but never to the console."""
+    if options and "threads" in options:
+        _use_threads(int(options["threads"]))
     h = _new_highs()
     logging = log_stream() is not None
     for key, value in {"output_flag": logging, "log_to_console": False, **(options or {})}.items():
@@ -88,6 +90,27 @@ def _new_highs() -> highspy.Highs:
     has the same solver methods without that side effect."""
     core = getattr(getattr(highspy, "_core", None), "_Highs", None)
     return core() if core is not None else highspy.Highs()
+
+
+_scheduler_threads: int | None = None     # the last thread count asked for (None: HiGHS's default)
+
+
+def _use_threads(threads: int) -> None:
+    """HiGHS runs on one global scheduler per process, sized by the first solve: a later solve
+    that asks for another thread count fails ('no plan: Not Set') unless it is reset first."""
+    global _scheduler_threads
+    if threads != _scheduler_threads:
+        highspy.Highs.resetGlobalScheduler(True)
+        _scheduler_threads = threads
+
+
+def thread_options(threads: int) -> dict:
+    """HiGHS options for ``threads`` threads: its scheduler's size, and its parallel dual simplex
+    when more than one (HiGHS 1.16's interior point, IPX, and its primal simplex are serial, so
+    only dual simplex solves can use them; measured in benchmarks/RESULTS-tariffs.md). One thread
+    makes reruns byte-identical; more may end at another optimal vertex of a degenerate LP (the
+    same objective, another plan)."""
+    return {"threads": int(threads), "parallel": "on" if threads > 1 else "off"}
 
 
 def fin(v: np.ndarray) -> np.ndarray:
@@ -310,13 +333,15 @@ def column_generation(master: LinearProgram, price, gap_rel: float, time_limit: 
     ``start``: a feasible point of the master, from which crossover finds the first basis (the
     primal simplex then skips its search for a feasible one: 40,000 iterations on 30,000 sites)."""
     t0 = time.perf_counter()
+    phase("cost stage")
     h = make_highs({**(options or {}), "simplex_strategy": 4})
     pass_lp(h, master, maximize=False)
     if start is not None:
         point = highspy.HighsSolution()
         point.col_value = list(np.asarray(start, np.float64))
         point.value_valid = True
-        h.crossover(point)      # a warning or failure leaves HiGHS to start as it would
+        with deferred_interrupt():
+            h.crossover(point)      # a warning or failure leaves HiGHS to start as it would
     x, cost, gap = None, float("nan"), float("inf")
     for rounds in range(1, max_rounds + 1):
         if time_limit is not None:
@@ -324,7 +349,7 @@ def column_generation(master: LinearProgram, price, gap_rel: float, time_limit: 
             if left <= 0:
                 return ColumnGeneration(Termination.TIME_LIMIT, x, cost, gap, rounds - 1)
             h.setOptionValue("time_limit", float(left))
-        h.run()
+        run(h)
         status, termination = status_of(h)
         if status != Status.OPTIMAL:
             return ColumnGeneration(termination if termination != Termination.OPTIMAL else Termination.ERROR,
@@ -334,6 +359,7 @@ def column_generation(master: LinearProgram, price, gap_rel: float, time_limit: 
         cols, col_cost, gap = price(np.array(sol.row_dual))
         if gap <= gap_rel * max(1.0, abs(cost)):
             return ColumnGeneration(Termination.OPTIMAL, x, cost, gap, rounds)
+        phase(f"cost stage: round {rounds}, bound gap {gap / max(1.0, abs(cost)):.1e}")
         h.addCols(cols.shape[1], col_cost.astype(np.float64), np.zeros(cols.shape[1]), np.full(cols.shape[1], INF),
                   cols.nnz, cols.indptr.astype(np.int32), cols.indices.astype(np.int32), cols.data.astype(np.float64))
     return ColumnGeneration(Termination.ITERATION_LIMIT, x, cost, gap, max_rounds)

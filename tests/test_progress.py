@@ -150,7 +150,7 @@ def test_ctrl_c_stops_a_running_lp_within_seconds(tmp_path):
 @pytest.mark.slow
 def test_ctrl_c_stops_a_running_mip_within_seconds(tmp_path):
     """Ctrl-C during branch and bound (an exact MIP to gap 0 that runs for minutes; HiGHS polls
-    its MIP interrupt between nodes, so the bound is looser than the LP's: measured 0.5 to 3 s
+    its MIP interrupt between nodes, so the bound is looser than the LP's: measured up to 3.0 s
     on 2 cores at load 11, against minutes without the callback)."""
     fleet = generate_fleet(tmp_path / "fleet", sites=500, skus=6, seed=2)
     r, took = interrupt(["solve", fleet, "--out", tmp_path / "plan", "--log", tmp_path / "solve.log", "--integer",

@@ -155,9 +155,19 @@ def solve_cmd(
     threads: Annotated[Optional[int], typer.Option(
         "--threads", min=1, help="HiGHS threads (fast and plain paths); 1 gives byte-identical reruns; "
         "default: HiGHS's choice, half the cores")] = None,
+    freeze_through: Annotated[Optional[str], typer.Option(
+        "--freeze-through", help="Multi-period: keep the stock of the --plan plan fixed up to and including "
+        "this period, re-optimise the rest")] = None,
+    plan_dir: Annotated[Optional[Path], typer.Option(
+        "--plan", help="Multi-period: the earlier plan whose stock --freeze-through keeps")] = None,
 ) -> None:
     """Solve SCENARIO for the most valuable compliant placement and write it to --out."""
     options, started = dict(locals()), utc_now()
+    if has_periods(scenario):
+        return _solve_timeline(options, started)
+    if freeze_through is not None or plan_dir is not None:
+        _fail(InputError("--freeze-through and --plan re-plan a multi-period scenario; "
+                         f"{scenario} has no periods.csv"))
     try:
         check_run_options(path, time_limit, gap, integer)     # before any work
         chosen = plan_formats(formats)
@@ -212,6 +222,70 @@ def _solver_log(path: Path | None):
         return
     with streamed_file(path) as stream, solver_log(stream):
         yield
+
+
+def _print_soft_violations(summary: dict) -> None:
+    """One line per violated soft limit (with its period in a multi-period plan)."""
+    for v in (summary.get("soft") or {}).get("violations", []):
+        pp = f" ({v['violation_pp']:.2f} points)" if v["violation_pp"] is not None else ""
+        where = f" in {v['period']}" if "period" in v else ""
+        typer.echo(f"soft limit violated{where}: {v['limit']} by {v['violation_tpp']:,.0f} TPP{pp}, "
+                   f"penalty {v['cost']:,.0f}")
+
+
+MP_UNSUPPORTED = {"integer": "--integer", "baseline": "--baseline", "report": "--report", "threads": "--threads"}
+NOT_YET = "not supported in multi-period mode yet (the scenario has periods.csv)"
+
+
+def _solve_timeline(o: dict, started: str) -> None:
+    """solve on a multi-period scenario (periods.csv): one plan over every period, written as a
+    snapshot plan is; options that multi-period mode does not support yet are refused (exit 2)."""
+    from optimizer.io.manifest import timeline_manifest
+    from optimizer.io.planfiles import read_frozen_stock
+    from optimizer.planner.periods import solve_timeline
+    try:
+        unsupported = [flag for key, flag in MP_UNSUPPORTED.items() if o[key]]
+        unsupported += ["--objective margin"] if o["objective"] != Objective.SERVE else []
+        if unsupported:
+            raise InputError([f"{flag}: {NOT_YET}" for flag in unsupported])
+        if (o["freeze_through"] is None) != (o["plan_dir"] is None):
+            raise InputError("--freeze-through PERIOD and --plan DIR go together: give both (re-planning keeps "
+                             "the stock of the plan in DIR up to and including PERIOD)")
+        check_run_options(o["path"], o["time_limit"], o["gap"], False)
+        chosen = plan_formats(o["formats"])
+        target = check_out_dir(o["out"], "plan", o["scenario"])
+        if o["log"]:
+            check_out_file(o["log"], "--log", (target, *run_inputs(o["scenario"], o["policy"])))
+        with out_lock(target), _watched(o["progress"], "solve"), _solver_log(o["log"]):
+            check_out_dir(o["out"], "plan", o["scenario"], checked=target)
+            tl = load_timeline(o["scenario"], o["policy"])
+            frozen = read_frozen_stock(o["plan_dir"], tl, o["freeze_through"]) if o["plan_dir"] else None
+            prices = _parse_prices(o["soft_price"]) if (o["soft"] or o["soft_price"]) else None
+            plan = solve_timeline(tl, path=o["path"], time_limit=o["time_limit"], soft=prices, frozen=frozen)
+            write_plan(plan, o["out"], timeline_manifest(tl, o, started), formats=chosen)
+    except FleetoptError as exc:
+        _fail(exc)
+    _print_timeline_summary(plan.summary, o["out"])
+
+
+def _print_timeline_summary(summary: dict, out: Path) -> None:
+    """The status, one line per period (served %, home and Tier-1 share, units added, binding
+    limits), the totals, soft violations and notes."""
+    typer.echo(_status_line(summary))
+    typer.echo(f"  {'period':<10} {'served %':>9} {'home %':>7} {'tier1 %':>8} {'new units':>12}  binding limits")
+    for r in summary["periods"]:
+        added = sum(r["new_units"].values())
+        typer.echo(f"  {r['period']:<10} {r['served_pct']:>9.2f} {100 * r['home_share']:>7.2f} "
+                   f"{100 * r['tier1_share']:>8.2f} {added:>12,.0f}  {', '.join(r['binding_limits']) or '-'}")
+    cost = summary["cost"]
+    typer.echo(f"over {len(summary['periods'])} periods: served {summary['served_pct']:.2f} % of demand; value "
+               f"{summary['objective']:,.0f}; cost ${cost['total_usd']:,.0f} (discounted ${cost['discounted_usd']:,.0f})")
+    _print_soft_violations(summary)
+    if summary.get("freeze"):
+        typer.echo(f"stock kept from the earlier plan through {summary['freeze']['through']}")
+    for note in summary.get("notes", []):
+        typer.echo(f"note: {note}")
+    typer.echo(f"plan written to {out}/ (placement.csv, service.csv, summary.json)")
 
 
 def _parse_prices(items: list[str] | None) -> dict[str, float]:
@@ -271,10 +345,7 @@ def _print_summary(summary: dict, out: Path, formats: tuple[str, ...]) -> None:
     if flagged:
         typer.echo(f"licence required (policy {summary['policy']['name']}; a flag, not a limit): "
                    f"{len(flagged)} site{'s' * (len(flagged) != 1)} in {', '.join(sorted({f['country'] for f in flagged}))}")
-    for v in (summary.get("soft") or {}).get("violations", []):
-        pp = f" ({v['violation_pp']:.2f} points)" if v["violation_pp"] is not None else ""
-        typer.echo(f"soft limit violated: {v['limit']} by {v['violation_tpp']:,.0f} TPP{pp}, "
-                   f"penalty {v['cost']:,.0f}")
+    _print_soft_violations(summary)
     base = summary.get("baseline")
     if base and "value_change" not in base:
         typer.echo(f"cost of compliance vs {base['baseline_policy']}: not available ({base['status']}): "
@@ -630,6 +701,8 @@ def explain_cmd(
 ) -> None:
     """Solve, then rank the binding limits by the value of one more unit of headroom and list
     unserved demand by market with its reason."""
+    if has_periods(scenario):
+        return _explain_timeline(scenario, policy, top)
     try:
         plan = solve(load_scenario(scenario, policy), probe_shares=True, objective=objective)
     except FleetoptError as exc:
@@ -652,6 +725,26 @@ def explain_cmd(
                if len(by_reason) else "all demand is served")
     for r in unserved.head(top).itertuples():
         typer.echo(f"  {r.market_id:<40} {r.unserved_tpp:>18,.0f} of {r.demand_tpp:>18,.0f} TPP  {r.reason}")
+
+
+def _explain_timeline(scenario: Path, policy: str | None, top: int) -> None:
+    """explain on a multi-period scenario: per period, its policy limits ranked by the value of
+    one more unit of headroom (the units of the snapshot's explain) and whether they bind."""
+    from optimizer.planner.periods import solve_timeline
+    try:
+        plan = solve_timeline(load_timeline(scenario, policy))
+    except FleetoptError as exc:
+        _fail(exc)
+    typer.echo(f"served {plan.summary['served_pct']:.2f} % of demand over {len(plan.summary['periods'])} periods; "
+               f"value {plan.summary['objective']:,.0f}")
+    for r in plan.summary["periods"]:
+        prices = (r["prices"] or {}).get("policy", {})
+        ranked = sorted(((v, k) for k, v in prices.items() if abs(v) > 1e-9), key=lambda vk: -abs(vk[0]))
+        typer.echo(f"{r['period']}: served {r['served_pct']:.2f} %; binding: {', '.join(r['binding_limits']) or 'none'}")
+        for value, name in ranked[:top]:
+            typer.echo(f"  {name:<36} {value:>+20,.0f}  per unit of headroom")
+        if not prices:
+            typer.echo("  no shadow prices (only an optimal plan has them)")
 
 
 def _limit_text(value: float, unit: str) -> str:
@@ -698,6 +791,8 @@ def sweep_cmd(
     from optimizer.batch.sweep import SOLVED, run_sweep, sweep_counts, sweep_manifest
     from optimizer.batch.variants import grid_variants
     try:
+        if has_periods(scenario):
+            raise InputError(f"sweep: {NOT_YET}; solve each variant with fleetopt solve")
         _check_dask(dask)
         check_out_dir(out, "sweep", scenario)      # before any work; run_sweep locks --out
         base = load_scenario(scenario, policy)
@@ -772,7 +867,10 @@ def compare_cmd(
     """Two plans (a headline, binding limits added or removed, then per country, site and
     market, compute in H100e) or two sweeps (per variant), B against A."""
     from optimizer.batch.compare import compare_dirs, comparison_table, headline_lines, readable
+    from optimizer.io.planfiles import refuse_multi_period
     try:
+        for folder in (a, b):
+            refuse_multi_period(folder, "compare")
         if out is not None:
             check_out_file(out, "--out", (*run_inputs(a), b))     # A, B and the shipped datasets
         comparison = compare_dirs(a, b)

@@ -10,7 +10,8 @@ ortools, pulp versions), ``python``, ``command`` (sys.argv), ``options`` (as res
 ``scenario`` (``path`` and ``inputs``: sha256 of every input file the loader reads),
 ``datasets`` (sha256 of the shipped countries.csv), ``policy`` (name, source, sha256 of its file,
 ``effective_sha256`` of the policy as used), ``started_utc``; a sweep adds ``variant_policies``
-(sha256 of each policy file its variants name).
+(sha256 of each policy file its variants name), a multi-period plan ``period_policies`` (each
+period's policy fingerprint).
 """
 from __future__ import annotations
 
@@ -27,13 +28,14 @@ from typing import Any, Iterable
 from optimizer.datafiles import data_dir
 from optimizer.errors import InputError
 from optimizer.inputs.economics import ECONOMICS_FILE
-from optimizer.inputs.tables import ALL_TABLES
+from optimizer.inputs.tables import ALL_TABLES, PERIOD_TABLES, PERIODS
+from optimizer.inputs.timeline import Timeline
 from optimizer.outdir import sha256_file
 from optimizer.policy.policy import Policy, resolve_policy_path
 
 SCHEMA = 1
 SOLVER_PACKAGES = ("highspy", "ortools", "pulp")
-INPUT_FILES = tuple(spec.file for spec in ALL_TABLES) + ("policy.toml", ECONOMICS_FILE)
+INPUT_FILES = tuple(spec.file for spec in (*ALL_TABLES, PERIODS, *PERIOD_TABLES)) + ("policy.toml", ECONOMICS_FILE)
 DATASET_FILES = ("countries.csv",)
 
 
@@ -61,6 +63,15 @@ def build_manifest(kind: str, folder: Path | None, policy: Policy | None, option
     specs = sorted(set(variant_policies))
     if specs:
         run["variant_policies"] = {spec: _policy_file_hash(spec) for spec in specs}
+    return run
+
+
+def timeline_manifest(tl: Timeline, options: dict[str, Any], started: str | None = None) -> dict[str, Any]:
+    """The ``run`` block of a multi-period plan: as a snapshot plan's (the scenario's input files
+    include periods.csv, deliveries.csv, capacity.csv and demand.csv; ``policy`` is the first
+    period's), plus ``period_policies``, each period's policy fingerprint."""
+    run = build_manifest("plan", tl.path, tl.first.policy, options, started)
+    run["period_policies"] = {p.id: policy_fingerprint(p.scenario.policy) for p in tl.periods}
     return run
 
 

@@ -1,0 +1,139 @@
+"""fleetopt solve / explain / sweep / compare on multi-period scenarios (periods.csv)."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from helpers import M, chip, market, site, write_scenario
+from typer.testing import CliRunner
+
+from cli import app
+
+runner = CliRunner()
+OPEN = "ban_tier3 = true\n"
+CAP = "tier2_country_cap_tpp = 40e6\n"
+
+
+def periods_folder(tmp_path, policy_b: str = "open.toml"):
+    """IND site and market (100 MTPP in-country); 30 units by A, 100 by B (a delivery);
+    periods A and B of a quarter each; B's policy from ``policy_b``."""
+    f = write_scenario(tmp_path / "scn", [site("IN", "IND"), site("US", "USA")], [chip(inventory=30)],
+                       [market("in", "IND", 100 * M, in_country_only=True), market("us", "USA", 10 * M)],
+                       policy=OPEN)
+    (f / "open.toml").write_text(OPEN)
+    (f / "cap.toml").write_text(CAP)
+    pd.DataFrame({"period": ["A", "B"], "years": [0.25, 0.25], "policy": ["open.toml", policy_b]}).to_csv(
+        f / "periods.csv", index=False)
+    pd.DataFrame({"sku": ["H"], "period": ["B"], "units": [70]}).to_csv(f / "deliveries.csv", index=False)
+    return f
+
+
+def run(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def test_solve_writes_a_multi_period_plan(tmp_path):
+    f = periods_folder(tmp_path)
+    out = tmp_path / "plan"
+    result = run("solve", f, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "  A " in result.output and "  B " in result.output and "served %" in result.output
+    placement = pd.read_csv(out / "placement.csv")
+    assert list(placement.columns) == ["site_id", "country", "tier", "sku", "period", "installed_units",
+                                       "new_units", "units", "tpp", "power_kw", "racks"]
+    assert set(placement["period"]) == {"A", "B"}
+    assert list(pd.read_csv(out / "service.csv").columns) == ["market_id", "site_id", "period", "tpp", "rtt_ms"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["mode"] == "multi-period" and [p["period"] for p in summary["periods"]] == ["A", "B"]
+    assert summary["periods"][0]["served_tpp"] == pytest.approx(30 * M, rel=1e-6)
+    assert {"periods.csv", "deliveries.csv"} <= set(summary["run"]["scenario"]["inputs"])
+
+
+@pytest.mark.parametrize("path", ["plain", "pulp"])
+def test_every_multi_period_path_gives_the_same_value(tmp_path, path):
+    f = periods_folder(tmp_path)
+    values = []
+    for p in ("fast", path):
+        assert run("solve", f, "--out", tmp_path / p, "--path", p).exit_code == 0
+        values.append(json.loads((tmp_path / p / "summary.json").read_text())["objective"])
+    assert values[0] == pytest.approx(values[1], rel=1e-6)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--integer"], "--integer: not supported in multi-period mode yet"),
+    (["--objective", "margin"], "--objective margin: not supported in multi-period mode yet"),
+    (["--baseline", "none"], "--baseline: not supported in multi-period mode yet"),
+    (["--report", "r.html"], "--report: not supported in multi-period mode yet"),
+    (["--path", "ortools-glop"], "--path ortools-glop: not supported in multi-period mode yet"),
+    (["--path", "pulp", "--soft"], "--path pulp with --soft: not supported in multi-period mode yet"),
+    (["--freeze-through", "A"], "--freeze-through PERIOD and --plan DIR go together"),
+])
+def test_options_not_supported_yet_exit_2(tmp_path, args, words):
+    f = periods_folder(tmp_path)
+    result = run("solve", f, "--out", tmp_path / "plan", *args)
+    assert result.exit_code == 2, result.output
+    assert words in result.output
+    assert not (tmp_path / "plan").exists()
+
+
+def test_freeze_through_on_a_snapshot_scenario_exit_2(tmp_path):
+    f = write_scenario(tmp_path / "snap", [site("US", "USA")], [chip()], [market("us", "USA", M)])
+    result = run("solve", f, "--out", tmp_path / "plan", "--freeze-through", "A", "--plan", tmp_path)
+    assert result.exit_code == 2 and "has no periods.csv" in result.output
+
+
+def test_replanning_trap_is_exit_3_naming_period_and_limit_and_soft_prices_it(tmp_path):
+    """The first plan (no cap in either period) puts 100 units in IND by B... and 30 in A.
+    The rule then caps IND at 40 MTPP from B; keeping A's 30 is fine, keeping B's 100 is not."""
+    f = periods_folder(tmp_path)
+    first = tmp_path / "first"
+    assert run("solve", f, "--out", first).exit_code == 0
+    frame = pd.read_csv(f / "periods.csv")
+    frame["policy"] = ["open.toml", "cap.toml"]
+    frame.to_csv(f / "periods.csv", index=False)
+    ok = run("solve", f, "--out", tmp_path / "ok", "--freeze-through", "A", "--plan", first)
+    assert ok.exit_code == 0, ok.output
+    assert "stock kept from the earlier plan through A" in ok.output
+    trap = run("solve", f, "--out", tmp_path / "trap", "--freeze-through", "B", "--plan", first)
+    assert trap.exit_code == 3, trap.output
+    assert "in period B" in trap.output and "tier2_cap[IND]" in trap.output
+    assert not (tmp_path / "trap").exists()
+    soft = run("solve", f, "--out", tmp_path / "soft", "--freeze-through", "B", "--plan", first, "--soft")
+    assert soft.exit_code == 0, soft.output
+    assert "soft limit violated in B: tier2_cap[IND]" in soft.output
+
+
+def test_freeze_through_refusals(tmp_path):
+    f = periods_folder(tmp_path)
+    first = tmp_path / "first"
+    assert run("solve", f, "--out", first).exit_code == 0
+    bad_period = run("solve", f, "--out", tmp_path / "x", "--freeze-through", "Z", "--plan", first)
+    assert bad_period.exit_code == 2 and "--freeze-through Z: not a period of periods.csv (A, B)" in bad_period.output
+    snap = write_scenario(tmp_path / "snap", [site("IN", "IND")], [chip()], [market("in", "IND", M)], policy=OPEN)
+    assert run("solve", snap, "--out", tmp_path / "snapplan").exit_code == 0
+    not_mp = run("solve", f, "--out", tmp_path / "x", "--freeze-through", "A", "--plan", tmp_path / "snapplan")
+    assert not_mp.exit_code == 2 and "not a multi-period plan" in not_mp.output
+    frame = pd.read_csv(f / "periods.csv")
+    pd.concat([frame, frame.iloc[[-1]].assign(period="C")]).to_csv(f / "periods.csv", index=False)
+    pd.DataFrame({"sku": ["H"], "period": ["B"], "units": [70]}).to_csv(f / "deliveries.csv", index=False)
+    other = run("solve", f, "--out", tmp_path / "x", "--freeze-through", "A", "--plan", first)
+    assert other.exit_code == 2 and "are not this scenario's periods.csv" in other.output
+
+
+def test_explain_gives_each_periods_prices(tmp_path):
+    f = periods_folder(tmp_path, policy_b="cap.toml")
+    result = run("explain", f)
+    assert result.exit_code == 0, result.output
+    assert "B: served" in result.output and "tier2_cap[IND]" in result.output
+
+
+def test_sweep_and_compare_refuse_multi_period(tmp_path):
+    f = periods_folder(tmp_path)
+    sweep = run("sweep", f, "--out", tmp_path / "sw", "--vary", "min_tier1_share=0.5,0.6")
+    assert sweep.exit_code == 2 and "not supported in multi-period mode yet" in sweep.output
+    assert run("solve", f, "--out", tmp_path / "p1").exit_code == 0
+    compare = run("compare", tmp_path / "p1", tmp_path / "p1")
+    assert compare.exit_code == 2 and "multi-period plan" in compare.output

@@ -586,8 +586,10 @@ def report_cmd(
     """Write the self-contained HTML report of a plan folder (made by solve, a sweep or by hand);
     SCENARIO gives the coordinates and capacities. The policy is chosen as check chooses it."""
     from optimizer.analysis.report import is_report, write_report
+    from optimizer.io.planfiles import refuse_multi_period
     try:
         _check_not_swapped(scenario, plan_dir, "report")
+        refuse_multi_period(plan_dir, "report")
         sweep = _enclosing_sweep(plan_dir)
         target = out if out is not None else _default_report_path(plan_dir, sweep)
         check_out_file(target, "--out", (plan_dir, *([sweep] if sweep else []), *run_inputs(scenario, policy)))

@@ -275,8 +275,9 @@ def _print_timeline_summary(summary: dict, out: Path) -> None:
     typer.echo(f"  {'period':<10} {'served %':>9} {'home %':>7} {'tier1 %':>8} {'new units':>12}  binding limits")
     for r in summary["periods"]:
         added = sum(r["new_units"].values())
-        typer.echo(f"  {r['period']:<10} {r['served_pct']:>9.2f} {100 * r['home_share']:>7.2f} "
-                   f"{100 * r['tier1_share']:>8.2f} {added:>12,.0f}  {', '.join(r['binding_limits']) or '-'}")
+        home, tier1 = (100 * r[f.value] for f in (Family.HOME_SHARE, Family.TIER1_SHARE))
+        typer.echo(f"  {r['period']:<10} {r['served_pct']:>9.2f} {home:>7.2f} {tier1:>8.2f} {added:>12,.0f}  "
+                   f"{', '.join(r['binding_limits']) or '-'}")
     cost = summary["cost"]
     typer.echo(f"over {len(summary['periods'])} periods: served {summary['served_pct']:.2f} % of demand; value "
                f"{summary['objective']:,.0f}; cost ${cost['total_usd']:,.0f} (discounted ${cost['discounted_usd']:,.0f})")
@@ -586,10 +587,8 @@ def report_cmd(
     """Write the self-contained HTML report of a plan folder (made by solve, a sweep or by hand);
     SCENARIO gives the coordinates and capacities. The policy is chosen as check chooses it."""
     from optimizer.analysis.report import is_report, write_report
-    from optimizer.io.planfiles import refuse_multi_period
     try:
         _check_not_swapped(scenario, plan_dir, "report")
-        refuse_multi_period(plan_dir, "report")
         sweep = _enclosing_sweep(plan_dir)
         target = out if out is not None else _default_report_path(plan_dir, sweep)
         check_out_file(target, "--out", (plan_dir, *([sweep] if sweep else []), *run_inputs(scenario, policy)))

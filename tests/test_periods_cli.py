@@ -137,9 +137,6 @@ def test_sweep_and_compare_refuse_multi_period(tmp_path):
     assert run("solve", f, "--out", tmp_path / "p1").exit_code == 0
     compare = run("compare", tmp_path / "p1", tmp_path / "p1")
     assert compare.exit_code == 2 and "multi-period plan" in compare.output
-    report = run("report", f, tmp_path / "p1", "--out", tmp_path / "r.html")
-    assert report.exit_code == 2 and "multi-period plan" in report.output
-    assert not (tmp_path / "r.html").exists()
 
 
 def test_policy_and_time_limit_apply_to_every_period(tmp_path):

@@ -81,7 +81,7 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     _raise_for_status(sol, td, list(frozen)[-1] if frozen else None)
     t1 = time.perf_counter()
     placement, service, figures = timeline_figures(tl, sol.periods)
-    notes = list(tl.notes) + list(tl.first.notes) + sol.result.notes
+    notes = list(tl.notes) + sol.result.notes      # tl.notes holds every period's scenario notes
     if path == SolverPath.FAST and frozen:
         notes.append("re-planning with frozen stock runs on the plain formulation (the stock is fixed site by "
                      "site, which the fast path's site pools do not keep apart); the plan is the same optimum")

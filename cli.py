@@ -868,10 +868,7 @@ def compare_cmd(
     """Two plans (a headline, binding limits added or removed, then per country, site and
     market, compute in H100e) or two sweeps (per variant), B against A."""
     from optimizer.batch.compare import compare_dirs, comparison_table, headline_lines, readable
-    from optimizer.io.planfiles import refuse_multi_period
     try:
-        for folder in (a, b):
-            refuse_multi_period(folder, "compare")
         if out is not None:
             check_out_file(out, "--out", (*run_inputs(a), b))     # A, B and the shipped datasets
         comparison = compare_dirs(a, b)

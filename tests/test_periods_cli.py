@@ -115,12 +115,12 @@ def test_freeze_through_refusals(tmp_path):
     snap = write_scenario(tmp_path / "snap", [site("IN", "IND")], [chip()], [market("in", "IND", M)], policy=OPEN)
     assert run("solve", snap, "--out", tmp_path / "snapplan").exit_code == 0
     not_mp = run("solve", f, "--out", tmp_path / "x", "--freeze-through", "A", "--plan", tmp_path / "snapplan")
-    assert not_mp.exit_code == 2 and "not a multi-period plan" in not_mp.output
+    assert not_mp.exit_code == 2 and "a snapshot plan" in not_mp.output
     frame = pd.read_csv(f / "periods.csv")
     pd.concat([frame, frame.iloc[[-1]].assign(period="C")]).to_csv(f / "periods.csv", index=False)
     pd.DataFrame({"sku": ["H"], "period": ["B"], "units": [70]}).to_csv(f / "deliveries.csv", index=False)
     other = run("solve", f, "--out", tmp_path / "x", "--freeze-through", "A", "--plan", first)
-    assert other.exit_code == 2 and "are not this scenario's periods.csv" in other.output
+    assert other.exit_code == 2 and "differ from the scenario's periods.csv" in other.output
 
 
 def test_explain_gives_each_periods_prices(tmp_path):
@@ -147,3 +147,12 @@ def test_policy_and_time_limit_apply_to_every_period(tmp_path):
     summary = json.loads((tmp_path / "p" / "summary.json").read_text())
     assert {p["policy"]["name"] for p in summary["periods"]} == {"none"}
     assert "note:" in result.output and "--policy" in result.output
+
+
+def test_format_log_and_quiet_work_in_multi_period_mode(tmp_path):
+    f = periods_folder(tmp_path)
+    out, log = tmp_path / "p", tmp_path / "solver.log"
+    result = run("solve", f, "--out", out, "--format", "parquet", "--log", log, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (out / "placement.parquet").is_file() and log.is_file()
+    assert "period" in pd.read_parquet(out / "placement.parquet").columns

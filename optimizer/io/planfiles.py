@@ -318,38 +318,19 @@ def _read_analysis(path: Path, written: bool) -> pd.DataFrame | None:
     return table
 
 
-def refuse_multi_period(folder: str | Path, command: str) -> None:
-    """InputError (exit 2) when ``folder`` holds a multi-period plan that ``command`` would
-    misread as a snapshot (a folder without placement.csv is left to the command's own checks)."""
-    if not (Path(folder) / "placement.csv").is_file():
-        return
-    placement, _, summary = read_plan(folder)
-    if is_multi_period(placement, summary):
-        raise InputError(f"{folder}: a multi-period plan; {command} on multi-period plans is not supported in "
-                         "multi-period mode yet")
-
-
 def read_frozen_stock(folder: str | Path, timeline: Timeline, through: str) -> dict[str, pd.Series]:
     """The new stock (units beyond the installed base, per site_id and sku) of an earlier
     multi-period plan in ``folder``, for every period up to and including ``through``: what
     ``--freeze-through`` fixes. InputError (exit 2) when ``through`` is not a period of the
-    timeline, or the folder is not a multi-period plan of this scenario and these periods."""
+    timeline, or the folder is not a multi-period plan (:func:`read_plan`) of these periods and of
+    this scenario (summary.json ``scenario``)."""
     if through not in timeline.ids:
         raise InputError(f"--freeze-through {through}: not a period of periods.csv "
                          f"({', '.join(timeline.ids)})")
-    placement, _, summary = read_plan(folder)
-    where = Path(folder) / "summary.json"
-    if "period" not in placement.columns or not isinstance(summary.get("periods"), list):
-        raise InputError(f"--plan {folder}: not a multi-period plan (its placement.csv has no period column "
-                         "or its summary.json no periods list); give a plan that fleetopt solve wrote for "
-                         "this multi-period scenario")
-    ids = [str(r.get("period")) for r in summary["periods"] if isinstance(r, dict)]
+    placement, _, summary = read_plan(folder, timeline.ids)     # refuses a snapshot plan, other periods
     if summary.get("scenario") != timeline.name:
-        raise InputError(f"--plan {folder}: {where} is a plan of scenario {summary.get('scenario')!r}, not "
-                         f"{timeline.name!r}; re-plan from a plan of this scenario")
-    if ids != timeline.ids:
-        raise InputError(f"--plan {folder}: its periods ({', '.join(ids)}) are not this scenario's periods.csv "
-                         f"({', '.join(timeline.ids)}); re-plan from a plan of these periods")
+        raise InputError(f"--plan {folder}: {Path(folder) / 'summary.json'} is a plan of scenario "
+                         f"{summary.get('scenario')!r}, not {timeline.name!r}; re-plan from a plan of this scenario")
     keep = timeline.ids[:timeline.ids.index(through) + 1]
     rows = placement.loc[placement["period"].isin(keep)]
     stock = (rows["units"] - rows["installed_units"]).clip(lower=0.0)

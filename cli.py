@@ -24,6 +24,7 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
     import typer.core
 
     from optimizer import check_plan, load_scenario, read_plan, solve, write_plan
+    from optimizer.datafiles import resolve_scenario
     from optimizer.errors import EXIT_DISAGREE, EXIT_INTERRUPTED, EXIT_SOLVER, FleetoptError, InputError
     from optimizer.inputs.timeline import has_periods, load_timeline
     from optimizer.io.manifest import build_manifest, input_differences, run_inputs, utc_now
@@ -76,7 +77,17 @@ class FleetoptGroup(typer.core.TyperGroup):
 app = typer.Typer(add_completion=False, no_args_is_help=True, cls=FleetoptGroup,
                   help="Place AI accelerators across data centers within export-control limits.")
 
-ScenarioArg = Annotated[Path, typer.Argument(help="Scenario folder (sites.csv, chips.csv, markets.csv, ...)")]
+
+
+def _scenario_folder(spec: Path) -> Path:
+    """A SCENARIO argument as a folder: a path, or a shipped dataset's name (the one rule of
+    optimizer.datafiles.resolve_scenario; a local folder of that name wins, and the loader notes it)."""
+    return resolve_scenario(spec)[0]
+
+
+ScenarioArg = Annotated[Path, typer.Argument(
+    help="Scenario folder (sites.csv, chips.csv, markets.csv, ...) or a shipped dataset's name "
+    "(fleetopt datasets)", callback=_scenario_folder)]
 PolicyOpt = Annotated[Optional[str], typer.Option(
     "--policy", help="Policy preset name (datasets/policies/) or TOML file; default: the "
     "scenario's policy.toml, else aidr-2025")]
@@ -705,9 +716,12 @@ def explain_cmd(
     if has_periods(scenario):
         return _explain_timeline(scenario, policy, top)
     try:
-        plan = solve(load_scenario(scenario, policy), probe_shares=True, objective=objective)
+        s = load_scenario(scenario, policy)
+        plan = solve(s, probe_shares=True, objective=objective)
     except FleetoptError as exc:
         _fail(exc)
+    for note in s.notes:
+        typer.echo(f"note: {note}")
     unit = plan.summary["economics"]["value_unit"]
     typer.echo(f"served {plan.summary['served_pct']:.2f} % of demand; value {plan.summary['objective']:,.0f} {unit}")
     if plan.prices is None:     # a plan stopped by a limit: its duals price nothing
@@ -814,6 +828,8 @@ def sweep_cmd(
                               run=run, restart=restart)
     except FleetoptError as exc:
         _fail(exc)
+    for note in base.notes:
+        typer.echo(f"note: {note}")
     if table.attrs["skipped"]:
         typer.echo(f"resumed: {table.attrs['skipped']} of {len(variants)} variants were done by an earlier run "
                    "and skipped")
@@ -855,6 +871,23 @@ def _check_dask(address: str | None) -> None:
     """--dask is 'local' or [tcp://]HOST:PORT (dask's own parser fails with a bare ValueError)."""
     if address not in (None, "local") and not re.fullmatch(r"(\w+://)?([^\s:/\[\]]+|\[[0-9a-fA-F:]+\]):\d+/?", address):
         raise InputError(f"--dask {address!r}: expected 'local' or tcp://HOST:PORT of a Dask scheduler")
+
+
+@app.command("datasets")
+def datasets_cmd() -> None:
+    """List the shipped scenarios, usable by name from any folder (fleetopt solve sample --out plan)."""
+    from optimizer.datafiles import data_dir, scenario_catalog
+    from optimizer.policy.policy import preset_names
+    try:
+        rows, presets, where = scenario_catalog(), preset_names(), data_dir()
+    except FleetoptError as exc:
+        _fail(exc)
+    typer.echo(f"{'name':<12}{'sites':>7}{'countries':>11}{'markets':>9}  what")
+    for r in rows:
+        typer.echo(f"{r['name']:<12}{r['sites']:>7,}{r['countries']:>11,}{r['markets']:>9,}  {r['what']}")
+    typer.echo(f"policy presets (--policy NAME): {', '.join(presets)}")
+    typer.echo(f"shipped in {where} (see its README.md); a folder of the same name in the working "
+               "directory is used instead, with a note")
 
 
 @app.command("compare")

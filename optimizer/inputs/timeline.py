@@ -106,7 +106,7 @@ def load_timeline(folder: str | Path, policy: str | Path | Policy | None = None)
     the default preset); each distinct policy is read once. Raises :class:`InputError` listing
     every problem of every file and period together.
     """
-    folder = scenario_folder(folder)
+    folder, where = scenario_folder(folder)
     t0 = time.perf_counter()
     clock = {"load": 0.0}
     problems: list[str] = []
@@ -131,7 +131,7 @@ def load_timeline(folder: str | Path, policy: str | Path | Policy | None = None)
     for pid, row in periods.iterrows():
         scenarios[pid].load_timings.update(timings)
         out.append(Period(pid, float(row["years"]), float(row["discount"]), scenarios[pid], sources[pid]))
-    notes = [*override_notes, *column_notes, *_by_period(period_notes, list(periods.index))]
+    notes = [*where, *override_notes, *column_notes, *_by_period(period_notes, list(periods.index))]
     return Timeline(name=folder.resolve().name, periods=tuple(out), path=folder, notes=notes,
                     deliveries=extra[DELIVERIES.file], capacity=extra[CAPACITY.file],
                     demand=extra[DEMAND.file])

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optimizer.datafiles import resolve_scenario, scenario_not_found
 from optimizer.errors import InputError
 from optimizer.inputs.countries import dataset_countries, place_sites, policy_problems, resolve_countries, unknown_codes
 from optimizer.inputs.economics import USD_H100E_HOUR_TO_TPP_YEAR, Economics, read_economics
@@ -42,7 +43,8 @@ TOL = 1e-9
 
 
 def load_scenario(folder: str | Path, policy: str | Path | Policy | None = None) -> Scenario:
-    """Read, type and check a scenario folder under a policy.
+    """Read, type and check a scenario folder (or a shipped scenario by name, see
+    :func:`optimizer.datafiles.resolve_scenario`) under a policy.
 
     The policy is ``policy`` when given (a Policy, preset name or TOML path), else the folder's
     ``policy.toml``, else the ``aidr-2025`` preset. Tiers follow :mod:`optimizer.inputs.countries`.
@@ -50,7 +52,7 @@ def load_scenario(folder: str | Path, policy: str | Path | Policy | None = None)
     A multi-period folder (periods.csv, or one of the files read only beside it) is refused: it is
     read by :func:`optimizer.inputs.timeline.load_timeline`, never as a snapshot that ignores files.
     """
-    folder = scenario_folder(folder)
+    folder, where = scenario_folder(folder)
     t0 = time.perf_counter()
     phase("load")       # reading and typing each file (its own checks included)
     clock = {"load": 0.0}
@@ -61,17 +63,19 @@ def load_scenario(folder: str | Path, policy: str | Path | Policy | None = None)
     scenario = build_scenario(folder, files, resolved, problems)
     if problems or scenario is None:
         raise InputError(problems)
+    scenario.notes[:0] = where
     scenario.load_timings.update(load=clock["load"], validate=time.perf_counter() - t0 - clock["load"])
     return scenario
 
 
-def scenario_folder(folder: str | Path) -> Path:
-    """The folder as a Path; InputError when it is not a folder."""
-    folder = Path(folder)
+def scenario_folder(spec: str | Path) -> tuple[Path, list[str]]:
+    """The folder a SCENARIO names (a path, or a shipped dataset's name: a local folder of that
+    name wins, see :func:`optimizer.datafiles.resolve_scenario`) and the note that choice needs;
+    InputError when it is not a folder."""
+    folder, note = resolve_scenario(spec)
     if not folder.is_dir():
-        raise InputError(f"{folder}: scenario folder not found (it must hold sites.csv, "
-                         "chips.csv and markets.csv)")
-    return folder
+        raise InputError(scenario_not_found(folder))
+    return folder, [note] if note else []
 
 
 PERIODS_FILE = "periods.csv"

@@ -24,13 +24,14 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
     import typer.core
 
     from optimizer import check_plan, load_scenario, read_plan, solve, write_plan
+    from optimizer.batch.variants import PARAMETERS as SWEEP_PARAMETERS
     from optimizer.datafiles import resolve_scenario
     from optimizer.errors import EXIT_DISAGREE, EXIT_INTERRUPTED, EXIT_SOLVER, FleetoptError, InputError
     from optimizer.inputs.timeline import has_periods, load_timeline
     from optimizer.io.manifest import build_manifest, input_differences, run_inputs, utc_now
     from optimizer.io.planfiles import FORMATS, plan_formats
     from optimizer.outdir import check_out_dir, check_out_file, out_lock, read_run, streamed_file, write_with
-    from optimizer.planner.integer import IntegerMethod, MipSolver
+    from optimizer.planner.integer import DEFAULT_GAP, IntegerMethod, MipSolver
     from optimizer.planner.solve import Objective, SolverPath, check_run_options
     from optimizer.policy.rules import AT_LEAST, ROW_FAMILIES, Family
     from optimizer.progress import StatusLine, solver_log
@@ -50,6 +51,9 @@ except ImportError:
 
 
 
+BOOL_WORDS = {"true", "false", "yes", "no", "on", "off", "1", "0", "t", "f", "y", "n"}
+
+
 class FleetoptGroup(typer.core.TyperGroup):
     """typer's group, but a usage error (an unknown option or command, a value typer's own
     checks refuse, a missing argument) is one ``error:`` line and exit 2, like every other bad
@@ -58,6 +62,12 @@ class FleetoptGroup(typer.core.TyperGroup):
     def main(self, *args, standalone_mode: bool = True, **kwargs):
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
+        argv = kwargs.get("args", args[0] if args else None)
+        hints = self.flag_value_hints(list(sys.argv[1:] if argv is None else argv))
+        if hints:
+            for line in hints:
+                typer.echo(f"error: {line}", err=True)
+            sys.exit(2)
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
         except ClickException as exc:
@@ -73,8 +83,22 @@ class FleetoptGroup(typer.core.TyperGroup):
             sys.exit(EXIT_INTERRUPTED)
         sys.exit(code if isinstance(code, int) else 0)
 
+    def flag_value_hints(self, argv: list[str]) -> list[str]:
+        """``--soft true``: an on/off flag given a value. The parser would take the word for
+        an argument (or the scenario) and say something unrelated; this names the flag."""
+        command = self.commands.get(argv[0]) if argv else None
+        flags = {name for p in (command.params if command else []) if getattr(p, "is_flag", False)
+                 and not getattr(p, "count", False) for name in (*p.opts, *p.secondary_opts)}
+        return [f"{flag} takes no value ({word!r}): it is an on/off flag; write {flag} to turn it on "
+                "and leave it out for off" for flag, word in zip(argv, argv[1:])
+                if flag in flags and word.lower() in BOOL_WORDS]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, cls=FleetoptGroup,
+
+HELP_WIDTH = 120     # help lines up to this wide where the terminal allows; option names are never cut
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=FleetoptGroup, rich_markup_mode=None,
+                  context_settings={"max_content_width": HELP_WIDTH},
                   help="Place AI accelerators across data centers within export-control limits.")
 
 
@@ -86,11 +110,11 @@ def _scenario_folder(spec: Path) -> Path:
 
 
 ScenarioArg = Annotated[Path, typer.Argument(
-    help="Scenario folder (sites.csv, chips.csv, markets.csv, ...) or a shipped dataset's name "
+    metavar="SCENARIO", help="Scenario folder (sites.csv, chips.csv, markets.csv, ...) or a shipped dataset's name "
     "(fleetopt datasets)", callback=_scenario_folder)]
 PolicyOpt = Annotated[Optional[str], typer.Option(
-    "--policy", help="Policy preset name (datasets/policies/) or TOML file; default: the "
-    "scenario's policy.toml, else aidr-2025")]
+    "--policy", metavar="NAME|FILE", help="Policy preset name (fleetopt datasets lists them) or TOML file",
+    show_default="the scenario's policy.toml, else aidr-2025")]
 
 
 def _fail(exc: FleetoptError) -> None:
@@ -141,10 +165,12 @@ def solve_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the plan into")],
     policy: PolicyOpt = None,
     path: Annotated[SolverPath, typer.Option("--path", help="Formulation and solver")] = SolverPath.FAST,
-    time_limit: Annotated[Optional[float], typer.Option("--time-limit", help="Seconds")] = None,
+    time_limit: Annotated[Optional[float], typer.Option(
+        "--time-limit", metavar="SECONDS", help="Stop the solver after this long (inf: no limit)",
+        show_default="no limit")] = None,
     soft: Annotated[bool, typer.Option("--soft", help="Penalize policy violations instead of forbidding them")] = False,
     soft_price: Annotated[Optional[list[str]], typer.Option(
-        "--soft-price", help=f"FAMILY=PRICE per TPP of violation ({', '.join(ROW_FAMILIES)}); implies "
+        "--soft-price", metavar="FAMILY=PRICE", help=f"FAMILY=PRICE per TPP of violation ({', '.join(ROW_FAMILIES)}); implies "
         "--soft; default 10 x the largest market value (see README)")] = None,
     baseline: Annotated[Optional[str], typer.Option(
         "--baseline", help="Also solve under this policy (e.g. none) and report the cost of compliance")] = None,
@@ -155,7 +181,9 @@ def solve_cmd(
         "20,000 integer columns)")] = IntegerMethod.AUTO,
     solver: Annotated[MipSolver, typer.Option(
         "--solver", help="Integer exact MIP backend: highs, ortools (SCIP) or cbc")] = MipSolver.HIGHS,
-    gap: Annotated[Optional[float], typer.Option("--gap", help="Integer mode: relative MIP gap to stop at")] = None,
+    gap: Annotated[Optional[float], typer.Option(
+        "--gap", metavar="FRACTION", help="Integer mode: relative MIP gap to stop at (0.01 is 1 %)",
+        show_default=f"{DEFAULT_GAP:g}")] = None,
     objective: Annotated[Objective, typer.Option(
         "--objective", help="serve: the most valuable demand served, then the cheapest plan; margin: revenue "
         "less annualised cost (needs markets.csv usd_per_h100e_hour)")] = Objective.SERVE,
@@ -788,7 +816,9 @@ def sweep_cmd(
     scenario: ScenarioArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Sweep folder (resumed if it exists)")],
     grid: Annotated[Optional[Path], typer.Option("--grid", help="TOML (product of lists/ranges) or CSV (one variant per row)")] = None,
-    vary: Annotated[Optional[list[str]], typer.Option("--vary", help="KEY=START:STOP:STEP or KEY=V1,V2 (repeatable)")] = None,
+    vary: Annotated[Optional[list[str]], typer.Option(
+        "--vary", metavar="KEY=VALUES", help="KEY=START:STOP:STEP or KEY=V1,V2 (repeatable); KEY is one of "
+        f"{', '.join(SWEEP_PARAMETERS)} (ISO3: a country code, SKU: a chip)")] = None,
     policies: Annotated[Optional[str], typer.Option("--policies", help="Comma-separated presets or files")] = None,
     each_tier2: Annotated[bool, typer.Option("--each-tier2-country-to-tier1", help="One variant per Tier-2 country moved to Tier 1")] = False,
     policy: PolicyOpt = None,
@@ -972,7 +1002,7 @@ def bench_sweep_cmd(
 def generate_cmd(
     out: Annotated[Path, typer.Argument(help="Folder to write the scenario into")],
     sites: Annotated[int, typer.Option("--sites", min=1, max=100_000)] = 1000,
-    metros: Annotated[Optional[int], typer.Option("--metros", min=1, help="Default: sites / 25")] = None,
+    metros: Annotated[Optional[int], typer.Option("--metros", min=1, show_default="sites / 25")] = None,
     skus: Annotated[int, typer.Option("--skus", min=1, max=12)] = 6,
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
     periods: Annotated[Optional[int], typer.Option(

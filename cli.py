@@ -395,7 +395,8 @@ def _print_summary(summary: dict, out: Path, formats: tuple[str, ...]) -> None:
                    f"{base['mode']}): value {base['value_change']:+,.0f} {base['value_unit']} "
                    f"({base['value_change_pct']:+.2f} %), served {base['served_tpp_change']:+,.0f} TPP, "
                    f"cost {base['cost_change_usd']:+,.0f} USD")
-        moved = ", ".join(f"{c['iso3']} {c['change_tpp']:+,.0f}" for c in base["countries"][:5])
+        moved = ", ".join(f"{c['iso3']} {c['change_tpp']:+,.0f}" for c in base["countries"][:5]
+                          if c["change_tpp"]) or "none"
         typer.echo(f"  compute moved by the policy (TPP): {moved}")
         worth = sorted(base["countries"], key=lambda c: abs(c["change_value"]), reverse=True)[:5]
         typer.echo(f"  value by market country ({base['value_unit']}): "
@@ -826,6 +827,7 @@ def sweep_cmd(
     dask: Annotated[Optional[str], typer.Option("--dask", help="tcp://HOST:PORT of a Dask scheduler, or 'local'")] = None,
     restart: Annotated[bool, typer.Option("--restart", help="Discard what an earlier sweep wrote into --out, "
                                           "then run afresh")] = False,
+    top: Annotated[int, typer.Option("--top", min=1, help="Rows of the tier-move ranking to print")] = 15,
 ) -> None:
     """Solve many variants of SCENARIO (policy parameters, tier moves, caps, demand and inventory
     multipliers), in parallel and resumably; write results.csv/.parquet, plans and a chart."""
@@ -868,8 +870,10 @@ def sweep_cmd(
     ranking = tier_move_ranking(table)
     if len(ranking):
         typer.echo("value of moving each country to Tier 1 (objective gained), best first:")
-        for r in ranking.head(15).itertuples():
-            typer.echo(f"  {r.country:<5} {r.value_of_move:>+22,.0f}")
+        for r in ranking.head(top).itertuples():
+            typer.echo(f"  {r.country:<5} {round(r.value_of_move):>+22,}")
+        if len(ranking) > top:
+            typer.echo(f"  showing {top} of {len(ranking)}; --top {len(ranking)} shows every row")
 
 
 def _check_policies(scenario: Path, names: set[str]) -> None:

@@ -6,6 +6,9 @@ difference in served demand, value and cost, in total and per country.
 Value is in the scenario's value unit (``value_unit``): USD per year when markets.csv gives
 ``usd_per_h100e_hour``, else abstract value units. Per country, ``value`` is the value served to
 that country's markets; with dollars the margin change (revenue less annualised cost) is given too.
+
+A change within CHANGE_REL (1e-6) of its total is reported as 0 (:func:`without_noise`): two
+optimal plans may differ by about that much, so a baseline identical to the plan reports zeros.
 """
 from __future__ import annotations
 
@@ -13,33 +16,38 @@ from typing import Any
 
 import pandas as pd
 
-from optimizer.results.plan import Plan, country_compute
+from optimizer.results.plan import Plan, country_compute, without_noise
 
 
 def compare_to_baseline(plan: Plan, baseline: Plan) -> dict[str, Any]:
     """Differences (this plan minus the baseline plan), totals and per country."""
     a, b = plan.summary, baseline.summary
     countries = pd.concat({"tpp": _by_country(plan), "baseline_tpp": _by_country(baseline)}, axis=1).fillna(0.0)
-    countries["change_tpp"] = countries["tpp"] - countries["baseline_tpp"]
+    countries["change_tpp"] = without_noise(countries["tpp"] - countries["baseline_tpp"],
+                                            max(countries["tpp"].sum(), countries["baseline_tpp"].sum()))
     countries = countries.loc[countries["change_tpp"].abs().sort_values(ascending=False).index]
     served_a, served_b = _served_by_country(plan), _served_by_country(baseline)
     served = pd.concat({"served_tpp": served_a, "baseline_served_tpp": served_b}, axis=1).fillna(0.0)
     countries = countries.join(served, how="outer").fillna(0.0)
-    countries["change_served_tpp"] = countries["served_tpp"] - countries["baseline_served_tpp"]
+    countries["change_served_tpp"] = without_noise(countries["served_tpp"] - countries["baseline_served_tpp"],
+                                                   a["demand_tpp"])
     value = pd.concat({"value": _value_by_country(plan), "baseline_value": _value_by_country(baseline)}, axis=1)
     countries = countries.join(value, how="outer").fillna(0.0)
-    countries["change_value"] = countries["value"] - countries["baseline_value"]
+    largest_value = max(abs(a["objective"]), abs(b["objective"]))
+    countries["change_value"] = without_noise(countries["value"] - countries["baseline_value"], largest_value)
     economics = plan.scenario.economics
     margin = lambda f: f["objective"] - f["cost"]["annualised_usd_per_year"]
+    value_change = without_noise(a["objective"] - b["objective"], largest_value)
+    change = lambda f: without_noise(f(a) - f(b), max(abs(f(a)), abs(f(b))))     # noqa: E731
     return {
         "baseline_policy": baseline.scenario.policy.name, "value_unit": economics.value_unit,
         "value": a["objective"], "baseline_value": b["objective"],
-        "value_change": a["objective"] - b["objective"],
-        "value_change_pct": 100.0 * (a["objective"] - b["objective"]) / b["objective"] if b["objective"] else 0.0,
-        "served_tpp_change": a["served_tpp"] - b["served_tpp"],
-        "cost_change_usd": a["cost"]["total_usd"] - b["cost"]["total_usd"],
-        "annualised_cost_change_usd_per_year": a["cost"]["annualised_usd_per_year"] - b["cost"]["annualised_usd_per_year"],
-        "margin_change_usd_per_year": margin(a) - margin(b) if economics.dollars else None,
+        "value_change": value_change,
+        "value_change_pct": 100.0 * value_change / b["objective"] if b["objective"] else 0.0,
+        "served_tpp_change": without_noise(a["served_tpp"] - b["served_tpp"], a["demand_tpp"]),
+        "cost_change_usd": change(lambda f: f["cost"]["total_usd"]),
+        "annualised_cost_change_usd_per_year": change(lambda f: f["cost"]["annualised_usd_per_year"]),
+        "margin_change_usd_per_year": change(margin) if economics.dollars else None,
         "countries": [{"iso3": k, **{c: float(v) for c, v in row.items()}}
                       for k, row in countries.sort_values("change_tpp", key=abs, ascending=False).iterrows()],
     }

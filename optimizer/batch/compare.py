@@ -16,10 +16,12 @@ from optimizer.errors import InputError
 from optimizer.inputs.economics import H100E_TPP
 from optimizer.io.planfiles import read_plan
 from optimizer.policy.rules import Family
+from optimizer.results.plan import without_noise
 
 
 def tier_move_ranking(table: pd.DataFrame) -> pd.DataFrame:
-    """For variants that differ from another only by one ``tier.K = 1``: the value of that move."""
+    """For variants that differ from another only by one ``tier.K = 1``: the value of that move
+    (0 when within CHANGE_REL of the base objective, see :func:`without_noise`)."""
     if "objective" not in table:
         return pd.DataFrame(columns=["country", "objective", "base_objective", "value_of_move"])
     params = [c for c in table.columns if c.startswith("param:")]
@@ -37,7 +39,7 @@ def tier_move_ranking(table: pd.DataFrame) -> pd.DataFrame:
             b = base.get(key(sel.loc[[r.name]]).iloc[0])
             if b is not None and pd.notna(r["objective"]):
                 rows.append({"country": col.split(".", 1)[1], "to_tier": r[col], "objective": r["objective"],
-                             "base_objective": b, "value_of_move": r["objective"] - b})
+                             "base_objective": b, "value_of_move": without_noise(r["objective"] - b, b)})
     out = pd.DataFrame(rows, columns=["country", "to_tier", "objective", "base_objective", "value_of_move"])
     return out.sort_values("value_of_move", ascending=False).reset_index(drop=True)
 

@@ -69,27 +69,28 @@ def write_plan(plan: Plan, out: str | Path, run: dict[str, Any] | None = None,
         with atomic_dir(target) as tmp:
             t0 = time.perf_counter()
             phase("write")
-            plan.placement.to_csv(tmp / "placement.csv", index=False)
-            plan.service.to_csv(tmp / "service.csv", index=False)
+            placement, service = written_table(plan.placement), written_table(plan.service)   # rounded once
+            placement.to_csv(tmp / "placement.csv", index=False)
+            service.to_csv(tmp / "service.csv", index=False)
             for name, table in analysis.items():
                 table.to_csv(tmp / name, index=False)
             if "parquet" in formats:
-                plan.placement.to_parquet(tmp / "placement.parquet", index=False)
-                plan.service.to_parquet(tmp / "service.parquet", index=False)
+                placement.to_parquet(tmp / "placement.parquet", index=False)
+                service.to_parquet(tmp / "service.parquet", index=False)
             summary = {**thaw(plan.summary), "run": {**run, "files": files}}   # a copy: the plan's is read-only
             if "xlsx" in formats:
-                write_excel(plan, summary, tmp / "plan.xlsx")
+                write_excel(placement, service, summary, tmp / "plan.xlsx")
             summary["timings"] = {**summary.get("timings", {}), "write": time.perf_counter() - t0}
             (tmp / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n")
     return Path(out)
 
 
-def write_excel(plan: Plan, summary: dict[str, Any], path: Path) -> None:
+def write_excel(placement: pd.DataFrame, service: pd.DataFrame, summary: dict[str, Any], path: Path) -> None:
     """plan.xlsx: sheet ``summary`` (every number and word of summary.json, one row each, nested
     keys joined by dots, lists of words joined by commas), ``placement`` and ``service`` (the CSV
     tables) and ``limits`` (summary.json ``limits``). Infinities are left blank, like NaN."""
     sheets = {"summary": pd.DataFrame(_flat(summary), columns=["field", "value"]),
-              "placement": plan.placement, "service": plan.service,
+              "placement": placement, "service": service,
               "limits": pd.DataFrame(list(summary.get("limits", [])))}
     with pd.ExcelWriter(path, engine="openpyxl") as book:
         for name, table in sheets.items():
@@ -107,6 +108,36 @@ def _flat(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
         return []
     value = _jsonable(obj)
     return [(prefix[:-1], value)]
+
+
+SIGNIFICANT_DIGITS = 10    # numbers in written plan tables; the checker's tolerance is 1e-6 relative
+
+
+def written_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A plan table as it is written: every float rounded to SIGNIFICANT_DIGITS significant digits.
+
+    The solver's arithmetic leaves noise in the last bits (power_kw 2035.1999999999998); rounding
+    here, in the one place tables are written, never in the model, removes it and moves no value
+    by more than 5e-10 of itself, far inside the checker's tolerances (1e-6 relative, 1e-7 on
+    shares), so a plan's verdict cannot change. The plan in memory keeps the full values."""
+    out = table.copy()
+    for col in out.columns[[pd.api.types.is_float_dtype(d) for d in out.dtypes]]:
+        out[col] = round_significant(out[col].to_numpy(dtype=float), SIGNIFICANT_DIGITS)
+    return out
+
+
+def round_significant(values: np.ndarray, digits: int) -> np.ndarray:
+    """Each value rounded to ``digits`` significant digits (the float nearest that decimal, so
+    it prints short); zero, NaN and infinities unchanged. x * 10^k is rounded to an integer and
+    divided back, with 10^k exact (|k| <= 22; values below 1e-13 round to 0)."""
+    out = values.copy()
+    live = np.isfinite(values) & (values != 0)
+    x = values[live]
+    k = digits - 1 - np.floor(np.log10(np.abs(x))).astype(int)
+    k = np.clip(k, -22, 22)
+    scale = 10.0 ** np.abs(k)
+    out[live] = np.where(k >= 0, np.rint(x * scale) / scale, np.rint(x / scale) * scale)
+    return out
 
 
 PLAN_COLUMNS = {"placement.csv": ["site_id", "sku", "installed_units", "new_units", "units"],

@@ -14,10 +14,12 @@ import pandas as pd
 from optimizer.inputs.scenario import Scenario
 from optimizer.model.eligibility import pair_rtt_ms
 from optimizer.policy.rules import AT_LEAST, SHARE, TPP, Limit
+from optimizer.solvers.result import LEXICOGRAPHIC_REL_TOL
 
 ZERO = 1e-9               # units below this are written as 0
 SERVED_ZERO_TPP = 1e-3     # served TPP below this is dropped from service.csv
 BINDING_REL = 1e-6   # a limit binds when its slack is within this fraction of its bound
+CHANGE_REL = 1e-6    # a difference between two plans within this fraction of the total is reported as 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,15 +110,45 @@ def _limit(lim: Limit, value: float, empty_fleet: bool) -> dict:
 
 
 def physical_binding(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame) -> dict[str, list]:
-    """Ids of sites, skus and markets whose physical limit is met with equality."""
+    """Ids of sites, skus and markets whose physical limit is met with equality (a sku: to within
+    the units the cost stage may leave idle, see :func:`idle_allowance_units`)."""
     by_site = placement.groupby("site_id")[["power_kw", "racks"]].sum().reindex(s.sites.index).fillna(0.0)
     new_by_sku = placement.groupby("sku")["new_units"].sum().reindex(s.chips.index).fillna(0.0)
     served = service.groupby("market_id")["tpp"].sum().reindex(s.markets.index).fillna(0.0)
-    tight = lambda used, lim: list(used.index[(lim - used) <= BINDING_REL * np.maximum(lim, 1.0)])
+    tight = lambda used, lim, tol=0.0: list(used.index[(lim - used) <= np.maximum(BINDING_REL * np.maximum(lim, 1.0),
+                                                                               tol)])
+    inventory = s.chips["inventory"]
     return {
         "power_sites": tight(by_site["power_kw"], s.sites["power_mw"] * 1000.0),
         "rack_sites": tight(by_site["racks"], s.sites["racks"]),
-        "inventory_skus": [k for k in tight(new_by_sku, s.chips["inventory"])
-                           if s.chips.at[k, "inventory"] > 0],
+        "inventory_skus": [k for k in tight(new_by_sku, inventory, idle_allowance_units(s, service))
+                           if inventory[k] > 0 and new_by_sku[k] > 0],
         "demand_met_markets": tight(served, s.markets["demand_tpp"]),
     }
+
+
+IDLE_SHARE_MAX = 1e-3    # a sku with more than this share of its inventory left is never "used up"
+
+
+def idle_allowance_units(s: Scenario, service: pd.DataFrame) -> pd.Series:
+    """Units of each sku that the cost stage may leave idle. It keeps the value within
+    LEXICOGRAPHIC_REL_TOL of the optimum, so it may give up V = 1e-7 x the value for a lower cost,
+    i.e. V / (TPP per unit x the lowest value per TPP) units (1.2 H200 in the sample); twice that,
+    as the solver's own tolerances come on top, and never above IDLE_SHARE_MAX of the inventory."""
+    value = s.markets["value"].reindex(service["market_id"]).to_numpy(float) @ service["tpp"].to_numpy(float)
+    positive = s.markets["value"][s.markets["value"] > 0]
+    if not len(positive) or value <= 0:
+        return pd.Series(0.0, index=s.chips.index)
+    allowance = 2 * LEXICOGRAPHIC_REL_TOL * value / (s.chips["tpp"] * positive.min())
+    return np.minimum(allowance, IDLE_SHARE_MAX * s.chips["inventory"])
+
+
+def without_noise(change, total: float):
+    """``change`` (a number or a Series) with each value within CHANGE_REL x |total| of zero set to
+    0.0 (never -0.0). Two optimal plans of the same fleet may differ by about that much: the cost
+    stage may give up LEXICOGRAPHIC_REL_TOL (1e-7) of the value for a lower cost, and so leave
+    fractions of a unit idle in one plan and not in the other."""
+    tol = CHANGE_REL * abs(total)
+    if isinstance(change, pd.Series):
+        return change.where(change.abs() > tol, 0.0) + 0.0
+    return float(change) + 0.0 if abs(change) > tol else 0.0

@@ -130,3 +130,98 @@ def test_sample_quarterly_as_written_a_later_share_changes_the_first_quarter():
     q2 = best["periods"][1]
     assert "home_share[USA]" in [lim["name"] for lim in q2["limits"] if lim["binding"]]
     assert forced["periods"][1]["served_pct"] < q2["served_pct"] - 0.5
+
+
+# datasets/sample/README.md, checked statement by statement: the census ("What is real", "What is
+# made up") and, solving the sample under each preset it names, "What binds, preset by preset".
+PRESETS = ("aidr-2025", "aidr-2025-uveu", "aidr-2025-g2g", "nonenforced-2025-05", "none")
+
+
+def test_sample_readme_census():
+    s = load_scenario(data_dir() / "sample")
+    sites, chips = s.sites, s.chips
+    assert (len(sites), sites["country"].nunique()) == (253, 48)
+    assert sites.groupby("tier")["country"].nunique().to_dict() == {1: 19, 2: 27, 3: 2}
+    assert sites.groupby("tier").size().to_dict() == {1: 146, 2: 96, 3: 11}
+    assert (sites["country"] == "USA").sum() == 44 and set(sites.loc[sites["tier"] == 3, "country"]) == {"CHN", "HKG"}
+    assert chips["inventory"][chips["inventory"] > 0].to_dict() == {
+        "H100": 300_000, "H200": 350_000, "B200": 500_000, "GB200": 648_000, "MI300X": 250_000}
+    assert chips.loc[["H100", "H200", "B200", "GB200", "MI300X"], "capex_usd"].tolist() == [25e3, 30e3, 38e3, 45e3, 15e3]
+    assert chips.at["GB200", "units_per_rack"] == 72 and 2.0e6 < chips["inventory"].sum() < 2.1e6
+    assert len(s.markets) == 499
+    workload = s.markets.index.str.rsplit("-", n=1).str[1]
+    assert s.markets.groupby(workload)[["value", "max_rtt_ms"]].agg(set).to_dict("index") == {
+        "training": {"value": {1.0}, "max_rtt_ms": {400.0}}, "batch": {"value": {1.5}, "max_rtt_ms": {120.0}},
+        "interactive": {"value": {3.0}, "max_rtt_ms": {30.0}}, "sovereign": {"value": {2.5}, "max_rtt_ms": {60.0}}}
+    assert not s.markets.loc[workload == "sovereign", "country"].eq("USA").any()
+    installed = s.installed.join(chips["tpp"], on="sku").assign(tpp=lambda t: t["units"] * t["tpp"])
+    installed["country"] = installed["site_id"].map(sites["country"])
+    assert not installed["country"].isin(["CHN", "HKG"]).any()
+    tier2 = installed[installed["country"].map(s.tiers) == 2].groupby("country")["tpp"].sum()
+    assert tier2.max() < 0.4 * 790e6
+    demand = s.markets["demand_tpp"].sum()
+    assert 1.55e11 < demand < 1.65e11
+    assert 1.6 < demand / (installed["tpp"].sum() + (chips["inventory"] * chips["tpp"]).sum()) < 1.8
+
+
+@pytest.fixture(scope="module")
+def preset_plans():
+    return {p: solve(load_scenario(data_dir() / "sample", p)).summary for p in PRESETS}
+
+
+def binding(summary, family: str) -> list[str]:
+    return sorted(l["scope"] for l in summary["limits"] if l["binding"] and l["family"] == family)
+
+
+def largest_tier2_share(summary) -> tuple[str, float]:
+    tier2 = [c for c in summary["countries"] if c["tier"] == 2]
+    top = max(tier2, key=lambda c: c["share"])
+    return top["iso3"], top["share"]
+
+
+def share_of(summary, iso3: str) -> float:
+    return next(c["share"] for c in summary["countries"] if c["iso3"] == iso3)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_sample_readme_every_preset_places_everything(preset_plans, preset):
+    summary = preset_plans[preset]
+    assert summary["served_pct"] == pytest.approx(59.35, abs=0.005)
+    assert summary["physical_binding"]["inventory_skus"] == ["H100", "H200", "B200", "GB200", "MI300X"]
+
+
+def test_sample_readme_default(preset_plans):
+    summary = preset_plans["aidr-2025"]
+    families = {l["family"] for l in summary["limits"] if l["binding"]}
+    assert families == {"home_share", "tier2_cap", "tier3_ban"}
+    assert binding(summary, "home_share") == ["USA"] and len(binding(summary, "tier2_cap")) == 17
+    assert summary["tier1_share"] == pytest.approx(0.828, abs=5e-4) and largest_tier2_share(summary)[1] < 0.01
+
+
+def test_sample_readme_uveu(preset_plans):
+    summary, base = preset_plans["aidr-2025-uveu"], preset_plans["aidr-2025"]
+    assert {l["family"] for l in summary["limits"] if l["binding"]} == {"home_share", "tier3_ban"}
+    iso3, share = largest_tier2_share(summary)
+    assert iso3 == "IND" and share == pytest.approx(0.035, abs=5e-4)
+    assert summary["tier1_share"] == pytest.approx(0.794, abs=5e-4)
+    assert 100 * (summary["objective"] / base["objective"] - 1) == pytest.approx(1.6, abs=0.05)
+
+
+def test_sample_readme_g2g(preset_plans):
+    summary, base = preset_plans["aidr-2025-g2g"], preset_plans["aidr-2025"]
+    assert {l["family"] for l in summary["limits"] if l["binding"]} == {"home_share", "tier2_cap", "tier3_ban"}
+    assert binding(summary, "tier2_cap") == ["ARE", "IND", "MYS", "QAT", "SAU", "ZAF"]
+    assert 100 * (summary["objective"] / base["objective"] - 1) == pytest.approx(1.6, abs=0.05)
+
+
+def test_sample_readme_nonenforced_and_none(preset_plans):
+    base = preset_plans["aidr-2025"]
+    nonenforced, none = preset_plans["nonenforced-2025-05"], preset_plans["none"]
+    assert {l["family"] for l in nonenforced["limits"] if l["binding"]} == {"tier3_ban"}
+    assert nonenforced["home_share"] == pytest.approx(0.31, abs=0.005)
+    assert 100 * (nonenforced["objective"] / base["objective"] - 1) == pytest.approx(4.6, abs=0.05)
+    assert not [l for l in none["limits"] if l["binding"]]
+    assert none["home_share"] == pytest.approx(0.31, abs=0.005)
+    assert share_of(none, "CAN") == pytest.approx(0.074, abs=5e-4) and share_of(none, "CHN") == pytest.approx(0.074, abs=5e-4)
+    assert 100 * (none["objective"] / base["objective"] - 1) == pytest.approx(5.3, abs=0.05)
+    assert 100 * (base["objective"] / none["objective"] - 1) == pytest.approx(-5.0, abs=0.05)

@@ -84,13 +84,14 @@ def test_datasets_command():
 
 @pytest.mark.parametrize("command", [
     ["validate", "sample"], ["check", "sample", "{plan}"], ["explain", "sample", "--top", "1"],
+    ["report", "sample", "{plan}", "--out", "{tmp}/r.html"],
     ["solve", "sample", "--out", "{tmp}/p2"],
     ["sweep", "sample", "--out", "{tmp}/sw", "--vary", "max_tier2_country_share=0.07"],
 ])
 def test_every_scenario_command_resolves_names_alike(command, tmp_path, monkeypatch):
     """From a folder that is not the checkout, each command finds the shipped sample by name, and
     with a local ``sample/`` each uses that one and prints the note."""
-    if command[0] == "check":
+    if command[0] in ("check", "report"):
         assert runner.invoke(app, ["solve", str(data_dir() / "sample"), "--out", str(tmp_path / "plan")]).exit_code == 0
     args = [a.format(plan=tmp_path / "plan", tmp=tmp_path) for a in command]
     monkeypatch.chdir(tmp_path)

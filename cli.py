@@ -102,7 +102,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, cls=FleetoptGroup,
                   help="Place AI accelerators across data centers within export-control limits.")
 
 
-
 def _scenario_folder(spec: Path) -> Path:
     """A SCENARIO argument as a folder: a path, or a shipped dataset's name (the one rule of
     optimizer.datafiles.resolve_scenario; a local folder of that name wins, and the loader notes it)."""
@@ -170,8 +169,8 @@ def solve_cmd(
         show_default="no limit")] = None,
     soft: Annotated[bool, typer.Option("--soft", help="Penalize policy violations instead of forbidding them")] = False,
     soft_price: Annotated[Optional[list[str]], typer.Option(
-        "--soft-price", metavar="FAMILY=PRICE", help=f"FAMILY=PRICE per TPP of violation ({', '.join(ROW_FAMILIES)}); implies "
-        "--soft; default 10 x the largest market value (see README)")] = None,
+        "--soft-price", metavar="FAMILY=PRICE", help=f"FAMILY=PRICE per TPP of violation "
+        f"({', '.join(ROW_FAMILIES)}); implies --soft; default 10 x the largest market value (see README)")] = None,
     baseline: Annotated[Optional[str], typer.Option(
         "--baseline", help="Also solve under this policy (e.g. none) and report the cost of compliance")] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Write a self-contained HTML report")] = None,

@@ -15,8 +15,7 @@ from typer.testing import CliRunner
 from cli import app
 from optimizer import check_plan, load_scenario, read_plan, solve, write_plan
 from optimizer.batch.compare import tier_move_ranking
-from optimizer.io.planfiles import SIGNIFICANT_DIGITS, round_significant, written_table
-from optimizer.results.plan import CHANGE_REL, without_noise
+from optimizer.results.plan import CHANGE_REL, SIGNIFICANT_DIGITS, round_significant, without_noise, written_table
 
 runner = CliRunner()
 

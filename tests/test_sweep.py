@@ -159,9 +159,12 @@ def test_sample_tier2_moves_are_ranked(tmp_path):
     tier2 = set(base.sites.loc[base.sites["tier"] == 2, "country"])
     assert set(ranking["country"]) == tier2 and (table["status"] == "optimal").all()
     # every value is its own variant's objective less the base variant's, read from the table
+    # (0 when within CHANGE_REL of the base objective: solver noise)
+    from optimizer.results.plan import CHANGE_REL
     params = table.filter(like="param:tier.")
     base_objective = table.loc[params.isna().all(axis=1), "objective"].item()
     for r in ranking.itertuples():
-        own = table.loc[params[f"param:tier.{r.country}"].notna(), "objective"].item()
-        assert r.value_of_move == pytest.approx(own - base_objective, rel=1e-12)
+        gain = table.loc[params[f"param:tier.{r.country}"].notna(), "objective"].item() - base_objective
+        noise = abs(gain) <= CHANGE_REL * abs(base_objective)
+        assert r.value_of_move == (0.0 if noise else pytest.approx(gain, rel=1e-12))
     assert ranking["value_of_move"].max() > 0            # some move is worth something on the sample

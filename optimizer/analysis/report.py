@@ -33,7 +33,7 @@ from optimizer.inputs.timeline import Timeline
 from optimizer.outdir import write_text_atomic
 from optimizer.policy.rules import Family
 from optimizer.results.periods import PeriodSolution, TimelinePlan, timeline_figures
-from optimizer.results.plan import Plan
+from optimizer.results.plan import Plan, written_table
 from optimizer.results.summary import economics_block, plan_figures
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -360,7 +360,7 @@ def _page(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame, summary: 
           timeline_summary: Mapping[str, Any] | None) -> str:
     """The HTML page: a snapshot's, or (``timeline_summary``) a multi-period plan's whose
     snapshot parts show its last period."""
-    data = report_data(s, placement, service, summary)
+    data = report_data(s, written_table(placement), written_table(service), summary)
     if timeline_summary is not None:
         data["periods"] = period_rows(timeline_summary)
     sites, unserved = data.pop("sites"), data.pop("unserved_table")

@@ -27,7 +27,7 @@ from optimizer.io.manifest import build_manifest, input_differences
 from optimizer.outdir import PLAN_EXTRA_FILES, PLAN_FILES, atomic_dir, check_out_dir, out_lock
 from optimizer.progress import phase
 from optimizer.results.check import period_problems
-from optimizer.results.plan import Plan
+from optimizer.results.plan import Plan, written_table
 from optimizer.results.summary import freeze, thaw
 
 FORMATS = {"csv": ("placement.csv", "service.csv"), "parquet": PLAN_EXTRA_FILES[:2], "xlsx": PLAN_EXTRA_FILES[2:3]}
@@ -108,38 +108,6 @@ def _flat(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
         return []
     value = _jsonable(obj)
     return [(prefix[:-1], value)]
-
-
-SIGNIFICANT_DIGITS = 10    # numbers in written plan tables; the checker's tolerance is 1e-6 relative
-
-
-def written_table(table: pd.DataFrame) -> pd.DataFrame:
-    """A plan table as it is written: every float rounded to SIGNIFICANT_DIGITS significant digits.
-
-    The solver's arithmetic leaves noise in the last bits (power_kw 2035.1999999999998); rounding
-    here, in the one place tables are written, never in the model, removes it and moves no value
-    by more than 5e-10 of itself, far inside the checker's tolerances (1e-6 relative, 1e-7 on
-    shares), so a plan's verdict cannot change. The plan in memory keeps the full values."""
-    out = table.copy()
-    for col in out.columns[[pd.api.types.is_float_dtype(d) for d in out.dtypes]]:
-        out[col] = round_significant(out[col].to_numpy(dtype=float), SIGNIFICANT_DIGITS)
-    return out
-
-
-def round_significant(values: np.ndarray, digits: int) -> np.ndarray:
-    """Each value rounded to ``digits`` significant digits (the float nearest that decimal, so
-    it prints short); zero, NaN and infinities unchanged. x * 10^k is rounded to an integer and
-    divided back, with 10^k exact (|k| <= 22; values below 1e-13 round to 0)."""
-    out = values.copy()
-    live = np.isfinite(values) & (values != 0)
-    x = values[live]
-    k = digits - 1 - np.floor(np.log10(np.abs(x))).astype(int)
-    k = np.clip(k, -22, 22)
-    scale = 10.0 ** np.abs(k)
-    out[live] = np.where(k >= 0, np.rint(x * scale) / scale, np.rint(x / scale) * scale)
-    return out
-
-
 PLAN_COLUMNS = {"placement.csv": ["site_id", "sku", "installed_units", "new_units", "units"],
                 "service.csv": ["market_id", "site_id", "tpp"]}
 ID_COLUMNS = {"site_id": str, "sku": str, "market_id": str, "country": str, "period": str}

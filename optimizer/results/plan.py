@@ -152,3 +152,35 @@ def without_noise(change, total: float):
     if isinstance(change, pd.Series):
         return change.where(change.abs() > tol, 0.0) + 0.0
     return float(change) + 0.0 if abs(change) > tol else 0.0
+
+
+SIGNIFICANT_DIGITS = 10    # numbers in written plan tables; the checker's tolerance is 1e-6 relative
+
+
+def written_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A plan table as it is written (plan files) and shown (the report, so that ``solve --report``
+    and ``report`` of the written folder agree): every float rounded to SIGNIFICANT_DIGITS
+    significant digits.
+
+    The solver's arithmetic leaves noise in the last bits (power_kw 2035.1999999999998); rounding
+    only here, where tables leave fleetopt, never in the model, removes it and moves no value by
+    more than 5e-10 of itself, far inside the checker's tolerances (1e-6 relative, 1e-7 on
+    shares), so a plan's verdict cannot change. The plan in memory keeps the full values."""
+    out = table.copy()
+    for col in out.columns[[pd.api.types.is_float_dtype(d) for d in out.dtypes]]:
+        out[col] = round_significant(out[col].to_numpy(dtype=float), SIGNIFICANT_DIGITS)
+    return out
+
+
+def round_significant(values: np.ndarray, digits: int) -> np.ndarray:
+    """Each value rounded to ``digits`` significant digits (the float nearest that decimal, so
+    it prints short); zero, NaN and infinities unchanged. x * 10^k is rounded to an integer and
+    divided back, with 10^k exact (|k| <= 22; values below 1e-13 round to 0)."""
+    out = values.copy()
+    live = np.isfinite(values) & (values != 0)
+    x = values[live]
+    k = digits - 1 - np.floor(np.log10(np.abs(x))).astype(int)
+    k = np.clip(k, -22, 22)
+    scale = 10.0 ** np.abs(k)
+    out[live] = np.where(k >= 0, np.rint(x * scale) / scale, np.rint(x / scale) * scale)
+    return out

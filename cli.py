@@ -399,7 +399,8 @@ def _print_summary(summary: dict, out: Path, formats: tuple[str, ...]) -> None:
         typer.echo(f"  compute moved by the policy (TPP): {moved}")
         worth = sorted(base["countries"], key=lambda c: abs(c["change_value"]), reverse=True)[:5]
         typer.echo(f"  value by market country ({base['value_unit']}): "
-                   + ", ".join(f"{c['iso3']} {c['change_value']:+,.0f}" for c in worth))
+                   + (", ".join(f"{c['iso3']} {c['change_value']:+,.0f}" for c in worth if c["change_value"])
+                      or "no change"))
     top = (summary.get("explain") or {}).get("policy_prices", [])[:3]
     if top:
         typer.echo(f"most valuable policy headroom ({money['value_unit']}): " + "; ".join(

@@ -916,9 +916,11 @@ def datasets_cmd() -> None:
         rows, presets, where = scenario_catalog(), preset_names(), data_dir()
     except FleetoptError as exc:
         _fail(exc)
-    typer.echo(f"{'name':<12}{'sites':>7}{'countries':>11}{'markets':>9}  what")
+    width = max([len("name"), *(len(r["name"]) for r in rows)]) + 2
+    typer.echo(f"{'name':<{width}}{'sites':>7}{'countries':>11}{'markets':>9}{'periods':>9}  what")
     for r in rows:
-        typer.echo(f"{r['name']:<12}{r['sites']:>7,}{r['countries']:>11,}{r['markets']:>9,}  {r['what']}")
+        typer.echo(f"{r['name']:<{width}}{r['sites']:>7,}{r['countries']:>11,}{r['markets']:>9,}"
+                   f"{r['periods']:>9,}  {r['what']}")
     typer.echo(f"policy presets (--policy NAME): {', '.join(presets)}")
     typer.echo(f"shipped in {where} (see its README.md); a folder of the same name in the working "
                "directory is used instead, with a note")

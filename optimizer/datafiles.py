@@ -63,14 +63,17 @@ def scenario_not_found(spec: str | Path) -> str:
 
 
 def scenario_catalog() -> list[dict]:
-    """One row per shipped scenario: name, sites, countries, markets, what it is (the title of
-    its README.md, after the dash) and where it lies."""
+    """One row per shipped scenario: name, sites, countries, markets, periods (1: a snapshot;
+    else the rows of periods.csv), what it is (the title of its README.md, after the dash) and
+    where it lies."""
     rows = []
     for name, folder in shipped_scenarios().items():
         sites = pd.read_csv(folder / "sites.csv", usecols=["country"], keep_default_na=False)
         markets = pd.read_csv(folder / "markets.csv", usecols=[0])
+        periods = len(pd.read_csv(folder / "periods.csv", usecols=[0])) if (folder / "periods.csv").is_file() else 1
         rows.append({"name": name, "sites": len(sites), "countries": sites["country"].nunique(),
-                     "markets": len(markets), "what": _title(folder / "README.md"), "path": folder})
+                     "markets": len(markets), "periods": periods, "what": _title(folder / "README.md"),
+                     "path": folder})
     return rows
 
 

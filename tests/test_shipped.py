@@ -38,10 +38,12 @@ def test_package_data_covers_every_shipped_file():
 
 
 def test_shipped_scenarios_and_catalog():
-    assert shipped_scenarios() == {"sample": data_dir() / "sample"}
-    (row,) = scenario_catalog()
-    assert (row["name"], row["sites"], row["countries"], row["markets"]) == ("sample", 253, 48, 499)
+    assert shipped_scenarios() == {name: data_dir() / name for name in ("sample", "sample-quarterly")}
+    rows = {r["name"]: r for r in scenario_catalog()}
+    row = rows["sample"]
+    assert (row["sites"], row["countries"], row["markets"], row["periods"]) == (253, 48, 499, 1)
     assert row["what"] == "a large U.S. cloud provider, at real cloud-region metros"
+    assert rows["sample-quarterly"]["periods"] == 12
 
 
 def test_a_name_resolves_from_any_folder(tmp_path, monkeypatch):
@@ -77,8 +79,9 @@ def test_datasets_command():
     r = runner.invoke(app, ["datasets"])
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
-    assert lines[0].split() == ["name", "sites", "countries", "markets", "what"]
-    assert lines[1].split()[:4] == ["sample", "253", "48", "499"]
+    assert lines[0].split() == ["name", "sites", "countries", "markets", "periods", "what"]
+    assert lines[1].split()[:5] == ["sample", "253", "48", "499", "1"]
+    assert lines[2].split()[:5] == ["sample-quarterly", "254", "49", "499", "12"]
     assert "aidr-2025-uveu" in r.output and "with a note" in r.output
 
 

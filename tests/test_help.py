@@ -49,8 +49,9 @@ def test_help_names_every_option_whole_and_shows_defaults(name):
         for opt in (*param.opts, *param.secondary_opts):
             assert opt in blocks, f"{name}: {opt} missing or cut in --help\n{text}"
         row = " ".join(blocks[param.opts[0]].split())
-        if param.is_flag:
-            assert re.match(rf"\s*{re.escape(', '.join(param.opts))}\s\s", blocks[param.opts[0]] + "  "), row
+        if param.is_flag:     # its names, then the help: no metavar
+            names = " / ".join(filter(None, (", ".join(param.opts), ", ".join(param.secondary_opts))))
+            assert re.match(rf"\s*{re.escape(names)}\s\s", blocks[param.opts[0]] + "  "), row
         elif param.default is not None or param.opts[-1] in DEFAULT_DESCRIBED:
             shown = (str(getattr(param.default, "value", param.default)) if param.default is not None
                      else DEFAULT_DESCRIBED[param.opts[-1]])

@@ -343,11 +343,13 @@ def _unserved_marks(unserved: pd.DataFrame) -> str:
 
 def render_report(plan: Plan) -> str:
     """The whole page for a plan (built by ``solve`` or read back from a folder). A multi-period
-    plan (one with a ``timeline``) gets per-period charts from its summary's ``periods``, then
-    the page of its last period's fleet (that period's scenario and rows of the tables)."""
+    plan (one with a ``timeline``) gets per-period charts from its ``periods`` figures, rebuilt
+    from the tables as written (so a plan in memory and the same plan read from its folder give
+    the same page), then the page of its last period's fleet (that period's scenario and rows)."""
     timeline = getattr(plan, "timeline", None)
     if timeline is None:
         return _page(plan.scenario, plan.placement, plan.service, plan.summary, None)
+    plan = timeline_plan(timeline, written_table(plan.placement), written_table(plan.service), plan.summary)
     last = timeline.periods[-1]
     in_last = lambda table: table.loc[table["period"].astype(str) == last.id].drop(columns="period")
     placement = in_last(plan.placement)

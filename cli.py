@@ -787,8 +787,10 @@ def _explain_timeline(scenario: Path, policy: str | None, top: int) -> None:
         typer.echo(f"{r['period']}: served {r['served_pct']:.2f} %; binding: {', '.join(r['binding_limits']) or 'none'}")
         for value, name in ranked[:top]:
             typer.echo(f"  {name:<36} {value:>+20,.0f}  per unit of headroom")
-        if not prices:
+        if r["prices"] is None:
             typer.echo("  no shadow prices (only an optimal plan has them)")
+        elif not ranked:
+            typer.echo("  no policy limit has a nonzero price in this period")
 
 
 def _limit_text(value: float, unit: str) -> str:

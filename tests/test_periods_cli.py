@@ -129,6 +129,14 @@ def test_explain_gives_each_periods_prices(tmp_path):
     result = run("explain", f)
     assert result.exit_code == 0, result.output
     assert "B: served" in result.output and "tier2_cap[IND]" in result.output
+    assert "only an optimal plan" not in result.output     # the plan is optimal: a period with no priced limit says so
+
+
+def test_explain_says_when_an_optimal_period_prices_no_limit(tmp_path):
+    result = run("explain", periods_folder(tmp_path))
+    assert result.exit_code == 0 and result.exception is None, result.output
+    assert "no policy limit has a nonzero price in this period" in result.output
+    assert "only an optimal plan" not in result.output
 
 
 def test_sweep_and_compare_refuse_multi_period(tmp_path):

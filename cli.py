@@ -29,7 +29,7 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
     from optimizer.errors import EXIT_DISAGREE, EXIT_INTERRUPTED, EXIT_SOLVER, FleetoptError, InputError
     from optimizer.inputs.timeline import has_periods, load_timeline
     from optimizer.io.manifest import build_manifest, input_differences, run_inputs, utc_now
-    from optimizer.io.planfiles import FORMATS, plan_formats
+    from optimizer.io.planfiles import plan_formats
     from optimizer.outdir import check_out_dir, check_out_file, out_lock, read_run, streamed_file, write_with
     from optimizer.planner.integer import DEFAULT_GAP, IntegerMethod, MipSolver
     from optimizer.planner.solve import Objective, SolverPath, check_run_options
@@ -229,7 +229,7 @@ def solve_cmd(
                 write_report(plan, report)
     except FleetoptError as exc:
         _fail(exc)
-    _print_summary(plan.summary, out, chosen)
+    _print_summary(plan.summary, out)
     if report:
         typer.echo(f"report written to {report}")
 
@@ -324,7 +324,14 @@ def _print_timeline_summary(summary: dict, out: Path) -> None:
         typer.echo(f"stock kept from the earlier plan through {summary['freeze']['through']}")
     for note in summary.get("notes", []):
         typer.echo(f"note: {note}")
-    typer.echo(f"plan written to {out}/ (placement.csv, service.csv, summary.json)")
+    typer.echo(_written_line(out))
+
+
+def _written_line(out: Path) -> str:
+    """The closing line of a solve: the plan folder and every file in it (fleetopt has just
+    written the whole folder, so its listing is what this run wrote)."""
+    names = sorted(p.name for p in Path(out).iterdir() if not p.name.startswith("."))
+    return f"plan written to {out}/ ({', '.join(names)})"
 
 
 def _parse_prices(items: list[str] | None) -> dict[str, float]:
@@ -360,7 +367,7 @@ def _status_line(summary: dict) -> str:
             f"{gap_words}")
 
 
-def _print_summary(summary: dict, out: Path, formats: tuple[str, ...]) -> None:
+def _print_summary(summary: dict, out: Path) -> None:
     typer.echo(_status_line(summary))
     info = summary.get("integer")
     if info:
@@ -407,8 +414,7 @@ def _print_summary(summary: dict, out: Path, formats: tuple[str, ...]) -> None:
             f"{p['limit']} {p['value_per_unit']:+,.0f} {p['unit']}" for p in top))
     for note in summary.get("notes", []):
         typer.echo(f"note: {note}")
-    files = [f for fmt in formats for f in FORMATS[fmt]] + ["summary.json"]
-    typer.echo(f"plan written to {out}/ ({', '.join(files)})")
+    typer.echo(_written_line(out))
 
 
 def _print_money(summary: dict) -> None:

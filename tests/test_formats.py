@@ -36,7 +36,7 @@ def test_parquet_and_excel_hold_the_csv_tables(scn, tmp_path):
     out = tmp_path / "plan"
     r = runner.invoke(app, ["solve", str(scn), "--out", str(out), "--format", "csv,parquet,xlsx"])
     assert r.exit_code == 0 and r.exception is None, r.output
-    assert "placement.parquet, service.parquet, plan.xlsx" in r.output
+    assert "placement.parquet, plan.xlsx, prices.csv, service.csv, service.parquet" in r.output   # every file written, sorted
     summary = json.loads((out / "summary.json").read_text())
     assert summary["run"]["files"] == sorted(["placement.csv", "service.csv", "summary.json", "placement.parquet",
                                               "service.parquet", "plan.xlsx", "prices.csv", "unserved.csv"])

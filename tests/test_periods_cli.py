@@ -165,3 +165,12 @@ def test_format_log_and_quiet_work_in_multi_period_mode(tmp_path):
     assert result.exit_code == 0, result.output
     assert (out / "placement.parquet").is_file() and log.is_file()
     assert "period" in pd.read_parquet(out / "placement.parquet").columns
+
+
+def test_solve_names_every_file_it_wrote(tmp_path):
+    """The closing line lists the plan folder's files as written (prices.csv and unserved.csv too)."""
+    f = periods_folder(tmp_path)
+    result = run("solve", f, "--out", tmp_path / "p")
+    assert result.exit_code == 0 and result.exception is None, result.output
+    names = ", ".join(sorted(p.name for p in (tmp_path / "p").iterdir() if not p.name.startswith(".")))
+    assert f"({names})" in result.output.splitlines()[-1]

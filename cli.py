@@ -17,7 +17,7 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
     import re
     import time
     from pathlib import Path
-    from typing import Annotated, Optional
+    from typing import Annotated, Iterable, Optional
 
     import numpy as np
     import typer
@@ -131,8 +131,7 @@ def validate_cmd(scenario: ScenarioArg, policy: PolicyOpt = None) -> None:
         s = load_scenario(scenario, policy)
     except FleetoptError as exc:
         _fail(exc)
-    for note in s.notes:
-        typer.echo(f"note: {note}")
+    _print_notes(s.notes)
     typer.echo(f"{scenario}: valid under policy {s.policy.name}: {len(s.sites)} sites in "
                f"{s.sites['country'].nunique()} countries, {len(s.chips)} skus, {len(s.markets)} "
                f"markets, {len(s.installed)} installed rows")
@@ -144,8 +143,7 @@ def _validate_timeline(scenario: Path, policy: str | None) -> None:
         tl = load_timeline(scenario, policy)
     except FleetoptError as exc:
         _fail(exc)
-    for note in tl.notes:
-        typer.echo(f"note: {note}")
+    _print_notes(tl.notes)
     s = tl.first
     typer.echo(f"{scenario}: valid multi-period scenario, {len(tl.periods)} periods: {len(s.sites)} sites in "
                f"{s.sites['country'].nunique()} countries, {len(s.chips)} skus, {len(s.markets)} markets, "
@@ -322,9 +320,14 @@ def _print_timeline_summary(summary: dict, out: Path) -> None:
     _print_soft_violations(summary)
     if summary.get("freeze"):
         typer.echo(f"stock kept from the earlier plan through {summary['freeze']['through']}")
-    for note in summary.get("notes", []):
-        typer.echo(f"note: {note}")
+    _print_notes(summary.get("notes", []))
     typer.echo(_written_line(out))
+
+
+def _print_notes(notes: Iterable[str]) -> None:
+    """One ``note:`` line per input that was ignored or overridden."""
+    for note in notes:
+        typer.echo(f"note: {note}")
 
 
 def _written_line(out: Path) -> str:
@@ -412,8 +415,7 @@ def _print_summary(summary: dict, out: Path) -> None:
     if top:
         typer.echo(f"most valuable policy headroom ({money['value_unit']}): " + "; ".join(
             f"{p['limit']} {p['value_per_unit']:+,.0f} {p['unit']}" for p in top))
-    for note in summary.get("notes", []):
-        typer.echo(f"note: {note}")
+    _print_notes(summary.get("notes", []))
     typer.echo(_written_line(out))
 
 
@@ -494,8 +496,7 @@ def check_cmd(
     if edits:
         typer.echo(f"note: the plan is a sweep variant; its recorded demand and inventory parameters "
                    f"are applied to the scenario: {', '.join(f'{k}={v}' for k, v in edits.items())}")
-    for note in s.notes:
-        typer.echo(f"note: {note}")
+    _print_notes(s.notes)
     _print_report(report)
 
 
@@ -511,8 +512,7 @@ def _check_timeline_cmd(scenario: Path, plan_dir: Path, policy: str | None) -> N
         _fail(exc)
     for period, origin in zip(timeline.periods, origins):
         typer.echo(f"policy of {period.id}: {period.scenario.policy.name} ({origin})")
-    for note in dict.fromkeys([*timeline.notes, *notes, *(n for p in timeline.periods for n in p.scenario.notes)]):
-        typer.echo(f"note: {note}")
+    _print_notes(dict.fromkeys([*timeline.notes, *notes, *(n for p in timeline.periods for n in p.scenario.notes)]))
     _print_report(report)
 
 
@@ -646,8 +646,7 @@ def report_cmd(
     except FleetoptError as exc:
         _fail(exc)
     timeline = getattr(plan, "timeline", None)
-    for note in dict.fromkeys([*plan.scenario.notes, *(timeline.notes if timeline is not None else [])]):
-        typer.echo(f"note: {note}")
+    _print_notes(dict.fromkeys([*plan.scenario.notes, *(timeline.notes if timeline is not None else [])]))
     from optimizer.analysis.report import stale_figures
     for line in ([] if timeline is not None else stale_figures(plan)):
         typer.echo(f"warning: {line}: the tables were edited after the solve (the report says so)", err=True)
@@ -755,8 +754,7 @@ def explain_cmd(
         plan = solve(s, probe_shares=True, objective=objective)
     except FleetoptError as exc:
         _fail(exc)
-    for note in s.notes:
-        typer.echo(f"note: {note}")
+    _print_notes(s.notes)
     unit = plan.summary["economics"]["value_unit"]
     typer.echo(f"served {plan.summary['served_pct']:.2f} % of demand; value {plan.summary['objective']:,.0f} {unit}")
     if plan.prices is None:     # a plan stopped by a limit: its duals price nothing
@@ -868,8 +866,7 @@ def sweep_cmd(
                               run=run, restart=restart)
     except FleetoptError as exc:
         _fail(exc)
-    for note in base.notes:
-        typer.echo(f"note: {note}")
+    _print_notes(base.notes)
     if table.attrs["skipped"]:
         typer.echo(f"resumed: {table.attrs['skipped']} of {len(variants)} variants were done by an earlier run "
                    "and skipped")

@@ -41,34 +41,28 @@ def phase(name: str) -> None:
 
 
 @contextlib.contextmanager
-def watching(listener: Listener) -> Iterator[None]:
+def _pushed(stack: list, item: object) -> Iterator[None]:
+    """Keep ``item`` on ``stack`` while the block runs (nested blocks stack up, innermost last)."""
+    stack.append(item)
+    try:
+        yield
+    finally:
+        stack.remove(item)
+
+
+def watching(listener: Listener) -> contextlib.AbstractContextManager[None]:
     """Call ``listener(phase, elapsed)`` at each phase started inside the block."""
-    entry = (listener, time.perf_counter())
-    _listeners.append(entry)
-    try:
-        yield
-    finally:
-        _listeners.remove(entry)
+    return _pushed(_listeners, (listener, time.perf_counter()))
 
 
-@contextlib.contextmanager
-def section(name: str) -> Iterator[None]:
+def section(name: str) -> contextlib.AbstractContextManager[None]:
     """Phases inside the block are shown as ``name: phase`` (e.g. the baseline's own solve)."""
-    _prefixes.append(name)
-    try:
-        yield
-    finally:
-        _prefixes.pop()
+    return _pushed(_prefixes, name)
 
 
-@contextlib.contextmanager
-def solver_log(stream: TextIO) -> Iterator[None]:
+def solver_log(stream: TextIO) -> contextlib.AbstractContextManager[None]:
     """Send the solvers' log lines (and the phase markers) to ``stream`` inside the block."""
-    _logs.append(stream)
-    try:
-        yield
-    finally:
-        _logs.remove(stream)
+    return _pushed(_logs, stream)
 
 
 def log_stream() -> TextIO | None:

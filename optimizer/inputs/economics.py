@@ -17,6 +17,12 @@ recovery factor, the annuity that repays 1 USD over L years at rate r::
 
 ``life_years`` only sets this annuity: units are not retired inside a plan's horizon.
 ``economics.toml`` is policy-independent: it belongs to the scenario, not to a policy.
+
+**Annualised fixed cost.** A site's one-time ``fixed_cost_usd`` (sites.csv, integer plans: paid
+when the site gets new units) is spread the same way, over ``fixed_cost_life_years``
+(economics.toml, default 5, the default life of the units it is paid for) at the same rate:
+fixed_cost_usd x CRF(discount_rate, fixed_cost_life_years) per year. The margin objective
+charges that annuity; the serve objective's cost stage charges the cash fixed cost.
 """
 from __future__ import annotations
 
@@ -34,7 +40,9 @@ USD_PER_H100E_HOUR = "usd_per_h100e_hour"
 USD_H100E_HOUR_TO_TPP_YEAR = HOURS_PER_YEAR / H100E_TPP   # USD/(H100e·h) -> USD/(TPP·year)
 ECONOMICS_FILE = "economics.toml"
 DEFAULT_DISCOUNT_RATE = 0.08
-ECONOMICS_KEYS = ("discount_rate",)
+DEFAULT_FIXED_COST_LIFE_YEARS = 5.0
+MAX_FIXED_COST_LIFE_YEARS = 100.0
+ECONOMICS_KEYS = ("discount_rate", "fixed_cost_life_years")
 
 DOLLARS = "USD per year"
 ABSTRACT = "abstract value units"
@@ -42,11 +50,13 @@ ABSTRACT = "abstract value units"
 
 @dataclass(frozen=True)
 class Economics:
-    """The scenario's money settings: the discount rate of the annuity, and whether market
-    values are dollars (markets.csv gave ``usd_per_h100e_hour``) or abstract weights."""
+    """The scenario's money settings: the discount rate of the annuity, the life over which a
+    site's fixed cost is annualised, and whether market values are dollars (markets.csv gave
+    ``usd_per_h100e_hour``) or abstract weights."""
 
     discount_rate: float = DEFAULT_DISCOUNT_RATE
     dollars: bool = False
+    fixed_cost_life_years: float = DEFAULT_FIXED_COST_LIFE_YEARS
 
     @property
     def value_unit(self) -> str:
@@ -60,8 +70,13 @@ class Economics:
 
     def record(self) -> dict[str, Any]:
         """The settings as summary.json keeps them."""
-        return {"discount_rate": self.discount_rate, "value_input": self.value_input,
-                "value_unit": self.value_unit}
+        return {"discount_rate": self.discount_rate, "fixed_cost_life_years": self.fixed_cost_life_years,
+                "value_input": self.value_input, "value_unit": self.value_unit}
+
+    def annualised_fixed_cost(self, fixed_usd: np.ndarray) -> np.ndarray:
+        """One-time fixed costs as yearly annuities: fixed x CRF(discount_rate, fixed_cost_life_years)."""
+        return np.asarray(fixed_usd, float) * capital_recovery_factor(
+            self.discount_rate, np.array([self.fixed_cost_life_years]))[0]
 
 
 def capital_recovery_factor(rate: float, life_years: np.ndarray) -> np.ndarray:
@@ -76,7 +91,8 @@ def capital_recovery_factor(rate: float, life_years: np.ndarray) -> np.ndarray:
 def read_economics(folder: Path, problems: list[str]) -> Economics:
     """The folder's economics.toml (defaults when absent); problems go to ``problems``.
 
-    Keys: ``discount_rate``, a number in [0, 1] (0.08 is 8 %). An unknown key is a problem."""
+    Keys: ``discount_rate``, a number in [0, 1] (0.08 is 8 %); ``fixed_cost_life_years``, a
+    number of years in (0, 100]. An unknown key is a problem."""
     path = folder / ECONOMICS_FILE
     if not path.exists():
         return Economics()
@@ -97,7 +113,12 @@ def read_economics(folder: Path, problems: list[str]) -> Economics:
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not (math.isfinite(rate) and 0 <= rate <= 1):
         problems.append(f"{ECONOMICS_FILE}: discount_rate = {rate!r} must be a number in [0, 1] "
                         "(a fraction per year: 0.08 is 8 %)")
+    life = raw.get("fixed_cost_life_years", DEFAULT_FIXED_COST_LIFE_YEARS)
+    if isinstance(life, bool) or not isinstance(life, (int, float)) or not (
+            math.isfinite(life) and 0 < life <= MAX_FIXED_COST_LIFE_YEARS):
+        problems.append(f"{ECONOMICS_FILE}: fixed_cost_life_years = {life!r} must be a number of years > 0 and "
+                        f"<= {MAX_FIXED_COST_LIFE_YEARS:g} (the life over which sites.csv fixed_cost_usd is annualised)")
     if len(problems) > before:
         return Economics()
-    return Economics(discount_rate=float(rate))
+    return Economics(discount_rate=float(rate), fixed_cost_life_years=float(life))
 

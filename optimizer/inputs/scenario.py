@@ -79,3 +79,8 @@ class Scenario:
         """Per sku, a new unit's capex as a yearly annuity: capex_usd x CRF(discount_rate, life_years)."""
         crf = capital_recovery_factor(self.economics.discount_rate, self.chips["life_years"].to_numpy(float))
         return pd.Series(self.chips["capex_usd"].to_numpy(float) * crf, index=self.chips.index)
+
+    def annualised_fixed_cost_usd(self) -> pd.Series:
+        """Per site, its one-time fixed_cost_usd as a yearly annuity (see optimizer.inputs.economics)."""
+        fixed = self.sites["fixed_cost_usd"].to_numpy(float)
+        return pd.Series(self.economics.annualised_fixed_cost(fixed), index=self.sites.index)

@@ -28,7 +28,8 @@ class Objective(str, Enum):
     ``serve``: Σ value_m·f[m,s] — serve the most valuable demand, then cheapest.
     ``margin``: Σ value_m·f[m,s] - Σ annual_cost[c,s]·x[c,s] — revenue less the annualised cost
     of new units (capex x CRF + a year of energy), so a unit that earns less than it costs is not
-    placed. Values must be dollars (markets.csv ``usd_per_h100e_hour``)."""
+    placed; in integer plans also - Σ annual_fixed_s·z_s, a built site's fixed_cost_usd as an
+    annuity (optimizer.inputs.economics). Values must be dollars (markets.csv ``usd_per_h100e_hour``)."""
 
     SERVE = "serve"
     MARGIN = "margin"
@@ -53,6 +54,8 @@ class ModelData:
     installed_cost_usd: float      # a year of energy of the installed fleet, USD
     margin_cost: np.ndarray        # S x C, MUSD per model unit of x charged in the value stage:
     #                                annualised capex + a year of energy (margin), zeros (serve)
+    margin_fixed: np.ndarray       # S, MUSD per year charged in the value stage when the site is
+    #                                built (integer plans): annualised fixed_cost_usd (margin), zeros (serve)
 
     @classmethod
     def from_scenario(cls, s: Scenario, objective: Objective = Objective.SERVE) -> "ModelData":
@@ -61,6 +64,7 @@ class ModelData:
         energy = s.energy_usd_per_unit().to_numpy(float)
         tpp_units = chips["tpp"].to_numpy(float)
         open_mask = ~((sites["tier"].to_numpy() == 3) & s.policy.ban_tier3)
+        margin = Objective(objective) == Objective.MARGIN
         return cls(
             scenario=s, open_sites=np.flatnonzero(open_mask), installed=inst,
             tpp=tpp_units * UNIT / MTPP, power=chips["power_kw"].to_numpy(float) * UNIT / 1000.0,
@@ -72,7 +76,8 @@ class ModelData:
             unit_cost=(chips["capex_usd"].to_numpy(float)[None, :] + energy) * UNIT / MUSD,
             installed_cost_usd=float((inst * energy).sum()),
             margin_cost=(s.annualised_capex_usd().to_numpy(float)[None, :] + energy) * UNIT / MUSD
-            if Objective(objective) == Objective.MARGIN else np.zeros_like(energy),
+            if margin else np.zeros_like(energy),
+            margin_fixed=s.annualised_fixed_cost_usd().to_numpy(float) / MUSD if margin else np.zeros(len(sites)),
         )
 
     @cached_property

@@ -92,7 +92,9 @@ def with_build_decisions(lp: LinearProgram, integrality: np.ndarray, factor: np.
         Σ_c p_c·x[c,s] - P_s·z_s <= 0,   Σ_c r_c·x[c,s] - R_s·z_s <= 0   (no new units unless built)
         Σ_c p_c·x[c,s] - min_new_mw_s·z_s >= 0                           (if built, at least this much)
 
-    and fixed_cost_usd_s·z_s in the cost. P_s, R_s: power and racks left after the installed fleet.
+    and fixed_cost_usd_s·z_s in the cost; under the margin objective also -annual_fixed_s·z_s in
+    the value (``margin_fixed``: the fixed cost as an annuity). P_s, R_s: power and racks left after
+    the installed fleet.
     """
     import scipy.sparse as sp
     sites = d.scenario.sites
@@ -119,7 +121,7 @@ def with_build_decisions(lp: LinearProgram, integrality: np.ndarray, factor: np.
     blocks["z"] = Block("z", n, sites.index[first[built]].rename("site_id"))
     row_blocks = dict(lp.row_blocks)
     row_blocks["min_new_mw"] = Block("min_new_mw", lp.num_row, sites.index[first[built]], "build")
-    out = LinearProgram(A=A, c=np.concatenate([lp.c, np.zeros(nz)]),
+    out = LinearProgram(A=A, c=np.concatenate([lp.c, -d.margin_fixed[first[built]]]),
                         cost=np.concatenate([lp.cost, fixed[built] / MUSD]),
                         col_lo=np.concatenate([lp.col_lo, np.zeros(nz)]), col_hi=np.concatenate([lp.col_hi, np.ones(nz)]),
                         row_lo=row_lo, row_hi=row_hi, var_blocks=blocks, row_blocks=row_blocks,

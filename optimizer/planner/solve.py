@@ -112,11 +112,11 @@ def check_run_options(path: SolverPath | str, time_limit: float | None, gap: flo
     return path, None if time_limit == float("inf") else time_limit
 
 
-def check_objective(s: Scenario, objective: Objective | str, integer: bool = False) -> Objective:
-    """The objective as an enum; InputError for a name that is none, and for ``margin`` where it
-    has no meaning: with abstract values (revenue less dollars of cost would add apples to
-    pears: give markets.csv usd_per_h100e_hour), or with integer build decisions whose one-off
-    ``fixed_cost_usd`` has no annuity (no life to spread it over)."""
+def check_objective(s: Scenario, objective: Objective | str) -> Objective:
+    """The objective as an enum; InputError for a name that is none, and for ``margin`` with
+    abstract values, where it has no meaning (revenue less dollars of cost would add apples to
+    pears: give markets.csv usd_per_h100e_hour). Integer plans' ``fixed_cost_usd`` is charged as
+    an annuity (economics.toml ``fixed_cost_life_years``), see optimizer.inputs.economics."""
     try:
         objective = Objective(objective)
     except ValueError:
@@ -124,16 +124,10 @@ def check_objective(s: Scenario, objective: Objective | str, integer: bool = Fal
                          f"{', '.join(o.value for o in Objective)}") from None
     if objective != Objective.MARGIN:
         return objective
-    problems = []
     if not s.economics.dollars:
-        problems.append("--objective margin needs market values in dollars: markets.csv gives value "
-                        "(abstract units), so revenue cannot be set against cost; give usd_per_h100e_hour "
-                        "instead of value, or use --objective serve")
-    if integer and (s.sites["fixed_cost_usd"] > 0).any():
-        problems.append("--objective margin with --integer: sites.csv fixed_cost_usd is a one-off cost with "
-                        "no life to annualise it over; drop fixed_cost_usd, or use --objective serve")
-    if problems:
-        raise InputError(problems)
+        raise InputError("--objective margin needs market values in dollars: markets.csv gives value "
+                         "(abstract units), so revenue cannot be set against cost; give usd_per_h100e_hour "
+                         "instead of value, or use --objective serve")
     return objective
 
 
@@ -166,7 +160,7 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     The plan comes back finished: its summary is built once, from every part, and is read-only.
     """
     path, time_limit = check_run_options(path, time_limit, gap, integer)
-    objective = check_objective(s, objective, integer)
+    objective = check_objective(s, objective)
     choice = integer_choice(method, mip_solver) if integer else None
     prices = soft_prices(soft, s) if soft is not None else None
     if prices is not None and (path not in (SolverPath.FAST, SolverPath.PLAIN) or integer):

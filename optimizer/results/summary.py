@@ -94,7 +94,8 @@ def economics_block(s: Scenario, figures: Mapping[str, Any], objective: str) -> 
 
 def plan_cost(s: Scenario, placement: pd.DataFrame) -> dict[str, float]:
     """capex of new units + one year of energy of all units + fixed costs of sites built (USD);
-    beside it the annualised cost: capex as an annuity (capex x CRF, see
+    beside it the annualised cost: capex and fixed costs as annuities (capex x CRF over each
+    sku's life, fixed_cost_usd x CRF over economics.toml fixed_cost_life_years, see
     optimizer.inputs.economics) + the same year of energy (USD per year)."""
     capex = float((placement["new_units"] * s.chips["capex_usd"].reindex(placement["sku"]).to_numpy()).sum())
     annual_capex = float((placement["new_units"] * s.annualised_capex_usd().reindex(placement["sku"]).to_numpy()).sum())
@@ -103,9 +104,11 @@ def plan_cost(s: Scenario, placement: pd.DataFrame) -> dict[str, float]:
     energy = float((placement["units"].to_numpy() * per_unit).sum())
     built = placement.loc[placement["new_units"] > 0, "site_id"].unique()
     fixed = float(s.sites["fixed_cost_usd"].reindex(built).sum())
+    annual_fixed = float(s.annualised_fixed_cost_usd().reindex(built).sum())
     return {"capex_usd": capex, "energy_usd_per_year": energy, "fixed_usd": fixed,
             "total_usd": capex + energy + fixed, "annualised_capex_usd_per_year": annual_capex,
-            "annualised_usd_per_year": annual_capex + energy}
+            "annualised_fixed_usd_per_year": annual_fixed,
+            "annualised_usd_per_year": annual_capex + annual_fixed + energy}
 
 
 def _home_share(s: Scenario, countries: pd.DataFrame, total: float) -> float:

@@ -1,5 +1,6 @@
 """Money and formats (issue 12): markets.csv value vs usd_per_h100e_hour, chips.csv life_years,
-economics.toml, --objective margin where it has no meaning, and solve --format."""
+economics.toml, --objective margin where it has no meaning (and with --integer and fixed costs,
+where it has), and solve --format."""
 from __future__ import annotations
 
 from cases_columns import add_column, header, set_market_values
@@ -43,8 +44,12 @@ CASES = [
     Case("money-margin-abstract-values", "options", MARGIN, 2,
          ("--objective margin needs market values in dollars", "usd_per_h100e_hour")),
     Case("money-objective-unknown", "options", (*SOLVE, "--objective", "profit"), 2, ("profit", "serve", "margin")),
-    Case("money-margin-integer-fixed-cost", "options", (*MARGIN, "--integer"), 2, ("fixed_cost_usd",),
+    Case("money-margin-integer-fixed-cost", "options", (*MARGIN, "--integer"), 0,
+         ("objective margin", "integer plan", "margin $"), writes=("out",),
          setup=then(DOLLARS, add_column("sites.csv", "fixed_cost_usd", ["5", "0", "0"]))),
+    Case("money-fixed-cost-life-zero", "ranges", (*MARGIN, "--integer"), 2,
+         ("economics.toml", "fixed_cost_life_years = 0", "> 0"),
+         setup=then(DOLLARS, economics("fixed_cost_life_years = 0\n"))),
     Case("money-margin-dollars-ok", "options", MARGIN, 0,
          ("objective margin", "USD per year", "margin $", "capex $"), setup=DOLLARS, writes=("out",)),
     Case("money-serve-abstract-says-so", "options", SOLVE, 0, ("abstract value units",), writes=("out",)),

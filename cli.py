@@ -148,11 +148,11 @@ def _validate_timeline(scenario: Path, policy: str | None) -> None:
     typer.echo(f"{scenario}: valid multi-period scenario, {len(tl.periods)} periods: {len(s.sites)} sites in "
                f"{s.sites['country'].nunique()} countries, {len(s.chips)} skus, {len(s.markets)} markets, "
                f"{len(s.installed)} installed rows")
-    typer.echo(f"  {'period':<10} {'years':>6} {'policy':<22} {'available units':>16} {'power MW':>10} "
+    typer.echo(f"  {'period':<10} {'years':>6} {'discount':>8} {'policy':<22} {'available units':>16} {'power MW':>10} "
                f"{'demand TPP':>12}")
     for p in tl.periods:
         ps = p.scenario
-        typer.echo(f"  {p.id:<10} {p.years:>6g} {ps.policy.name:<22} {ps.chips['inventory'].sum():>16,.0f} "
+        typer.echo(f"  {p.id:<10} {p.years:>6g} {p.discount:>8.4g} {ps.policy.name:<22} {ps.chips['inventory'].sum():>16,.0f} "
                    f"{ps.sites['power_mw'].sum():>10,.1f} {ps.markets['demand_tpp'].sum():>12.4g}")
 
 

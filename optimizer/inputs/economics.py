@@ -23,6 +23,16 @@ when the site gets new units) is spread the same way, over ``fixed_cost_life_yea
 (economics.toml, default 5, the default life of the units it is paid for) at the same rate:
 fixed_cost_usd x CRF(discount_rate, fixed_cost_life_years) per year. The margin objective
 charges that annuity; the serve objective's cost stage charges the cash fixed cost.
+
+**Discount over periods.** A multi-period scenario whose periods.csv has no ``discount`` column
+(and an economics.toml that sets ``discount_rate``) discounts each period from its start, the
+years elapsed before it (period lengths from periods.csv ``years``)::
+
+    discount_t = (1 + r)^-(years_1 + ... + years_{t-1}),     discount_1 = 1
+
+so a period's value and cost are worth what they are at its start, in money of the plan's start.
+periods.csv ``discount``, when given, is the one source; without economics.toml (or without its
+``discount_rate``) every period's discount stays 1 (see optimizer.inputs.timeline).
 """
 from __future__ import annotations
 
@@ -57,6 +67,7 @@ class Economics:
     discount_rate: float = DEFAULT_DISCOUNT_RATE
     dollars: bool = False
     fixed_cost_life_years: float = DEFAULT_FIXED_COST_LIFE_YEARS
+    rate_given: bool = False       # economics.toml sets discount_rate (else the default is used)
 
     @property
     def value_unit(self) -> str:
@@ -86,6 +97,12 @@ def capital_recovery_factor(rate: float, life_years: np.ndarray) -> np.ndarray:
         return 1.0 / life
     growth = (1.0 + rate) ** life
     return rate * growth / (growth - 1.0)
+
+
+def period_discounts(rate: float, years: np.ndarray) -> np.ndarray:
+    """discount_t = (1 + rate)^-(Σ_{u<t} years_u): each period discounted from its start."""
+    years = np.asarray(years, float)
+    return (1.0 + rate) ** -(np.cumsum(years) - years)
 
 
 def read_economics(folder: Path, problems: list[str]) -> Economics:
@@ -120,5 +137,6 @@ def read_economics(folder: Path, problems: list[str]) -> Economics:
                         f"<= {MAX_FIXED_COST_LIFE_YEARS:g} (the life over which sites.csv fixed_cost_usd is annualised)")
     if len(problems) > before:
         return Economics()
-    return Economics(discount_rate=float(rate), fixed_cost_life_years=float(life))
+    return Economics(discount_rate=float(rate), fixed_cost_life_years=float(life),
+                     rate_given="discount_rate" in raw)
 

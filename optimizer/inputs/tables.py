@@ -112,12 +112,15 @@ ALL_TABLES = (SITES, CHIPS, MARKETS, INSTALLED, LINKS, COUNTRIES)
 # Multi-period scenarios (optimizer.inputs.timeline): periods.csv switches the mode on; the other
 # three are read only beside it. Row order of periods.csv is time order.
 PERIOD_ID = Column("period", "str", aliases=("quarter", "period_id", "date"))
+DISCOUNT = Column("discount", default=float("nan"), min=0, max=10, min_positive=1e-3, positive=True,
+                  aliases=("discount_factor", "df", "discount_multiplier"))
+"""A blank or absent discount is NaN here: optimizer.inputs.timeline derives it from economics.toml
+discount_rate, or makes it 1 without one."""
 PERIODS = TableSpec("periods.csv", ("period",), (
     PERIOD_ID,
     Column("years", min=0, max=100, min_positive=1e-3, positive=True,
            aliases=("length_years", "duration_years", "length", "duration", "period_years")),
-    Column("discount", default=1.0, min=0, max=10, min_positive=1e-3, positive=True,
-           aliases=("discount_factor", "df", "discount_multiplier")),
+    DISCOUNT,
     Column("policy", "str", default="", aliases=("policy_file", "preset", "policy_preset")),
 ))
 DELIVERIES = TableSpec("deliveries.csv", ("sku", "period"), (

@@ -31,8 +31,18 @@ from pathlib import Path
 import pandas as pd
 
 from optimizer.errors import InputError
+from optimizer.inputs.economics import ECONOMICS_FILE, Economics, period_discounts
 from optimizer.inputs.scenario import Scenario
-from optimizer.inputs.tables import CAPACITY, DELIVERIES, DEMAND, INVENTORY, MARKET_USD, PERIOD_TABLES, PERIODS
+from optimizer.inputs.tables import (
+    CAPACITY,
+    DELIVERIES,
+    DEMAND,
+    DISCOUNT,
+    INVENTORY,
+    MARKET_USD,
+    PERIOD_TABLES,
+    PERIODS,
+)
 from optimizer.inputs.validation import (
     PERIODS_FILE,
     FolderTables,
@@ -121,6 +131,7 @@ def load_timeline(folder: str | Path, policy: str | Path | Policy | None = None)
     sources, override_notes = _policy_specs(folder, periods, policy)
     resolved = _resolve_policies(folder, sources, policy, problems)
     _check_period_references(periods, extra, files, problems)
+    discounts, discount_notes = period_discount_column(periods, files.economics, problems)
     if problems:
         raise InputError(problems)
     scenarios, found, period_notes = _period_scenarios(folder, periods, extra, files, sources, resolved)
@@ -130,11 +141,46 @@ def load_timeline(folder: str | Path, policy: str | Path | Policy | None = None)
     out = []
     for pid, row in periods.iterrows():
         scenarios[pid].load_timings.update(timings)
-        out.append(Period(pid, float(row["years"]), float(row["discount"]), scenarios[pid], sources[pid]))
-    notes = [*where, *override_notes, *column_notes, *_by_period(period_notes, list(periods.index))]
+        out.append(Period(pid, float(row["years"]), float(discounts[pid]), scenarios[pid], sources[pid]))
+    notes = [*where, *override_notes, *column_notes, *discount_notes, *_by_period(period_notes, list(periods.index))]
     return Timeline(name=folder.resolve().name, periods=tuple(out), path=folder, notes=notes,
                     deliveries=extra[DELIVERIES.file], capacity=extra[CAPACITY.file],
                     demand=extra[DEMAND.file])
+
+
+def period_discount_column(periods: pd.DataFrame | None, economics: Economics, problems: list[str]
+                           ) -> tuple[pd.Series, list[str]]:
+    """Each period's discount and the note that says where it came from. periods.csv ``discount``
+    is the one source when given (economics.toml ``discount_rate`` then sets only the annuity, said
+    in a note); without it, with economics.toml setting ``discount_rate``, each period is
+    discounted from its start (:func:`optimizer.inputs.economics.period_discounts`, said in a note);
+    otherwise 1. Refused: a column blank in some periods while the rate is set (two sources), and
+    a derived discount below the column's range (a long horizon at a high rate)."""
+    if periods is None:
+        return pd.Series(dtype=float), []
+    given = periods[DISCOUNT.name]
+    blank = given.isna()
+    rate = economics.discount_rate
+    where = f"{ECONOMICS_FILE} discount_rate = {rate:g}"
+    if not economics.rate_given:
+        return given.fillna(1.0), []
+    if not blank.any():
+        return given, [f"{PERIODS_FILE} column discount discounts the periods; {where} sets only the annuity "
+                       "of capex (periods.csv wins for discounting)"]
+    if not blank.all():
+        problems.append(f"{PERIODS_FILE}: column discount is empty in periods {_ids(pd.Series(given.index[blank]))} "
+                        f"while {where} is set: give every period a discount, or leave the column out to derive "
+                        "each period's discount from the rate")
+        return given, []
+    derived = pd.Series(period_discounts(rate, periods["years"].to_numpy(float)), index=periods.index)
+    low = derived[derived < DISCOUNT.min_positive]
+    if len(low):
+        problems.append(f"{PERIODS_FILE}: the discount derived from {where} falls below {DISCOUNT.min_positive:g} "
+                        f"(the range fleetopt solves exactly) in periods {_ids(pd.Series(low.index), low.map('{:.3g}'.format))}; "
+                        "give periods.csv a discount column, lower the rate, or shorten the horizon")
+    shown = _ids(pd.Series(derived.index), derived.map("{:.4g}".format))
+    return derived, [f"{PERIODS_FILE} has no discount column: each period's discount is derived from {where} "
+                     f"as (1 + r)^-(years before the period): {shown}"]
 
 
 def _policy_specs(folder: Path, periods: pd.DataFrame | None, given: str | Path | Policy | None

@@ -269,7 +269,7 @@ def _print_soft_violations(summary: dict) -> None:
                    f"penalty {v['cost']:,.0f}")
 
 
-MP_UNSUPPORTED = {"integer": "--integer", "baseline": "--baseline", "report": "--report", "threads": "--threads"}
+MP_UNSUPPORTED = {"integer": "--integer", "baseline": "--baseline"}
 NOT_YET = "not supported in multi-period mode yet (the scenario has periods.csv)"
 
 
@@ -289,19 +289,28 @@ def _solve_timeline(o: dict, started: str) -> None:
                              "the stock of the plan in DIR up to and including PERIOD)")
         check_run_options(o["path"], o["time_limit"], o["gap"], False)
         chosen = plan_formats(o["formats"])
+        highs_options = _thread_options(o["threads"], o["path"], False)
         target = check_out_dir(o["out"], "plan", o["scenario"])
+        inputs = (target, *run_inputs(o["scenario"], o["policy"]), *([o["plan_dir"]] if o["plan_dir"] else []))
+        written = (check_out_file(o["report"], "--report", inputs),) if o["report"] else ()
         if o["log"]:
-            check_out_file(o["log"], "--log", (target, *run_inputs(o["scenario"], o["policy"])))
+            check_out_file(o["log"], "--log", (*inputs, *written))
         with out_lock(target), _watched(o["progress"], "solve"), _solver_log(o["log"]):
             check_out_dir(o["out"], "plan", o["scenario"], checked=target)
             tl = load_timeline(o["scenario"], o["policy"])
             frozen = read_frozen_stock(o["plan_dir"], tl, o["freeze_through"]) if o["plan_dir"] else None
             prices = _parse_prices(o["soft_price"]) if (o["soft"] or o["soft_price"]) else None
-            plan = solve_timeline(tl, path=o["path"], time_limit=o["time_limit"], soft=prices, frozen=frozen)
+            plan = solve_timeline(tl, path=o["path"], time_limit=o["time_limit"], soft=prices, frozen=frozen,
+                                  highs_options=highs_options)
             write_plan(plan, o["out"], timeline_manifest(tl, o, started), formats=chosen)
+            if o["report"]:
+                from optimizer.analysis.report import write_report
+                write_report(plan, o["report"])
     except FleetoptError as exc:
         _fail(exc)
     _print_timeline_summary(plan.summary, o["out"])
+    if o["report"]:
+        typer.echo(f"report written to {o['report']}")
 
 
 def _print_timeline_summary(summary: dict, out: Path) -> None:

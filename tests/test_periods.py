@@ -13,7 +13,7 @@ from helpers import M, chip, market, site, write_scenario
 from timeline_helpers import timeline_from
 
 from optimizer import load_scenario, solve
-from optimizer.errors import InfeasibleError, InputError
+from optimizer.errors import InfeasibleError
 from optimizer.planner.periods import solve_timeline
 
 OPEN = "ban_tier3 = true\n"     # no limit but the Tier-3 ban
@@ -155,7 +155,7 @@ def test_frozen_stock_at_a_site_closed_later_names_period_and_ban(tmp_path):
         solve_timeline(tl, path="plain", frozen=frozen)
 
 
-@pytest.mark.parametrize("path", ("fast", "plain"))
+@pytest.mark.parametrize("path", ("fast", "plain", "ortools-glop"))
 def test_one_period_with_years_and_discount_one_is_the_snapshot(tmp_path, path):
     """A one-period timeline (years 1, discount 1) gives the snapshot plan: objective, cost and
     placement, on a fleet with installed units, several limits binding and capex."""
@@ -170,13 +170,6 @@ def test_one_period_with_years_and_discount_one_is_the_snapshot(tmp_path, path):
     mine = plan.placement.drop(columns="period")
     mine["new_units"] = mine["units"] - mine["installed_units"]
     pd.testing.assert_frame_equal(mine.reset_index(drop=True), snap.placement, rtol=1e-6)
-
-
-def test_paths_outside_multi_period_mode_are_refused(tmp_path):
-    f = write_scenario(tmp_path, [site("US", "USA")], [chip()], [market("us", "USA", M)])
-    tl = timeline_from(f, [("A", Q, 1.0, {})])
-    with pytest.raises(InputError, match="not supported in multi-period mode yet"):
-        solve_timeline(tl, path="ortools-glop")
 
 
 def test_plan_is_finished_and_read_only(tmp_path):

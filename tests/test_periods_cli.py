@@ -66,9 +66,6 @@ def test_every_multi_period_path_gives_the_same_value(tmp_path, path):
     (["--integer"], "--integer: not supported in multi-period mode yet"),
     (["--objective", "margin"], "--objective margin: not supported in multi-period mode yet"),
     (["--baseline", "none"], "--baseline: not supported in multi-period mode yet"),
-    (["--threads", "1"], "--threads: not supported in multi-period mode yet"),
-    (["--report", "r.html"], "--report: not supported in multi-period mode yet"),
-    (["--path", "ortools-glop"], "--path ortools-glop: not supported in multi-period mode yet"),
     (["--path", "pulp", "--soft"], "--path pulp with --soft: not supported in multi-period mode yet"),
     (["--freeze-through", "A"], "--freeze-through PERIOD and --plan DIR go together"),
 ])

@@ -5,8 +5,9 @@
 
 The plan is one optimisation over every period (perfect foresight; the model is in
 :mod:`optimizer.model.periods`, its exact reduction in :mod:`optimizer.model.fast_periods`).
-Paths: ``fast`` (default), ``plain`` (HiGHS) and ``pulp`` (the algebraic model on CBC); soft
-limits (priced violations) on fast and plain. ``frozen``: the stock of an earlier plan, fixed for
+Paths: ``fast`` (default), ``plain`` (HiGHS), ``ortools-glop`` and ``ortools-pdlp`` (the plain
+multi-period LP on OR-Tools, through the same solver contract) and ``pulp`` (the algebraic model
+on CBC); soft limits (priced violations) on every path but pulp. ``frozen``: the stock of an earlier plan, fixed for
 the periods it names (re-planning, ``--freeze-through``).
 """
 from __future__ import annotations
@@ -20,23 +21,31 @@ import numpy as np
 import pandas as pd
 
 from optimizer.analysis.diagnose import diagnose_rows
-from optimizer.errors import InfeasibleError, InputError
+from optimizer.errors import InfeasibleError, InputError, SolverError
 from optimizer.inputs.timeline import Timeline
 from optimizer.model.data import MTPP, UNIT
 from optimizer.model.elastic import policy_rows, with_elastic_rows
 from optimizer.model.fast_periods import build_fast_timeline, split_timeline_pools
 from optimizer.model.lp import LinearProgram
 from optimizer.model.periods import TimelineData, build_plain_timeline
-from optimizer.planner.solve import COST_STAGE_OPTIONS, SolverPath, check_run_options, fast_highs_options, soft_prices
+from optimizer.planner.solve import (
+    COST_STAGE_OPTIONS,
+    PLAIN_BACKENDS,
+    SolverPath,
+    check_run_options,
+    fast_highs_options,
+    soft_prices,
+)
 from optimizer.policy.rules import SHARE, SHARE_FAMILIES, Family
 from optimizer.results.periods import H100E_TPP, PeriodSolution, TimelinePlan, build_timeline_summary, timeline_figures
 from optimizer.results.solution import site_chip_series, unfold_service
 from optimizer.solvers import highs
 from optimizer.solvers.contract import SolveOptions
 from optimizer.solvers.highs import HIGHS
+from optimizer.solvers.registry import backend
 from optimizer.solvers.result import SolveResult, Status
 
-PATHS = (SolverPath.FAST, SolverPath.PLAIN, SolverPath.PULP)
+HIGHS_PATHS = (SolverPath.FAST, SolverPath.PLAIN)
 NOT_YET = "not supported in multi-period mode yet"
 
 
@@ -53,21 +62,25 @@ class TimelineSolution:
 
 def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_limit: float | None = None,
                    soft: dict[str, float] | None = None,
-                   frozen: Mapping[str, pd.Series] | None = None) -> TimelinePlan:
+                   frozen: Mapping[str, pd.Series] | None = None,
+                   highs_options: Mapping[str, Any] | None = None) -> TimelinePlan:
     """Maximize the value served over the horizon, then minimize its discounted cost; raise
     InfeasibleError (naming the period and limit) or SolverError.
 
     ``soft``: policy limits priced instead of hard (price per TPP of violation per family, as
-    :func:`optimizer.planner.solve.soft_prices`); fast and plain paths.
+    :func:`optimizer.planner.solve.soft_prices`); every path but pulp.
     ``frozen``: period id -> new stock per (site_id, sku) in units (beyond the installed base),
-    fixed in those periods."""
+    fixed in those periods.
+    ``highs_options``: HiGHS options by HiGHS's names (``--threads``), on the HiGHS paths (fast
+    and plain) only; both stages run with them."""
     path, time_limit = check_run_options(path, time_limit, None, integer=False)
-    if path not in PATHS:
-        raise InputError(f"--path {path.value}: {NOT_YET}; use {', '.join(p.value for p in PATHS)}")
     prices = soft_prices(soft, tl.first) if soft is not None else None
     if path == SolverPath.PULP and (prices is not None or frozen):
         raise InputError(f"--path pulp with {'--soft' if prices is not None else '--freeze-through'}: "
                          f"{NOT_YET}; use --path fast or plain")
+    if highs_options and path not in HIGHS_PATHS:
+        raise InputError("highs_options work with the fast and plain paths (HiGHS) only")
+    native = MappingProxyType(dict(highs_options or {}))
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     td = TimelineData.from_timeline(tl)
@@ -75,9 +88,9 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     if path == SolverPath.PULP:
         sol = _pulp(td, time_limit, timings)
     elif path == SolverPath.FAST and not frozen:
-        sol = _fast(td, time_limit, prices, timings, t0)
+        sol = _fast(td, time_limit, prices, native, timings, t0)
     else:       # re-planning fixes stock per site: the plain formulation (said in a note)
-        sol = _plain(td, time_limit, prices, frozen or {}, timings, t0)
+        sol = _plain(td, path, time_limit, prices, frozen or {}, native, timings, t0)
     _raise_for_status(sol, td, list(frozen)[-1] if frozen else None)
     t1 = time.perf_counter()
     placement, service, figures = timeline_figures(tl, sol.periods)
@@ -95,13 +108,16 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     return TimelinePlan(placement, service, summary, scenario, timeline=tl)
 
 
-def _plain(td: TimelineData, time_limit: float | None, prices: dict | None,
-           frozen: Mapping[str, pd.Series], timings: dict, t0: float) -> TimelineSolution:
-    """The plain multi-period LP on HiGHS, both stages."""
+def _plain(td: TimelineData, path: SolverPath, time_limit: float | None, prices: dict | None,
+           frozen: Mapping[str, pd.Series], native: Mapping, timings: dict, t0: float) -> TimelineSolution:
+    """The plain multi-period LP on the path's backend (HiGHS for fast and plain, OR-Tools GLOP
+    or PDLP), both stages; any backend of the solver contract with LPs, duals and the cost stage
+    takes it unchanged."""
     lp = with_frozen_stock(soft_rows(build_plain_timeline(td), td, prices), td, frozen)
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    result = HIGHS.solve(lp, SolveOptions(time_limit=time_limit, two_stage=True))
+    result = backend(PLAIN_BACKENDS.get(path, "highs")).solve(
+        lp, SolveOptions(time_limit=time_limit, two_stage=True, native=native))
     timings["solve"] = time.perf_counter() - t1
     counts = {"variables": lp.num_col, "rows": lp.num_row, "nonzeros": int(lp.A.nnz),
               "periods": len(td.periods), "pairs": len(td.first.pairs)}
@@ -109,7 +125,7 @@ def _plain(td: TimelineData, time_limit: float | None, prices: dict | None,
     return TimelineSolution(result, lp, periods, counts)
 
 
-def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, timings: dict,
+def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, native: Mapping, timings: dict,
           t0: float) -> TimelineSolution:
     """The fast multi-period LP (optimizer.model.fast_periods) on HiGHS, both stages, expanded
     back to sites and pairs period by period."""
@@ -117,7 +133,7 @@ def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, timin
     lp = soft_rows(fm.fast.lp, td, prices)
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    options = SolveOptions(time_limit=time_limit, two_stage=True, native=MappingProxyType(timeline_highs_options(td, lp)),
+    options = SolveOptions(time_limit=time_limit, two_stage=True, native=MappingProxyType({**timeline_highs_options(td, lp), **native}),
                            cost_stage_native=MappingProxyType(COST_STAGE_OPTIONS))
     result = HIGHS.solve(lp, options)
     timings["solve"] = time.perf_counter() - t1
@@ -254,19 +270,35 @@ def _check_frozen(td: TimelineData, frozen: Mapping[str, pd.Series]) -> None:
 
 def _raise_for_status(sol: TimelineSolution, td: TimelineData, frozen_through: str | None) -> None:
     """Infeasible: diagnosed over every period's policy rows (exit 3, naming period and limit);
-    any other status without a plan: as a snapshot solve (exit 4)."""
+    any other status without a plan: as a snapshot solve (exit 4). "Infeasible or unbounded"
+    (OR-Tools says it of an infeasible plain LP, whose value columns have no upper bounds) is
+    told apart first (:func:`_definite_status`)."""
     from optimizer.planner.solve import _raise_for_status as snapshot_raise
     from optimizer.results.solution import Solution
-    status = sol.result.status
-    if status in (Status.INFEASIBLE, Status.INFEASIBLE_OR_UNBOUNDED) and sol.lp is not None \
-            and (status == Status.INFEASIBLE or sol.lp.objective_bounded()):
+    status = _definite_status(sol)
+    if status == Status.INFEASIBLE and sol.lp is not None:
         frozen = f" (stock frozen through {frozen_through})" if frozen_through else ""
         limits = {lim.row + p.tag: (p.d, lim, f"in period {p.id}{frozen}: {lim.name}: ")
                   for p in td.periods for lim in p.d.limits}
         message, families, names = diagnose_rows(sol.lp, limits)
         raise InfeasibleError(f"infeasible: {message}", families, names)
+    if status == Status.INFEASIBLE_OR_UNBOUNDED and sol.lp is not None:
+        raise SolverError(f"{sol.result.solver}: infeasible or unbounded: the solver proved one of the two "
+                          "without saying which, and a re-solve did not tell them apart", status.value)
     if not status.has_solution:
-        snapshot_raise(Solution(sol.result, lp=sol.lp), td.first)
+        snapshot_raise(Solution(replace(sol.result, status=status), lp=sol.lp), td.first)
+
+
+def _definite_status(sol: TimelineSolution) -> Status:
+    """The solve's status, with "infeasible or unbounded" settled on the LP: infeasible when its
+    column bounds cap the value (:meth:`LinearProgram.objective_bounded`), else as HiGHS finds
+    it without presolve (which tells the two apart)."""
+    status = sol.result.status
+    if status != Status.INFEASIBLE_OR_UNBOUNDED or sol.lp is None:
+        return status
+    if sol.lp.objective_bounded():
+        return Status.INFEASIBLE
+    return highs.solve_lp(sol.lp, options={"presolve": "off"}, lexicographic=False).status
 
 
 def soft_summary(sol: TimelineSolution, td: TimelineData, prices: dict[str, float],

@@ -843,24 +843,28 @@ def sweep_cmd(
     restart: Annotated[bool, typer.Option("--restart", help="Discard what an earlier sweep wrote into --out, "
                                           "then run afresh")] = False,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows of the tier-move ranking to print")] = 15,
+    objective: Annotated[Objective, typer.Option(
+        "--objective", help="Every variant's objective, as solve --objective: serve (the most valuable demand "
+        "served, then the cheapest plan) or margin (needs markets.csv usd_per_h100e_hour)")] = Objective.SERVE,
 ) -> None:
     """Solve many variants of SCENARIO (policy parameters, tier moves, caps, demand and inventory
-    multipliers), in parallel and resumably; write results.csv/.parquet, plans and a chart."""
+    multipliers), in parallel and resumably; write results.csv/.parquet, plans and a chart. On a
+    multi-period scenario (periods.csv) every variant is a multi-period plan, its parameters
+    applied to every period."""
     options, started = dict(locals()), utc_now()
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from optimizer.batch.compare import tier_move_ranking
     from optimizer.batch.sweep import SOLVED, run_sweep, sweep_counts, sweep_manifest
     from optimizer.batch.variants import grid_variants
+    from optimizer.batch.worker import load_base
     try:
-        if has_periods(scenario):
-            raise InputError(f"sweep: {NOT_YET}; solve each variant with fleetopt solve")
         _check_dask(dask)
         check_out_dir(out, "sweep", scenario)      # before any work; run_sweep locks --out
-        base = load_scenario(scenario, policy)
+        base = load_base(scenario, policy)
         variants = grid_variants(grid, vary or [], [p for p in (policies or "").split(",") if p], each_tier2, base)
         _check_policies(scenario, {str(v.params["policy"]) for v in variants if "policy" in v.params})
-        run = sweep_manifest(base, variants, options, started)
+        run = sweep_manifest(base, variants, options, started, objective)
         counts = {"done": 0, "failed": 0}
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TextColumn("failed {task.fields[failed]}"), TimeRemainingColumn(), transient=False) as bar:
@@ -876,6 +880,9 @@ def sweep_cmd(
     except FleetoptError as exc:
         _fail(exc)
     _print_notes(base.notes)
+    if has_periods(scenario):
+        typer.echo(f"multi-period: each variant planned over {len(base.periods)} periods ({', '.join(base.ids)}), "
+                   "its parameters applied to every period")
     if table.attrs["skipped"]:
         typer.echo(f"resumed: {table.attrs['skipped']} of {len(variants)} variants were done by an earlier run "
                    "and skipped")
@@ -893,12 +900,13 @@ def sweep_cmd(
 def _check_policies(scenario: Path, names: set[str]) -> None:
     """Every variant policy (--policies, --vary policy=, a grid's policy) is validated on the
     scenario exactly as a base policy is (its values, country codes, home country and caps
-    under its tiers): a bad one is exit 2 before any work, not a variant that fails while the
-    sweep exits 0."""
+    under its tiers; in every period of a multi-period scenario): a bad one is exit 2 before
+    any work, not a variant that fails while the sweep exits 0."""
+    from optimizer.batch.worker import load_base
     problems = []
     for name in sorted(names):
         try:
-            load_scenario(scenario, name.strip())
+            load_base(scenario, name.strip())
         except InputError as exc:
             problems += [f"variant policy {name}: {line}" for line in exc.problems]
     if problems:

@@ -136,10 +136,8 @@ def test_explain_says_when_an_optimal_period_prices_no_limit(tmp_path):
     assert "only an optimal plan" not in result.output
 
 
-def test_sweep_and_compare_refuse_multi_period(tmp_path):
+def test_compare_refuses_multi_period_plans(tmp_path):
     f = periods_folder(tmp_path)
-    sweep = run("sweep", f, "--out", tmp_path / "sw", "--vary", "min_tier1_share=0.5,0.6")
-    assert sweep.exit_code == 2 and "not supported in multi-period mode yet" in sweep.output
     assert run("solve", f, "--out", tmp_path / "p1").exit_code == 0
     compare = run("compare", tmp_path / "p1", tmp_path / "p1")
     assert compare.exit_code == 2 and "multi-period plan" in compare.output

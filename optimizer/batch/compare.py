@@ -67,6 +67,10 @@ def compare_dirs(a: Path, b: Path) -> Comparison:
         both = ra.merge(rb, on="variant", how="outer", suffixes=("_a", "_b"))
         both["objective_change"] = both["objective_b"] - both["objective_a"]
         return Comparison({"variants": both})
+    if {kinds[a], kinds[b]} == {"a sweep folder", "a plan folder"}:
+        sweep = a if kinds[a] == "a sweep folder" else b
+        raise InputError(f"compare: A {a} is {kinds[a]} and B {b} is {kinds[b]}: compare takes two plans or two "
+                         f"sweeps; to compare one variant's plan with a plan, give {sweep}/variants/ID/plan")
     if kinds[a] != "a plan folder" or kinds[b] != "a plan folder":
         raise InputError(f"compare: A {a} ({kinds[a]}) and B {b} ({kinds[b]}) must be two plan folders "
                          "(placement.csv) or two sweep folders (results.csv)")

@@ -24,11 +24,12 @@ import pandas as pd
 
 from optimizer.batch.compare import tier_move_ranking
 from optimizer.batch.variants import Variant, result_path
-from optimizer.batch.worker import ChunkSolver
+from optimizer.batch.worker import MP_MARGIN, ChunkSolver, load_base
 from optimizer.errors import InputError
 from optimizer.inputs.scenario import Scenario
-from optimizer.inputs.validation import load_scenario
-from optimizer.io.manifest import build_manifest, resume_differences
+from optimizer.inputs.timeline import Timeline
+from optimizer.io.manifest import build_manifest, resume_differences, timeline_manifest
+from optimizer.model.data import Objective
 from optimizer.outdir import (
     SWEEP_FILES,
     check_out_dir,
@@ -38,6 +39,7 @@ from optimizer.outdir import (
     write_text_atomic,
     write_with,
 )
+from optimizer.planner.solve import check_objective
 
 
 def solve_chunk(scenario_dir: str, policy: str | None, variants: list[Variant], out_dir: str,
@@ -66,33 +68,44 @@ def chunks(items: list, n: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)] if items else []
 
 
-def sweep_manifest(base: Scenario, variants: list[Variant], options: dict[str, Any],
-                   started: str | None = None) -> dict[str, Any]:
-    """The sweep's run manifest: the base scenario's files and policy, every policy file a
-    variant names, the fleetopt version (together, the resume key) and the options."""
+def sweep_manifest(base: Scenario | Timeline, variants: list[Variant], options: dict[str, Any],
+                   started: str | None = None, objective: Objective | str = Objective.SERVE) -> dict[str, Any]:
+    """The sweep's run manifest: the base scenario's files and policy (every period's, on a
+    timeline), every policy file a variant names, the objective, the fleetopt version (together,
+    the resume key) and the options. The objective is checked first, as ``solve`` checks it
+    (InputError: ``margin`` with abstract values; ``margin`` on a timeline, not supported yet)."""
+    objective = check_objective(base.first if isinstance(base, Timeline) else base, objective)
+    if isinstance(base, Timeline) and objective != Objective.SERVE:
+        raise InputError(MP_MARGIN)
     specs = [str(v.params["policy"]) for v in variants if "policy" in v.params]
-    return build_manifest("sweep", base.path, base.policy, options, started, variant_policies=specs)
+    run = (timeline_manifest(base, options, started, "sweep", specs) if isinstance(base, Timeline)
+           else build_manifest("sweep", base.path, base.policy, options, started, variant_policies=specs))
+    return {**run, "objective": objective.value}
 
 
 def run_sweep(scenario_dir: Path, variants: list[Variant], out_dir: Path, policy: str | None = None,
               workers: int = 1, dask: str | None = None, progress: Callable[[dict], None] | None = None,
               run: dict[str, Any] | None = None,
-              restart: bool = False) -> pd.DataFrame:
+              restart: bool = False, objective: Objective | str = Objective.SERVE) -> pd.DataFrame:
     """Solve every variant not yet done; write results.csv/.parquet and the chart; return the table.
 
     ``out_dir`` must be new, empty or a sweep folder (the output-folder rule). An existing sweep
-    is resumed only when its manifest shows the same scenario files, policy, variant policy
-    files and fleetopt version as ``run`` (built here when not given); otherwise InputError,
-    unless ``restart``, which first removes what the sweep wrote. The returned table's
-    ``attrs["skipped"]`` counts the variants done by an earlier run and skipped.
+    is resumed only when its manifest shows the same scenario files, policy (of every period),
+    variant policy files, objective and fleetopt version as ``run`` (built here, under
+    ``objective``, when not given; a given ``run`` carries its own ``objective``); otherwise
+    InputError, unless ``restart``, which first removes what the sweep wrote. Each variant is
+    solved under the run's objective. The returned table's ``attrs["skipped"]`` counts the
+    variants done by an earlier run and skipped. On a scenario folder with periods.csv each
+    variant is a multi-period plan, its parameters applied to every period.
     """
     target = check_out_dir(out_dir, "sweep", scenario_dir)
     with out_lock(target):
         check_out_dir(out_dir, "sweep", scenario_dir, checked=target)     # again, under the lock
         if run is None:
-            run = sweep_manifest(load_scenario(scenario_dir, policy), variants, {"policy": policy})
+            run = sweep_manifest(load_base(scenario_dir, policy), variants, {"policy": policy}, objective=objective)
         run = _open_sweep(target, run, restart, out_dir)
         write_json_atomic(target / "sweep.json", {"run": run, "scenario": str(scenario_dir), "policy": policy,
+                                                  "objective": run["objective"],
                                                   "variants": [dataclasses.asdict(v) for v in variants]})
         done = load_done(target, variants)
         todo = [v for v in variants if v.id not in done]

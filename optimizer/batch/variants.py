@@ -17,11 +17,12 @@ import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from optimizer.errors import InputError
 from optimizer.inputs.countries import dataset_countries, place_sites, policy_problems, resolve_countries, unknown_codes
 from optimizer.inputs.scenario import Scenario
+from optimizer.inputs.timeline import Timeline, _by_period
 from optimizer.policy.policy import Policy, load_policy
 
 POLICY_FIELDS = ("min_home_share", "min_tier1_share", "max_tier2_country_share", "tier2_country_cap_tpp")
@@ -73,11 +74,24 @@ def check_keys(keys: Iterable[str], where: str) -> None:
                          f"{', '.join(PARAMETERS)}")
 
 
-def check_targets(keys: set[str], base: Scenario) -> None:
+def snapshots(base: Scenario | Timeline) -> Sequence[Scenario]:
+    """The snapshot scenarios a sweep's parameters apply to: the scenario, or every period's."""
+    return [p.scenario for p in base.periods] if isinstance(base, Timeline) else [base]
+
+
+def check_targets(keys: set[str], base: Scenario | Timeline) -> None:
     """Refuse (exit 2, before any work) a multiplier that names no sku (case-sensitive, as in
     chips.csv) or no country with a market (any case), and a cap on a territory that counts as
     another country (its cap would never apply), unless the sweep also moves that territory's
-    tier (which can make it a country of its own)."""
+    tier (which can make it a country of its own). A timeline is checked in every period (each
+    problem once)."""
+    problems = list(dict.fromkeys(line for s in snapshots(base) for line in _target_problems(keys, s)))
+    if problems:
+        raise InputError(problems)
+
+
+def _target_problems(keys: set[str], base: Scenario) -> list[str]:
+    """The problems :func:`check_targets` refuses, on one snapshot."""
     skus, countries = sorted(map(str, base.chips.index)), sorted(set(base.markets["country"]))
     moved = {k.partition(".")[2].upper() for k in keys if k.startswith("tier.")}
     problems = []
@@ -94,13 +108,13 @@ def check_targets(keys: set[str], base: Scenario) -> None:
             owner = base.counts_as[code]
             problems.append(f"sweep: {key}: {code} counts as {owner} for policy purposes, so a cap on "
                             f"{code} would never apply (caps are per country): write cap.{owner}")
-    if problems:
-        raise InputError(problems)
+    return problems
 
 
 def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_tier2: bool,
-                  base: Scenario) -> list[Variant]:
-    """All variants: the grid file's, then the shorthands' (each combined as a product)."""
+                  base: Scenario | Timeline) -> list[Variant]:
+    """All variants: the grid file's, then the shorthands' (each combined as a product). On a
+    timeline, ``each_tier2`` moves each country that is Tier 2 in any period."""
     axes: dict[str, list] = {}
     rows: list[dict] = []
     if grid is not None:
@@ -136,7 +150,7 @@ def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_
     if rows:
         product = [{**r, **p} for r in rows for p in product]
     if each_tier2:
-        countries = sorted(set(base.sites.loc[base.sites["tier"] == 2, "policy_country"]))
+        countries = sorted({k for s in snapshots(base) for k in s.sites.loc[s.sites["tier"] == 2, "policy_country"]})
         product = [p for p in product] + [{**p, f"tier.{k}": 1} for p in product for k in countries]
     check_targets({k for p in product for k in p}, base)
     nan_keys = sorted({k for p in product for k, v in p.items() if isinstance(v, float) and math.isnan(v)})
@@ -209,6 +223,50 @@ def apply_variant(base: Scenario, params: dict[str, Any]) -> Scenario:
     return dataclasses.replace(edited, sites=sites, tiers=countries.tiers, counts_as=countries.counts_as,
                                policy=policy, notes=list(dict.fromkeys(notes)), variant=dict(params),
                                load_timings={})      # a variant is not read from disk: no load time of its own
+
+
+def apply_timeline_variant(tl: Timeline, params: dict[str, Any]) -> Timeline:
+    """The timeline with the variant applied to every period (sweep parameters apply to every
+    period, as ``--policy`` does), each period's scenario through :func:`apply_variant`:
+
+    * ``policy`` replaces every period's policy (periods.csv ``policy`` is overridden: a note);
+    * policy fields, ``tier.ISO3`` and ``cap.ISO3`` edit each period's own policy;
+    * ``demand_multiplier`` scales each period's demand (demand.csv rows and markets.csv alike);
+    * ``inventory_multiplier`` scales the units available by each period, i.e. chips.csv
+      inventory and every delivery alike (availability stays cumulative).
+
+    Each period's plan records the parameters (its policy record's ``sweep_parameters``), so
+    ``fleetopt check`` applies them period by period. A problem found in some periods only
+    names them; the notes are the timeline's, with each period's as the variant left them."""
+    problems: dict[str, list[str]] = {}
+    periods = []
+    for p in tl.periods:
+        try:
+            periods.append(dataclasses.replace(p, scenario=apply_variant(p.scenario, params)))
+        except InputError as exc:
+            for line in exc.problems:
+                problems.setdefault(line, []).append(p.id)
+    if problems:
+        raise InputError(_by_period(problems, tl.ids))
+    return dataclasses.replace(tl, periods=tuple(periods), notes=_timeline_notes(tl, periods, params))
+
+
+def _timeline_notes(tl: Timeline, periods: list, params: dict[str, Any]) -> list[str]:
+    """A variant timeline's notes: the base timeline's notes that are not about its periods'
+    scenarios, a note when the variant's policy overrides periods.csv, then each note of the
+    variant's periods (prefixed by the periods it holds in, when not all)."""
+    def per_period(items) -> list[str]:
+        lines: dict[str, list[str]] = {}
+        for p in items:
+            for line in p.scenario.notes:
+                lines.setdefault(line, []).append(p.id)
+        return _by_period(lines, tl.ids)
+
+    stale = set(per_period(tl.periods))
+    named = sorted({p.policy_source for p in tl.periods})
+    override = ([f"sweep variant policy={params['policy']} applies to every period; the periods' own "
+                 f"policies ({', '.join(named)}) are overridden"] if "policy" in params else [])
+    return list(dict.fromkeys([*(n for n in tl.notes if n not in stale), *override, *per_period(periods)]))
 
 
 def _notes_not_about_tiers(base: Scenario) -> list[str]:

@@ -10,8 +10,8 @@ ortools, pulp versions), ``python``, ``command`` (sys.argv), ``options`` (as res
 ``scenario`` (``path`` and ``inputs``: sha256 of every input file the loader reads),
 ``datasets`` (sha256 of the shipped countries.csv), ``policy`` (name, source, sha256 of its file,
 ``effective_sha256`` of the policy as used), ``started_utc``; a sweep adds ``variant_policies``
-(sha256 of each policy file its variants name), a multi-period plan ``period_policies`` (each
-period's policy fingerprint).
+(sha256 of each policy file its variants name) and ``objective`` (``serve`` or ``margin``), a
+multi-period plan or sweep ``period_policies`` (each period's policy fingerprint).
 """
 from __future__ import annotations
 
@@ -66,11 +66,12 @@ def build_manifest(kind: str, folder: Path | None, policy: Policy | None, option
     return run
 
 
-def timeline_manifest(tl: Timeline, options: dict[str, Any], started: str | None = None) -> dict[str, Any]:
-    """The ``run`` block of a multi-period plan: as a snapshot plan's (the scenario's input files
-    include periods.csv, deliveries.csv, capacity.csv and demand.csv; ``policy`` is the first
-    period's), plus ``period_policies``, each period's policy fingerprint."""
-    run = build_manifest("plan", tl.path, tl.first.policy, options, started)
+def timeline_manifest(tl: Timeline, options: dict[str, Any], started: str | None = None, kind: str = "plan",
+                       variant_policies: Iterable[str] = ()) -> dict[str, Any]:
+    """The ``run`` block of a multi-period plan (or sweep): as a snapshot run's (the scenario's
+    input files include periods.csv, deliveries.csv, capacity.csv and demand.csv; ``policy`` is
+    the first period's), plus ``period_policies``, each period's policy fingerprint."""
+    run = build_manifest(kind, tl.path, tl.first.policy, options, started, variant_policies)
     run["period_policies"] = {p.id: policy_fingerprint(p.scenario.policy) for p in tl.periods}
     return run
 
@@ -147,7 +148,9 @@ def input_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 def resume_differences(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
     """Why the results of the run ``old`` cannot be reused by ``new`` (empty: they can): the
-    scenario's files, the policy, a variant's policy file or the fleetopt version differ."""
+    scenario's files, the policy (of any period), a variant's policy file, the objective or the
+    fleetopt version differ. A manifest without ``objective`` was a ``serve`` run (before
+    sweeps had ``--objective``)."""
     if not old or old.get("schema") != SCHEMA:
         return ["it was written by an older fleetopt, without a resume key"]
     out = input_differences(old, new)
@@ -155,6 +158,13 @@ def resume_differences(old: dict[str, Any] | None, new: dict[str, Any]) -> list[
     if was.get("effective_sha256") != now.get("effective_sha256"):
         out.append(f"the policy differs ({now.get('name')} from {now.get('source')}; "
                    f"was {was.get('name')} from {was.get('source')})")
+    was, now = old.get("period_policies") or {}, new.get("period_policies") or {}
+    out += [f"the policy of period {pid} differs ({(now.get(pid) or {}).get('name')}; was "
+            f"{(was.get(pid) or {}).get('name')})" for pid in dict.fromkeys([*was, *now])
+            if (was.get(pid) or {}).get("effective_sha256") != (now.get(pid) or {}).get("effective_sha256")]
+    was, now = old.get("objective", "serve"), new.get("objective", "serve")
+    if was != now:
+        out.append(f"the objective differs ({now}; was {was})")
     a, b = old.get("variant_policies") or {}, new.get("variant_policies") or {}
     out += [f"policy {spec} changed" for spec in sorted(a.keys() & b.keys()) if a[spec] != b[spec]]
     if old.get("fleetopt_version") != new.get("fleetopt_version"):

@@ -281,7 +281,6 @@ def _solve_timeline(o: dict, started: str) -> None:
     from optimizer.planner.periods import solve_timeline
     try:
         unsupported = [flag for key, flag in MP_UNSUPPORTED.items() if o[key]]
-        unsupported += ["--objective margin"] if o["objective"] != Objective.SERVE else []
         if unsupported:
             raise InputError([f"{flag}: {NOT_YET}" for flag in unsupported])
         if (o["freeze_through"] is None) != (o["plan_dir"] is None):
@@ -301,7 +300,7 @@ def _solve_timeline(o: dict, started: str) -> None:
             frozen = read_frozen_stock(o["plan_dir"], tl, o["freeze_through"]) if o["plan_dir"] else None
             prices = _parse_prices(o["soft_price"]) if (o["soft"] or o["soft_price"]) else None
             plan = solve_timeline(tl, path=o["path"], time_limit=o["time_limit"], soft=prices, frozen=frozen,
-                                  highs_options=highs_options)
+                                  highs_options=highs_options, objective=o["objective"])
             write_plan(plan, o["out"], timeline_manifest(tl, o, started), formats=chosen)
             if o["report"]:
                 from optimizer.analysis.report import write_report
@@ -326,11 +325,25 @@ def _print_timeline_summary(summary: dict, out: Path) -> None:
     cost = summary["cost"]
     typer.echo(f"over {len(summary['periods'])} periods: served {summary['served_pct']:.2f} % of demand; value "
                f"{summary['objective']:,.0f}; cost ${cost['total_usd']:,.0f} (discounted ${cost['discounted_usd']:,.0f})")
+    _print_timeline_money(summary["economics"])
     _print_soft_violations(summary)
     if summary.get("freeze"):
         typer.echo(f"stock kept from the earlier plan through {summary['freeze']['through']}")
     _print_notes(summary.get("notes", []))
     typer.echo(_written_line(out))
+
+
+def _print_timeline_money(money: dict) -> None:
+    """The objective, and over the horizon (each period's USD per year x years x discount) the
+    annualised cost of the stock and, with dollar values, revenue and margin."""
+    typer.echo(f"objective {money['objective']}: annualised cost of the stock ${money['annualised_cost_usd']:,.0f} "
+               f"over the horizon (each period's USD per year x years x discount; annuities at "
+               f"{100 * money['discount_rate']:g} %)")
+    if money["margin_usd"] is not None:
+        typer.echo(f"revenue ${money['revenue_usd']:,.0f}, margin ${money['margin_usd']:,.0f} over the horizon "
+                   "(discounted)")
+    else:
+        typer.echo("values are abstract value units (markets.csv value), not dollars: no revenue or margin")
 
 
 def _print_notes(notes: Iterable[str]) -> None:
@@ -757,7 +770,7 @@ def explain_cmd(
     """Solve, then rank the binding limits by the value of one more unit of headroom and list
     unserved demand by market with its reason."""
     if has_periods(scenario):
-        return _explain_timeline(scenario, policy, top)
+        return _explain_timeline(scenario, policy, top, objective)
     try:
         s = load_scenario(scenario, policy)
         plan = solve(s, probe_shares=True, objective=objective)
@@ -784,16 +797,20 @@ def explain_cmd(
         typer.echo(f"  {r.market_id:<40} {r.unserved_tpp:>18,.0f} of {r.demand_tpp:>18,.0f} TPP  {r.reason}")
 
 
-def _explain_timeline(scenario: Path, policy: str | None, top: int) -> None:
+def _explain_timeline(scenario: Path, policy: str | None, top: int, objective: Objective) -> None:
     """explain on a multi-period scenario: per period, its policy limits ranked by the value of
     one more unit of headroom (the units of the snapshot's explain) and whether they bind."""
     from optimizer.planner.periods import solve_timeline
     try:
-        plan = solve_timeline(load_timeline(scenario, policy))
+        plan = solve_timeline(load_timeline(scenario, policy), objective=objective)
     except FleetoptError as exc:
         _fail(exc)
+    money = plan.summary["economics"]
+    margin = f", margin ${money['margin_usd']:,.0f}" if objective == Objective.MARGIN else ""
     typer.echo(f"served {plan.summary['served_pct']:.2f} % of demand over {len(plan.summary['periods'])} periods; "
-               f"value {plan.summary['objective']:,.0f}")
+               f"value {plan.summary['objective']:,.0f} ({money['value_unit']}, each period's x years x discount){margin}")
+    typer.echo(f"prices: the objective gained over the horizon ({money['value_unit']} x years x discount) per unit of "
+               "headroom of a limit in its period")
     for r in plan.summary["periods"]:
         prices = (r["prices"] or {}).get("policy", {})
         ranked = sorted(((v, k) for k, v in prices.items() if abs(v) > 1e-9), key=lambda vk: -abs(vk[0]))

@@ -14,6 +14,7 @@ from helpers import M, chip, market, site, write_scenario
 from timeline_helpers import timeline_from
 
 from optimizer.errors import InfeasibleError
+from optimizer.inputs.economics import USD_H100E_HOUR_TO_TPP_YEAR as PER_TPP_YEAR
 from optimizer.planner.periods import solve_timeline
 
 POLICIES = ['ban_tier3 = true\n',
@@ -23,7 +24,11 @@ POLICIES = ['ban_tier3 = true\n',
 COUNTRIES = [("USA", 40.0, -100.0), ("DEU", 50.0, 10.0), ("IND", 20.0, 78.0), ("POL", 52.0, 20.0)]
 
 
-def random_timeline(tmp_path, seed: int):
+def random_timeline(tmp_path, seed: int, dollars: bool = False):
+    """A random timeline (see the module docstring). ``dollars``: the same timeline with values in
+    dollars (usd_per_h100e_hour giving the same value per TPP-year), capex x 1e6 (so a unit's
+    annuity is near what it earns a year) and a random energy price per site, for the margin
+    objective (tests/test_periods_money.py)."""
     rng = np.random.default_rng(seed)
     sites, power = [], {}
     for i in range(int(rng.integers(6, 10))):
@@ -37,6 +42,12 @@ def random_timeline(tmp_path, seed: int):
                       value=float(rng.uniform(0.5, 2.0)))
                for k, (iso, lat, lon) in enumerate(COUNTRIES)]
     installed = [("S0", "H", 3.0)] if sites[0]["power_mw"] > 0.01 else None
+    if dollars:
+        money = np.random.default_rng(seed + 1000)
+        chips = [{**c, "capex_usd": c["capex_usd"] * 1e6} for c in chips]
+        sites = [{**s, "energy_usd_per_mwh": float(money.choice([0.0, 5e3, 1e4]))} for s in sites]
+        markets = [{**{k: v for k, v in m.items() if k != "value"}, "usd_per_h100e_hour": m["value"] / PER_TPP_YEAR}
+                   for m in markets]
     f = write_scenario(tmp_path, sites, chips, markets, installed=installed, policy=POLICIES[0])
     T = int(rng.integers(2, 4))
     late = [s["site_id"] for s in sites if rng.random() < 0.5]
@@ -54,9 +65,9 @@ def random_timeline(tmp_path, seed: int):
     return timeline_from(f, specs)
 
 
-def solved(tl, path):
+def solved(tl, path, objective="serve"):
     try:
-        return solve_timeline(tl, path=path)
+        return solve_timeline(tl, path=path, objective=objective)
     except InfeasibleError:
         return None
 

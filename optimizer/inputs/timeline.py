@@ -59,6 +59,10 @@ from optimizer.inputs.validation import (
 )
 from optimizer.policy.policy import DEFAULT_POLICY, Policy, preset_names
 
+NO_DISCOUNT = "none"
+DISCOUNT_SOURCES = (f"{PERIODS_FILE} discount", f"{ECONOMICS_FILE} discount_rate", NO_DISCOUNT)
+"""periods.csv's column, derived from the rate, or 1 in every period (see period_discount_column)."""
+
 
 @dataclass(frozen=True)
 class Period:
@@ -83,6 +87,7 @@ class Timeline:
     deliveries: pd.DataFrame | None = field(default=None, compare=False)   # sku, period, units
     capacity: pd.DataFrame | None = field(default=None, compare=False)     # site_id, period, power_mw, racks
     demand: pd.DataFrame | None = field(default=None, compare=False)       # market_id, period, demand_tpp
+    discount_from: str = NO_DISCOUNT     # where the periods' discount came from (DISCOUNT_SOURCES)
 
     @property
     def ids(self) -> list[str]:
@@ -131,7 +136,7 @@ def load_timeline(folder: str | Path, policy: str | Path | Policy | None = None)
     sources, override_notes = _policy_specs(folder, periods, policy)
     resolved = _resolve_policies(folder, sources, policy, problems)
     _check_period_references(periods, extra, files, problems)
-    discounts, discount_notes = period_discount_column(periods, files.economics, problems)
+    discounts, discount_from, discount_notes = period_discount_column(periods, files.economics, problems)
     if problems:
         raise InputError(problems)
     scenarios, found, period_notes = _period_scenarios(folder, periods, extra, files, sources, resolved)
@@ -145,33 +150,35 @@ def load_timeline(folder: str | Path, policy: str | Path | Policy | None = None)
     notes = [*where, *override_notes, *column_notes, *discount_notes, *_by_period(period_notes, list(periods.index))]
     return Timeline(name=folder.resolve().name, periods=tuple(out), path=folder, notes=notes,
                     deliveries=extra[DELIVERIES.file], capacity=extra[CAPACITY.file],
-                    demand=extra[DEMAND.file])
+                    demand=extra[DEMAND.file], discount_from=discount_from)
 
 
 def period_discount_column(periods: pd.DataFrame | None, economics: Economics, problems: list[str]
-                           ) -> tuple[pd.Series, list[str]]:
-    """Each period's discount and the note that says where it came from. periods.csv ``discount``
+                           ) -> tuple[pd.Series, str, list[str]]:
+    """Each period's discount, where it came from (one of DISCOUNT_SOURCES) and the note that
+    says so. periods.csv ``discount``
     is the one source when given (economics.toml ``discount_rate`` then sets only the annuity, said
     in a note); without it, with economics.toml setting ``discount_rate``, each period is
     discounted from its start (:func:`optimizer.inputs.economics.period_discounts`, said in a note);
     otherwise 1. Refused: a column blank in some periods while the rate is set (two sources), and
     a derived discount below the column's range (a long horizon at a high rate)."""
+    column, derived_from, _ = DISCOUNT_SOURCES
     if periods is None:
-        return pd.Series(dtype=float), []
+        return pd.Series(dtype=float), NO_DISCOUNT, []
     given = periods[DISCOUNT.name]
     blank = given.isna()
     rate = economics.discount_rate
     where = f"{ECONOMICS_FILE} discount_rate = {rate:g}"
     if not economics.rate_given:
-        return given.fillna(1.0), []
+        return given.fillna(1.0), NO_DISCOUNT if blank.all() else column, []
     if not blank.any():
-        return given, [f"{PERIODS_FILE} column discount discounts the periods; {where} sets only the annuity "
+        return given, column, [f"{PERIODS_FILE} column discount discounts the periods; {where} sets only the annuity "
                        "of capex (periods.csv wins for discounting)"]
     if not blank.all():
         problems.append(f"{PERIODS_FILE}: column discount is empty in periods {_ids(pd.Series(given.index[blank]))} "
                         f"while {where} is set: give every period a discount, or leave the column out to derive "
                         "each period's discount from the rate")
-        return given, []
+        return given, column, []
     derived = pd.Series(period_discounts(rate, periods["years"].to_numpy(float)), index=periods.index)
     low = derived[derived < DISCOUNT.min_positive]
     if len(low):
@@ -179,7 +186,7 @@ def period_discount_column(periods: pd.DataFrame | None, economics: Economics, p
                         f"(the range fleetopt solves exactly) in periods {_ids(pd.Series(low.index), low.map('{:.3g}'.format))}; "
                         "give periods.csv a discount column, lower the rate, or shorten the horizon")
     shown = _ids(pd.Series(derived.index), derived.map("{:.4g}".format))
-    return derived, [f"{PERIODS_FILE} has no discount column: each period's discount is derived from {where} "
+    return derived, derived_from, [f"{PERIODS_FILE} has no discount column: each period's discount is derived from {where} "
                      f"as (1 + r)^-(years before the period): {shown}"]
 
 

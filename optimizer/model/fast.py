@@ -106,13 +106,14 @@ def pool_layout(d: ModelData, pools: Pools) -> tuple[np.ndarray, np.ndarray]:
 
 
 def add_pool_placement_vars(b: LPBuilder, d: ModelData, pools: Pools, tag: str = "",
-                            cost: np.ndarray | None = None, hi: np.ndarray | float = np.inf) -> None:
+                            cost: np.ndarray | None = None, hi: np.ndarray | float = np.inf,
+                            weight: float = 1.0) -> None:
     """x[c,p] >= 0, costing ``cost`` per model unit (default the pool's capex + a year of
-    energy), at most ``hi``, worth -margin_cost (zero unless the objective is margin; the same
-    at every site of a pool, see make_pools)."""
+    energy), at most ``hi``, worth -weight·margin_cost (zero unless the objective is margin; the
+    same at every site of a pool, see make_pools; ``weight`` as for the plain placement vars)."""
     xp, xc = pool_layout(d, pools)
     index = pd.MultiIndex.from_arrays([xp, d.scenario.chips.index[xc]], names=["pool", "sku"])
-    b.add_vars("x" + tag, index, obj=-d.margin_cost[pools.first_site[xp], xc],
+    b.add_vars("x" + tag, index, obj=-weight * d.margin_cost[pools.first_site[xp], xc],
                cost=pools.unit_cost[xp, xc] if cost is None else cost, hi=hi)
 
 

@@ -135,7 +135,7 @@ def build_fast_timeline(td: TimelineData, merge_sites: bool = True, hub_tree: bo
         xp, xc = pool_layout(p.d, pl)
         closed = (pl.power[xp] <= 0) | (pl.racks[xp] <= 0)
         add_pool_placement_vars(b, p.d, pl, p.tag, cost=td.stock_cost(t)[pl.first_site[xp], xc],
-                                hi=np.where(closed, 0.0, np.inf))
+                                hi=np.where(closed, 0.0, np.inf), weight=p.weight)
         add_flow_vars(b, p.d, tree, draw_group, draw_node, p.tag, weight=p.weight)
         add_country_total_vars(b, countries, p.tag)
         add_pool_inventory_rows(b, p.d, pl, p.tag)

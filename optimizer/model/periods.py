@@ -19,7 +19,11 @@ Rows, per period t (the snapshot rows of :mod:`optimizer.model.plain` on n[·,·
     every policy limit of t's policy on installed + n[·,·,t]       <limit row>@t
     n[c,s,t] - n[c,s,t-1] >= 0   (t > 1; stock never falls)       stock@t
 
-Objective: max Σ_t years_t·disc_t·Σ value_m·f[m,s,t]. Cost (secondary): Σ_t disc_t·(capex of
+Objective (serve): max Σ_t years_t·disc_t·Σ value_m·f[m,s,t]. Under the margin objective
+(optimizer.model.data.Objective) the annuity is charged for each year a unit is in stock,
+discounted like the value: max Σ_t years_t·disc_t·(Σ value_m·f[m,s,t] - Σ margin_cost[c,s]·n[c,s,t])
+with margin_cost = capex·CRF + a year of energy (the installed base's energy is a constant).
+Cost (secondary, either objective): Σ_t disc_t·(capex of
 units added in t + years_t·annual energy of the stock at the end of t). With added units
 n_t - n_{t-1} it telescopes onto the stock (disc_{T+1} = 0)::
 
@@ -37,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.inputs.timeline import Timeline
-from optimizer.model.data import MTPP, MUSD, UNIT, ModelData
+from optimizer.model.data import MTPP, MUSD, UNIT, ModelData, Objective
 from optimizer.model.lp import LinearProgram, LPBuilder
 from optimizer.model.plain import (
     add_demand_rows,
@@ -79,11 +83,12 @@ class TimelineData:
     periods: tuple[PeriodData, ...]
 
     @classmethod
-    def from_timeline(cls, tl: Timeline) -> "TimelineData":
-        """One ModelData per period; the periods share the first one's eligible pairs."""
+    def from_timeline(cls, tl: Timeline, objective: Objective = Objective.SERVE) -> "TimelineData":
+        """One ModelData per period (its margin cost set under ``objective``); the periods share
+        the first one's eligible pairs."""
         periods = []
         for p in tl.periods:
-            d = ModelData.from_scenario(p.scenario)
+            d = ModelData.from_scenario(p.scenario, objective)
             if periods:
                 d.share_network(periods[0].d)
             periods.append(PeriodData(p.id, float(p.years), float(p.discount), d))
@@ -130,7 +135,7 @@ def build_plain_timeline(td: TimelineData) -> LinearProgram:
     for t, p in enumerate(td.periods):
         xs, xc = placement_layout(p.d, sites)
         hi = np.where(np.repeat(td.open[t], p.d.n_chips), np.inf, 0.0)
-        add_placement_vars(b, p.d, sites, p.tag, cost=td.stock_cost(t)[xs, xc], hi=hi)
+        add_placement_vars(b, p.d, sites, p.tag, cost=td.stock_cost(t)[xs, xc], hi=hi, weight=p.weight)
         add_service_vars(b, p.d, p.tag, weight=p.weight)
     for t, p in enumerate(td.periods):
         add_inventory_rows(b, p.d, sites, p.tag)

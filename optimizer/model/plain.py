@@ -48,14 +48,16 @@ def placement_layout(d: ModelData, sites: np.ndarray | None = None) -> tuple[np.
 
 
 def add_placement_vars(b: LPBuilder, d: ModelData, sites: np.ndarray | None = None, tag: str = "",
-                       cost: np.ndarray | None = None, hi: np.ndarray | float = np.inf) -> None:
+                       cost: np.ndarray | None = None, hi: np.ndarray | float = np.inf,
+                       weight: float = 1.0) -> None:
     """x[c,s] >= 0 for every chip at every site outside banned Tier-3 countries, worth
-    -margin_cost[c,s] (zero unless the objective is margin), costing ``cost`` per model unit
+    -weight·margin_cost[c,s] (zero unless the objective is margin; ``weight``: a period's
+    years·discount, the annuity charged for each year in stock), costing ``cost`` per model unit
     (default: capex + a year of energy), at most ``hi``."""
     xs, xc = placement_layout(d, sites)
     s = d.scenario
     index = pd.MultiIndex.from_arrays([s.sites.index[xs], s.chips.index[xc]], names=["site_id", "sku"])
-    b.add_vars("x" + tag, index, obj=-d.margin_cost[xs, xc], cost=d.unit_cost[xs, xc] if cost is None else cost,
+    b.add_vars("x" + tag, index, obj=-weight * d.margin_cost[xs, xc], cost=d.unit_cost[xs, xc] if cost is None else cost,
                hi=hi)
 
 

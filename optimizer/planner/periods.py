@@ -23,7 +23,7 @@ import pandas as pd
 from optimizer.analysis.diagnose import diagnose_rows
 from optimizer.errors import InfeasibleError, InputError, SolverError
 from optimizer.inputs.timeline import Timeline
-from optimizer.model.data import MTPP, UNIT
+from optimizer.model.data import MTPP, UNIT, Objective
 from optimizer.model.elastic import policy_rows, with_elastic_rows
 from optimizer.model.fast_periods import build_fast_timeline, split_timeline_pools
 from optimizer.model.lp import LinearProgram
@@ -32,6 +32,7 @@ from optimizer.planner.solve import (
     COST_STAGE_OPTIONS,
     PLAIN_BACKENDS,
     SolverPath,
+    check_objective,
     check_run_options,
     fast_highs_options,
     soft_prices,
@@ -63,9 +64,14 @@ class TimelineSolution:
 def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_limit: float | None = None,
                    soft: dict[str, float] | None = None,
                    frozen: Mapping[str, pd.Series] | None = None,
-                   highs_options: Mapping[str, Any] | None = None) -> TimelinePlan:
-    """Maximize the value served over the horizon, then minimize its discounted cost; raise
-    InfeasibleError (naming the period and limit) or SolverError.
+                   highs_options: Mapping[str, Any] | None = None,
+                   objective: Objective | str = Objective.SERVE) -> TimelinePlan:
+    """Maximize the value served over the horizon (or the margin), then minimize its discounted
+    cost; raise InfeasibleError (naming the period and limit) or SolverError.
+
+    ``objective``: ``serve``, or ``margin`` (revenue less the annuity and energy of the stock,
+    each period weighted by years·discount; dollar values only, see
+    :func:`optimizer.planner.solve.check_objective`).
 
     ``soft``: policy limits priced instead of hard (price per TPP of violation per family, as
     :func:`optimizer.planner.solve.soft_prices`); every path but pulp.
@@ -74,6 +80,7 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     ``highs_options``: HiGHS options by HiGHS's names (``--threads``), on the HiGHS paths (fast
     and plain) only; both stages run with them."""
     path, time_limit = check_run_options(path, time_limit, None, integer=False)
+    objective = check_objective(tl.first, objective)
     prices = soft_prices(soft, tl.first) if soft is not None else None
     if path == SolverPath.PULP and (prices is not None or frozen):
         raise InputError(f"--path pulp with {'--soft' if prices is not None else '--freeze-through'}: "
@@ -83,10 +90,10 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     native = MappingProxyType(dict(highs_options or {}))
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    td = TimelineData.from_timeline(tl)
+    td = TimelineData.from_timeline(tl, objective)
     _check_frozen(td, frozen or {})
     if path == SolverPath.PULP:
-        sol = _pulp(td, time_limit, timings)
+        sol = _pulp(td, time_limit, timings, objective)
     elif path == SolverPath.FAST and not frozen:
         sol = _fast(td, time_limit, prices, native, timings, t0)
     else:       # re-planning fixes stock per site: the plain formulation (said in a note)
@@ -103,7 +110,7 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     summary = build_timeline_summary(
         tl, sol.result, figures, path=path.value, mode="lp-soft" if prices is not None else "lp",
         model=sol.counts, notes=notes, timings=timings, soft=soft_block,
-        frozen={"through": list(frozen)[-1], "periods": list(frozen)} if frozen else None)
+        frozen={"through": list(frozen)[-1], "periods": list(frozen)} if frozen else None, objective=objective.value)
     scenario = tl.first if tl.first.path is not None or tl.path is None else replace(tl.first, path=tl.path)
     return TimelinePlan(placement, service, summary, scenario, timeline=tl)
 
@@ -164,12 +171,12 @@ def timeline_highs_options(td: TimelineData, lp: LinearProgram) -> dict:
     return fast_highs_options(lp) if len(td.periods) == 1 else {"solver": "ipm"}
 
 
-def _pulp(td: TimelineData, time_limit: float | None, timings: dict) -> TimelineSolution:
+def _pulp(td: TimelineData, time_limit: float | None, timings: dict, objective: Objective) -> TimelineSolution:
     """The algebraic multi-period model on CBC (the independent reference)."""
     from optimizer.solvers.pulp_cbc import solve_pulp_timeline  # imported on demand
     timings["build"] = 0.0
     t1 = time.perf_counter()
-    result, stocks, served = solve_pulp_timeline(td, time_limit=time_limit)
+    result, stocks, served = solve_pulp_timeline(td, time_limit=time_limit, objective=objective)
     timings["solve"] = time.perf_counter() - t1
     counts = {"periods": len(td.periods), "pairs": len(td.first.pairs)}
     if not result.status.has_solution:

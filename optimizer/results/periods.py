@@ -101,10 +101,12 @@ def timeline_tables(tl: Timeline, snap: list[pd.DataFrame],
 def period_record(p, figures: Mapping[str, Any], added: pd.DataFrame, prices: Mapping[str, Any]) -> dict:
     """One entry of summary.json ``periods``: the period's snapshot figures, the units added by
     sku, its cost (capex of the units added + years x annual energy of the stock; undiscounted,
-    and discounted) and its prices."""
+    and discounted), the annualised cost of its stock per year (the annuity of every new unit in
+    stock + a year of energy, what the margin objective charges) and its prices."""
     cost = plan_cost(p.scenario, added)
     energy = cost["energy_usd_per_year"] * p.years
     period_cost = cost["capex_usd"] + energy
+    annual = figures["cost"]["annualised_usd_per_year"]
     return {
         "period": p.id, "years": p.years, "discount": p.discount, "policy": policy_record(p.scenario),
         **{k: figures[k] for k in ("objective", "served_tpp", "demand_tpp", "served_pct", "total_tpp",
@@ -113,6 +115,8 @@ def period_record(p, figures: Mapping[str, Any], added: pd.DataFrame, prices: Ma
         "new_units": {str(k): float(v) for k, v in added.groupby("sku")["new_units"].sum().items() if v > 0},
         "cost_usd": period_cost, "capex_usd": cost["capex_usd"], "energy_usd": energy,
         "discounted_cost_usd": p.discount * period_cost,
+        "annualised_cost_usd_per_year": annual,
+        "margin_usd_per_year": figures["objective"] - annual if p.scenario.economics.dollars else None,
         "prices": dict(prices),
     }
 
@@ -149,17 +153,30 @@ def timeline_figures(tl: Timeline, sols: list[PeriodSolution]) -> tuple[pd.DataF
     return placement, service_all, figures
 
 
+def timeline_economics(tl: Timeline, figures: Mapping[str, Any], objective: str) -> dict[str, Any]:
+    """The objective maximized, the money settings, where the periods' discount came from, and
+    over the horizon (each period's figure per year x years x discount, in USD): revenue (the
+    plan's objective), the annualised cost of the stock and the margin; revenue and margin null
+    with abstract values."""
+    dollars = tl.first.economics.dollars
+    annual = sum(r["annualised_cost_usd_per_year"] * p.years * p.discount for r, p in zip(figures["periods"], tl.periods))
+    revenue = figures["objective"] if dollars else None
+    return {"objective": objective, **tl.first.economics.record(), "discount_from": tl.discount_from,
+            "revenue_usd": revenue, "annualised_cost_usd": annual,
+            "margin_usd": revenue - annual if dollars else None}
+
+
 def build_timeline_summary(tl: Timeline, result: SolveResult, figures: Mapping[str, Any], *, path: str,
                            mode: str, model: Mapping[str, int], notes: list[str],
                            timings: Mapping[str, float], soft: Mapping[str, Any] | None = None,
-                           frozen: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+                           frozen: Mapping[str, Any] | None = None, objective: str = "serve") -> Mapping[str, Any]:
     """The whole multi-period summary, read-only (see optimizer.results.summary.build_summary)."""
     blocks = {"soft": soft, "freeze": frozen}
     return freeze({
         "scenario": tl.name, "status": result.status.value, "termination": result.termination.value,
         "mode": "multi-period", "lp_mode": mode, "path": path, "solver": result.solver,
         "period_ids": tl.ids,
-        **figures,
+        **figures, "economics": timeline_economics(tl, figures, objective),
         "policy": policy_record(tl.first), "model": model, "timings": timings, "notes": notes,
         **{name: block for name, block in blocks.items() if block is not None},
     })

@@ -262,13 +262,14 @@ class CbcBackend:
 CBC = CbcBackend()
 
 
-def solve_pulp_timeline(td, time_limit: float | None = None
+def solve_pulp_timeline(td, time_limit: float | None = None, objective: Objective | str = Objective.SERVE
                         ) -> tuple[SolveResult, list[pd.Series] | None, list[pd.Series] | None]:
     """The multi-period model (optimizer.model.periods) written algebraically, period by period,
     from each period's tables, and solved on CBC in two stages; returns the result, new stock
     per (site, sku) and TPP served per pair, each as one Series per period.
 
-    max Σ_t years_t·disc_t·Σ value·f_t;  stock x_t >= x_{t-1};  each period's snapshot rows on
+    max Σ_t years_t·disc_t·Σ value·f_t (margin: less years_t·disc_t·(capex·CRF + energy)·x_t,
+    from the tables, not from the model data);  stock x_t >= x_{t-1};  each period's snapshot rows on
     x_t and f_t (:func:`_physical`, :func:`_policy`); x_t = 0 at sites closed in t; then min
     Σ_t disc_t·(capex·(x_t - x_{t-1}) + years_t·energy·(installed + x_t))."""
     t0 = time.perf_counter()
@@ -297,6 +298,9 @@ def solve_pulp_timeline(td, time_limit: float | None = None
             chips.at[c, "capex_usd"] * UNIT / MUSD * added[site, c] + p.years * energy.at[site, c] * UNIT / MUSD * v
             for (site, c), v in x.items()))
         value.append(p.weight * pulp.lpSum(s.markets.at[m, "value"] * var for (m, _), var in f.items()))
+        if Objective(objective) == Objective.MARGIN:    # the annuity and energy of each year in stock
+            annual = s.annualised_capex_usd() + energy
+            value.append(-p.weight * pulp.lpSum(annual.at[site, c] * UNIT / MUSD * v for (site, c), v in x.items()))
         xs.append(x)
         fs.append(f)
         before = x

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cases_money import economics
+from cases_money import DOLLARS, economics
 from cases_output import then
 from cases_periods import files
 from harness import Case
@@ -14,6 +14,7 @@ VALIDATE = ("validate", "{scn}")
 SOLVE = ("solve", "{scn}", "--out", "{tmp}/out")
 PERIODS = "period,years\nQ1,0.25\nQ2,0.5\nQ3,1\n"
 RATE = economics("discount_rate = 0.08\n")
+MARGIN = (*SOLVE, "--objective", "margin")
 
 
 def summary_discounts(expected: list[float]):
@@ -47,4 +48,13 @@ CASES = [
          setup=then(economics("discount_rate = 1.0\n"), files(periods="period,years\nQ1,10\nQ2,10\nQ3,1\n"))),
     Case("mpmoney-bad-rate-in-periods", "periods", VALIDATE, 2, ("economics.toml", "discount_rate = -0.1"),
          setup=then(economics("discount_rate = -0.1\n"), files(periods=PERIODS))),
+    Case("mpmoney-margin-abstract-values", "periods", MARGIN, 2,
+         ("--objective margin needs market values in dollars", "usd_per_h100e_hour"), setup=files(periods=PERIODS)),
+    Case("mpmoney-explain-margin-abstract-values", "periods", ("explain", "{scn}", "--objective", "margin"), 2,
+         ("--objective margin needs market values in dollars",), setup=files(periods=PERIODS)),
+    Case("mpmoney-margin-dollars", "periods", MARGIN, 0,
+         ("objective margin", "revenue $", "margin $", "over the horizon", "derived"),
+         setup=then(DOLLARS, RATE, files(periods=PERIODS)), writes=("out",)),
+    Case("mpmoney-margin-dollars-pulp", "periods", (*MARGIN, "--path", "pulp"), 0, ("objective margin", "margin $"),
+         setup=then(DOLLARS, files(periods=PERIODS)), writes=("out",)),
 ]

@@ -269,7 +269,7 @@ def _print_soft_violations(summary: dict) -> None:
                    f"penalty {v['cost']:,.0f}")
 
 
-MP_UNSUPPORTED = {"integer": "--integer", "baseline": "--baseline"}
+MP_UNSUPPORTED = {"baseline": "--baseline"}
 NOT_YET = "not supported in multi-period mode yet (the scenario has periods.csv)"
 
 
@@ -278,7 +278,7 @@ def _solve_timeline(o: dict, started: str) -> None:
     snapshot plan is; options that multi-period mode does not support yet are refused (exit 2)."""
     from optimizer.io.manifest import timeline_manifest
     from optimizer.io.planfiles import read_frozen_stock
-    from optimizer.planner.periods import solve_timeline
+    from optimizer.planner.periods import check_integer_options, solve_timeline
     try:
         unsupported = [flag for key, flag in MP_UNSUPPORTED.items() if o[key]]
         if unsupported:
@@ -286,9 +286,11 @@ def _solve_timeline(o: dict, started: str) -> None:
         if (o["freeze_through"] is None) != (o["plan_dir"] is None):
             raise InputError("--freeze-through PERIOD and --plan DIR go together: give both (re-planning keeps "
                              "the stock of the plan in DIR up to and including PERIOD)")
-        check_run_options(o["path"], o["time_limit"], o["gap"], False)
+        check_run_options(o["path"], o["time_limit"], o["gap"], o["integer"])
+        check_integer_options(o["integer"], o["path"], bool(o["soft"] or o["soft_price"]), o["freeze_through"] is not None,
+                              margin=o["objective"] == Objective.MARGIN)
         chosen = plan_formats(o["formats"])
-        highs_options = _thread_options(o["threads"], o["path"], False)
+        highs_options = _thread_options(o["threads"], o["path"], o["integer"])
         target = check_out_dir(o["out"], "plan", o["scenario"])
         inputs = (target, *run_inputs(o["scenario"], o["policy"]), *([o["plan_dir"]] if o["plan_dir"] else []))
         written = (check_out_file(o["report"], "--report", inputs),) if o["report"] else ()
@@ -300,7 +302,8 @@ def _solve_timeline(o: dict, started: str) -> None:
             frozen = read_frozen_stock(o["plan_dir"], tl, o["freeze_through"]) if o["plan_dir"] else None
             prices = _parse_prices(o["soft_price"]) if (o["soft"] or o["soft_price"]) else None
             plan = solve_timeline(tl, path=o["path"], time_limit=o["time_limit"], soft=prices, frozen=frozen,
-                                  highs_options=highs_options, objective=o["objective"])
+                                  highs_options=highs_options, objective=o["objective"], integer=o["integer"],
+                                  method=o["method"], mip_solver=o["solver"], gap=o["gap"])
             write_plan(plan, o["out"], timeline_manifest(tl, o, started), formats=chosen)
             if o["report"]:
                 from optimizer.analysis.report import write_report
@@ -316,6 +319,7 @@ def _print_timeline_summary(summary: dict, out: Path) -> None:
     """The status, one line per period (served %, home and Tier-1 share, units added, binding
     limits), the totals, soft violations and notes."""
     typer.echo(_status_line(summary))
+    _print_integer(summary)
     typer.echo(f"  {'period':<10} {'served %':>9} {'home %':>7} {'tier1 %':>8} {'new units':>12}  binding limits")
     for r in summary["periods"]:
         added = sum(r["new_units"].values())
@@ -323,8 +327,10 @@ def _print_timeline_summary(summary: dict, out: Path) -> None:
         typer.echo(f"  {r['period']:<10} {r['served_pct']:>9.2f} {home:>7.2f} {tier1:>8.2f} {added:>12,.0f}  "
                    f"{', '.join(r['binding_limits']) or '-'}")
     cost = summary["cost"]
+    fixed = f", of which fixed ${cost['fixed_usd']:,.0f}" if cost.get("fixed_usd") else ""
     typer.echo(f"over {len(summary['periods'])} periods: served {summary['served_pct']:.2f} % of demand; value "
-               f"{summary['objective']:,.0f}; cost ${cost['total_usd']:,.0f} (discounted ${cost['discounted_usd']:,.0f})")
+               f"{summary['objective']:,.0f}; cost ${cost['total_usd']:,.0f}{fixed} "
+               f"(discounted ${cost['discounted_usd']:,.0f})")
     _print_timeline_money(summary["economics"])
     _print_soft_violations(summary)
     if summary.get("freeze"):
@@ -392,14 +398,19 @@ def _status_line(summary: dict) -> str:
             f"{gap_words}")
 
 
-def _print_summary(summary: dict, out: Path) -> None:
-    typer.echo(_status_line(summary))
+def _print_integer(summary: dict) -> None:
+    """An integer plan's method, solver, objective, bound and gap (nothing for an LP plan)."""
     info = summary.get("integer")
     if info:
         bound = f"{info['bound']:,.0f}" if info.get("bound") is not None else "not reported"
         gap = f"{100 * info['gap']:.4f} %" if info.get("gap") is not None else "not reported"
         typer.echo(f"integer plan (whole racks) by {info['method']} on {info['solver']}: objective "
                    f"{info['objective']:,.0f}, bound {bound}, gap {gap}")
+
+
+def _print_summary(summary: dict, out: Path) -> None:
+    typer.echo(_status_line(summary))
+    _print_integer(summary)
     money = summary["economics"]
     typer.echo(f"served: {summary['served_pct']:.2f} % of demand "
                f"({summary['served_tpp']:,.0f} of {summary['demand_tpp']:,.0f} TPP); "

@@ -72,13 +72,20 @@ class IntegerOptions:
 
 def rack_scaled(fm: FastModel, d: ModelData) -> tuple[LinearProgram, np.ndarray, np.ndarray]:
     """The LP with x columns counted in racks: returns (lp, integrality, factor), x = factor·k."""
-    lp = fm.lp
-    xb = lp.var_blocks["x"]
+    return in_racks(fm.lp, ["x"], d.scenario.chips["units_per_rack"].to_numpy(float))
+
+
+def in_racks(lp: LinearProgram, blocks: list[str],
+             units_per_rack: np.ndarray) -> tuple[LinearProgram, np.ndarray, np.ndarray]:
+    """``lp`` with the placement columns of ``blocks`` (places outer, chips inner, in model units
+    of x) counted in racks k, x = factor·k with factor = units_per_rack / UNIT, and marked
+    integer. Returns (lp, integrality, factor); factor is 1 on every other column."""
     factor = np.ones(lp.num_col)
-    upr = d.scenario.chips["units_per_rack"].to_numpy(float)
-    factor[xb.slice] = np.tile(upr / UNIT, fm.pools.n)
     integrality = np.zeros(lp.num_col, dtype=np.int32)
-    integrality[xb.slice] = 1
+    for name in blocks:
+        blk = lp.var_blocks[name]
+        factor[blk.slice] = np.tile(units_per_rack / UNIT, blk.size // len(units_per_rack))
+        integrality[blk.slice] = 1
     scaled = replace(
         lp, A=(lp.A @ _diag(factor)).tocsr(), c=lp.c * factor, cost=lp.cost * factor,
         col_lo=lp.col_lo / factor, col_hi=lp.col_hi / factor)
@@ -147,20 +154,20 @@ def solve_integer(d: ModelData, options: IntegerOptions = IntegerOptions()) -> t
     info["seconds"] = time.perf_counter() - t0
     info["gap_target"] = gap = options.gap
     if options.method == IntegerMethod.ROUND:
-        _round_status(sol.result, info, gap)
+        round_status(sol.result, info, gap)
     info["status"], info["termination"] = sol.result.status.value, sol.result.termination.value
     if sol.new_units is not None:
         sol.new_units = sol.new_units.round(6)
     return sol, info
 
 
-def _round_status(result: SolveResult, info: dict, gap_target: float) -> None:
+def round_status(result: SolveResult, info: dict, gap_target: float) -> None:
     """A round plan is optimal only when its gap to the LP bound is within the target."""
     if result.status == Status.OPTIMAL and info.get("gap") is not None and info["gap"] > gap_target + 1e-12:
         result.status, result.termination = Status.FEASIBLE, Termination.GAP_LIMIT
 
 
-def _mip(lp: LinearProgram, integrality: np.ndarray, options: IntegerOptions) -> SolveResult:
+def mip_on_backend(lp: LinearProgram, integrality: np.ndarray, options: IntegerOptions) -> SolveResult:
     """The MIP on the options' backend, with the cost stage where the backend has one."""
     mip = backend(options.solver.backend)
     return mip.solve(lp, SolveOptions(time_limit=options.time_limit, gap=options.gap,
@@ -195,6 +202,13 @@ def _finish(d: ModelData, mip: Rack, result: SolveResult, info: dict) -> tuple[S
         xb = lp.var_blocks["x"]
         x[xb.slice] = np.round(x[xb.slice])
         expand_fast(sol, d, fm, x * factor, highs.solve_feasibility)
+    return sol, bound_and_gap(result, info)
+
+
+def bound_and_gap(result: SolveResult, info: dict) -> dict:
+    """Complete the ``integer`` summary section: status, objective, bound (``bound_model`` when
+    the method measured its own, e.g. the LP bound of round, else the solver's) and the relative
+    gap |bound - objective| / |bound|; a backend without a bound (CBC) gets None and a note."""
     objective = result.objective * MTPP if result.status.has_solution else None
     bound = info.pop("bound_model", result.bound) * MTPP
     if not np.isfinite(bound):
@@ -204,25 +218,44 @@ def _finish(d: ModelData, mip: Rack, result: SolveResult, info: dict) -> tuple[S
     info.update({"status": result.status.value, "objective": objective, "bound": bound,
                  "gap": (abs(bound - objective) / max(abs(bound), 1e-9))
                  if objective is not None and bound is not None else None})
-    return sol, info
+    return info
 
 
 def _exact(d: ModelData, options: IntegerOptions) -> tuple[Solution, dict]:
     mip = _rack_mip(d)
-    result = _mip(mip.lp, mip.integrality, options)
+    result = mip_on_backend(mip.lp, mip.integrality, options)
     return _finish(d, mip, result, {"method": "exact", "solver": options.solver.value})
 
 
-def _fill_racks(d: ModelData, fm: FastModel, floor_racks: np.ndarray, upr: np.ndarray) -> np.ndarray:
-    """Racks of each sku that fit, per pool (site), in the power and rack space that rounding
-    the LP's racks down leaves unused: where the LP fills a site, the whole racks of its skus
-    leave part of a rack's capacity empty, and racks of another sku may fill it. Pools x skus."""
-    rack_power = d.power * upr                    # MW per rack of each sku
-    power_left = fm.pools.power - floor_racks @ rack_power
-    racks_left = fm.pools.racks - floor_racks.sum(axis=1)
+def _fill_racks(rack_power: np.ndarray, room_power: np.ndarray, room_racks: np.ndarray,
+                floor_racks: np.ndarray) -> np.ndarray:
+    """Racks of each sku that fit, per place (a site, or a site in a period), in the power and
+    rack space that rounding the LP's racks down leaves unused: where the LP fills a site, the
+    whole racks of its skus leave part of a rack's capacity empty, and racks of another sku may
+    fill it. ``rack_power``: MW per rack of each sku; ``room_*``: what the place has for new
+    units. Places x skus."""
+    power_left = room_power - floor_racks @ rack_power
+    racks_left = room_racks - floor_racks.sum(axis=1)
     fits = np.floor(np.minimum(power_left[:, None] / np.where(rack_power > 0, rack_power, np.inf)[None, :],
                                racks_left[:, None]) + 1e-9)
     return np.clip(fits, 0.0, None)
+
+
+def rack_neighbourhood(racks: np.ndarray, rack_power: np.ndarray, room_power: np.ndarray,
+                       room_racks: np.ndarray, min_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds (lo, hi) on whole racks, places x skus, around the LP's fractional ``racks``:
+    floor(r) - 1 .. ceil(r) where the LP places, 0 elsewhere; a place with a build decision
+    (``min_mw`` not NaN) may also stay empty (lo 0) or reach its minimum (the racks of a sku that
+    make min_mw); every place may also take the racks that fit beside its rounded-down racks
+    (:func:`_fill_racks`)."""
+    used = racks > 1e-9
+    lo = np.where(used, np.maximum(0.0, np.floor(racks + 1e-9) - 1), 0.0)
+    hi = np.where(used, np.ceil(racks - 1e-9), 0.0)
+    built = ~np.isnan(min_mw)
+    need = np.ceil(min_mw[built, None] / np.where(rack_power > 0, rack_power, np.inf)[None, :])
+    lo[built] = 0.0
+    hi[built] = np.where(used[built], np.maximum(hi[built], need), 0.0)
+    return lo, np.maximum(hi, _fill_racks(rack_power, room_power, room_racks, np.floor(racks + 1e-9)))
 
 
 def _round_and_repair(d: ModelData, options: IntegerOptions) -> tuple[Solution, dict]:
@@ -246,16 +279,11 @@ def _round_and_repair(d: ModelData, options: IntegerOptions) -> tuple[Solution, 
     xb = lp.var_blocks["x"]
     upr = d.scenario.chips["units_per_rack"].to_numpy(float) / UNIT
     racks = x_site[fm.pools.first_site] / upr[None, :]             # LP racks per (pool=site, sku)
-    lo = np.where(racks > 1e-9, np.maximum(0.0, np.floor(racks + 1e-9) - 1), 0.0)
-    hi = np.where(racks > 1e-9, np.ceil(racks - 1e-9), 0.0)
+    min_mw = np.full(fm.pools.n, np.nan)
     if "z" in lp.var_blocks:    # a site with a build decision may also stay empty or reach its minimum
         pools_z = np.flatnonzero(np.isin(fm.pools.first_site, d.scenario.sites.index.get_indexer(lp.var_blocks["z"].index)))
-        p_rack = d.power * upr                                          # MW per rack of each sku
-        min_mw = d.scenario.sites["min_new_mw"].to_numpy(float)[fm.pools.first_site[pools_z]]
-        need = np.ceil(min_mw[:, None] / np.where(p_rack > 0, p_rack, np.inf)[None, :])
-        lo[pools_z] = 0.0
-        hi[pools_z] = np.where(racks[pools_z] > 1e-9, np.maximum(hi[pools_z], need), 0.0)
-    hi = np.maximum(hi, _fill_racks(d, fm, np.floor(racks + 1e-9), upr))
+        min_mw[pools_z] = d.scenario.sites["min_new_mw"].to_numpy(float)[fm.pools.first_site[pools_z]]
+    lo, hi = rack_neighbourhood(racks, d.power * upr, fm.pools.power, fm.pools.racks, min_mw)
     lo, hi = lo.ravel(), hi.ravel()
     col_lo, col_hi = lp.col_lo.copy(), lp.col_hi.copy()
     col_lo[xb.slice], col_hi[xb.slice] = lo, np.minimum(hi, col_hi[xb.slice])
@@ -263,7 +291,7 @@ def _round_and_repair(d: ModelData, options: IntegerOptions) -> tuple[Solution, 
     remaining = None if time_limit is None else max(1.0, time_limit - lp_seconds)
     on_highs = replace(options, solver=MipSolver.HIGHS, time_limit=remaining)
     with section("repair"):
-        result = _mip(restricted, integrality, on_highs)
+        result = mip_on_backend(restricted, integrality, on_highs)
     info = {"method": "round", "solver": "highs", "lp_seconds": lp_seconds,
             "bound_model": lp_result.objective, "neighbourhood_columns": int((hi > lo).sum())}
     if time_limit is not None and time_limit < lp_seconds + 1.0:
@@ -272,6 +300,6 @@ def _round_and_repair(d: ModelData, options: IntegerOptions) -> tuple[Solution, 
     if not result.status.has_solution:
         empty = result.status in (Status.INFEASIBLE, Status.INFEASIBLE_OR_UNBOUNDED)
         info["method"] = f"round (neighbourhood {'empty' if empty else result.status.value}) -> exact"
-        result = _mip(lp, integrality, on_highs)
+        result = mip_on_backend(lp, integrality, on_highs)
         info["bound_model"] = min(lp_result.objective, result.bound) if result.status.has_solution else lp_result.objective
     return _finish(d, mip, result, info)

@@ -28,13 +28,18 @@ from optimizer.model.elastic import policy_rows, with_elastic_rows
 from optimizer.model.fast_periods import build_fast_timeline, split_timeline_pools
 from optimizer.model.lp import LinearProgram
 from optimizer.model.periods import TimelineData, build_plain_timeline
+from optimizer.planner.integer import IntegerMethod, IntegerOptions, MipSolver
+from optimizer.planner.integer_periods import solve_timeline_integer
 from optimizer.planner.solve import (
+    AUTO_EXACT_MAX_COLUMNS,
     COST_STAGE_OPTIONS,
     PLAIN_BACKENDS,
     SolverPath,
+    build_decision_notes,
     check_objective,
     check_run_options,
     fast_highs_options,
+    integer_choice,
     soft_prices,
 )
 from optimizer.policy.rules import SHARE, SHARE_FAMILIES, Family
@@ -65,7 +70,9 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
                    soft: dict[str, float] | None = None,
                    frozen: Mapping[str, pd.Series] | None = None,
                    highs_options: Mapping[str, Any] | None = None,
-                   objective: Objective | str = Objective.SERVE) -> TimelinePlan:
+                   objective: Objective | str = Objective.SERVE, integer: bool = False,
+                   method: IntegerMethod | str = IntegerMethod.AUTO,
+                   mip_solver: MipSolver | str = MipSolver.HIGHS, gap: float | None = None) -> TimelinePlan:
     """Maximize the value served over the horizon (or the margin), then minimize its discounted
     cost; raise InfeasibleError (naming the period and limit) or SolverError.
 
@@ -78,9 +85,15 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     ``frozen``: period id -> new stock per (site_id, sku) in units (beyond the installed base),
     fixed in those periods.
     ``highs_options``: HiGHS options by HiGHS's names (``--threads``), on the HiGHS paths (fast
-    and plain) only; both stages run with them."""
-    path, time_limit = check_run_options(path, time_limit, None, integer=False)
+    and plain) only; both stages run with them.
+    ``integer``: whole racks added each period, with sites.csv's build decisions
+    (:mod:`optimizer.planner.integer_periods`); ``method``, ``mip_solver`` and ``gap`` as for
+    :func:`optimizer.planner.solve.solve`; the serve objective only."""
+    path, time_limit = check_run_options(path, time_limit, gap, integer)
     objective = check_objective(tl.first, objective)
+    choice = integer_choice(method, mip_solver) if integer else None
+    check_integer_options(integer, path, soft is not None, bool(frozen), bool(highs_options),
+                          objective == Objective.MARGIN)
     prices = soft_prices(soft, tl.first) if soft is not None else None
     if path == SolverPath.PULP and (prices is not None or frozen):
         raise InputError(f"--path pulp with {'--soft' if prices is not None else '--freeze-through'}: "
@@ -92,7 +105,10 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     timings: dict[str, float] = {}
     td = TimelineData.from_timeline(tl, objective)
     _check_frozen(td, frozen or {})
-    if path == SolverPath.PULP:
+    info = None
+    if choice is not None:
+        sol, info = _integer(td, IntegerOptions(*choice, time_limit, gap), timings, t0)
+    elif path == SolverPath.PULP:
         sol = _pulp(td, time_limit, timings, objective)
     elif path == SolverPath.FAST and not frozen:
         sol = _fast(td, time_limit, prices, native, timings, t0)
@@ -105,14 +121,66 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     if path == SolverPath.FAST and frozen:
         notes.append("re-planning with frozen stock runs on the plain formulation (the stock is fixed site by "
                      "site, which the fast path's site pools do not keep apart); the plan is the same optimum")
+    if not integer:
+        notes += build_decision_notes(tl.first)
     soft_block = soft_summary(sol, td, prices, figures) if prices is not None else None
     timings["extract"] = time.perf_counter() - t1
     summary = build_timeline_summary(
-        tl, sol.result, figures, path=path.value, mode="lp-soft" if prices is not None else "lp",
-        model=sol.counts, notes=notes, timings=timings, soft=soft_block,
-        frozen={"through": list(frozen)[-1], "periods": list(frozen)} if frozen else None, objective=objective.value)
+        tl, sol.result, figures, path=f"integer-{info['method']}" if info else path.value,
+        mode="integer" if info else "lp-soft" if prices is not None else "lp",
+        model=sol.counts, notes=notes + (info.pop("notes", []) if info else []), timings=timings, soft=soft_block,
+        frozen={"through": list(frozen)[-1], "periods": list(frozen)} if frozen else None,
+        objective=objective.value, integer=info)
     scenario = tl.first if tl.first.path is not None or tl.path is None else replace(tl.first, path=tl.path)
     return TimelinePlan(placement, service, summary, scenario, timeline=tl)
+
+
+def check_integer_options(integer: bool, path: SolverPath | str, soft: bool, frozen: bool,
+                          threads: bool = False, margin: bool = False) -> None:
+    """Whole racks run on the multi-period MIP: refuse (InputError, every problem at once) what it
+    does not take: a --path other than fast or plain (the MIP backend is --solver), --soft,
+    --freeze-through, --threads, --objective margin."""
+    if not integer:
+        return
+    problems = []
+    if path not in HIGHS_PATHS:
+        problems.append(f"--integer with --path {SolverPath(path).value}: the whole-rack MIP is built on the "
+                        "multi-period formulation; choose its backend with --solver highs|ortools|cbc")
+    if threads:
+        problems.append("--threads with --integer: the MIP backends take no thread count here; leave it out")
+    if margin:
+        problems.append(f"--integer with --objective margin: {NOT_YET}; use --objective serve with --integer, "
+                        "or margin on an LP plan")
+    if soft:
+        problems.append("--integer with --soft: soft limits work on LP plans only (as for a snapshot)")
+    if frozen:
+        problems.append(f"--integer with --freeze-through: {NOT_YET}; re-plan as an LP, or solve whole racks "
+                        "over every period")
+    if problems:
+        raise InputError(problems)
+
+
+def _integer(td: TimelineData, options: IntegerOptions, timings: dict, t0: float) -> tuple[TimelineSolution, dict]:
+    """Whole racks each period (optimizer.planner.integer_periods); ``auto`` picks exact up to
+    AUTO_EXACT_MAX_COLUMNS integer columns (sites x skus x periods), else round, whose LP
+    relaxation is the fast multi-period path."""
+    if options.method == IntegerMethod.AUTO:
+        columns = len(td.sites) * td.first.n_chips * len(td.periods)
+        options = replace(options, method=IntegerMethod.EXACT if columns <= AUTO_EXACT_MAX_COLUMNS
+                          else IntegerMethod.ROUND)
+
+    def relax():
+        lp_sol = _fast(td, None, None, MappingProxyType({}), {}, time.perf_counter())
+        return lp_sol.result, [p.stock for p in lp_sol.periods] if lp_sol.periods else None
+
+    timings["build"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    result, lp, info = solve_timeline_integer(td, options, relax)
+    timings["solve"] = time.perf_counter() - t1
+    counts = {"variables": lp.num_col, "rows": lp.num_row, "nonzeros": int(lp.A.nnz), "periods": len(td.periods),
+              "pairs": len(td.first.pairs), "integer_columns": info["integer_columns"]}
+    periods = _plain_periods(lp, result, td) if result.status.has_solution else None
+    return TimelineSolution(result, lp, periods, counts), info
 
 
 def _plain(td: TimelineData, path: SolverPath, time_limit: float | None, prices: dict | None,

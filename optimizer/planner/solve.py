@@ -190,9 +190,8 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     notes = list(s.notes) + sol.result.notes
     if integer:
         notes += info.get("notes", [])
-    elif ((s.sites["fixed_cost_usd"] > 0) | (s.sites["min_new_mw"] > 0)).any():
-        notes.append("sites.csv has fixed_cost_usd / min_new_mw: these build decisions are "
-                     "modelled in integer mode (--integer) only; this LP plan ignores them")
+    else:
+        notes += build_decision_notes(s)
     explained = (explain(tables, d, sol, probe_shares)
                  if sol.fast_model is not None and not integer and sol.result.status == Status.OPTIMAL else None)
     timings["extract"] = time.perf_counter() - t1
@@ -208,6 +207,14 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
         if baseline is not None else None)
     return replace(tables, summary=summary, prices=explained.prices if explained else None,
                    unserved=explained.unserved if explained else None)
+
+
+def build_decision_notes(s: Scenario) -> list[str]:
+    """The note an LP plan gives when sites.csv has build decisions, which it does not model."""
+    if ((s.sites["fixed_cost_usd"] > 0) | (s.sites["min_new_mw"] > 0)).any():
+        return ["sites.csv has fixed_cost_usd / min_new_mw: these build decisions are "
+                "modelled in integer mode (--integer) only; this LP plan ignores them"]
+    return []
 
 
 def _baseline_policy(spec: Policy | str | Path, s: Scenario) -> Policy:

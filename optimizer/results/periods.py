@@ -98,14 +98,16 @@ def timeline_tables(tl: Timeline, snap: list[pd.DataFrame],
     return placement, service_all
 
 
-def period_record(p, figures: Mapping[str, Any], added: pd.DataFrame, prices: Mapping[str, Any]) -> dict:
+def period_record(p, figures: Mapping[str, Any], added: pd.DataFrame, prices: Mapping[str, Any],
+                  fixed_usd: float = 0.0) -> dict:
     """One entry of summary.json ``periods``: the period's snapshot figures, the units added by
-    sku, its cost (capex of the units added + years x annual energy of the stock; undiscounted,
-    and discounted), the annualised cost of its stock per year (the annuity of every new unit in
-    stock + a year of energy, what the margin objective charges) and its prices."""
+    sku, its cost (capex of the units added + years x annual energy of the stock + ``fixed_usd``,
+    the fixed costs of the sites built in it; undiscounted, and discounted), the annualised cost
+    of its stock per year (the annuity of every new unit in stock + a year of energy, what the
+    margin objective charges) and its prices."""
     cost = plan_cost(p.scenario, added)
     energy = cost["energy_usd_per_year"] * p.years
-    period_cost = cost["capex_usd"] + energy
+    period_cost = cost["capex_usd"] + energy + fixed_usd
     annual = figures["cost"]["annualised_usd_per_year"]
     return {
         "period": p.id, "years": p.years, "discount": p.discount, "policy": policy_record(p.scenario),
@@ -113,7 +115,7 @@ def period_record(p, figures: Mapping[str, Any], added: pd.DataFrame, prices: Ma
                                    "installed_tpp", "new_tpp", *SHARES, "countries",
                                    "limits", "binding_limits", "physical_binding")},
         "new_units": {str(k): float(v) for k, v in added.groupby("sku")["new_units"].sum().items() if v > 0},
-        "cost_usd": period_cost, "capex_usd": cost["capex_usd"], "energy_usd": energy,
+        "cost_usd": period_cost, "capex_usd": cost["capex_usd"], "energy_usd": energy, "fixed_usd": fixed_usd,
         "discounted_cost_usd": p.discount * period_cost,
         "annualised_cost_usd_per_year": annual,
         "margin_usd_per_year": figures["objective"] - annual if p.scenario.economics.dollars else None,
@@ -128,10 +130,11 @@ def timeline_figures(tl: Timeline, sols: list[PeriodSolution]) -> tuple[pd.DataF
     ``period``, binding limits as ``name@period``, costs summed)."""
     snap, service = period_tables(tl, sols)
     placement, service_all = timeline_tables(tl, snap, service)
+    fixed = fixed_cost_by_period(tl, placement)
     periods = []
     for p, table, svc, sol, added in zip(tl.periods, snap, service, sols,
                                          [placement.loc[placement["period"] == q.id] for q in tl.periods]):
-        periods.append(period_record(p, plan_figures(p.scenario, table, svc), added, sol.prices))
+        periods.append(period_record(p, plan_figures(p.scenario, table, svc), added, sol.prices, fixed[p.id]))
     last = periods[-1]
     served, demand = sum(r["served_tpp"] for r in periods), sum(r["demand_tpp"] for r in periods)
     figures = {
@@ -143,7 +146,7 @@ def timeline_figures(tl: Timeline, sols: list[PeriodSolution]) -> tuple[pd.DataF
         "new_units": float(placement["new_units"].sum()),
         "cost": {"capex_usd": sum(r["capex_usd"] for r in periods),
                  "energy_usd": sum(r["energy_usd"] for r in periods),
-                 "fixed_usd": 0.0,
+                 "fixed_usd": sum(r["fixed_usd"] for r in periods),
                  "total_usd": sum(r["cost_usd"] for r in periods),
                  "discounted_usd": sum(r["discounted_cost_usd"] for r in periods)},
         "limits": [{**lim, "period": r["period"]} for r in periods for lim in r["limits"]],
@@ -166,12 +169,22 @@ def timeline_economics(tl: Timeline, figures: Mapping[str, Any], objective: str)
             "margin_usd": revenue - annual if dollars else None}
 
 
+def fixed_cost_by_period(tl: Timeline, placement: pd.DataFrame) -> dict[str, float]:
+    """Per period, sites.csv fixed_cost_usd of the sites that get their first new units in it
+    (a site's fixed cost is paid once, when it is built)."""
+    first = placement.loc[placement["new_units"] > 0].groupby("site_id")["period"].first()   # rows in time order
+    fixed = tl.first.sites["fixed_cost_usd"].reindex(first.index).to_numpy(float)
+    by_period = pd.Series(fixed).groupby(first.to_numpy()).sum()
+    return {pid: float(by_period.get(pid, 0.0)) for pid in tl.ids}
+
+
 def build_timeline_summary(tl: Timeline, result: SolveResult, figures: Mapping[str, Any], *, path: str,
                            mode: str, model: Mapping[str, int], notes: list[str],
                            timings: Mapping[str, float], soft: Mapping[str, Any] | None = None,
-                           frozen: Mapping[str, Any] | None = None, objective: str = "serve") -> Mapping[str, Any]:
+                           frozen: Mapping[str, Any] | None = None, objective: str = "serve",
+                           integer: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     """The whole multi-period summary, read-only (see optimizer.results.summary.build_summary)."""
-    blocks = {"soft": soft, "freeze": frozen}
+    blocks = {"soft": soft, "freeze": frozen, "integer": integer}
     return freeze({
         "scenario": tl.name, "status": result.status.value, "termination": result.termination.value,
         "mode": "multi-period", "lp_mode": mode, "path": path, "solver": result.solver,

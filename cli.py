@@ -985,8 +985,9 @@ def compare_cmd(
                                                 "into this CSV file (column `table` names each)")] = None,
 ) -> None:
     """Two plans (a headline, binding limits added or removed, then per country, site and
-    market, compute in H100e) or two sweeps (per variant), B against A."""
-    from optimizer.batch.compare import compare_dirs, comparison_table, headline_lines, readable
+    market, compute in H100e) or two sweeps (that headline per variant, matched by id, then each
+    variant's details), B against A."""
+    from optimizer.batch.compare import compare_dirs, comparison_table, headline_lines, readable, sweep_comparison_lines
     try:
         if out is not None:
             check_out_file(out, "--out", (*run_inputs(a), b))     # A, B and the shipped datasets
@@ -1002,17 +1003,18 @@ def compare_cmd(
         typer.echo(f"warning: {line}", err=True)
     for line in comparison.context:
         typer.echo(line)
+    if "variants" in tables:
+        for line in sweep_comparison_lines(comparison, a, b, top):
+            typer.echo(line)
     if "headline" in tables:
         typer.echo(f"headline (A = {a} -> B = {b}):")
         for line in headline_lines(tables["headline"], tables["limits"]):
             typer.echo(line)
     for name, table in tables.items():
-        if name in ("headline", "limits"):
+        if name in ("headline", "limits", "variants", "details"):
             continue
-        plan_table = name != "variants"
-        typer.echo(f"{name} (A = {a}, B = {b}; largest changes first{'; compute in H100e' * plan_table}):")
-        shown = readable(table.head(top)) if plan_table else table.head(top)
-        typer.echo(shown.to_string(float_format=lambda v: f"{v:,.6g}"))
+        typer.echo(f"{name} (A = {a}, B = {b}; largest changes first; compute in H100e):")
+        typer.echo(readable(table.head(top)).to_string(float_format=lambda v: f"{v:,.6g}"))
     if out is not None:
         typer.echo(f"tables written to {out}")
 

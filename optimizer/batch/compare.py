@@ -1,9 +1,11 @@
 """Side-by-side comparison of two plans — a headline (value, served, compute, cost, shares), the
 policy limits that bind in one and not the other, then per country, site and market — or of two
-sweeps (per variant). Every table is B minus A; compute stays in TPP in the tables (and in
+sweeps (:func:`compare_sweeps`: the same headline per variant, matched by id, then each matched
+variant's plans compared). Every table is B minus A; compute stays in TPP in the tables (and in
 ``--out``), :func:`headline_lines` and the CLI print it in H100e."""
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +46,13 @@ def tier_move_ranking(table: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("value_of_move", ascending=False).reset_index(drop=True)
 
 
-RESULT_COLUMNS = ["variant", "status", "objective", "served_pct", "cost_usd"]
+RESULT_COLUMNS = ["variant", "status", "objective", "served_pct", "cost_usd"]      # a results.csv has these
+# results.csv column -> unit of the per-variant headline (objective: the value served, in the value unit)
+SWEEP_METRICS = {"objective": "value", "served_pct": "%", "cost_usd": "USD", "margin_usd_per_year": "USD per year",
+                 **{f.value: "share" for f in (Family.HOME_SHARE, Family.TIER1_SHARE)},
+                 "min_served_pct": "%"}
+RESULT_EXTRAS = [*(m for m in SWEEP_METRICS if m not in RESULT_COLUMNS), "objective_kind", "value_unit",
+                 "binding_limits", "reason"]
 
 
 @dataclass(frozen=True)
@@ -63,10 +71,7 @@ def compare_dirs(a: Path, b: Path) -> Comparison:
     a, b = Path(a), Path(b)
     kinds = {a: _folder_kind(a), b: _folder_kind(b)}
     if kinds[a] == kinds[b] == "a sweep folder":
-        ra, rb = _read_results(a, b)
-        both = ra.merge(rb, on="variant", how="outer", suffixes=("_a", "_b"))
-        both["objective_change"] = both["objective_b"] - both["objective_a"]
-        return Comparison({"variants": both})
+        return compare_sweeps(a, b)
     if {kinds[a], kinds[b]} == {"a sweep folder", "a plan folder"}:
         sweep = a if kinds[a] == "a sweep folder" else b
         raise InputError(f"compare: A {a} is {kinds[a]} and B {b} is {kinds[b]}: compare takes two plans or two "
@@ -88,7 +93,7 @@ def comparison_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every comparison table as one (column ``table`` first, ids in ``id``), for a CSV file."""
     parts = []
     for name, t in tables.items():
-        t = t if name == "variants" else t.rename_axis("id").reset_index()
+        t = t if isinstance(t.index, pd.RangeIndex) else t.rename_axis("id").reset_index()
         parts.append(t.assign(table=name)[["table", *t.columns]])
     return pd.concat(parts, ignore_index=True)
 
@@ -303,9 +308,10 @@ def _read_results(*folders: Path) -> list[pd.DataFrame]:
         if missing:
             problems.append(f"{path}: missing column(s) {', '.join(missing)}")
             continue
-        table = table[RESULT_COLUMNS].copy()
-        for col in ("objective", "served_pct", "cost_usd"):
+        table = table.reindex(columns=[*RESULT_COLUMNS, *RESULT_EXTRAS])     # an older sweep lacks some extras
+        for col in SWEEP_METRICS:
             table[col] = pd.to_numeric(table[col], errors="coerce")   # failed variants have no numbers
+        table["binding_limits"] = table["binding_limits"].map(_name_list)
         tables.append(table)
     if problems:
         raise InputError(problems)
@@ -316,3 +322,183 @@ def _side(x: pd.Series, y: pd.Series, name: str) -> pd.DataFrame:
     t = pd.concat({f"{name}_a": x, f"{name}_b": y}, axis=1).fillna(0.0)
     t["change"] = t[f"{name}_b"] - t[f"{name}_a"]
     return t.loc[t["change"].abs().sort_values(ascending=False).index]
+
+
+# ------------------------------------------------------------------------------------------
+# Two sweeps: the headline per variant (matched by id), then each matched variant's plans.
+# ------------------------------------------------------------------------------------------
+
+SIDES = {"both": "both", "left_only": "A only", "right_only": "B only"}
+
+
+def compare_sweeps(a: Path, b: Path) -> Comparison:
+    """Two sweep folders, B against A, variant by variant (a variant's id is derived from its
+    parameters, so the same parameters match across sweeps). Tables:
+
+    * ``variants``: one row per variant of either sweep, ``in`` (``both``, ``A only``, ``B only``:
+      a variant of one sweep is listed, never dropped), status, objective kind, and for each
+      metric of :data:`SWEEP_METRICS` A, B and the change; ``binding_added`` / ``binding_removed``
+      (limits binding in B only / in A only; text, ``;``-joined; null when a side records none);
+    * ``details``: for each variant with a plan in both, the plan comparison of
+      :func:`compare_dirs` (per country, site and market: ``a``, ``b``, ``change`` in TPP).
+
+    Warnings: the sweeps maximised different objectives or count value in different units, and a
+    variant whose two plans could not be compared (its reason)."""
+    ra, rb = _read_results(a, b)
+    both = ra.merge(rb, on="variant", how="outer", suffixes=("_a", "_b"), indicator="in", sort=True)
+    both["in"] = both["in"].astype(str).map(SIDES)
+    for metric in SWEEP_METRICS:
+        both[f"{metric}_change"] = both[f"{metric}_b"] - both[f"{metric}_a"]
+    both["binding_added"], both["binding_removed"] = zip(*(_binding_change(x, y) for x, y in
+                                                           zip(both["binding_limits_a"], both["binding_limits_b"])))
+    order = ["variant", "in", "status_a", "status_b", "objective_kind_a", "objective_kind_b",
+             *(f"{m}_{side}" for m in SWEEP_METRICS for side in ("a", "b", "change")),
+             "binding_added", "binding_removed", "value_unit_a", "value_unit_b", "reason_a", "reason_b"]
+    details, failed = _variant_details(a, b, both.loc[both["in"] == "both", "variant"])
+    context, warnings = _sweep_context(a, b, ra, rb)
+    warnings += [f"the plans of {len(ids)} variant(s) were not compared ({', '.join(ids)}): {why}"
+                 for why, ids in failed.items()]
+    return Comparison({"variants": both[order], "details": details}, context, warnings)
+
+
+def _name_list(cell: Any) -> list[str] | None:
+    """results.csv ``binding_limits`` (JSON text of a list of names) as a list; None when the
+    cell is empty or not such a list (not recorded: no limit is called added or removed)."""
+    if not isinstance(cell, str):
+        return None
+    try:
+        names = json.loads(cell)
+    except json.JSONDecodeError:
+        return None
+    return [str(n) for n in names] if isinstance(names, list) else None
+
+
+def _binding_change(was: list[str] | None, now: list[str] | None) -> tuple[str | None, str | None]:
+    """Limits binding in B only and in A only, ``;``-joined (None when a side records none)."""
+    if not isinstance(was, list) or not isinstance(now, list):
+        return None, None
+    return "; ".join(n for n in now if n not in was), "; ".join(n for n in was if n not in now)
+
+
+DETAIL_TABLES = ("countries", "sites", "markets")
+CHANGE_EPS = 1e-6      # a detail row changes when |B - A| exceeds this share of the larger side (solver noise below)
+
+
+def _variant_details(a: Path, b: Path, variants: pd.Series) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """The plan comparison of each variant with a plan folder in both sweeps, as one long table
+    (variant, detail, id, a, b, change; TPP); and the variants whose plans could not be compared,
+    by reason."""
+    parts, failed = [], {}
+    for vid in variants:
+        pa, pb = (side / "variants" / vid / "plan" for side in (a, b))
+        if not (pa / "placement.csv").is_file() or not (pb / "placement.csv").is_file():
+            continue        # a variant without a plan (infeasible, failed): its status says so
+        try:
+            tables = compare_dirs(pa, pb).tables
+        except InputError as exc:
+            why = exc.problems[0].replace(str(pa), "A's plan").replace(str(pb), "B's plan")
+            failed.setdefault(why, []).append(vid)
+            continue
+        for name in DETAIL_TABLES:
+            if name in tables:
+                t = tables[name]
+                parts.append(pd.DataFrame({"variant": vid, "detail": name, "id": t.index.astype(str),
+                                           "a": t.iloc[:, 0].to_numpy(), "b": t.iloc[:, 1].to_numpy(),
+                                           "change": t["change"].to_numpy()}))
+    columns = ["variant", "detail", "id", "a", "b", "change"]
+    return (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)), failed
+
+
+def _sweep_context(a: Path, b: Path, ra: pd.DataFrame, rb: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """A line per sweep (base policy, objective, variants, value unit) and the warnings that
+    their values do not compare: different objectives (sweep.json ``objective``, else the rows'
+    ``objective_kind``; a sweep that records neither was a serve sweep) or value units."""
+    objectives, units, lines = [], [], []
+    for side, folder, table in (("A", a, ra), ("B", b, rb)):
+        record = _sweep_record(folder)
+        objective = _sweep_objective(record, table)
+        unit = next(iter(table["value_unit"].dropna().astype(str)), None)
+        policy = _text(record, ("run", "policy", "name"))
+        objectives.append(objective)
+        units.append(unit)
+        lines.append(f"{side}: sweep {folder}, base policy {policy or 'not recorded'}, objective {objective}, "
+                     f"{len(table)} variants, value unit {unit or 'not recorded'}")
+    warnings = []
+    for what, (one, two) in (("objectives", objectives), ("value units", units)):
+        if one and two and one != two:
+            warnings.append(f"A and B have different {what} ({one}, {two}): their values do not compare")
+    return lines, warnings
+
+
+def _sweep_record(folder: Path) -> dict:
+    """sweep.json as a dict (empty when absent or unreadable: a results.csv made by hand)."""
+    try:
+        record = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _sweep_objective(record: dict, table: pd.DataFrame) -> str:
+    """The sweep's objective: sweep.json ``objective``, else its rows', else ``serve`` (sweeps
+    before --objective)."""
+    recorded = _text(record, ("objective",))
+    kinds = sorted(set(table["objective_kind"].dropna().astype(str)))
+    return recorded or "/".join(kinds) or "serve"
+
+
+def variant_headline(row: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One variant's row of the ``variants`` table as a plan headline and its limit changes, in
+    the shapes :func:`headline_lines` prints (the value in the row's value unit)."""
+    unit = _value_unit({"economics": {"value_unit": _cell(row, "value_unit_a")}},
+                       {"economics": {"value_unit": _cell(row, "value_unit_b")}})
+    head = pd.DataFrame([{"metric": "value" if m == "objective" else m, "unit": unit if u == "value" else u,
+                          "a": row[f"{m}_a"], "b": row[f"{m}_b"], "change": row[f"{m}_change"]}
+                         for m, u in SWEEP_METRICS.items()]).set_index("metric")
+    if not isinstance(row["binding_added"], str):
+        limits = pd.DataFrame({"change": [f"{NOT_RECORDED} A or B (results.csv binding_limits empty or "
+                                          "not a list: a variant without a plan, or an older sweep)"]}, index=["-"])
+    else:
+        added, removed = (row[c].split("; ") if row[c] else [] for c in ("binding_added", "binding_removed"))
+        limits = pd.DataFrame({"change": ["added"] * len(added) + ["removed"] * len(removed)}, index=added + removed)
+    return head, limits
+
+
+def _cell(row: pd.Series, column: str) -> str | None:
+    value = row.get(column)
+    return value if isinstance(value, str) else None
+
+
+def sweep_comparison_lines(comparison: Comparison, a: Path, b: Path, top: int) -> list[str]:
+    """What ``compare`` prints for two sweeps: the headline of every variant in both (status, then
+    the plan headline's metrics and binding limits), the variants of one sweep only, then for each
+    variant the largest changes per country, site and market (compute in H100e, ``top`` rows of
+    each, rows that changed only)."""
+    variants, details = comparison.tables["variants"], comparison.tables["details"]
+    counts = variants["in"].value_counts()
+    lines = [f"headline per variant (A = {a} -> B = {b}): {counts.get('both', 0)} in both, "
+             f"{counts.get('A only', 0)} only in A, {counts.get('B only', 0)} only in B"]
+    variants_b = variants.set_index("variant", drop=False)
+    for vid, row in variants_b.loc[variants_b["in"] == "both"].iterrows():
+        lines.append(f"variant {vid}: {row['status_a']} -> {row['status_b']}"
+                     + "".join(f"; {side} {row[f'reason_{side.lower()}']}" for side in ("A", "B")
+                               if isinstance(row[f"reason_{side.lower()}"], str)))
+        lines += headline_lines(*variant_headline(row))
+    for side in ("A", "B"):
+        only = variants_b.loc[variants_b["in"] == f"{side} only"]
+        listed = [f"{vid} ({r[f'status_{side.lower()}']})" for vid, r in only.iterrows()]
+        lines.append(f"variants only in {side} (not compared): {', '.join(listed) or 'none'}")
+    lines.append(f"details (A = {a}, B = {b}; per variant, largest changes first; compute in H100e):")
+    changed = details.loc[details["change"].abs() > CHANGE_EPS * details[["a", "b"]].abs().max(axis=1).clip(lower=1.0)]
+    for (vid, name), t in changed.groupby(["variant", "detail"], sort=False):
+        shown = t.reindex(t["change"].abs().sort_values(ascending=False).index).head(top)
+        lines.append(f"  {vid}: {name} ({len(t)} changed{f', showing {top}' if len(t) > top else ''})")
+        lines += [f"    {r.id:<24} {r.a / H100E_TPP:>14,.1f} -> {r.b / H100E_TPP:>14,.1f}  "
+                  f"{'+' if r.change > 0 else '-'}{abs(r.change) / H100E_TPP:,.1f}" for r in shown.itertuples()]
+    unchanged = sorted(set(details["variant"]) - set(changed["variant"]))
+    if unchanged:
+        lines.append(f"  no change by country, site or market in: {', '.join(unchanged)}")
+    if details.empty:
+        lines.append("  none: no variant has a plan in both sweeps that could be compared")
+    return lines
+

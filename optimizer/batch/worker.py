@@ -93,7 +93,7 @@ def summary_row(summary: Mapping[str, Any]) -> dict:
         "status": summary["status"], "objective": summary["objective"], "served_pct": summary["served_pct"],
         "cost_usd": summary["cost"]["total_usd"],
         **{f.value: summary[f.value] for f in (Family.HOME_SHARE, Family.TIER1_SHARE)},
-        "margin_usd_per_year": (summary.get("economics") or {}).get("margin_usd_per_year"),
+        **{k: (summary.get("economics") or {}).get(k) for k in ("margin_usd_per_year", "value_unit")},
         "binding_limits": list(summary["binding_limits"]),
         "policy_prices": {p["limit"]: p["value_per_unit"] for p in prices},
         "solve_seconds": summary["timings"].get("solve"),

@@ -100,7 +100,8 @@ PLAN_FILES = [
     Case("compare-sweep-results-wrong-columns", "plan-files", ("compare", "{tmp}/sa", "{tmp}/sb"), 2,
          ("sb/results.csv", "missing column", "objective"),
          setup=lambda t: [sweep_folder("sa")(t), sweep_folder("sb", "variant,status\nbase,optimal\n")(t)]),
-    Case("compare-two-sweeps", "plan-files", ("compare", "{tmp}/sa", "{tmp}/sb"), 0, ("objective_change",),
+    Case("compare-two-sweeps", "plan-files", ("compare", "{tmp}/sa", "{tmp}/sb"), 0,
+         ("headline per variant", "1 in both", "variant base: optimal -> optimal", "binding limits: not recorded"),
          setup=lambda t: [sweep_folder("sa")(t), sweep_folder("sb")(t)]),
 ]
 

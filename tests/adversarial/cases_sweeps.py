@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 from harness import Case, edit_csv
 
 SWEEP = ("sweep", "{scn}", "--out", "{tmp}/sw")
@@ -61,3 +62,54 @@ CASES = [
          setup=lambda t: [(t / "sw").mkdir(), (t / "sw" / "results.csv").write_text(
              "variant,status,objective,served_pct,cost_usd\nbase,optimal,1,1,1\n")]),
 ]
+
+RESULTS = "variant,status,objective,served_pct,cost_usd,binding_limits\n"
+
+
+def results(rel: str, rows: str, header: str = RESULTS):
+    """A setup that writes a hand-made sweep folder (results.csv only) with these rows."""
+    def setup(t: Path) -> None:
+        (t / rel).mkdir()
+        (t / rel / "results.csv").write_text(header + rows)
+    return setup
+
+
+def broken_variant_plan(t: Path) -> None:
+    """Both sweeps list variant v with a plan folder; A's placement.csv is not a table."""
+    for rel in ("sa", "sb"):
+        results(rel, 'v,optimal,2,50,1,"[]"\n')(t)
+        (t / rel / "variants" / "v" / "plan").mkdir(parents=True)
+        (t / rel / "variants" / "v" / "plan" / "service.csv").write_text("market_id,site_id,tpp\n")
+        (t / rel / "variants" / "v" / "plan" / "placement.csv").write_text(
+            "site_id,country,sku,installed_units,new_units,units,tpp\n" if rel == "sb" else "\x00\x01")
+
+
+COMPARE = ("compare", "{tmp}/sa", "{tmp}/sb")
+
+CASES += [
+    Case("compare-sweeps-variants-of-one-side-listed", "sweep", COMPARE, 0,
+         ("0 in both, 1 only in A, 1 only in B", "only in A (not compared): x (optimal)",
+          "only in B (not compared): y (infeasible)"),
+         setup=lambda t: [results("sa", 'x,optimal,1,50,1,"[]"\n')(t), results("sb", "y,infeasible,,,,\n")(t)]),
+    Case("compare-sweeps-binding-limits-garbage", "sweep", COMPARE, 0,
+         ("binding limits: not recorded in A or B",), absent=("added in B",),
+         setup=lambda t: [results("sa", 'v,optimal,1,50,1,"[""cap""]"\n')(t), results("sb", "v,optimal,1,50,1,{oops\n")(t)]),
+    Case("compare-sweeps-failed-variant-on-one-side", "sweep", COMPARE, 0,
+         ("variant v: optimal -> infeasible; B no room", "not recorded"),
+         setup=lambda t: [results("sa", 'v,optimal,1,50,1,"[]"\n')(t),
+                          results("sb", "v,infeasible,,,,,no room\n", RESULTS.strip() + ",reason\n")(t)]),
+    Case("compare-sweeps-variant-plan-unreadable", "sweep", COMPARE, 0,
+         ("warning: the plans of 1 variant(s) were not compared (v)", "A's plan"), setup=broken_variant_plan),
+    Case("compare-sweeps-out-inside-a", "sweep", (*COMPARE, "--out", "{tmp}/sa/diff.csv"), 2, ("--out",),
+         setup=lambda t: [results("sa", 'v,optimal,1,50,1,"[]"\n')(t), results("sb", 'v,optimal,1,50,1,"[]"\n')(t)]),
+    Case("compare-sweeps-out", "sweep", (*COMPARE, "--out", "{tmp}/diff.csv"), 0, ("tables written to",),
+         writes=("diff.csv",),
+         setup=lambda t: [results("sa", 'v,optimal,1,50,1,"[]"\n')(t), results("sb", 'v,optimal,2,60,1,"[""cap""]"\n')(t)],
+         check=lambda t, out: _diff_has_variant_row(t)),
+]
+
+
+def _diff_has_variant_row(t: Path) -> None:
+    whole = pd.read_csv(t / "diff.csv")
+    row = whole.query("table == 'variants'").iloc[0]
+    assert row["variant"] == "v" and row["objective_change"] == 1 and row["binding_added"] == "cap"

@@ -121,6 +121,36 @@ def test_soft_limits_by_blocks_equal_the_plain_soft_optimum(tmp_path):
     assert fast.summary["cost"]["total_usd"] == pytest.approx(plain.summary["cost"]["total_usd"], rel=1e-7)
 
 
+@pytest.mark.parametrize("enter,drop", [(highs.ENTER_PER_ROUND, highs.DROP_AFTER), (1, 1)])
+def test_partial_pricing_reaches_the_plain_optimum(site_fleet, monkeypatch, enter, drop):
+    """The master held partly (columns held out until they price in, idle ones dropped,
+    optimizer.solvers.highs.HeldColumns) ends at the plain formulation's optimum, with the
+    defaults and with the most churn (one column in per round, out after one idle round); the
+    fleets do make columns enter and leave."""
+    from optimizer.planner import solve as planner
+    s = site_fleet
+    moves = {"enter": 0, "drop": 0}
+    enter_real, drop_real = highs.HeldColumns.enter, highs.HeldColumns.drop
+
+    def counted(kind, real):
+        def wrapper(self, h, which):
+            moves[kind] += len(which)
+            return real(self, h, which)
+        return wrapper
+
+    monkeypatch.setattr(highs, "ENTER_PER_ROUND", enter)
+    monkeypatch.setattr(highs, "DROP_AFTER", drop)
+    monkeypatch.setattr(highs.HeldColumns, "enter", counted("enter", enter_real))
+    monkeypatch.setattr(highs.HeldColumns, "drop", counted("drop", drop_real))
+    monkeypatch.setattr(planner, "BY_BLOCKS_POOL_RATIO", 0.0)        # blocks on every fleet
+    fast, plain = solve(s, "fast"), solve(s, "plain")
+    assert moves["enter"] > 0 and moves["drop"] > 0
+    assert fast.summary["status"] == "optimal"
+    assert fast.summary["objective"] == pytest.approx(plain.summary["objective"], rel=1e-9)
+    assert fast.summary["cost"]["total_usd"] == pytest.approx(plain.summary["cost"]["total_usd"], rel=1e-9)
+    assert check_plan(s, fast.placement, fast.service).ok
+
+
 def test_a_cost_stage_stopped_early_keeps_an_optimal_value_and_says_so(tmp_path, monkeypatch):
     """The loop cut off after one round: the value is still optimal, the status feasible, a note
     says the cost was not minimised, and the plan passes check."""

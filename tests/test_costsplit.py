@@ -121,7 +121,7 @@ def test_soft_limits_by_blocks_equal_the_plain_soft_optimum(tmp_path):
     assert fast.summary["cost"]["total_usd"] == pytest.approx(plain.summary["cost"]["total_usd"], rel=1e-7)
 
 
-@pytest.mark.parametrize("enter,drop", [(highs.ENTER_PER_ROUND, highs.DROP_AFTER), (1, 1)])
+@pytest.mark.parametrize("enter,drop", [(highs.ENTER_MIN, highs.DROP_AFTER), (1, 1)])
 def test_partial_pricing_reaches_the_plain_optimum(site_fleet, monkeypatch, enter, drop):
     """The master held partly (columns held out until they price in, idle ones dropped,
     optimizer.solvers.highs.HeldColumns) ends at the plain formulation's optimum, with the
@@ -138,7 +138,8 @@ def test_partial_pricing_reaches_the_plain_optimum(site_fleet, monkeypatch, ente
             return real(self, h, which)
         return wrapper
 
-    monkeypatch.setattr(highs, "ENTER_PER_ROUND", enter)
+    monkeypatch.setattr(highs, "ENTER_MIN", enter)
+    monkeypatch.setattr(highs, "ENTER_ROWS", 10**9)
     monkeypatch.setattr(highs, "DROP_AFTER", drop)
     monkeypatch.setattr(highs.HeldColumns, "enter", counted("enter", enter_real))
     monkeypatch.setattr(highs.HeldColumns, "drop", counted("drop", drop_real))

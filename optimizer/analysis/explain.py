@@ -216,11 +216,14 @@ def _costs_more_than_it_earns(d: ModelData, eligible: np.ndarray) -> np.ndarray:
     margin objective only; zeros otherwise) of any sku with inventory at any open eligible site."""
     s = d.scenario
     stocked = s.chips["inventory"].to_numpy(float) > 0
+    values = s.markets["value"].to_numpy(float)
+    if stocked.any() and not d.margin_cost.any():      # every open site costs 0 (the serve objective)
+        return values < np.where(eligible[d.open_sites].any(axis=0), 0.0, np.inf)
     per_tpp = d.margin_cost[:, stocked] / d.tpp[stocked] if stocked.any() else np.full((d.n_sites, 1), np.inf)
     cheapest = np.full(d.n_sites, np.inf)
     cheapest[d.open_sites] = per_tpp[d.open_sites].min(axis=1)       # MUSD per MTPP = USD per TPP
     reach = np.where(eligible, cheapest[:, None], np.inf).min(axis=0)
-    return s.markets["value"].to_numpy(float) < reach
+    return values < reach
 
 
 def unserved_demand(d: ModelData, plan: Plan, prices: pd.DataFrame) -> pd.DataFrame:

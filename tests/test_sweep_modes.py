@@ -159,11 +159,24 @@ def test_multi_period_sweep_policy_parameter_overrides_every_period(tmp_path):
         assert run("check", f, plan).exit_code == 0
 
 
-def test_multi_period_sweep_margin_is_refused(tmp_path):
-    """Dollar values, so margin has a meaning; multi-period margin is not supported yet: exit 2."""
+def test_multi_period_sweep_under_margin_leaves_the_loss_making_market_unserved(tmp_path):
+    """money_scenario over two quarters: under margin every variant serves 'rich' only, in both
+    periods; the plans record margin and pass check; the rows give the margin over the horizon."""
     money_scenario(tmp_path / "scn")
     pd.DataFrame({"period": ["A", "B"], "years": [0.25, 0.25]}).to_csv(tmp_path / "scn" / "periods.csv", index=False)
-    r = run("sweep", tmp_path / "scn", "--out", tmp_path / "sw", "--objective", "margin", "--vary", "demand_multiplier=1,2")
-    assert r.exit_code == 2, r.output
-    assert "--objective margin: not supported in multi-period mode yet" in r.output
-    assert not (tmp_path / "sw").exists()
+    out = tmp_path / "sw"
+    r = run("sweep", tmp_path / "scn", "--out", out, "--policy", "none", "--objective", "margin",
+            "--vary", "demand_multiplier=1,2")
+    assert r.exit_code == 0, r.output
+    assert "2 variants: 2 optimal" in r.output
+    table = results(out)
+    assert set(table["objective_kind"]) == {"margin"} and table["margin_usd"].gt(0).all()
+    for plan in plans(out):
+        summary = json.loads((plan / "summary.json").read_text())
+        assert summary["economics"]["objective"] == "margin" and summary["run"]["objective"] == "margin"
+        service = pd.read_csv(plan / "service.csv").groupby(["period", "market_id"])["tpp"].sum()
+        factor = summary["run"]["variant"]["demand_multiplier"]
+        for period in ("A", "B"):
+            assert service.get((period, "poor"), 0.0) == pytest.approx(0.0, abs=1e-3)
+            assert service[(period, "rich")] == pytest.approx(10 * M * factor, rel=1e-6)
+        assert run("check", tmp_path / "scn", plan).exit_code == 0

@@ -49,6 +49,7 @@ def tier_move_ranking(table: pd.DataFrame) -> pd.DataFrame:
 RESULT_COLUMNS = ["variant", "status", "objective", "served_pct", "cost_usd"]      # a results.csv has these
 # results.csv column -> unit of the per-variant headline (objective: the value served, in the value unit)
 SWEEP_METRICS = {"objective": "value", "served_pct": "%", "cost_usd": "USD", "margin_usd_per_year": "USD per year",
+                 "margin_usd": "USD",
                  **{f.value: "share" for f in (Family.HOME_SHARE, Family.TIER1_SHARE)},
                  "min_served_pct": "%"}
 RESULT_EXTRAS = [*(m for m in SWEEP_METRICS if m not in RESULT_COLUMNS), "objective_kind", "value_unit",

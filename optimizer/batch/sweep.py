@@ -24,7 +24,7 @@ import pandas as pd
 
 from optimizer.batch.compare import tier_move_ranking
 from optimizer.batch.variants import Variant, result_path
-from optimizer.batch.worker import MP_MARGIN, ChunkSolver, load_base
+from optimizer.batch.worker import ChunkSolver, load_base
 from optimizer.errors import InputError
 from optimizer.inputs.scenario import Scenario
 from optimizer.inputs.timeline import Timeline
@@ -73,10 +73,8 @@ def sweep_manifest(base: Scenario | Timeline, variants: list[Variant], options: 
     """The sweep's run manifest: the base scenario's files and policy (every period's, on a
     timeline), every policy file a variant names, the objective, the fleetopt version (together,
     the resume key) and the options. The objective is checked first, as ``solve`` checks it
-    (InputError: ``margin`` with abstract values; ``margin`` on a timeline, not supported yet)."""
+    (InputError: ``margin`` with abstract values)."""
     objective = check_objective(base.first if isinstance(base, Timeline) else base, objective)
-    if isinstance(base, Timeline) and objective != Objective.SERVE:
-        raise InputError(MP_MARGIN)
     specs = [str(v.params["policy"]) for v in variants if "policy" in v.params]
     run = (timeline_manifest(base, options, started, "sweep", specs) if isinstance(base, Timeline)
            else build_manifest("sweep", base.path, base.policy, options, started, variant_policies=specs))

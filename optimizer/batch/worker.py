@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from optimizer.batch.variants import Variant, apply_timeline_variant, apply_variant, result_path
-from optimizer.errors import FleetoptError, InputError
+from optimizer.errors import FleetoptError
 from optimizer.inputs.scenario import Scenario
 from optimizer.inputs.timeline import Timeline, has_periods, load_timeline
 from optimizer.inputs.validation import load_scenario
@@ -22,8 +22,6 @@ from optimizer.planner.solve import solve
 from optimizer.policy.rules import Family
 from optimizer.results.plan import Plan
 from optimizer.solvers.highs import WarmStart
-
-MP_MARGIN = "--objective margin: not supported in multi-period mode yet (the scenario has periods.csv)"
 
 
 def load_base(scenario_dir: str | Path, policy: str | None) -> Scenario | Timeline:
@@ -77,9 +75,7 @@ class ChunkSolver:
         if not isinstance(self.base, Timeline):
             plan = solve(apply_variant(self.base, params), warm=self.warm, objective=self.objective)
             return plan, {"policy": policy_fingerprint(plan.scenario.policy)}
-        if self.objective != Objective.SERVE:
-            raise InputError(MP_MARGIN)
-        plan = solve_timeline(apply_timeline_variant(self.base, params))
+        plan = solve_timeline(apply_timeline_variant(self.base, params), objective=self.objective)
         return plan, {"policy": policy_fingerprint(plan.timeline.first.policy),
                       "period_policies": {p.id: policy_fingerprint(p.scenario.policy) for p in plan.timeline.periods}}
 
@@ -87,7 +83,7 @@ class ChunkSolver:
 def summary_row(summary: Mapping[str, Any]) -> dict:
     """The numbers a sweep table shows for one variant (plain values: the plan's summary is read-only).
     A multi-period plan's totals are over the horizon (shares: the last period's, as its summary
-    gives them), and the worst period: the lowest served %, home and Tier-1 share."""
+    gives them; see :func:`_horizon_columns`)."""
     prices = (summary.get("explain") or {}).get("policy_prices", [])
     row = {
         "status": summary["status"], "objective": summary["objective"], "served_pct": summary["served_pct"],
@@ -98,13 +94,16 @@ def summary_row(summary: Mapping[str, Any]) -> dict:
         "policy_prices": {p["limit"]: p["value_per_unit"] for p in prices},
         "solve_seconds": summary["timings"].get("solve"),
     }
-    return row | (_worst_period(summary["periods"], summary["cost"]) if "periods" in summary else {})
+    return row | (_horizon_columns(summary) if "periods" in summary else {})
 
 
-def _worst_period(periods: list[Mapping[str, Any]], cost: Mapping[str, Any]) -> dict:
-    """A multi-period plan's per-period columns: the number of periods, the discounted cost, and
-    for served %, home and Tier-1 share the lowest over the periods and the (first) period of it."""
-    out: dict[str, Any] = {"periods": len(periods), "discounted_cost_usd": cost["discounted_usd"]}
+def _horizon_columns(summary: Mapping[str, Any]) -> dict:
+    """A multi-period plan's own columns: the number of periods, the discounted cost, the margin
+    over the horizon (USD, discounted; dollar values only), and for served %, home and Tier-1
+    share the lowest over the periods and the (first) period of it."""
+    periods = summary["periods"]
+    out: dict[str, Any] = {"periods": len(periods), "discounted_cost_usd": summary["cost"]["discounted_usd"],
+                           "margin_usd": (summary.get("economics") or {}).get("margin_usd")}
     for key in ("served_pct", Family.HOME_SHARE.value, Family.TIER1_SHARE.value):
         worst = min(periods, key=lambda p: p[key])
         out[f"min_{key}"], out[f"min_{key}_period"] = worst[key], worst["period"]

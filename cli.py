@@ -269,20 +269,15 @@ def _print_soft_violations(summary: dict) -> None:
                    f"penalty {v['cost']:,.0f}")
 
 
-MP_UNSUPPORTED = {"baseline": "--baseline"}
-NOT_YET = "not supported in multi-period mode yet (the scenario has periods.csv)"
 
 
 def _solve_timeline(o: dict, started: str) -> None:
     """solve on a multi-period scenario (periods.csv): one plan over every period, written as a
-    snapshot plan is; options that multi-period mode does not support yet are refused (exit 2)."""
+    snapshot plan is; an option combination it does not take is refused (exit 2)."""
     from optimizer.io.manifest import timeline_manifest
     from optimizer.io.planfiles import read_frozen_stock
     from optimizer.planner.periods import check_integer_options, solve_timeline
     try:
-        unsupported = [flag for key, flag in MP_UNSUPPORTED.items() if o[key]]
-        if unsupported:
-            raise InputError([f"{flag}: {NOT_YET}" for flag in unsupported])
         if (o["freeze_through"] is None) != (o["plan_dir"] is None):
             raise InputError("--freeze-through PERIOD and --plan DIR go together: give both (re-planning keeps "
                              "the stock of the plan in DIR up to and including PERIOD)")
@@ -292,18 +287,21 @@ def _solve_timeline(o: dict, started: str) -> None:
         chosen = plan_formats(o["formats"])
         highs_options = _thread_options(o["threads"], o["path"], o["integer"])
         target = check_out_dir(o["out"], "plan", o["scenario"])
-        inputs = (target, *run_inputs(o["scenario"], o["policy"]), *([o["plan_dir"]] if o["plan_dir"] else []))
+        inputs = (target, *run_inputs(o["scenario"], o["policy"], o["baseline"]),
+                  *([o["plan_dir"]] if o["plan_dir"] else []))
         written = (check_out_file(o["report"], "--report", inputs),) if o["report"] else ()
         if o["log"]:
             check_out_file(o["log"], "--log", (*inputs, *written))
         with out_lock(target), _watched(o["progress"], "solve"), _solver_log(o["log"]):
             check_out_dir(o["out"], "plan", o["scenario"], checked=target)
             tl = load_timeline(o["scenario"], o["policy"])
+            _check_baseline(o["scenario"], o["baseline"])
             frozen = read_frozen_stock(o["plan_dir"], tl, o["freeze_through"]) if o["plan_dir"] else None
             prices = _parse_prices(o["soft_price"]) if (o["soft"] or o["soft_price"]) else None
             plan = solve_timeline(tl, path=o["path"], time_limit=o["time_limit"], soft=prices, frozen=frozen,
                                   highs_options=highs_options, objective=o["objective"], integer=o["integer"],
-                                  method=o["method"], mip_solver=o["solver"], gap=o["gap"])
+                                  method=o["method"], mip_solver=o["solver"], gap=o["gap"],
+                                  baseline=o["baseline"] or None)
             write_plan(plan, o["out"], timeline_manifest(tl, o, started), formats=chosen)
             if o["report"]:
                 from optimizer.analysis.report import write_report
@@ -333,6 +331,7 @@ def _print_timeline_summary(summary: dict, out: Path) -> None:
                f"(discounted ${cost['discounted_usd']:,.0f})")
     _print_timeline_money(summary["economics"])
     _print_soft_violations(summary)
+    _print_timeline_baseline(summary.get("baseline"))
     if summary.get("freeze"):
         typer.echo(f"stock kept from the earlier plan through {summary['freeze']['through']}")
     _print_notes(summary.get("notes", []))
@@ -428,28 +427,48 @@ def _print_summary(summary: dict, out: Path) -> None:
         typer.echo(f"licence required (policy {summary['policy']['name']}; a flag, not a limit): "
                    f"{len(flagged)} site{'s' * (len(flagged) != 1)} in {', '.join(sorted({f['country'] for f in flagged}))}")
     _print_soft_violations(summary)
-    base = summary.get("baseline")
-    if base and "value_change" not in base:
-        typer.echo(f"cost of compliance vs {base['baseline_policy']}: not available ({base['status']}): "
-                   f"{base['message']}")
-    elif base:
-        typer.echo(f"cost of compliance vs {base['baseline_policy']} (baseline {base['status']}, "
-                   f"{base['mode']}): value {base['value_change']:+,.0f} {base['value_unit']} "
-                   f"({base['value_change_pct']:+.2f} %), served {base['served_tpp_change']:+,.0f} TPP, "
-                   f"cost {base['cost_change_usd']:+,.0f} USD")
-        moved = ", ".join(f"{c['iso3']} {c['change_tpp']:+,.0f}" for c in base["countries"][:5]
-                          if c["change_tpp"]) or "none"
-        typer.echo(f"  compute moved by the policy (TPP): {moved}")
-        worth = sorted(base["countries"], key=lambda c: abs(c["change_value"]), reverse=True)[:5]
-        typer.echo(f"  value by market country ({base['value_unit']}): "
-                   + (", ".join(f"{c['iso3']} {c['change_value']:+,.0f}" for c in worth if c["change_value"])
-                      or "no change"))
+    _print_baseline(summary.get("baseline"))
     top = (summary.get("explain") or {}).get("policy_prices", [])[:3]
     if top:
         typer.echo(f"most valuable policy headroom ({money['value_unit']}): " + "; ".join(
             f"{p['limit']} {p['value_per_unit']:+,.0f} {p['unit']}" for p in top))
     _print_notes(summary.get("notes", []))
     typer.echo(_written_line(out))
+
+
+def _print_baseline(base: dict | None, horizon: str = "") -> bool:
+    """The cost of compliance (summary.json ``baseline``): value, served and cost changes, the
+    compute the policy moved and the value by market country (``horizon``: what the totals
+    cover, for a multi-period plan). False when there is no baseline plan to compare with."""
+    if not base:
+        return False
+    if "value_change" not in base:
+        typer.echo(f"cost of compliance vs {base['baseline_policy']}: not available ({base['status']}): "
+                   f"{base['message']}")
+        return False
+    typer.echo(f"cost of compliance vs {base['baseline_policy']}{horizon} (baseline {base['status']}, "
+               f"{base['mode']}): value {base['value_change']:+,.0f} {base['value_unit']} "
+               f"({base['value_change_pct']:+.2f} %), served {base['served_tpp_change']:+,.0f} TPP, "
+               f"cost {base['cost_change_usd']:+,.0f} USD")
+    moved = ", ".join(f"{c['iso3']} {c['change_tpp']:+,.0f}" for c in base["countries"][:5]
+                      if c["change_tpp"]) or "none"
+    typer.echo(f"  compute moved by the policy (TPP{', fleet at the end' if horizon else ''}): {moved}")
+    worth = sorted(base["countries"], key=lambda c: abs(c["change_value"]), reverse=True)[:5]
+    typer.echo(f"  value by market country ({base['value_unit']}): "
+               + (", ".join(f"{c['iso3']} {c['change_value']:+,.0f}" for c in worth if c["change_value"])
+                  or "no change"))
+    return True
+
+
+def _print_timeline_baseline(base: dict | None) -> None:
+    """A multi-period plan's cost of compliance: over the horizon, then one line per period."""
+    if not _print_baseline(base, f" over {len(base['periods'])} periods" if base and "periods" in base else ""):
+        return
+    typer.echo(f"  {'period':<10} {'value change':>16} {'%':>8} {'served TPP':>14} {'cost USD':>14}  "
+               f"({base['period_value_unit']}; countries per period in summary.json)")
+    for r in base["periods"]:
+        typer.echo(f"  {r['period']:<10} {r['value_change']:>+16,.0f} {r['value_change_pct']:>+8.2f} "
+                   f"{r['served_tpp_change']:>+14,.0f} {r['cost_change_usd']:>+14,.0f}")
 
 
 def _print_money(summary: dict) -> None:
@@ -942,11 +961,11 @@ def _check_policies(scenario: Path, names: set[str]) -> None:
 
 
 def _check_baseline(scenario: Path, baseline: str | None) -> None:
-    """A --baseline policy is loaded and validated on the scenario before the main solve, so a
-    misspelt or broken one costs no solve."""
+    """A --baseline policy is loaded and validated on the scenario (every period of a multi-period
+    one) before the main solve, so a misspelt or broken one costs no solve."""
     if baseline:
         try:
-            load_scenario(scenario, baseline)
+            (load_timeline if has_periods(scenario) else load_scenario)(scenario, baseline)
         except InputError as exc:
             raise InputError([f"--baseline {baseline}: {line}" for line in exc.problems]) from None
 

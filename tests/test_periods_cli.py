@@ -64,7 +64,6 @@ def test_every_multi_period_path_gives_the_same_value(tmp_path, path):
 
 @pytest.mark.parametrize("args, words", [
     (["--objective", "margin"], "--objective margin needs market values in dollars"),   # works with dollars
-    (["--baseline", "none"], "--baseline: not supported in multi-period mode yet"),
     (["--path", "pulp", "--soft"], "--path pulp with --soft: not supported in multi-period mode yet"),
     (["--freeze-through", "A"], "--freeze-through PERIOD and --plan DIR go together"),
 ])

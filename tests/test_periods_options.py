@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
+from helpers import M, chip, market, site, write_scenario
 from test_periods_agreement import assert_period_rules, random_timeline, solved
-from test_periods_cli import periods_folder, run
+from test_periods_cli import CAP, OPEN, periods_folder, run
 
 from optimizer.analysis.report import is_report
+from optimizer.inputs.economics import H100E_TPP, HOURS_PER_YEAR
 from optimizer.planner.periods import solve_timeline
 from optimizer.results.check import check_timeline_plan
 from optimizer.solvers import highs
@@ -118,3 +121,94 @@ def test_ortools_paths_name_the_period_and_limit_of_a_stock_trap(tmp_path, path)
     (f / "periods.csv").write_text((f / "periods.csv").read_text().replace("B,0.25,open.toml", "B,0.25,cap.toml"))
     trap = run("solve", f, "--out", tmp_path / "trap", "--path", path, "--freeze-through", "B", "--plan", first)
     assert trap.exit_code == 3 and "in period B" in trap.output and "tier2_cap[IND]" in trap.output, trap.output
+
+
+def dollar_timeline(tmp_path):
+    """IND only (site and in-country market, 100 MTPP a period, USD 1 per TPP-year), 30 units
+    by A and 100 by B (capex $1,000, 1 kW at $100/MWh and PUE 1: $876 a year); A is open, B caps
+    IND at 40 MTPP; B's discount 0.9."""
+    usd_per_tpp_year = H100E_TPP / HOURS_PER_YEAR      # usd_per_h100e_hour giving USD 1 per TPP-year
+    m = {k: v for k, v in market("in", "IND", 100 * M, in_country_only=True).items() if k != "value"}
+    f = write_scenario(tmp_path / "scn", [site("IN", "IND", pue=1.0, energy_usd_per_mwh=100.0)],
+                       [chip(inventory=30, capex_usd=1000.0)], [{**m, "usd_per_h100e_hour": usd_per_tpp_year}],
+                       policy=OPEN)
+    (f / "open.toml").write_text(OPEN)
+    (f / "cap.toml").write_text(CAP)
+    pd.DataFrame({"period": ["A", "B"], "years": [0.25, 0.25], "discount": [1.0, 0.9],
+                  "policy": ["open.toml", "cap.toml"]}).to_csv(f / "periods.csv", index=False)
+    pd.DataFrame({"sku": ["H"], "period": ["B"], "units": [70]}).to_csv(f / "deliveries.csv", index=False)
+    return f
+
+
+def test_baseline_gives_the_cost_of_compliance_in_the_period_the_cap_binds_only(tmp_path):
+    """Solved by hand. A: 30 units serve 30 MTPP under either policy (no change). B: the cap keeps
+    IND at 40 units (10 added: $10,000 + 0.25 x 40 x $876 = $18,760), the baseline `none` adds 70
+    and serves 100 MTPP ($70,000 + 0.25 x 100 x $876 = $91,900): value -60 MTPP x $1 = -$60M per
+    year, cost -$73,140. Over the horizon: value 0.25 x 0.9 x -$60M = -$13.5M, cost -$73,140
+    (discounted x 0.9)."""
+    f = dollar_timeline(tmp_path)
+    out = tmp_path / "plan"
+    result = run("solve", f, "--out", out, "--baseline", "none")
+    assert result.exit_code == 0, result.output
+    base = summary_of(out)["baseline"]
+    assert base["baseline_policy"] == "none" and base["status"] == "optimal" and base["mode"] == "lp"
+    assert base["value_unit"] == "USD" and base["period_value_unit"] == "USD per year"
+    a, b = base["periods"]
+    assert (a["period"], a["value_change"], a["served_tpp_change"], a["cost_change_usd"]) == ("A", 0.0, 0.0, 0.0)
+    assert all(c["change_tpp"] == c["change_value"] == 0.0 for c in a["countries"])
+    assert b["period"] == "B"
+    assert b["value_change"] == pytest.approx(-60 * M, rel=1e-6)     # the cost stage may give up 1e-7 of value
+    assert b["value_change_pct"] == pytest.approx(-60.0, rel=1e-6)
+    assert b["served_tpp_change"] == pytest.approx(-60 * M, rel=1e-6)
+    assert b["cost_change_usd"] == pytest.approx(-73_140.0, rel=1e-6)
+    assert b["discounted_cost_change_usd"] == pytest.approx(-0.9 * 73_140.0, rel=1e-6)
+    ind = {c["iso3"]: c for c in b["countries"]}["IND"]
+    assert ind["change_tpp"] == pytest.approx(-60 * M) and ind["change_value"] == pytest.approx(-60 * M)
+    assert base["value_change"] == pytest.approx(-13.5e6, rel=1e-6)
+    assert base["cost_change_usd"] == pytest.approx(-73_140.0, rel=1e-6)
+    assert base["discounted_cost_change_usd"] == pytest.approx(-0.9 * 73_140.0, rel=1e-6)
+    ind = {c["iso3"]: c for c in base["countries"]}["IND"]
+    assert ind["change_tpp"] == pytest.approx(-60 * M) and ind["change_value"] == pytest.approx(-13.5e6)
+    assert "cost of compliance vs none over 2 periods" in result.output
+    assert "USD (-45.00 %)" in result.output and "cost -73,140 USD" in result.output
+    b_line = next(line for line in result.output.split("cost of compliance")[1].splitlines() if line.startswith("  B "))
+    assert b_line.split()[2:] == ["-60.00", b_line.split()[3], "-73,140"]
+    assert run("check", f, out).exit_code == 0
+    assert run("report", f, out, "--out", tmp_path / "r.html").exit_code == 0
+    page = (tmp_path / "r.html").read_text()
+    assert "Cost of compliance against none" in page and "USD (-45.00 %)" in page and "Over the 2 periods" in page
+
+
+def test_baseline_under_the_plans_own_policies_costs_nothing_on_every_path(tmp_path):
+    """--policy cap.toml --baseline cap.toml: the same timeline twice, every change 0, on the
+    path, soft prices and threads of the plan."""
+    f = dollar_timeline(tmp_path)
+    for path, extra in (("plain", ["--threads", "1"]), ("ortools-glop", ["--soft"])):
+        out = tmp_path / path
+        result = run("solve", f, "--out", out, "--path", path, "--policy", f / "cap.toml", "--baseline", f / "cap.toml", *extra)
+        assert result.exit_code == 0, result.output
+        base = summary_of(out)["baseline"]
+        assert base["mode"] == ("lp-soft" if "--soft" in extra else "lp")
+        assert base["value_change"] == base["cost_change_usd"] == 0.0
+        assert all(r["value_change"] == r["cost_change_usd"] == 0.0 for r in base["periods"])
+
+
+def test_an_infeasible_baseline_is_recorded_and_the_plan_stands(tmp_path):
+    """The baseline caps IND at 1 MTPP below the installed base: no baseline plan; the plan is
+    written, the summary and the printed line say why."""
+    f = periods_folder(tmp_path)
+    pd.DataFrame({"site_id": ["IN"], "sku": ["H"], "units": [2]}).to_csv(f / "installed.csv", index=False)
+    (f / "impossible.toml").write_text('name = "impossible"\ntier2_country_cap_tpp = 1e6\n')
+    out = tmp_path / "plan"
+    result = run("solve", f, "--out", out, "--baseline", f / "impossible.toml")
+    assert result.exit_code == 0, result.output
+    base = summary_of(out)["baseline"]
+    assert base["status"] == "infeasible" and "impossible" in base["message"]
+    assert "cost of compliance vs impossible: not available (infeasible)" in result.output
+
+
+def test_a_bad_baseline_is_exit_2_before_any_solve(tmp_path):
+    f = periods_folder(tmp_path)
+    result = run("solve", f, "--out", tmp_path / "plan", "--baseline", "no-such-policy")
+    assert result.exit_code == 2 and "--baseline no-such-policy" in result.output
+    assert not (tmp_path / "plan").exists()

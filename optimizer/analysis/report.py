@@ -355,7 +355,7 @@ def render_report(plan: Plan) -> str:
     placement = in_last(plan.placement)
     placement = placement.assign(new_units=placement["units"] - placement["installed_units"])   # the snapshot's sense
     return _page(last.scenario, placement, in_last(plan.service),
-                 {"scenario": plan.summary.get("scenario"), "status": plan.summary.get("status")}, plan.summary)
+                 {k: plan.summary.get(k) for k in ("scenario", "status", "baseline")}, plan.summary)
 
 
 def _page(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame, summary: Mapping[str, Any],
@@ -546,7 +546,10 @@ def _baseline_section(block: dict | None) -> str:
             f"{block['cost_change_usd']:+,.0f} USD"
             + (f", annualised cost {annual:+,.0f} USD per year" if isinstance(annual, (int, float)) else "")
             + (f", margin {margin:+,.0f} USD per year" if isinstance(margin, (int, float)) else "")
-            + ". Bars: compute each country gains (green) or loses (red) under the policy.</p>"
+            + ". Bars: compute each country gains (green) or loses (red) under the policy."
+            + (f" Over the {len(block['periods'])} periods: value weighted by each period's years x discount, "
+               "served summed, the fleet at the end of the last period; each period's changes are in "
+               "summary.json (baseline, periods)." if block.get("periods") else "") + "</p>"
             + _canvas("chart-baseline", rows, rows))
 
 

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
+from optimizer.analysis.compliance import compare_timeline_to_baseline
 from optimizer.analysis.diagnose import diagnose_rows
 from optimizer.errors import InfeasibleError, InputError, SolverError
-from optimizer.inputs.timeline import Timeline
+from optimizer.inputs.timeline import Timeline, load_timeline
 from optimizer.model.data import MTPP, UNIT, Objective
 from optimizer.model.elastic import policy_rows, with_elastic_rows
 from optimizer.model.fast_periods import build_fast_timeline, split_timeline_pools
@@ -35,6 +37,8 @@ from optimizer.planner.solve import (
     COST_STAGE_OPTIONS,
     PLAIN_BACKENDS,
     SolverPath,
+    baseline_block,
+    baseline_policy,
     build_decision_notes,
     check_objective,
     check_run_options,
@@ -42,6 +46,7 @@ from optimizer.planner.solve import (
     integer_choice,
     soft_prices,
 )
+from optimizer.policy.policy import Policy
 from optimizer.policy.rules import SHARE, SHARE_FAMILIES, Family
 from optimizer.results.periods import H100E_TPP, PeriodSolution, TimelinePlan, build_timeline_summary, timeline_figures
 from optimizer.results.solution import site_chip_series, unfold_service
@@ -72,7 +77,8 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
                    highs_options: Mapping[str, Any] | None = None,
                    objective: Objective | str = Objective.SERVE, integer: bool = False,
                    method: IntegerMethod | str = IntegerMethod.AUTO,
-                   mip_solver: MipSolver | str = MipSolver.HIGHS, gap: float | None = None) -> TimelinePlan:
+                   mip_solver: MipSolver | str = MipSolver.HIGHS, gap: float | None = None,
+                   baseline: Policy | str | Path | None = None) -> TimelinePlan:
     """Maximize the value served over the horizon (or the margin), then minimize its discounted
     cost; raise InfeasibleError (naming the period and limit) or SolverError.
 
@@ -88,7 +94,12 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     and plain) only; both stages run with them.
     ``integer``: whole racks added each period, with sites.csv's build decisions
     (:mod:`optimizer.planner.integer_periods`); ``method``, ``mip_solver`` and ``gap`` as for
-    :func:`optimizer.planner.solve.solve`; the serve objective only."""
+    :func:`optimizer.planner.solve.solve`; the serve objective only.
+    ``baseline``: a policy (a Policy, preset name or TOML path; e.g. ``"none"``) to solve the
+    timeline's folder under as well, in every period, the same way (every argument above); the
+    summary's ``baseline`` block is the cost of compliance per period and over the horizon
+    (:func:`optimizer.analysis.compliance.compare_timeline_to_baseline`)."""
+    how = {k: v for k, v in locals().items() if k not in ("tl", "baseline")}     # the baseline is solved the same way
     path, time_limit = check_run_options(path, time_limit, gap, integer)
     objective = check_objective(tl.first, objective)
     choice = integer_choice(method, mip_solver) if integer else None
@@ -101,6 +112,8 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     if highs_options and path not in HIGHS_PATHS:
         raise InputError("highs_options work with the fast and plain paths (HiGHS) only")
     native = MappingProxyType(dict(highs_options or {}))
+    scenario = tl.first if tl.first.path is not None or tl.path is None else replace(tl.first, path=tl.path)
+    policy = baseline_policy(baseline, scenario) if baseline is not None else None    # before any work
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     td = TimelineData.from_timeline(tl, objective)
@@ -125,14 +138,22 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
         notes += build_decision_notes(tl.first)
     soft_block = soft_summary(sol, td, prices, figures) if prices is not None else None
     timings["extract"] = time.perf_counter() - t1
+    tables = TimelinePlan(placement, service, figures, scenario, timeline=tl)
     summary = build_timeline_summary(
         tl, sol.result, figures, path=f"integer-{info['method']}" if info else path.value,
         mode="integer" if info else "lp-soft" if prices is not None else "lp",
         model=sol.counts, notes=notes + (info.pop("notes", []) if info else []), timings=timings, soft=soft_block,
         frozen={"through": list(frozen)[-1], "periods": list(frozen)} if frozen else None,
-        objective=objective.value, integer=info)
-    scenario = tl.first if tl.first.path is not None or tl.path is None else replace(tl.first, path=tl.path)
-    return TimelinePlan(placement, service, summary, scenario, timeline=tl)
+        objective=objective.value, integer=info,
+        baseline=_timeline_baseline(tables, policy, how) if policy is not None else None)
+    return replace(tables, summary=summary)
+
+
+def _timeline_baseline(tables: TimelinePlan, policy: Policy, how: Mapping[str, Any]) -> dict:
+    """The cost of compliance: the timeline's folder read again with ``policy`` in every period,
+    solved as this plan was (``how``: solve_timeline's arguments), compared period by period."""
+    return baseline_block(policy, lambda: solve_timeline(load_timeline(tables.timeline.path, policy), **how),
+                          lambda base: compare_timeline_to_baseline(tables, base))
 
 
 def check_integer_options(integer: bool, path: SolverPath | str, soft: bool, frozen: bool,

@@ -11,7 +11,7 @@ plain matrices). All give the same optimum; the reference paths exist to compare
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
@@ -167,7 +167,7 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
         raise InputError("--soft works with the fast and plain LP paths only")
     if highs_options and (path not in (SolverPath.FAST, SolverPath.PLAIN) or integer):
         raise InputError("highs_options work with the fast and plain LP paths only")
-    baseline = _baseline_policy(baseline, s) if baseline is not None else None    # before any work
+    baseline = baseline_policy(baseline, s) if baseline is not None else None    # before any work
     t0 = time.perf_counter()
     phase("build")
     d = ModelData.from_scenario(s, objective)
@@ -217,7 +217,7 @@ def build_decision_notes(s: Scenario) -> list[str]:
     return []
 
 
-def _baseline_policy(spec: Policy | str | Path, s: Scenario) -> Policy:
+def baseline_policy(spec: Policy | str | Path, s: Scenario) -> Policy:
     """The baseline policy, loaded (a bad name is exit 2 before the solve, not after it), for a
     scenario that can be read again from its folder."""
     if s.path is None:
@@ -247,19 +247,26 @@ class BaselineRun:
 
 def _baseline(tables: Plan, policy: Policy, how: BaselineRun) -> dict:
     """The cost of compliance: the scenario's folder solved under ``policy`` the way this plan was
-    (see :class:`BaselineRun`), compared with this plan's tables and figures. A baseline with no
-    plan (infeasible, or no plan in time) does not sink this plan: the block says why."""
+    (see :class:`BaselineRun`), compared with this plan's tables and figures."""
+    return baseline_block(policy, lambda: solve(
+        load_scenario(tables.scenario.path, policy), path=how.path, time_limit=how.time_limit, soft=how.soft,
+        integer=how.integer, method=how.method, mip_solver=how.mip_solver, gap=how.gap, objective=how.objective),
+        lambda base: compare_to_baseline(tables, base))
+
+
+def baseline_block(policy: Policy, solve_baseline: Callable[[], Plan], compare: Callable[[Plan], dict]) -> dict:
+    """The summary's ``baseline`` block: ``compare`` of the plan ``solve_baseline`` gives, with its
+    status and LP mode. A baseline with no plan (infeasible, or no plan in time) does not sink
+    this plan: the block says why."""
     try:
         with section(f"baseline {policy.name}"):
-            base = solve(load_scenario(tables.scenario.path, policy), path=how.path, time_limit=how.time_limit,
-                         soft=how.soft, integer=how.integer, method=how.method, mip_solver=how.mip_solver,
-                         gap=how.gap, objective=how.objective)
+            base = solve_baseline()
     except (InfeasibleError, SolverError) as exc:
         status = "infeasible" if isinstance(exc, InfeasibleError) else getattr(exc, "status", "error")
         return {"baseline_policy": policy.name, "status": str(status),
                 "message": f"the baseline policy {policy.name} gives no plan for this scenario: {exc}"}
-    return {**compare_to_baseline(tables, base), "status": base.summary["status"],
-            "mode": base.summary["mode"]}
+    mode = base.summary.get("lp_mode", base.summary["mode"])     # a multi-period summary's mode is multi-period
+    return {**compare(base), "status": base.summary["status"], "mode": mode}
 
 
 EXPLAIN_ROWS = 25

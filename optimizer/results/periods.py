@@ -182,9 +182,10 @@ def build_timeline_summary(tl: Timeline, result: SolveResult, figures: Mapping[s
                            mode: str, model: Mapping[str, int], notes: list[str],
                            timings: Mapping[str, float], soft: Mapping[str, Any] | None = None,
                            frozen: Mapping[str, Any] | None = None, objective: str = "serve",
-                           integer: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+                           integer: Mapping[str, Any] | None = None,
+                           baseline: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     """The whole multi-period summary, read-only (see optimizer.results.summary.build_summary)."""
-    blocks = {"soft": soft, "freeze": frozen, "integer": integer}
+    blocks = {"soft": soft, "freeze": frozen, "integer": integer, "baseline": baseline}
     return freeze({
         "scenario": tl.name, "status": result.status.value, "termination": result.termination.value,
         "mode": "multi-period", "lp_mode": mode, "path": path, "solver": result.solver,

@@ -11,7 +11,7 @@ from test_periods_agreement import assert_period_rules, random_timeline, solved
 from test_periods_cli import CAP, OPEN, periods_folder, run
 
 from optimizer.analysis.report import is_report
-from optimizer.inputs.economics import H100E_TPP, HOURS_PER_YEAR
+from optimizer.inputs.economics import H100E_TPP, HOURS_PER_YEAR, capital_recovery_factor
 from optimizer.planner.periods import solve_timeline
 from optimizer.results.check import check_timeline_plan
 from optimizer.solvers import highs
@@ -144,8 +144,8 @@ def test_baseline_gives_the_cost_of_compliance_in_the_period_the_cap_binds_only(
     """Solved by hand. A: 30 units serve 30 MTPP under either policy (no change). B: the cap keeps
     IND at 40 units (10 added: $10,000 + 0.25 x 40 x $876 = $18,760), the baseline `none` adds 70
     and serves 100 MTPP ($70,000 + 0.25 x 100 x $876 = $91,900): value -60 MTPP x $1 = -$60M per
-    year, cost -$73,140. Over the horizon: value 0.25 x 0.9 x -$60M = -$13.5M, cost -$73,140
-    (discounted x 0.9)."""
+    year, cost -$73,140, annualised cost 60 x (the annuity + $876) less. Over the horizon: value
+    0.25 x 0.9 x -$60M = -$13.5M, cost -$73,140 (discounted x 0.9), margin 0.25 x 0.9 x B's."""
     f = dollar_timeline(tmp_path)
     out = tmp_path / "plan"
     result = run("solve", f, "--out", out, "--baseline", "none")
@@ -162,6 +162,10 @@ def test_baseline_gives_the_cost_of_compliance_in_the_period_the_cap_binds_only(
     assert b["served_tpp_change"] == pytest.approx(-60 * M, rel=1e-6)
     assert b["cost_change_usd"] == pytest.approx(-73_140.0, rel=1e-6)
     assert b["discounted_cost_change_usd"] == pytest.approx(-0.9 * 73_140.0, rel=1e-6)
+    per_unit_year = 1000.0 * float(capital_recovery_factor(0.08, 5.0)) + 876.0     # annuity (8 %, 5 years) + energy
+    assert b["annualised_cost_change_usd_per_year"] == pytest.approx(-60 * per_unit_year, rel=1e-6)
+    assert b["margin_change_usd_per_year"] == pytest.approx(-60 * M + 60 * per_unit_year, rel=1e-6)
+    assert base["margin_change_usd"] == pytest.approx(0.225 * (-60 * M + 60 * per_unit_year), rel=1e-6)
     ind = {c["iso3"]: c for c in b["countries"]}["IND"]
     assert ind["change_tpp"] == pytest.approx(-60 * M) and ind["change_value"] == pytest.approx(-60 * M)
     assert base["value_change"] == pytest.approx(-13.5e6, rel=1e-6)
@@ -181,14 +185,15 @@ def test_baseline_gives_the_cost_of_compliance_in_the_period_the_cap_binds_only(
 
 def test_baseline_under_the_plans_own_policies_costs_nothing_on_every_path(tmp_path):
     """--policy cap.toml --baseline cap.toml: the same timeline twice, every change 0, on the
-    path, soft prices and threads of the plan."""
+    path, soft prices, threads, whole racks and objective of the plan."""
     f = dollar_timeline(tmp_path)
-    for path, extra in (("plain", ["--threads", "1"]), ("ortools-glop", ["--soft"])):
+    for path, extra in (("plain", ["--threads", "1"]), ("ortools-glop", ["--soft"]), ("fast", ["--integer"]),
+                        ("pulp", ["--objective", "margin"])):
         out = tmp_path / path
         result = run("solve", f, "--out", out, "--path", path, "--policy", f / "cap.toml", "--baseline", f / "cap.toml", *extra)
         assert result.exit_code == 0, result.output
         base = summary_of(out)["baseline"]
-        assert base["mode"] == ("lp-soft" if "--soft" in extra else "lp")
+        assert base["mode"] == ("lp-soft" if "--soft" in extra else "integer" if "--integer" in extra else "lp")
         assert base["value_change"] == base["cost_change_usd"] == 0.0
         assert all(r["value_change"] == r["cost_change_usd"] == 0.0 for r in base["periods"])
 

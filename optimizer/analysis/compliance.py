@@ -21,7 +21,7 @@ import pandas as pd
 
 from optimizer.inputs.economics import ABSTRACT
 from optimizer.inputs.timeline import Timeline
-from optimizer.results.periods import TimelinePlan
+from optimizer.results.periods import TimelinePlan, timeline_economics
 from optimizer.results.plan import Plan, country_compute, without_noise
 
 
@@ -93,6 +93,7 @@ def compare_timeline_to_baseline(plan: TimelinePlan, baseline: TimelinePlan) -> 
     period, served TPP summed and value weighted as the horizon's value."""
     tl = plan.timeline
     a, b = plan.summary, baseline.summary
+    dollars = plan.scenario.economics.dollars
     periods, tables = [], []
     for p, ra, rb in zip(tl.periods, a["periods"], b["periods"]):
         sides = [Plan(*(table.loc[table["period"] == p.id] for table in (x.placement, x.service)), {}, q.scenario)
@@ -102,6 +103,7 @@ def compare_timeline_to_baseline(plan: TimelinePlan, baseline: TimelinePlan) -> 
         periods.append({"period": p.id, **value_changes(ra, rb),
                         "cost_change_usd": _change(ra["cost_usd"], rb["cost_usd"]),
                         "discounted_cost_change_usd": _change(ra["discounted_cost_usd"], rb["discounted_cost_usd"]),
+                        **_money_changes(ra, rb, "_usd_per_year", dollars),
                         "countries": country_records(table)})
     economics = plan.scenario.economics
     return {
@@ -110,6 +112,7 @@ def compare_timeline_to_baseline(plan: TimelinePlan, baseline: TimelinePlan) -> 
         **value_changes(a, b),
         "cost_change_usd": _change(a["cost"]["total_usd"], b["cost"]["total_usd"]),
         "discounted_cost_change_usd": _change(a["cost"]["discounted_usd"], b["cost"]["discounted_usd"]),
+        **_money_changes(*(timeline_economics(x.timeline, x.summary, "") for x in (plan, baseline)), "_usd", dollars),
         "countries": country_records(_horizon_countries(tl, tables, a["demand_tpp"],
                                                         max(abs(a["objective"]), abs(b["objective"])))),
         "periods": periods,
@@ -131,6 +134,16 @@ def _horizon_countries(tl: Timeline, tables: list[pd.DataFrame], demand_tpp: flo
     value = pd.concat([w * t[["value", "baseline_value"]] for w, t in zip(weights, tables)]).groupby(level=0).sum()
     countries = pd.concat([tables[-1][["tpp", "baseline_tpp"]], served, value], axis=1).fillna(0.0)
     return with_changes(countries, demand_tpp, largest_value)
+
+
+def _money_changes(a: Mapping[str, Any], b: Mapping[str, Any], suffix: str, dollars: bool) -> dict[str, Any]:
+    """The annualised cost's and (with dollar values) the margin's change, from the fields
+    ``annualised_cost{suffix}`` and ``margin{suffix}`` of a period record (per year) or of the
+    timeline's economics (over the horizon, discounted; see
+    :func:`optimizer.results.periods.timeline_economics`)."""
+    cost, margin = f"annualised_cost{suffix}", f"margin{suffix}"
+    return {f"annualised_cost_change{suffix}": _change(a[cost], b[cost]),
+            f"margin_change{suffix}": _change(a[margin], b[margin]) if dollars else None}
 
 
 def _change(mine: float, base: float) -> float:

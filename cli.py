@@ -734,7 +734,7 @@ def _plan_from_folder(scenario: Path, plan_dir: Path, policy: str | None):
     timeline = load_timeline(scenario, policy) if has_periods(scenario) else None
     placement, service, summary = read_plan(plan_dir, timeline.ids if timeline is not None else None)
     if timeline is not None:
-        return _timeline_plan_from_folder(scenario, plan_dir, timeline, placement, service, summary)
+        return _timeline_plan_from_folder(scenario, plan_dir, timeline, (placement, service, summary), policy)
     record = summary.get("policy")
     s, _ = _audit_scenario(scenario, plan_dir, policy, record)
     s, _ = _recorded_scenario_edits(s, record)
@@ -768,10 +768,13 @@ def _manifest_problems(scenario: Path, plan_dir: Path, summary: dict, notes: lis
     return []
 
 
-def _timeline_plan_from_folder(scenario: Path, plan_dir: Path, tl, placement, service, summary):
+def _timeline_plan_from_folder(scenario: Path, plan_dir: Path, tl, tables: tuple, policy: str | None):
     """A multi-period plan folder on its multi-period scenario (read_plan has checked its periods):
-    every row's ids known."""
+    every row's ids known; each period under the policy the plan records for it, with a sweep
+    variant's demand and inventory multipliers applied (as ``check`` audits it; --policy: that
+    policy in every period). ``tables``: placement, service and summary as read_plan gives them."""
     from optimizer.analysis.report import summary_problems, timeline_plan
+    placement, service, summary = tables
     s, problems = tl.first, []
     known = {"site_id": s.sites.index, "sku": s.chips.index, "market_id": s.markets.index}
     for name, table, columns in (("placement.csv", placement, ("site_id", "sku")),
@@ -786,7 +789,8 @@ def _timeline_plan_from_folder(scenario: Path, plan_dir: Path, tl, placement, se
     problems += _manifest_problems(scenario, plan_dir, summary, tl.notes)
     if problems:
         raise InputError(problems)
-    return timeline_plan(tl, placement, service, summary)
+    recorded, _, notes = _recorded_timeline(scenario, plan_dir, tl, summary, policy)
+    return timeline_plan(dataclasses.replace(recorded, notes=[*tl.notes, *notes]), placement, service, summary)
 
 
 @app.command("explain")

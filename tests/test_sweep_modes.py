@@ -180,3 +180,36 @@ def test_multi_period_sweep_under_margin_leaves_the_loss_making_market_unserved(
             assert service.get((period, "poor"), 0.0) == pytest.approx(0.0, abs=1e-3)
             assert service[(period, "rich")] == pytest.approx(10 * M * factor, rel=1e-6)
         assert run("check", tmp_path / "scn", plan).exit_code == 0
+
+
+def test_report_reads_a_multi_period_variant_plan_as_check_does(tmp_path):
+    """report on a variant's plan: each period under the variant's recorded policy (IND moved to
+    Tier 1) with its demand multiplier applied (the US market x3), not the folder's own."""
+    from cli import _plan_from_folder
+    f = periods_folder(tmp_path, policy_b="cap.toml")
+    out = tmp_path / "sw"
+    assert run("sweep", f, "--out", out, "--vary", "demand_multiplier.USA=3", "--vary", "tier.IND=1").exit_code == 0
+    (plan_dir,) = plans(out)
+    plan = _plan_from_folder(f, plan_dir, None)
+    for period in plan.timeline.periods:
+        assert period.scenario.markets.at["us", "demand_tpp"] == pytest.approx(30 * M)
+        assert period.scenario.tiers["IND"] == 1
+    r = run("report", f, plan_dir, "--out", tmp_path / "r.html")
+    assert r.exit_code == 0 and "is a sweep variant" in r.output, r.output
+
+
+def test_multi_period_each_tier2_country_to_tier1_moves_it_in_every_period(tmp_path):
+    """IND is Tier 2 (capped at 40 MTPP in B): moved to Tier 1 in every period, its cap no longer
+    applies and B serves all 100 units; every plan passes check; the tier-move ranking prints."""
+    f = periods_folder(tmp_path, policy_b="cap.toml")
+    out = tmp_path / "sw"
+    r = run("sweep", f, "--out", out, "--each-tier2-country-to-tier1")
+    assert r.exit_code == 0, r.output
+    assert "value of moving each country to Tier 1" in r.output and "IND" in r.output
+    table = results(out)
+    assert len(table) == 2
+    for plan in plans(out):
+        moved = "tier.IND" in json.loads((plan / "summary.json").read_text())["run"]["variant"]
+        b = pd.read_csv(plan / "service.csv").query("period == 'B'")["tpp"].sum()
+        assert b == pytest.approx((100 if moved else 50) * M, rel=1e-6)
+        assert run("check", f, plan).exit_code == 0

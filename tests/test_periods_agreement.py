@@ -80,6 +80,7 @@ def test_fast_plain_and_pulp_agree(tmp_path, seed):
         assert plans["fast"] is None and plans["pulp"] is None
         return
     value = plans["plain"].summary["objective"]
+    assert plans["fast"].summary["objective"] == pytest.approx(value, rel=1e-9)
     for path, plan in plans.items():
         assert plan.summary["objective"] == pytest.approx(value, rel=1e-6, abs=1e-3), path
         assert plan.summary["cost"]["discounted_usd"] == pytest.approx(

@@ -3,11 +3,15 @@ cell, phases timed separately, peak RSS recorded, objectives cross-checked, RESU
 
     fleetopt bench --sizes 100,1000,3000 --paths fast,plain,pulp --time-limit 600
     fleetopt bench --sizes 1000,10000 --paths fast --tariffs metro,site --baseline /tmp/v01
+    fleetopt bench --sizes 1000,3000 --paths fast --periods 1,12 --tariffs metro,site
 
 Fleets come with metro tariffs, per-site tariffs or both (``--tariffs``). ``--baseline DIR`` also
 runs the fast path of another checkout (e.g. release 0.1: ``git archive 3e104df | tar -x -C DIR``)
-on the same fleets in the same run, as the path ``fast@LABEL``. A cell that passes its time
-limit is recorded as such (status ``time_limit``), not dropped.
+on the same fleets in the same run, as the path ``fast@LABEL``. ``--periods 1,12`` makes each
+fleet multi-period (``generate --periods N``: the same sites, markets and skus over N quarters)
+and solves it with :func:`optimizer.planner.periods.solve_timeline`; the table of N periods
+against 1 on the same fleet gives the ratio of their times. A cell that passes its time limit is
+recorded as such (status ``time_limit``), not dropped.
 """
 from __future__ import annotations
 
@@ -44,6 +48,7 @@ class BenchConfig:
     baseline_label: str = "0.1"
     baseline_max_sites: int | None = None    # the baseline is not run above this size
     load: str = ""                           # load average during the run (filled by run_benchmark)
+    periods: tuple[int, ...] = ()            # multi-period fleets of these many quarters (() = snapshots)
 
     @property
     def baseline_path(self) -> str:
@@ -73,14 +78,18 @@ PHASES = ("load", "validate", "build", "value_stage", "cost_stage", "solve", "ex
 def run_cell(scenario: str, path: str, out: str) -> dict:
     """Solve one scenario on one path in this process; phases in seconds, peak RSS in MB.
     ``load`` is reading and validating (``validate`` the checks alone), ``solve`` both stages
-    (``value_stage`` and ``cost_stage`` where the path reports them)."""
+    (``value_stage`` and ``cost_stage`` where the path reports them). A multi-period scenario
+    (periods.csv) is solved as one plan over its periods."""
+    from optimizer.inputs.timeline import has_periods, load_timeline
     from optimizer.inputs.validation import load_scenario
     from optimizer.io.planfiles import write_plan
+    from optimizer.planner.periods import solve_timeline
     from optimizer.planner.solve import solve
     t0 = time.perf_counter()
-    s = load_scenario(scenario)
+    timeline = has_periods(scenario)
+    s = load_timeline(scenario) if timeline else load_scenario(scenario)
     t1 = time.perf_counter()
-    plan = solve(s, **solve_kwargs(path))
+    plan = solve_timeline(s, **solve_kwargs(path)) if timeline else solve(s, **solve_kwargs(path))
     t2 = time.perf_counter()
     write_plan(plan, out)
     t3 = time.perf_counter()
@@ -120,9 +129,15 @@ def _child(scenario: Path, path: str, out: Path, limit: float, checkout: Path | 
     return {**json.loads(line[5:]), "total": total}
 
 
-def fleet_dir(cfg: BenchConfig, n: int, tariffs: str) -> Path:
-    """Where the fleet of ``n`` sites goes (metro fleets keep their old name)."""
-    return cfg.workdir / (f"fleet-{n}" if tariffs == "metro" else f"fleet-{n}-{tariffs}")
+def fleet_dir(cfg: BenchConfig, n: int, tariffs: str, periods: int | None = None) -> Path:
+    """Where the fleet of ``n`` sites goes (metro snapshot fleets keep their old name)."""
+    name = f"fleet-{n}" + ("" if tariffs == "metro" else f"-{tariffs}")
+    return cfg.workdir / (name if periods is None else f"{name}-p{periods}")
+
+
+def fleets(cfg: BenchConfig) -> list[tuple[int, str, int | None]]:
+    """Every (sites, tariffs, periods) fleet of the run, smallest first; periods None: a snapshot."""
+    return [(n, tariffs, periods) for n in cfg.sizes for tariffs in cfg.tariffs for periods in (cfg.periods or (None,))]
 
 
 def run_benchmark(cfg: BenchConfig, echo=print) -> pd.DataFrame:
@@ -132,31 +147,32 @@ def run_benchmark(cfg: BenchConfig, echo=print) -> pd.DataFrame:
     rows, given_up = [], set()
     paths = [*cfg.paths, *([cfg.baseline_path] if cfg.baseline is not None else [])]
     start = os.getloadavg()
-    for n in cfg.sizes:
-        for tariffs in cfg.tariffs:
-            scenario = fleet_dir(cfg, n, tariffs)
-            t0 = time.perf_counter()
-            generate_fleet(scenario, sites=n, metros=metros_for(n), skus=cfg.skus, seed=cfg.seed, tariffs=tariffs)
-            echo(f"generated {n} sites ({tariffs} tariffs) in {time.perf_counter() - t0:.1f} s")
-            for path in paths:
-                if (tariffs, path) in given_up:
-                    rows.append({"sites": n, "tariffs": tariffs, "path": path,
-                                 "status": "skipped (timed out at a smaller size)"})
-                    continue
-                if path == cfg.baseline_path and cfg.baseline_max_sites is not None and n > cfg.baseline_max_sites:
-                    rows.append({"sites": n, "tariffs": tariffs, "path": path,
-                                 "status": f"skipped (above --baseline-max-sites {cfg.baseline_max_sites})"})
-                    continue
-                out = cfg.workdir / f"plan-{n}-{tariffs}-{path}"
-                if path == cfg.baseline_path:
-                    cell = _child(scenario, "fast", out, cfg.time_limit, checkout=cfg.baseline)
-                else:
-                    cell = _child(scenario, path, out, cfg.time_limit)
-                if cell["status"] == "time_limit":
-                    given_up.add((tariffs, path))
-                rows.append({"sites": n, "tariffs": tariffs, "path": path, **cell})
-                echo(f"  {n:>6} sites  {tariffs:<5} {path:<13} {cell['status']:<12} "
-                     f"total {cell.get('total', float('nan')):8.2f} s")
+    for n, tariffs, periods in fleets(cfg):
+        scenario = fleet_dir(cfg, n, tariffs, periods)
+        t0 = time.perf_counter()
+        generate_fleet(scenario, sites=n, metros=metros_for(n), skus=cfg.skus, seed=cfg.seed, periods=periods,
+                       tariffs=tariffs)
+        over = f", {periods} periods" if periods else ""
+        echo(f"generated {n} sites ({tariffs} tariffs{over}) in {time.perf_counter() - t0:.1f} s")
+        cell_key = {"sites": n, "tariffs": tariffs, **({"periods": periods} if periods else {})}
+        for path in paths:
+            if (tariffs, periods, path) in given_up:
+                rows.append({**cell_key, "path": path, "status": "skipped (timed out at a smaller size)"})
+                continue
+            if path == cfg.baseline_path and cfg.baseline_max_sites is not None and n > cfg.baseline_max_sites:
+                rows.append({**cell_key, "path": path,
+                             "status": f"skipped (above --baseline-max-sites {cfg.baseline_max_sites})"})
+                continue
+            out = cfg.workdir / f"plan-{n}-{tariffs}{'-p' + str(periods) if periods else ''}-{path}"
+            if path == cfg.baseline_path:
+                cell = _child(scenario, "fast", out, cfg.time_limit, checkout=cfg.baseline)
+            else:
+                cell = _child(scenario, path, out, cfg.time_limit)
+            if cell["status"] == "time_limit":
+                given_up.add((tariffs, periods, path))
+            rows.append({**cell_key, "path": path, **cell})
+            echo(f"  {n:>6} sites  {tariffs:<5} {over[2:]:<11} {path:<13} {cell['status']:<12} "
+                 f"total {cell.get('total', float('nan')):8.2f} s")
     end = os.getloadavg()
     cfg.load = (f"load average (1, 5, 15 min) {start[0]:.1f}, {start[1]:.1f}, {start[2]:.1f} at the start and "
                 f"{end[0]:.1f}, {end[1]:.1f}, {end[2]:.1f} at the end, on {os.cpu_count()} cores")
@@ -172,9 +188,9 @@ def _agreement(table: pd.DataFrame) -> pd.DataFrame:
             table[col] = float("nan")
     if "tariffs" not in table:
         table["tariffs"] = "metro"
-    key = list(zip(table["sites"], table["tariffs"]))
-    fast = table.loc[table["path"] == "fast"]
-    ref = dict(zip(zip(fast["sites"], fast["tariffs"]), fast["objective"]))
+    key = fleet_keys(table)
+    fast = table["path"] == "fast"
+    ref = dict(zip([k for k, f in zip(key, fast) if f], table.loc[fast, "objective"]))
     base = pd.Series([ref.get(k, float("nan")) for k in key], index=table.index)
     table["rel_diff_vs_fast"] = (table["objective"] - base).abs() / base.abs().clip(lower=1e-9)
     integer = table["path"].isin(list(INTEGER_PATHS))
@@ -182,6 +198,12 @@ def _agreement(table: pd.DataFrame) -> pd.DataFrame:
     int_ok = (table["objective"] <= base * (1 + AGREE_REL)) | base.isna()
     table["agrees"] = table["objective"].isna() | (~integer & lp_ok) | (integer & int_ok)
     return table
+
+
+def fleet_keys(table: pd.DataFrame) -> list[tuple]:
+    """Each row's fleet: (sites, tariffs, periods; 0 periods for a snapshot)."""
+    periods = table["periods"].fillna(0).astype(int) if "periods" in table else pd.Series(0, index=table.index)
+    return list(zip(table["sites"], table["tariffs"], periods))
 
 
 def machine() -> str:
@@ -205,7 +227,7 @@ def write_results(table: pd.DataFrame, cfg: BenchConfig) -> Path:
     cfg.results.parent.mkdir(parents=True, exist_ok=True)
     svg = cfg.results.with_name(f"total_time_vs_sites{cfg.results.stem.replace('RESULTS', '')}.svg")
     write_text_atomic(svg, plot_svg(table))
-    cols = ["sites", "tariffs", "path", "status", "total", "load", "validate", "build", "value_stage",
+    cols = ["sites", "tariffs", *(["periods"] if cfg.periods else []), "path", "status", "total", "load", "validate", "build", "value_stage",
             "cost_stage", "solve", "extract", "write", "peak_rss_mb", "objective", "rel_diff_vs_fast", "gap"]
     shown = table.reindex(columns=cols)
     lines = [
@@ -224,6 +246,10 @@ def write_results(table: pd.DataFrame, cfg: BenchConfig) -> Path:
         _markdown(shown), "",
         "## Speed-up of the fast path (total time ratio, same run)", "",
         _markdown(speedups(table)), "",
+        *(["## N periods against 1 on the same fleet (time ratios, same run)", "",
+           "`total`: end to end in a fresh process; `solve`: both stages of the LP. The fleets share "
+           "sites, markets and skus (`fleetopt generate --periods N`, same seed).", "",
+           _markdown(period_ratios(table)), ""] if len(cfg.periods) > 1 else []),
         "## Scaling (total ~ sites^k)", "",
         _markdown(scaling(table)), "",
         f"![total time vs sites]({svg.name})", "",
@@ -235,16 +261,41 @@ def write_results(table: pd.DataFrame, cfg: BenchConfig) -> Path:
 def speedups(table: pd.DataFrame) -> pd.DataFrame:
     """total(path) / total(fast) per fleet (size and tariffs); '>' when the path hit its time limit."""
     rows = []
-    fast = table.loc[table["path"] == "fast"]
-    ref = dict(zip(zip(fast["sites"], fast["tariffs"]), fast["total"]))
-    for r in table.loc[table["path"] != "fast"].itertuples():
-        base = ref.get((r.sites, r.tariffs))
+    key = fleet_keys(table)
+    fast = table["path"] == "fast"
+    ref = dict(zip([k for k, f in zip(key, fast) if f], table.loc[fast, "total"]))
+    for k, r in zip(key, table.itertuples()):
+        base = ref.get(k)
+        if r.path == "fast":
+            continue
         if base is None or pd.isna(r.total):
             continue
         prefix = ">" if r.status == "time_limit" else ""
-        rows.append({"sites": r.sites, "tariffs": r.tariffs, "path": r.path, "fast_total_s": round(float(base), 2),
+        rows.append({"sites": r.sites, "tariffs": r.tariffs, **({"periods": k[2]} if k[2] else {}), "path": r.path,
+                     "fast_total_s": round(float(base), 2),
                      "path_total_s": f"{prefix}{r.total:.2f}", "speedup": f"{prefix}{r.total / base:.1f}x",
                      "rel_diff_vs_fast": r.rel_diff_vs_fast})
+    return pd.DataFrame(rows)
+
+
+def period_ratios(table: pd.DataFrame) -> pd.DataFrame:
+    """Per sites, tariffs and path: the total and solve seconds of each multi-period cell against
+    the fewest-periods cell of the same fleet ('>' when the longer one hit its time limit)."""
+    if "periods" not in table:
+        return pd.DataFrame()
+    rows = []
+    cells = table.dropna(subset=["periods"])
+    for (sites, tariffs, path), grp in cells.groupby(["sites", "tariffs", "path"], sort=False):
+        grp = grp.sort_values("periods")
+        base = grp.iloc[0]
+        for _, r in grp.iloc[1:].iterrows():
+            prefix = ">" if r["status"] == "time_limit" else ""
+            row = {"sites": sites, "tariffs": tariffs, "path": path, "periods": f"{int(r['periods'])} vs {int(base['periods'])}"}
+            for col in ("total", "solve"):
+                both = pd.notna(r.get(col)) and pd.notna(base.get(col))
+                row[f"{col}_s"] = f"{prefix}{r[col]:.2f} vs {base[col]:.2f}" if both else ""
+                row[f"{col}_ratio"] = f"{prefix}{r[col] / base[col]:.1f}x" if both else ""
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -254,14 +305,16 @@ def scaling(table: pd.DataFrame) -> pd.DataFrame:
     import numpy as np
     rows = []
     done = table.loc[table["status"].isin(["optimal", "feasible"]) & table["total"].notna()]
-    for (tariffs, path), grp in done.groupby(["tariffs", "path"], sort=False):
+    done = done.assign(periods=done["periods"].fillna(0).astype(int) if "periods" in done else 0)
+    for (tariffs, periods, path), grp in done.groupby(["tariffs", "periods", "path"], sort=False):
         grp = grp.sort_values("sites")
         n, sec = np.log(grp["sites"].to_numpy(float)), np.log(grp["total"].to_numpy(float))
         if len(n) < 2:
             continue
         steps = [f"{a:g}->{b:g}: {(y2 - y1) / (x2 - x1):.2f}"
                  for a, b, x1, x2, y1, y2 in zip(grp["sites"], grp["sites"][1:], n, n[1:], sec, sec[1:])]
-        rows.append({"tariffs": tariffs, "path": path, "sites": f"{grp['sites'].min()}-{grp['sites'].max()}",
+        rows.append({"tariffs": tariffs, **({"periods": periods} if periods else {}), "path": path,
+                     "sites": f"{grp['sites'].min()}-{grp['sites'].max()}",
                      "exponent_fit": round(float(np.polyfit(n, sec, 1)[0]), 2), "between_sizes": "; ".join(steps)})
     return pd.DataFrame(rows)
 
@@ -304,6 +357,8 @@ def plot_svg(table: pd.DataFrame, width: int = 640, height: int = 400) -> str:
             parts.append(f"<line x1='{L}' y1='{py(10 ** e):.1f}' x2='{width - R}' y2='{py(10 ** e):.1f}' stroke='#ddd'/>")
     tariffs = data["tariffs"] if "tariffs" in data else pd.Series("metro", index=data.index)
     line = data["path"] + tariffs.map(lambda v: "" if v == "metro" else f" ({v})")
+    if "periods" in data:
+        line += data["periods"].map(lambda v: f" x{v:.0f}" if pd.notna(v) else "")
     for k, (path, grp) in enumerate(data.groupby(line, sort=False)):
         grp = grp.sort_values("sites")
         color = colors[k % len(colors)]

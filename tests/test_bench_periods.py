@@ -1,0 +1,42 @@
+"""`fleetopt bench --periods`: multi-period fleets in the harness, and the table of N periods
+against one on the same fleet."""
+from __future__ import annotations
+
+import pandas as pd
+from test_cli import run
+
+from optimizer.bench.harness import period_ratios
+
+
+def test_bench_runs_multi_period_fleets_and_gives_the_period_ratio(tmp_path):
+    results = tmp_path / "R.md"
+    r = run("bench", "--sizes", "30", "--paths", "fast,plain", "--periods", "2,1", "--tariffs", "site", "--skus", 2,
+            "--workdir", tmp_path / "runs", "--results", results)
+    assert r.exit_code == 0, r.output
+    text = results.read_text()
+    for row in ("| 30 | site | 1 | fast | optimal |", "| 30 | site | 2 | fast | optimal |",
+                "| 30 | site | 2 | plain | optimal |", "| 30 | site | fast | 2 vs 1 |", "| 30 | site | plain | 2 vs 1 |"):
+        assert row in text, row
+    assert "## N periods against 1 on the same fleet" in text and "--periods 2,1" in text
+    assert (tmp_path / "runs" / "fleet-30-site-p2" / "periods.csv").is_file()
+    assert (tmp_path / "runs" / "plan-30-site-p2-fast" / "placement.csv").is_file()
+
+
+def test_period_ratios_divide_by_the_fewest_periods_of_the_same_fleet():
+    table = pd.DataFrame([
+        {"sites": 10, "tariffs": "metro", "periods": 1, "path": "fast", "status": "optimal", "total": 2.0, "solve": 0.5},
+        {"sites": 10, "tariffs": "metro", "periods": 12, "path": "fast", "status": "optimal", "total": 6.0, "solve": 5.0},
+        {"sites": 10, "tariffs": "site", "periods": 1, "path": "fast", "status": "optimal", "total": 4.0, "solve": 1.0},
+        {"sites": 10, "tariffs": "site", "periods": 12, "path": "fast", "status": "time_limit", "total": 60.0}])
+    ratios = period_ratios(table).set_index("tariffs")
+    assert ratios.loc["metro", "total_ratio"] == "3.0x" and ratios.loc["metro", "solve_ratio"] == "10.0x"
+    assert ratios.loc["site", "total_ratio"] == ">15.0x" and ratios.loc["site", "solve_ratio"] == ""
+
+
+def test_bench_periods_refuses_what_multi_period_fleets_do_not_take(tmp_path):
+    r = run("bench", "--sizes", "30", "--periods", "1,0", "--paths", "fast,ortools-glop",
+            "--baseline", tmp_path, "--workdir", tmp_path / "runs")
+    assert r.exit_code == 2
+    assert "--periods 1,0: expected comma-separated period counts" in r.output
+    assert "--periods with --paths ortools-glop: not supported in multi-period mode yet" in r.output
+    assert not (tmp_path / "runs").exists()

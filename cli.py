@@ -1121,12 +1121,11 @@ def _bench_problems(chosen: list[str], known: set[str], sizes: str, time_limit: 
     return problems
 
 
-def _bench_periods(periods: str | None, paths: list[str], baseline: Path | None) -> tuple[tuple[int, ...], list[str]]:
+def _bench_periods(periods: str | None, baseline: Path | None) -> tuple[tuple[int, ...], list[str]]:
     """``--periods``: the period counts, and one problem line per bad count or per option that
-    multi-period fleets do not take (a path other than fast, plain, pulp; --baseline)."""
+    multi-period fleets do not take (--baseline: release 0.1 has no multi-period mode)."""
     from optimizer.bench.generate import MAX_PERIODS
     from optimizer.planner.periods import NOT_YET as MP_NOT_YET
-    from optimizer.planner.periods import PATHS
     if periods is None:
         return (), []
     try:
@@ -1135,9 +1134,6 @@ def _bench_periods(periods: str | None, paths: list[str], baseline: Path | None)
         counts = ()
     problems = [] if counts and 1 <= counts[0] and counts[-1] <= MAX_PERIODS else [
         f"--periods {periods}: expected comma-separated period counts, integers from 1 to {MAX_PERIODS}"]
-    timeline_paths = {p.value for p in PATHS}
-    problems += [f"--periods with --paths {p}: {MP_NOT_YET}; use {', '.join(sorted(timeline_paths))}"
-                 for p in paths if p not in timeline_paths]
     if baseline is not None:
         problems.append(f"--periods with --baseline: {MP_NOT_YET} (release 0.1 has no multi-period mode)")
     return counts, problems
@@ -1164,8 +1160,7 @@ def bench_cmd(
         "--baseline-max-sites", min=1, help="Run the baseline only up to this many sites")] = None,
     periods: Annotated[Optional[str], typer.Option(
         "--periods", help="Comma-separated period counts (e.g. 1,12): multi-period fleets over that many quarters, "
-        "solved as one plan each, with the ratio of each count's time to the smallest's on the same fleet "
-        "(paths fast, plain, pulp)")] = None,
+        "solved as one plan each, with the ratio of each count's time to the smallest's on the same fleet")] = None,
 ) -> None:
     """Run each solver path on generated fleets, one process per cell; write RESULTS.md and a plot."""
     from optimizer.bench.generate import TARIFFS
@@ -1178,7 +1173,7 @@ def bench_cmd(
         problems.append(f"--tariffs {tariffs}: expected a comma-separated list of {', '.join(TARIFFS)}")
     if baseline is not None and not (baseline / "optimizer" / "__init__.py").is_file():
         problems.append(f"--baseline {baseline}: not a fleetopt checkout (no optimizer/__init__.py in it)")
-    period_counts, period_problems = _bench_periods(periods, chosen, baseline)
+    period_counts, period_problems = _bench_periods(periods, baseline)
     problems += period_problems
     if problems:
         _fail(InputError(problems))

@@ -16,8 +16,9 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from optimizer.inputs.links import RTT_MS_PER_KM, haversine_km, link_rule_breaks
+from optimizer.inputs.links import EARTH_RADIUS_KM, RTT_MS_PER_KM, haversine_km, link_rule_breaks
 from optimizer.inputs.scenario import Scenario
+from optimizer.model.reduce import unit_vectors
 
 CHUNK = 2_000_000  # market-site pairs evaluated per block, to bound memory on large fleets
 
@@ -59,33 +60,53 @@ def _from_links(s: Scenario) -> pd.DataFrame:
                          "s": s.sites.index.get_indexer(links["site_id"])[keep]})
 
 
+SCREEN_BAND = 1e-9   # pairs whose haversine a lies this close to a market's threshold get the exact rule
+
+
 def _distance_blocks(s: Scenario, block: int):
-    """Yield (first market, rtt block, eligible block) over chunks of ``block`` markets:
-    rtt_ms and the eligibility rule evaluated for markets x all sites."""
+    """Yield (first market, eligible block) over chunks of ``block`` markets: the rule
+    0.015 ms/km · haversine <= max_rtt_ms (and in_country_only) for markets x all sites.
+
+    The round-trip time 0.015·2R·arcsin(√a) grows with the haversine a = (1 - u_m·u_s)/2 (u: unit
+    vectors), so one matrix product screens every pair against its market's threshold
+    a*_m = sin²(max_rtt_ms / (0.015·2R)): a pair clearly below it (by SCREEN_BAND, a million times
+    the rounding of either a) is eligible, clearly above it is not, and only the few in between
+    are decided by the rule itself (:func:`pair_rtt_ms`): the bits are
+    the rule's, pair by pair, without a sine per pair (30,000 sites x 4,800 markets: 24 s to ~1 s).
+    """
     mk, st = s.markets, s.sites
-    mlat, mlon = mk["lat"].to_numpy(), mk["lon"].to_numpy()
-    slat, slon = st["lat"].to_numpy(), st["lon"].to_numpy()
-    limit = mk["max_rtt_ms"].to_numpy()
+    mlat, mlon = mk["lat"].to_numpy(float), mk["lon"].to_numpy(float)
+    slat, slon = st["lat"].to_numpy(float), st["lon"].to_numpy(float)
+    um, us = unit_vectors(mlat, mlon), unit_vectors(slat, slon)
+    limit = mk["max_rtt_ms"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        angle = limit / (RTT_MS_PER_KM * 2 * EARTH_RADIUS_KM)
+        threshold = np.where(angle >= np.pi / 2, np.inf, np.sin(np.minimum(angle, np.pi / 2)) ** 2)
     own = mk["in_country_only"].to_numpy(bool)
-    mc, sc = mk["country"].to_numpy(), st["country"].to_numpy()
+    codes = pd.factorize(np.concatenate([mk["country"].to_numpy(), st["country"].to_numpy()]))[0]
+    mc, sc = codes[:len(mk)], codes[len(mk):]
     for start in range(0, len(mk), block):
         rows = slice(start, start + block)
-        rtt = RTT_MS_PER_KM * haversine_km(mlat[rows, None], mlon[rows, None], slat[None, :], slon[None, :])
-        ok = (rtt <= limit[rows, None]) & (~own[rows, None] | (mc[rows, None] == sc[None, :]))
-        yield start, rtt, ok
+        cosine = um[rows] @ us.T                      # a < a* <=> cosine > 1 - 2a*
+        floor = 1.0 - 2.0 * threshold[rows, None]
+        ok = cosine > floor + 2 * SCREEN_BAND
+        mi, si = np.nonzero((cosine >= floor - 2 * SCREEN_BAND) & ~ok)
+        ok[mi, si] = pair_rtt_ms(s, start + mi, si) <= limit[start + mi]
+        at_home = np.flatnonzero(own[rows])
+        ok[at_home] &= mc[start + at_home, None] == sc[None, :]
+        yield start, ok
 
 
 def _from_distance(s: Scenario) -> pd.DataFrame:
-    parts_m, parts_s, parts_r = [], [], []
-    for start, rtt, ok in _distance_blocks(s, max(1, CHUNK // max(1, len(s.sites)))):
+    parts_m, parts_s = [], []
+    for start, ok in _distance_blocks(s, max(1, CHUNK // max(1, len(s.sites)))):
         mi, si = np.nonzero(ok)
         parts_m.append(mi + start)
         parts_s.append(si)
-        parts_r.append(rtt[mi, si])
     m = np.concatenate(parts_m) if parts_m else np.zeros(0, int)
     site = np.concatenate(parts_s) if parts_s else np.zeros(0, int)
-    rtt = np.concatenate(parts_r) if parts_r else np.zeros(0)
     mk, st = s.markets, s.sites
+    rtt = pair_rtt_ms(s, m, site)
     return pd.DataFrame({"market_id": mk.index.to_numpy()[m], "site_id": st.index.to_numpy()[site],
                          "rtt_ms": rtt, "m": m, "s": site})
 
@@ -111,7 +132,7 @@ def eligibility_bits(s: Scenario) -> np.ndarray:
 
 def _distance_bits(s: Scenario) -> np.ndarray:
     block = max(8, (CHUNK // max(1, len(s.sites))) // 8 * 8)       # whole bytes per chunk
-    parts = [np.packbits(ok, axis=0) for _, _, ok in _distance_blocks(s, block)]
+    parts = [np.packbits(ok, axis=0) for _, ok in _distance_blocks(s, block)]
     if not parts:
         return np.zeros((len(s.sites), 0), dtype=np.uint8)
     return np.concatenate(parts, axis=0).T.copy()

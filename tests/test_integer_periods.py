@@ -57,10 +57,10 @@ def minimum_folder(tmp_path):
                          demand=[("us", "P2", 25 * M), ("us", "P3", 45 * M)])
 
 
-@pytest.mark.parametrize("method", ["exact", "round"])
-def test_min_new_mw_binds_at_the_first_addition_only_and_the_fixed_cost_is_paid_once(tmp_path, method):
+@pytest.mark.parametrize("method, path", [("exact", "fast"), ("exact", "plain"), ("round", "fast")])
+def test_min_new_mw_binds_at_the_first_addition_only_and_the_fixed_cost_is_paid_once(tmp_path, method, path):
     tl = load_timeline(minimum_folder(tmp_path))
-    plan = checked(tl, method=method)
+    plan = checked(tl, method=method, path=path)
     assert [stock(plan, p, "A") for p in ("P1", "P2", "P3")] == pytest.approx([0, 30, 40])
     assert [stock(plan, p, "B") for p in ("P1", "P2", "P3")] == pytest.approx([10, 10, 10])
     assert [r["served_tpp"] for r in plan.summary["periods"]] == pytest.approx([10 * M, 25 * M, 45 * M])
@@ -87,10 +87,11 @@ def fixed_cost_folder(tmp_path, fixed: float):
     return write_periods(f, [("P1", 1.0), ("P2", 1.0), ("P3", 1.0)], demand=[("us", "P2", 20 * M), ("us", "P3", 20 * M)])
 
 
+@pytest.mark.parametrize("path", ["fast", "plain"])
 @pytest.mark.parametrize("fixed, site_used, total", [(300.0, "A", 300.0), (500.0, "B", 438.0)])
-def test_a_fixed_cost_is_weighed_once_over_the_horizon(tmp_path, fixed, site_used, total):
+def test_a_fixed_cost_is_weighed_once_over_the_horizon(tmp_path, fixed, site_used, total, path):
     tl = load_timeline(fixed_cost_folder(tmp_path, fixed))
-    plan = checked(tl, method="exact")
+    plan = checked(tl, method="exact", path=path)
     assert [stock(plan, p, site_used) for p in ("P1", "P2", "P3")] == pytest.approx([10, 20, 20])
     assert plan.summary["cost"]["total_usd"] == pytest.approx(total, rel=1e-9)
     assert plan.summary["cost"]["fixed_usd"] == (fixed if site_used == "A" else 0.0)
@@ -112,6 +113,16 @@ def test_integer_plans_stay_under_the_lp_bound_and_pass_check(tmp_path, seed):
             assert info["bound"] == pytest.approx(lp, rel=1e-6)
         assert info["gap"] == pytest.approx(abs(info["bound"] - info["objective"]) / info["bound"], rel=1e-9)
         assert (plan.summary["status"] == "optimal") == (info["gap"] <= info["gap_target"] + 1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 3, 5])
+def test_the_fast_and_plain_mips_agree(tmp_path, seed):
+    """The MIP on the fast formulation without site merging (the default) and on the plain one
+    reach the same whole-rack optimum (gap 0), and both plans pass the checker."""
+    tl = random_timeline(tmp_path, seed)
+    fast, plain = (checked(tl, method="exact", path=path, gap=0.0) for path in ("fast", "plain"))
+    assert fast.summary["integer"]["formulation"] == "fast" and plain.summary["integer"]["formulation"] == "plain"
+    assert fast.summary["objective"] == pytest.approx(plain.summary["objective"], rel=1e-6, abs=1e-3)
 
 
 def test_the_mip_backends_agree(tmp_path):

@@ -1,5 +1,9 @@
-"""Whole-rack multi-period plans: the plain multi-period model (:mod:`optimizer.model.periods`)
-in racks, with the build decisions of sites.csv placed in time.
+"""Whole-rack multi-period plans: the multi-period model in racks, with the build decisions of
+sites.csv placed in time. It is built on the fast multi-period formulation without site merging
+(:mod:`optimizer.model.fast_periods`, ``merge_sites=False``: one place per site, the service
+network reduced exactly, which holds for any placement, so for whole racks too; merging sites is
+exact for the LP only), or on the plain one (:mod:`optimizer.model.periods`); both give the same
+optimum (tested). Below, "site" is a place of either layout.
 
 Variables: the new stock n[c,s,t] = units_per_rack_c·k[c,s,t] with k integer, so the stock is
 whole racks at the end of every period and every period adds whole racks (k_t - k_{t-1} is an
@@ -36,6 +40,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from optimizer.model.data import MUSD, UNIT
+from optimizer.model.fast_periods import FastTimelineModel, build_fast_timeline
 from optimizer.model.lp import Block, LinearProgram
 from optimizer.model.periods import TimelineData, build_plain_timeline
 from optimizer.planner.integer import (
@@ -60,47 +65,67 @@ Relaxation = Callable[[], tuple[SolveResult, list[pd.Series] | None]]
 @dataclass(frozen=True)
 class TimelineMip:
     """The whole-rack multi-period MIP: the rack-scaled LP with its build decisions, which
-    columns are integer, the factor from racks back to model units (x = factor·k), and the
-    placement blocks (one per period, sites outer and chips inner)."""
+    columns are integer, the factor from racks back to model units (x = factor·k), the placement
+    blocks (one per period, places outer and chips inner), the site position of each place,
+    each place's power (MW) and racks for new units per period (T x places), and the fast model
+    it was built on (None: the plain one)."""
 
     lp: LinearProgram
     integrality: np.ndarray
     factor: np.ndarray
     blocks: tuple[str, ...]
+    place_site: np.ndarray
+    room_power: np.ndarray
+    room_racks: np.ndarray
+    fast: FastTimelineModel | None
+
+    def place_index(self, td: TimelineData) -> pd.MultiIndex:
+        """(site_id, sku) of each column of a placement block."""
+        s = td.first.scenario
+        C = len(s.chips)
+        return pd.MultiIndex.from_arrays([s.sites.index[np.repeat(self.place_site, C)],
+                                          np.tile(s.chips.index, len(self.place_site))], names=["site_id", "sku"])
 
 
-def build_timeline_mip(td: TimelineData) -> TimelineMip:
-    """The plain multi-period LP with the build decisions, in racks (see the module docstring)."""
+def build_timeline_mip(td: TimelineData, fast: bool = True) -> TimelineMip:
+    """The multi-period LP (fast without site merging, or plain) with the build decisions, in
+    racks (see the module docstring)."""
     blocks = tuple("x" + p.tag for p in td.periods)
-    lp = with_timeline_build_decisions(build_plain_timeline(td), td)
+    fm = build_fast_timeline(td, merge_sites=False) if fast else None
+    lp = fm.fast.lp if fm is not None else build_plain_timeline(td)
+    place_site = fm.pools[-1].first_site if fm is not None else td.sites
+    room = {name: np.array([lp.row_hi[lp.row_blocks[name + p.tag].slice] for p in td.periods]).clip(0.0)
+            for name in ("power", "racks")}       # the power and rack rows of a place: Σ_c coef·x <= room
+    lp = with_timeline_build_decisions(lp, td, place_site, room["power"], room["racks"])
     scaled, integrality, factor = in_racks(lp, list(blocks), td.first.scenario.chips["units_per_rack"].to_numpy(float))
     if "z" in lp.var_blocks:
         integrality[lp.var_blocks["z"].slice] = 1
-    return TimelineMip(scaled, integrality, factor, blocks)
+    return TimelineMip(scaled, integrality, factor, blocks, place_site, room["power"], room["racks"], fm)
 
 
-def decision_sites(td: TimelineData) -> np.ndarray:
-    """Local positions (in td.sites) of the sites with fixed_cost_usd or min_new_mw."""
-    sites = td.first.scenario.sites.iloc[td.sites]
+def decision_places(td: TimelineData, place_site: np.ndarray) -> np.ndarray:
+    """Positions (among the places) of the sites with fixed_cost_usd or min_new_mw."""
+    sites = td.first.scenario.sites.iloc[place_site]
     return np.flatnonzero((sites["fixed_cost_usd"].to_numpy(float) > 0) | (sites["min_new_mw"].to_numpy(float) > 0))
 
 
-def with_timeline_build_decisions(lp: LinearProgram, td: TimelineData) -> LinearProgram:
-    """``lp`` (the plain multi-period LP) with z[s,t] and its rows for every decision site."""
-    local = decision_sites(td)
+def with_timeline_build_decisions(lp: LinearProgram, td: TimelineData, place_site: np.ndarray,
+                                  room_power: np.ndarray, room_racks: np.ndarray) -> LinearProgram:
+    """``lp`` with z[s,t] and its rows for every decision site (``room_*``: T x places, what the
+    power and rack rows of each place allow)."""
+    local = decision_places(td, place_site)
     nz, T = len(local), len(td.periods)
     if nz == 0:
         return lp
-    sites = td.first.scenario.sites.iloc[td.sites[local]]
+    sites = td.first.scenario.sites.iloc[place_site[local]]
     fixed, min_mw = sites["fixed_cost_usd"].to_numpy(float), sites["min_new_mw"].to_numpy(float)
     n, m = lp.num_col, lp.num_row
     z_col = lambda t: n + t * nz + np.arange(nz)                       # z[·,t]
     rows, cols, vals = [], [], []
     row_hi = lp.row_hi.copy()
     for t, p in enumerate(td.periods):
-        for name in ("power", "racks"):          # -room_t·z[s,τ] for every τ <= t
-            r = lp.row_blocks[name + p.tag].start + local
-            room = np.maximum(row_hi[r], 0.0)
+        for name, room in (("power", room_power[t, local]), ("racks", room_racks[t, local])):
+            r = lp.row_blocks[name + p.tag].start + local              # -room_t·z[s,τ] for every τ <= t
             for tau in range(t + 1):
                 rows.append(r), cols.append(z_col(tau)), vals.append(-room)
             row_hi[r] = 0.0
@@ -112,7 +137,7 @@ def with_timeline_build_decisions(lp: LinearProgram, td: TimelineData) -> Linear
     Z = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols) - n)),
                       shape=(m + T * nz + nz, T * nz))
     A = sp.hstack([sp.vstack([lp.A, min_rows, sp.csr_matrix((nz, n))]), Z]).tocsr()
-    ids = td.first.scenario.sites.index[td.sites[local]]
+    ids = td.first.scenario.sites.index[place_site[local]]
     z_index = pd.MultiIndex.from_product([[p.id for p in td.periods], ids], names=["period", "site_id"])
     discount = np.repeat([p.discount for p in td.periods], nz)
     var_blocks = {**lp.var_blocks, "z": Block("z", n, z_index)}
@@ -128,18 +153,18 @@ def with_timeline_build_decisions(lp: LinearProgram, td: TimelineData) -> Linear
         cost_scale=lp.cost_scale, cost_offset=lp.cost_offset)
 
 
-def solve_timeline_integer(td: TimelineData, options: IntegerOptions,
-                           relax: Relaxation) -> tuple[SolveResult, LinearProgram, dict]:
+def solve_timeline_integer(td: TimelineData, options: IntegerOptions, relax: Relaxation,
+                           fast: bool = True) -> tuple[SolveResult, TimelineMip, dict]:
     """Whole-rack multi-period plan by ``options.method`` (exact or round; ``relax`` gives the
-    LP relaxation the round method starts from). Returns the result with x in model units of the
-    plain multi-period LP (racks rounded to whole numbers; no duals: an integer plan has no
-    prices), that LP's layout (the MIP's LP, whose blocks are the plain model's plus z), and
-    the ``integer`` summary section."""
+    LP relaxation the round method starts from) on the fast formulation without site merging
+    (``fast``) or the plain one. Returns the result with x in model units of the MIP's LP (the
+    formulation's blocks plus z; racks rounded to whole numbers; no duals: an integer plan has no
+    prices), the MIP, and the ``integer`` summary section."""
     if options.method == IntegerMethod.AUTO:
         raise ValueError("solve_timeline_integer takes exact or round: resolve auto first")
     options = replace(options, gap=DEFAULT_GAP if options.gap is None else options.gap)
     t0 = time.perf_counter()
-    mip = build_timeline_mip(td)
+    mip = build_timeline_mip(td, fast)
     if options.method == IntegerMethod.ROUND:
         result, info = _round_and_repair(td, mip, options, relax)
     else:
@@ -156,10 +181,11 @@ def solve_timeline_integer(td: TimelineData, options: IntegerOptions,
     info["seconds"] = time.perf_counter() - t0
     info["gap_target"] = options.gap
     info["integer_columns"] = int(sum(mip.lp.var_blocks[b].size for b in mip.blocks))
+    info["formulation"] = "fast" if fast else "plain"
     if options.method == IntegerMethod.ROUND:
         round_status(result, info, options.gap)
     info["status"], info["termination"] = result.status.value, result.termination.value
-    return result, mip.lp, info
+    return result, mip, info
 
 
 def _round_and_repair(td: TimelineData, mip: TimelineMip, options: IntegerOptions,
@@ -195,20 +221,17 @@ def _neighbourhood(td: TimelineData, mip: TimelineMip, stocks: list[pd.Series]) 
     :func:`optimizer.planner.integer.rack_neighbourhood` around the relaxation's stock at each
     site (sites with a build decision may stay empty or reach their minimum)."""
     lp = mip.lp
-    chips = td.first.scenario.chips
-    upr = chips["units_per_rack"].to_numpy(float)
-    C = len(upr)
-    min_mw = np.full(len(td.sites), np.nan)
-    local = decision_sites(td)
-    min_mw[local] = td.first.scenario.sites["min_new_mw"].to_numpy(float)[td.sites[local]]
+    upr = td.first.scenario.chips["units_per_rack"].to_numpy(float)
+    places = len(mip.place_site)
+    min_mw = np.full(places, np.nan)
+    local = decision_places(td, mip.place_site)
+    min_mw[local] = td.first.scenario.sites["min_new_mw"].to_numpy(float)[mip.place_site[local]]
+    index = mip.place_index(td)
     col_lo, col_hi = lp.col_lo.copy(), lp.col_hi.copy()
-    for p, name, stock in zip(td.periods, mip.blocks, stocks):
+    for t, (p, name, stock) in enumerate(zip(td.periods, mip.blocks, stocks)):
         blk = lp.var_blocks[name]
-        racks = (stock.reindex(blk.index).fillna(0.0).to_numpy(float) / np.tile(upr, len(td.sites))).reshape(-1, C)
-        sites = p.d.scenario.sites.iloc[td.sites]
-        room_power = sites["power_mw"].to_numpy(float) - p.d.inst_power[td.sites]
-        room_racks = sites["racks"].to_numpy(float) - p.d.inst_racks[td.sites]
-        lo, hi = rack_neighbourhood(racks, p.d.power * upr / UNIT, room_power, room_racks, min_mw)
+        racks = (stock.reindex(index).fillna(0.0).to_numpy(float) / np.tile(upr, places)).reshape(places, -1)
+        lo, hi = rack_neighbourhood(racks, p.d.power * upr / UNIT, mip.room_power[t], mip.room_racks[t], min_mw)
         col_lo[blk.slice] = lo.ravel()
         col_hi[blk.slice] = np.minimum(hi.ravel(), col_hi[blk.slice])
     return col_lo, col_hi

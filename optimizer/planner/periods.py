@@ -27,7 +27,7 @@ from optimizer.errors import InfeasibleError, InputError, SolverError
 from optimizer.inputs.timeline import Timeline, load_timeline
 from optimizer.model.data import MTPP, UNIT, Objective
 from optimizer.model.elastic import policy_rows, with_elastic_rows
-from optimizer.model.fast_periods import build_fast_timeline, split_timeline_pools
+from optimizer.model.fast_periods import FastTimelineModel, build_fast_timeline, split_timeline_pools
 from optimizer.model.lp import LinearProgram
 from optimizer.model.periods import TimelineData, build_plain_timeline
 from optimizer.planner.integer import IntegerMethod, IntegerOptions, MipSolver
@@ -120,7 +120,7 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     _check_frozen(td, frozen or {})
     info = None
     if choice is not None:
-        sol, info = _integer(td, IntegerOptions(*choice, time_limit, gap), timings, t0)
+        sol, info = _integer(td, path, IntegerOptions(*choice, time_limit, gap), timings, t0)
     elif path == SolverPath.PULP:
         sol = _pulp(td, time_limit, timings, objective)
     elif path == SolverPath.FAST and not frozen:
@@ -181,8 +181,10 @@ def check_integer_options(integer: bool, path: SolverPath | str, soft: bool, fro
         raise InputError(problems)
 
 
-def _integer(td: TimelineData, options: IntegerOptions, timings: dict, t0: float) -> tuple[TimelineSolution, dict]:
-    """Whole racks each period (optimizer.planner.integer_periods); ``auto`` picks exact up to
+def _integer(td: TimelineData, path: SolverPath, options: IntegerOptions, timings: dict,
+             t0: float) -> tuple[TimelineSolution, dict]:
+    """Whole racks each period (optimizer.planner.integer_periods) on the fast formulation
+    without site merging (``--path fast``) or the plain one; ``auto`` picks exact up to
     AUTO_EXACT_MAX_COLUMNS integer columns (sites x skus x periods), else round, whose LP
     relaxation is the fast multi-period path."""
     if options.method == IntegerMethod.AUTO:
@@ -196,11 +198,15 @@ def _integer(td: TimelineData, options: IntegerOptions, timings: dict, t0: float
 
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    result, lp, info = solve_timeline_integer(td, options, relax)
+    result, mip, info = solve_timeline_integer(td, options, relax, fast=path == SolverPath.FAST)
     timings["solve"] = time.perf_counter() - t1
+    lp = mip.lp
     counts = {"variables": lp.num_col, "rows": lp.num_row, "nonzeros": int(lp.A.nnz), "periods": len(td.periods),
               "pairs": len(td.first.pairs), "integer_columns": info["integer_columns"]}
-    periods = _plain_periods(lp, result, td) if result.status.has_solution else None
+    periods = None
+    if result.status.has_solution:
+        periods = (_fast_periods(td, replace(mip.fast, fast=replace(mip.fast.fast, lp=lp)), result)
+                   if mip.fast is not None else _plain_periods(lp, result, td))
     return TimelineSolution(result, lp, periods, counts), info
 
 
@@ -240,18 +246,23 @@ def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, nativ
               "site_classes": red.n_classes, "market_groups": red.n_groups, "placement_pools": fm.pools[0].n}
     if not result.status.has_solution:
         return TimelineSolution(result, lp, None, counts)
-    fast = replace(fm.fast, lp=lp)
-    x = result.x
+    return TimelineSolution(result, lp, _fast_periods(td, replace(fm, fast=replace(fm.fast, lp=lp)), result), counts)
+
+
+def _fast_periods(td: TimelineData, fm: FastTimelineModel, result: SolveResult) -> list[PeriodSolution]:
+    """Each period's stock, service and prices from a fast multi-period solution (``fm.fast.lp``
+    the LP solved): pools split back to sites, service unfolded to pairs."""
+    lp, x = fm.fast.lp, result.x
     C = td.first.n_chips
     x_pool = [x[lp.var_blocks["x" + p.tag].slice].reshape(-1, C) for p in td.periods]
     x_site = split_timeline_pools(td, fm, x_pool, highs.solve_feasibility)
     periods = []
     for p, xs in zip(td.periods, x_site):
-        m, site, amount = unfold_service(p.d, fast, x, xs, p.tag)
+        m, site, amount = unfold_service(p.d, fm.fast, x, xs, p.tag)
         fleet = p.d.installed_total + float((xs @ p.d.tpp).sum())
         periods.append(PeriodSolution(site_chip_series(p.d, xs * UNIT), m, site, amount,
                                       period_prices(lp, result, p, fleet)))
-    return TimelineSolution(result, lp, periods, counts)
+    return periods
 
 
 def timeline_highs_options(td: TimelineData, lp: LinearProgram) -> dict:

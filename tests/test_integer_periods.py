@@ -170,3 +170,11 @@ def test_check_catches_a_broken_rack_or_minimum_in_a_later_period(tmp_path):
         assert r.exit_code == 1, r.output
         assert f"period {period}: {rule}" in r.output, r.output
     placement.to_csv(out / "placement.csv", index=False)
+
+
+def test_auto_is_exact_on_small_timelines_and_round_above_the_threshold(tmp_path, monkeypatch):
+    import optimizer.planner.periods as periods
+    tl = load_timeline(minimum_folder(tmp_path))
+    assert solve_timeline(tl, integer=True).summary["integer"]["method"] == "exact"    # 2 sites x 1 sku x 3
+    monkeypatch.setattr(periods, "AUTO_EXACT_MAX_TIMELINE_COLUMNS", 5)
+    assert solve_timeline(tl, integer=True).summary["integer"]["method"] == "round"

@@ -178,3 +178,13 @@ def test_auto_is_exact_on_small_timelines_and_round_above_the_threshold(tmp_path
     assert solve_timeline(tl, integer=True).summary["integer"]["method"] == "exact"    # 2 sites x 1 sku x 3
     monkeypatch.setattr(periods, "AUTO_EXACT_MAX_TIMELINE_COLUMNS", 5)
     assert solve_timeline(tl, integer=True).summary["integer"]["method"] == "round"
+
+
+def test_cli_integer_with_a_baseline_solves_the_baseline_in_whole_racks_too(tmp_path):
+    f = minimum_folder(tmp_path)
+    out = tmp_path / "plan"
+    r = runner.invoke(app, ["solve", str(f), "--out", str(out), "--integer", "--baseline", "none"])
+    assert r.exit_code == 0 and r.exception is None, r.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["lp_mode"] == "integer" and summary["baseline"]["mode"] == "integer"
+    assert runner.invoke(app, ["check", str(f), str(out)]).exit_code == 0

@@ -121,33 +121,61 @@ def master_lp(blocks: SiteBlocks, lp: LinearProgram, floor: float, y0: np.ndarra
         var_blocks={}, row_blocks={}, cost_scale=lp.cost_scale, cost_offset=lp.cost_offset)
 
 
+@dataclass(frozen=True)
+class SiteVertices:
+    """The candidate vertices of each site's room {x >= 0 : p·x <= power, r·x <= racks}, which
+    depend on the sites alone, not on prices: computed once, priced every round. ``single``:
+    sites x chips, one chip up to the first limit it meets; pairs (a, b) with xa, xb: sites x
+    pairs, two chips filling both limits (0 where that is not a point of the room, ``barrier``)."""
+
+    single: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    xa: np.ndarray
+    xb: np.ndarray
+    barrier: np.ndarray       # sites x pairs: 0, or inf where the pair's point is outside the room
+
+    @classmethod
+    def of(cls, power: np.ndarray, racks: np.ndarray, p: np.ndarray, r: np.ndarray) -> "SiteVertices":
+        """p, r > 0 (validated inputs)."""
+        single = np.minimum(power[:, None] / p[None, :], racks[:, None] / r[None, :])       # S x C
+        a, b = np.triu_indices(len(p), 1)
+        det = p[a] * r[b] - p[b] * r[a]
+        a, b, det = a[det != 0], b[det != 0], det[det != 0]
+        xa = (power[:, None] * r[b] - racks[:, None] * p[b]) / det          # both limits met
+        xb = (racks[:, None] * p[a] - power[:, None] * r[a]) / det
+        outside = (xa < 0) | (xb < 0)
+        return cls(single, a, b, np.where(outside, 0.0, xa), np.where(outside, 0.0, xb),
+                   np.where(outside, np.inf, 0.0))
+
+    def cheapest(self, reduced: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per site, min reduced·x over its room (<= 0: nothing is a vertex) and a minimizing
+        vertex (sites x chips)."""
+        S, C = reduced.shape
+        rows = np.arange(S)
+        at_single = reduced * self.single
+        c1 = at_single.argmin(axis=1)
+        best = np.minimum(0.0, at_single[rows, c1])
+        y = np.zeros((S, C))
+        take = best < 0
+        y[rows[take], c1[take]] = self.single[rows[take], c1[take]]
+        if len(self.a):
+            val = reduced[:, self.a] * self.xa + reduced[:, self.b] * self.xb + self.barrier
+            k = val.argmin(axis=1)
+            pair = val[rows, k] < best
+            sel, kp = rows[pair], k[pair]
+            y[sel] = 0.0
+            y[sel, self.a[kp]] = self.xa[sel, kp]
+            y[sel, self.b[kp]] = self.xb[sel, kp]
+            best = np.where(pair, val[rows, k], best)
+        return best, y
+
+
 def cheapest_vertices(power: np.ndarray, racks: np.ndarray, reduced: np.ndarray, p: np.ndarray,
                       r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per site, min reduced·x over {x >= 0 : p·x <= power, r·x <= racks} (<= 0: nothing is a
     vertex) and a minimizing vertex (sites x chips). p, r > 0 (validated inputs)."""
-    S, C = reduced.shape
-    single = np.minimum(power[:, None] / p[None, :], racks[:, None] / r[None, :])       # S x C
-    best = np.minimum(0.0, (reduced * single).min(axis=1))
-    y = np.zeros((S, C))
-    rows = np.arange(S)
-    c1 = (reduced * single).argmin(axis=1)
-    take = (reduced[rows, c1] * single[rows, c1]) < 0
-    y[rows[take], c1[take]] = single[rows[take], c1[take]]
-    a, b = np.triu_indices(C, 1)
-    det = p[a] * r[b] - p[b] * r[a]
-    a, b, det = a[det != 0], b[det != 0], det[det != 0]
-    if len(a):
-        xa = (power[:, None] * r[b] - racks[:, None] * p[b]) / det          # both limits met
-        xb = (racks[:, None] * p[a] - power[:, None] * r[a]) / det
-        val = np.where((xa >= 0) & (xb >= 0), reduced[:, a] * xa + reduced[:, b] * xb, np.inf)
-        k = val.argmin(axis=1)
-        pair = val[rows, k] < best
-        sel = rows[pair]
-        y[sel] = 0.0
-        y[sel, a[k[pair]]] = xa[sel, k[pair]]
-        y[sel, b[k[pair]]] = xb[sel, k[pair]]
-        best = np.where(pair, val[rows, k], best)
-    return best, y
+    return SiteVertices.of(power, racks, p, r).cheapest(reduced)
 
 
 @dataclass
@@ -160,6 +188,10 @@ class CostStage:
     r: np.ndarray
     y0: np.ndarray
     _added: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)   # (blocks, placement)
+    _vertices: SiteVertices | None = None
+
+    def __post_init__(self) -> None:
+        self._vertices = SiteVertices.of(self.blocks.power, self.blocks.racks, self.p, self.r)
 
     def price(self, row_duals: np.ndarray) -> tuple[sp.csc_matrix, np.ndarray, float]:
         """New columns (with negative reduced cost), their costs, and the bound gap
@@ -168,7 +200,7 @@ class CostStage:
         n_kept = len(bl.keep_rows)
         pi = (bl.link.T @ row_duals[:n_kept]).reshape(bl.n_blocks, bl.n_chips)
         mu = row_duals[n_kept:n_kept + bl.n_blocks]
-        value, y = cheapest_vertices(bl.power, bl.racks, bl.unit_cost - pi[bl.block], self.p, self.r)
+        value, y = self._vertices.cheapest(bl.unit_cost - pi[bl.block])
         rc = np.bincount(bl.block, value, bl.n_blocks) - mu
         new = np.flatnonzero(rc < 0)
         gap = float(-rc[new].sum())

@@ -126,14 +126,14 @@ class SiteVertices:
     """The candidate vertices of each site's room {x >= 0 : p·x <= power, r·x <= racks}, which
     depend on the sites alone, not on prices: computed once, priced every round. ``single``:
     sites x chips, one chip up to the first limit it meets; pairs (a, b) with xa, xb: sites x
-    pairs, two chips filling both limits (0 where that is not a point of the room, ``barrier``)."""
+    pairs, two chips filling both limits (0 where that point is outside the room: priced at 0,
+    it never beats nothing)."""
 
     single: np.ndarray
     a: np.ndarray
     b: np.ndarray
     xa: np.ndarray
     xb: np.ndarray
-    barrier: np.ndarray       # sites x pairs: 0, or inf where the pair's point is outside the room
 
     @classmethod
     def of(cls, power: np.ndarray, racks: np.ndarray, p: np.ndarray, r: np.ndarray) -> "SiteVertices":
@@ -145,8 +145,7 @@ class SiteVertices:
         xa = (power[:, None] * r[b] - racks[:, None] * p[b]) / det          # both limits met
         xb = (racks[:, None] * p[a] - power[:, None] * r[a]) / det
         outside = (xa < 0) | (xb < 0)
-        return cls(single, a, b, np.where(outside, 0.0, xa), np.where(outside, 0.0, xb),
-                   np.where(outside, np.inf, 0.0))
+        return cls(single, a, b, np.where(outside, 0.0, xa), np.where(outside, 0.0, xb))
 
     def cheapest(self, reduced: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per site, min reduced·x over its room (<= 0: nothing is a vertex) and a minimizing
@@ -160,7 +159,7 @@ class SiteVertices:
         take = best < 0
         y[rows[take], c1[take]] = self.single[rows[take], c1[take]]
         if len(self.a):
-            val = reduced[:, self.a] * self.xa + reduced[:, self.b] * self.xb + self.barrier
+            val = reduced[:, self.a] * self.xa + reduced[:, self.b] * self.xb
             k = val.argmin(axis=1)
             pair = val[rows, k] < best
             sel, kp = rows[pair], k[pair]

@@ -30,7 +30,15 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
     from optimizer.inputs.timeline import has_periods, load_timeline
     from optimizer.io.manifest import build_manifest, input_differences, run_inputs, utc_now
     from optimizer.io.planfiles import plan_formats
-    from optimizer.outdir import check_out_dir, check_out_file, out_lock, read_run, streamed_file, write_with
+    from optimizer.outdir import (
+        check_apart,
+        check_out_dir,
+        check_out_file,
+        out_lock,
+        read_run,
+        streamed_file,
+        write_with,
+    )
     from optimizer.planner.integer import DEFAULT_GAP, IntegerMethod, MipSolver
     from optimizer.planner.solve import Objective, SolverPath, check_run_options
     from optimizer.policy.rules import AT_LEAST, ROW_FAMILIES, Family
@@ -287,6 +295,8 @@ def _solve_timeline(o: dict, started: str) -> None:
         chosen = plan_formats(o["formats"])
         highs_options = _thread_options(o["threads"], o["path"], o["integer"])
         target = check_out_dir(o["out"], "plan", o["scenario"])
+        if o["plan_dir"] is not None:
+            check_apart(target, f"--out {o['out']}", o["plan_dir"], "--plan")
         inputs = (target, *run_inputs(o["scenario"], o["policy"], o["baseline"]),
                   *([o["plan_dir"]] if o["plan_dir"] else []))
         written = (check_out_file(o["report"], "--report", inputs),) if o["report"] else ()

@@ -73,6 +73,18 @@ def check_out_dir(out: str | Path, kind: str, scenario: str | Path | None = None
     return target
 
 
+def check_apart(target: Path, name: str, folder: str | Path, what: str) -> None:
+    """``target`` (a resolved output folder) is neither ``folder`` (an input folder the run reads,
+    named ``what`` in the message), nor inside it, nor around it: writing there would replace or
+    mix into what the run reads."""
+    source = Path(folder).expanduser().resolve()
+    where = ("is" if target == source else "contains" if target in source.parents
+             else "is inside" if _within(target, source) else None)
+    if where:
+        raise InputError(f"{name}: {where} the {what} folder {source}, which this run reads; "
+                         "write into a new folder outside it")
+
+
 def check_out_file(path: str | Path, flag: str, protected: tuple[Path, ...] = ()) -> Path:
     """Resolve a file path the user named (``--report``, ``compare --out``): it may replace a
     file, never a folder, one of ``protected`` (input files) or a file inside a protected folder."""
@@ -239,11 +251,7 @@ def _check_not_around(target: Path, name: str, scenario: str | Path | None) -> N
     if target == cwd:
         raise InputError(f"{name}: is the current folder; write into a new folder, e.g. {example}")
     if scenario is not None:
-        scn = Path(scenario).expanduser().resolve()
-        where = ("is the scenario folder" if target == scn else "contains the scenario folder"
-                 if target in scn.parents else "is inside the scenario folder" if _within(target, scn) else None)
-        if where:
-            raise InputError(f"{name}: {where} {scn}; write into a new folder outside it")
+        check_apart(target, name, scenario, "scenario")
     if target in cwd.parents:
         raise InputError(f"{name}: contains the current folder; write into a new folder, e.g. {example}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cases_periods import DELIVERIES, PERIODS, files
+from cases_sweeps import results
 from harness import Case
 
 TIMELINE = files(periods=PERIODS, deliveries=DELIVERIES)
@@ -20,6 +21,16 @@ def timeline_plan(t: Path) -> None:
     assert r.exit_code == 0, r.output
 
 
+MP_RESULTS = "variant,status,objective,served_pct,cost_usd,binding_limits,value_unit,periods,margin_usd\n"
+
+
+def value_line_over_horizon(t: Path, output: str) -> None:
+    """A multi-period row's objective is Σ_t years_t·discount_t·value_t: USD over the horizon,
+    never "per year" (12 quarters would read 3x too high)."""
+    line = next(ln for ln in output.splitlines() if ln.strip().startswith("value"))
+    assert "over the horizon" in line and "per year" not in line, line
+
+
 REPLAN = ("solve", "{scn}", "--freeze-through", "Q1", "--plan", "{tmp}/old", "--out")
 
 CASES = [
@@ -30,4 +41,9 @@ CASES = [
          ("--out", "--plan"), setup=timeline_plan),
     Case("breaker-replan-out-new-ok", "output-folder", (*REPLAN, "{tmp}/new"), 0,
          ("stock kept from the earlier plan through Q1",), setup=timeline_plan, writes=("new",)),
+    # two multi-period sweeps: the value is over the horizon, not per year
+    Case("breaker-compare-mp-sweeps-value-unit", "sweep", ("compare", "{tmp}/sa", "{tmp}/sb"), 0,
+         ("variant v: optimal -> optimal",), check=value_line_over_horizon,
+         setup=lambda t: [results(rel, f'v,optimal,{v},50,1,"[]",USD per year,12,{v / 2}\n', MP_RESULTS)(t)
+                          for rel, v in (("sa", 3e9), ("sb", 4e9))]),
 ]

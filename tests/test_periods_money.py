@@ -120,7 +120,7 @@ def money_timeline(tmp_path):
     return write_periods(f, [("A", 0.5, 1.0), ("B", 1.0, 0.9)], demand=[("rich", "A", 0.0)])
 
 
-@pytest.mark.parametrize("path", ("fast", "plain", "pulp"))
+@pytest.mark.parametrize("path", ("fast", "plain", "pulp", "ortools-glop"))
 def test_margin_buys_nothing_before_it_earns_and_nothing_that_loses(tmp_path, path):
     """Under margin: no unit in A (rich has no demand there; a unit would pay its annuity for
     half a year for nothing), 10 in B for rich, none for poor (it earns less than its annuity).

@@ -1020,7 +1020,14 @@ def compare_cmd(
     """Two plans (a headline, binding limits added or removed, then per country, site and
     market, compute in H100e) or two sweeps (that headline per variant, matched by id, then each
     variant's details), B against A."""
-    from optimizer.batch.compare import compare_dirs, comparison_table, headline_lines, readable, sweep_comparison_lines
+    from optimizer.batch.compare import (
+        compare_dirs,
+        comparison_table,
+        headline_lines,
+        period_lines,
+        readable,
+        sweep_comparison_lines,
+    )
     try:
         if out is not None:
             check_out_file(out, "--out", (*run_inputs(a), b))     # A, B and the shipped datasets
@@ -1040,11 +1047,15 @@ def compare_cmd(
         for line in sweep_comparison_lines(comparison, a, b, top):
             typer.echo(line)
     if "headline" in tables:
-        typer.echo(f"headline (A = {a} -> B = {b}):")
+        over = " over the horizon" if "periods" in tables else ""
+        typer.echo(f"headline{over} (A = {a} -> B = {b}):")
         for line in headline_lines(tables["headline"], tables["limits"]):
             typer.echo(line)
+    if "periods" in tables:
+        for line in period_lines(tables["periods"], tables["limits"]):
+            typer.echo(line)
     for name, table in tables.items():
-        if name in ("headline", "limits", "variants", "details"):
+        if name in ("headline", "periods", "limits", "variants", "details"):
             continue
         typer.echo(f"{name} (A = {a}, B = {b}; largest changes first; compute in H100e):")
         typer.echo(readable(table.head(top)).to_string(float_format=lambda v: f"{v:,.6g}"))

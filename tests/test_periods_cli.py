@@ -134,13 +134,6 @@ def test_explain_says_when_an_optimal_period_prices_no_limit(tmp_path):
     assert "only an optimal plan" not in result.output
 
 
-def test_compare_refuses_multi_period_plans(tmp_path):
-    f = periods_folder(tmp_path)
-    assert run("solve", f, "--out", tmp_path / "p1").exit_code == 0
-    compare = run("compare", tmp_path / "p1", tmp_path / "p1")
-    assert compare.exit_code == 2 and "multi-period plan" in compare.output
-
-
 def test_policy_and_time_limit_apply_to_every_period(tmp_path):
     """--policy none overrides every period's policy (a note says so); --time-limit is honoured."""
     f = periods_folder(tmp_path, policy_b="cap.toml")

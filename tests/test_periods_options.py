@@ -16,7 +16,7 @@ from optimizer.planner.periods import solve_timeline
 from optimizer.results.check import check_timeline_plan
 from optimizer.solvers import highs
 
-ORTOOLS = ("ortools-glop", "ortools-pdlp")
+GLOP = "ortools-glop"
 
 
 def summary_of(folder):
@@ -66,7 +66,7 @@ def test_threads_reach_highs_in_both_stages_and_one_thread_reruns_byte_identical
     assert summary_of(tmp_path / "a")["objective"] == pytest.approx(summary_of(tmp_path / "c")["objective"], rel=1e-9)
 
 
-@pytest.mark.parametrize("path", ["pulp", *ORTOOLS])
+@pytest.mark.parametrize("path", ["pulp", GLOP, "ortools-pdlp"])
 def test_threads_where_highs_does_not_solve_is_exit_2(tmp_path, path):
     f = periods_folder(tmp_path)
     result = run("solve", f, "--out", tmp_path / "p", "--path", path, "--threads", "2")
@@ -74,10 +74,9 @@ def test_threads_where_highs_does_not_solve_is_exit_2(tmp_path, path):
     assert not (tmp_path / "p").exists()
 
 
-@pytest.mark.parametrize("path", ORTOOLS)
-def test_ortools_paths_solve_a_multi_period_scenario_that_check_confirms(tmp_path, path):
-    """The cap binds in B only: 20 MTPP... the same value as HiGHS, and the written plan passes
-    check; --soft works on it too (no violation: the hard plan exists)."""
+def test_glop_solves_a_multi_period_scenario_that_check_confirms(tmp_path, path=GLOP):
+    """The cap binds in B only: the same value as HiGHS, and the written plan passes check;
+    --soft works on it too (no violation: the hard plan exists)."""
     f = periods_folder(tmp_path, policy_b="cap.toml")
     result = run("solve", f, "--out", tmp_path / path, "--path", path)
     assert result.exit_code == 0, result.output
@@ -93,26 +92,31 @@ def test_ortools_paths_solve_a_multi_period_scenario_that_check_confirms(tmp_pat
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_ortools_paths_agree_with_highs_on_random_timelines(tmp_path, seed):
-    """GLOP and PDLP on the plain multi-period LP: HiGHS's value (PDLP to its 1e-9 tolerances)
-    and discounted cost, and the checker confirms every period (GLOP's plan also within the
-    agreement test's absolute 1e-6; PDLP's is within the checker's relative 1e-6)."""
+def test_glop_agrees_with_highs_on_random_timelines(tmp_path, seed):
+    """GLOP on the plain multi-period LP: HiGHS's value and discounted cost, every period's rules
+    within 1e-6 and the checker confirms every period."""
     tl = random_timeline(tmp_path, seed)
     plain = solved(tl, "plain")
     assert plain is not None
-    for path in ORTOOLS:
-        plan = solve_timeline(tl, path=path)
-        assert plan.summary["solver"] == path
-        assert plan.summary["objective"] == pytest.approx(plain.summary["objective"], rel=1e-7), path
-        assert plan.summary["cost"]["discounted_usd"] == pytest.approx(
-            plain.summary["cost"]["discounted_usd"], rel=1e-5, abs=1e-3), path
-        if path == "ortools-glop":
-            assert_period_rules(tl, plan)
-        assert check_timeline_plan(tl, plan.placement, plan.service).ok, path
+    plan = solve_timeline(tl, path=GLOP)
+    assert plan.summary["solver"] == GLOP
+    assert plan.summary["objective"] == pytest.approx(plain.summary["objective"], rel=1e-9)
+    assert plan.summary["cost"]["discounted_usd"] == pytest.approx(plain.summary["cost"]["discounted_usd"], rel=1e-6,
+                                                                   abs=1e-3)
+    assert_period_rules(tl, plan)
+    assert check_timeline_plan(tl, plan.placement, plan.service).ok
 
 
-@pytest.mark.parametrize("path", ORTOOLS)
-def test_ortools_paths_name_the_period_and_limit_of_a_stock_trap(tmp_path, path):
+def test_pdlp_is_refused_on_a_multi_period_scenario(tmp_path):
+    """PDLP's first-order tolerance left a multi-period plan over a share limit beyond check's
+    tolerance (tests/adversarial: the corpus scenario), so the path is refused before any solve."""
+    f = periods_folder(tmp_path)
+    result = run("solve", f, "--out", tmp_path / "p", "--path", "ortools-pdlp")
+    assert result.exit_code == 2 and "--path ortools-pdlp: refused on a multi-period scenario" in result.output
+    assert "use --path ortools-glop" in result.output and not (tmp_path / "p").exists()
+
+
+def test_glop_names_the_period_and_limit_of_a_stock_trap(tmp_path, path=GLOP):
     """Re-planning on OR-Tools: keeping B's 100 IND units under B's new 40 MTPP cap is exit 3
     naming the period and the limit, as on HiGHS."""
     f = periods_folder(tmp_path)
@@ -217,3 +221,56 @@ def test_a_bad_baseline_is_exit_2_before_any_solve(tmp_path):
     result = run("solve", f, "--out", tmp_path / "plan", "--baseline", "no-such-policy")
     assert result.exit_code == 2 and "--baseline no-such-policy" in result.output
     assert not (tmp_path / "plan").exists()
+
+
+def two_plans(tmp_path):
+    """A: the timeline under `none` (100 MTPP served in IND in B); B: under its own policies
+    (B caps IND at 40 MTPP: 50 MTPP served in B, 40 IND + 10 US)."""
+    f = periods_folder(tmp_path, policy_b="cap.toml")
+    assert run("solve", f, "--out", tmp_path / "a", "--policy", "none").exit_code == 0
+    assert run("solve", f, "--out", tmp_path / "b").exit_code == 0
+    return f, tmp_path / "a", tmp_path / "b"
+
+
+def test_compare_two_multi_period_plans_over_the_horizon_and_per_period(tmp_path):
+    """By hand: value over the horizon 0.25 x (30 + 100) = 32.5 M in A, 0.25 x (30 + 50) = 20 M in
+    B; period A unchanged, period B -50 M (per year); tier2_cap[IND] binds in B's period B only;
+    the tables carry the period."""
+    f, a, b = two_plans(tmp_path)
+    result = run("compare", a, b, "--out", tmp_path / "diff.csv")
+    assert result.exit_code == 0, result.output
+    assert "headline over the horizon" in result.output
+    assert "value (abstract value units x years)" in result.output and "-12,500,000" in result.output
+    assert "binding limits added in B: tier2_cap[IND]@B; removed in B: none" in result.output
+    lines = {line.split(":")[0].strip(): line for line in result.output.splitlines() if line.startswith("  A:")
+             or line.startswith("  B:")}
+    assert "served 27.27 % -> 27.27 %; value no change" in lines["A"] and "binding added in B: none" in lines["A"]
+    assert "served 90.91 % -> 45.45 %; value -50,000,000" in lines["B"]
+    assert "binding added in B: tier2_cap[IND]; removed in B: none" in lines["B"]
+    table = pd.read_csv(tmp_path / "diff.csv")
+    head = table.loc[table["table"] == "headline"].set_index("id")
+    assert head.loc["value", "a"] == pytest.approx(32.5e6) and head.loc["value", "b"] == pytest.approx(20e6)
+    assert head.loc["total_tpp", "a"] == pytest.approx(100 * M)     # the fleet at the end, not summed over periods
+    periods = table.loc[(table["table"] == "periods") & (table["id"] == "value")].set_index("period")
+    change = lambda rows, key: float(rows.loc[key, "change"])     # noqa: E731 (the column holds limits' words too)
+    assert change(periods, "A") == pytest.approx(0.0) and change(periods, "B") == pytest.approx(-50 * M)
+    countries = table.loc[table["table"] == "countries"].set_index(["id", "period"])
+    assert change(countries, ("IND", "B")) == pytest.approx(-50 * M)      # 90 in IND (10 serve us from USA) -> 40
+    assert change(countries, ("IND", "A")) == pytest.approx(0.0)
+    assert list(table.loc[table["table"] == "limits", "id"]) == ["tier2_cap[IND]@B"]
+
+
+def test_compare_refuses_a_multi_period_plan_against_a_snapshot_plan_or_other_periods(tmp_path):
+    f, a, b = two_plans(tmp_path)
+    snap = write_scenario(tmp_path / "snap", [site("IN", "IND")], [chip()], [market("in", "IND", M)], policy=OPEN)
+    assert run("solve", snap, "--out", tmp_path / "s").exit_code == 0
+    for x, y in ((a, tmp_path / "s"), (tmp_path / "s", a)):
+        result = run("compare", x, y, "--out", tmp_path / "diff.csv")
+        assert result.exit_code == 2 and result.exception is not None, result.output
+        assert "a multi-period plan (A, B)" in result.output and "a snapshot plan" in result.output
+        assert "do not compare period by period" in result.output and not (tmp_path / "diff.csv").exists()
+    frame = pd.read_csv(f / "periods.csv")
+    pd.concat([frame, frame.iloc[[-1]].assign(period="C")]).to_csv(f / "periods.csv", index=False)
+    assert run("solve", f, "--out", tmp_path / "c").exit_code == 0
+    result = run("compare", a, tmp_path / "c")
+    assert result.exit_code == 2 and "their periods differ" in result.output

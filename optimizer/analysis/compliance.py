@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from optimizer.inputs.economics import ABSTRACT
+from optimizer.inputs.economics import horizon_value_unit
 from optimizer.inputs.timeline import Timeline
 from optimizer.results.periods import TimelinePlan, timeline_economics
 from optimizer.results.plan import Plan, country_compute, without_noise
@@ -84,11 +84,11 @@ def compare_timeline_to_baseline(plan: TimelinePlan, baseline: TimelinePlan) -> 
     """The cost of compliance of a multi-period plan against the same timeline solved under the
     baseline policy in every period (plan - baseline).
 
-    Per period (``periods``): the value served in the period (per year, in ``value_unit``), served
+    Per period (``periods``): the value served in the period (per year, in ``period_value_unit``), served
     TPP, the period's cost (capex of the units added + years x energy; undiscounted and
     discounted) and per country, as a snapshot's baseline. Over the horizon (the top-level fields,
     as the summary's totals count them): value = Σ_t years_t·discount_t·value_t (in
-    ``horizon_value_unit``: USD with dollar values), served TPP summed over the periods, cost
+    ``value_unit``: USD with dollar values), served TPP summed over the periods, cost
     summed (``total_usd``) and discounted; per country the fleet compute at the end of the last
     period, served TPP summed and value weighted as the horizon's value."""
     tl = plan.timeline
@@ -108,7 +108,7 @@ def compare_timeline_to_baseline(plan: TimelinePlan, baseline: TimelinePlan) -> 
     economics = plan.scenario.economics
     return {
         "baseline_policy": baseline.timeline.periods[0].scenario.policy.name,
-        "value_unit": horizon_value_unit(economics), "period_value_unit": economics.value_unit,
+        "value_unit": horizon_value_unit(economics.value_unit), "period_value_unit": economics.value_unit,
         **value_changes(a, b),
         "cost_change_usd": _change(a["cost"]["total_usd"], b["cost"]["total_usd"]),
         "discounted_cost_change_usd": _change(a["cost"]["discounted_usd"], b["cost"]["discounted_usd"]),
@@ -117,12 +117,6 @@ def compare_timeline_to_baseline(plan: TimelinePlan, baseline: TimelinePlan) -> 
                                                         max(abs(a["objective"]), abs(b["objective"])))),
         "periods": periods,
     }
-
-
-def horizon_value_unit(economics) -> str:
-    """The unit of a value summed over periods weighted by their years: USD with dollar values
-    (USD per year x years), else abstract value units x years."""
-    return "USD" if economics.dollars else f"{ABSTRACT} x years"
 
 
 def _horizon_countries(tl: Timeline, tables: list[pd.DataFrame], demand_tpp: float,

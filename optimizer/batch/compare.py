@@ -1,5 +1,7 @@
 """Side-by-side comparison of two plans — a headline (value, served, compute, cost, shares), the
-policy limits that bind in one and not the other, then per country, site and market — or of two
+policy limits that bind in one and not the other, then per country, site and market; for two
+multi-period plans of the same periods the headline over the horizon and per period, the limits
+as ``name@period`` and the tables with a ``period`` column (:func:`compare_timelines`) — or of two
 sweeps (:func:`compare_sweeps`: the same headline per variant, matched by id, then each matched
 variant's plans compared). Every table is B minus A; compute stays in TPP in the tables (and in
 ``--out``), :func:`headline_lines` and the CLI print it in H100e."""
@@ -15,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError
-from optimizer.inputs.economics import H100E_TPP
+from optimizer.inputs.economics import H100E_TPP, horizon_value_unit
 from optimizer.io.planfiles import read_plan
 from optimizer.policy.rules import Family
 from optimizer.results.plan import without_noise
@@ -81,6 +83,9 @@ def compare_dirs(a: Path, b: Path) -> Comparison:
         raise InputError(f"compare: A {a} ({kinds[a]}) and B {b} ({kinds[b]}) must be two plan folders "
                          "(placement.csv) or two sweep folders (results.csv)")
     (pa, sa, ya), (pb, sb, yb) = _read_plans(a, b)
+    ids = _common_periods(a, pa, ya, b, pb, yb)
+    if ids is not None:
+        return compare_timelines(pa, sa, ya, pb, sb, yb, ids)
     return Comparison({
         "headline": headline(pa, sa, ya, pb, sb, yb),
         "limits": limit_changes(ya, yb),
@@ -115,13 +120,14 @@ HEADLINE = {
 
 
 def headline(pa: pd.DataFrame, sa: pd.DataFrame, ya: dict, pb: pd.DataFrame, sb: pd.DataFrame,
-             yb: dict) -> pd.DataFrame:
-    """One row per headline metric: unit, A, B, change (B - A). Compute and units come from the
-    tables; value, served %, cost and shares from summary.json (NaN when a plan has none).
-    ``value`` is in the plans' value unit (summary.json ``economics``)."""
+             yb: dict, metrics: dict = HEADLINE, value_unit: str | None = None) -> pd.DataFrame:
+    """One row per headline metric (``metrics``, as :data:`HEADLINE`): unit, A, B, change
+    (B - A). Compute and units come from the tables; value, served %, cost and shares from
+    summary.json (NaN when a plan has none). ``value`` is in ``value_unit``, by default the plans'
+    value unit (summary.json ``economics``)."""
     rows = []
-    for metric, (unit, source) in HEADLINE.items():
-        unit = _value_unit(ya, yb) if unit == "value" else unit
+    for metric, (unit, source) in metrics.items():
+        unit = (value_unit or _value_unit(ya, yb)) if unit == "value" else unit
         if callable(source):
             va, vb = float(source(pa, sa)), float(source(pb, sb))
         else:
@@ -256,10 +262,12 @@ def limit_changes(ya: dict, yb: dict) -> pd.DataFrame:
 
 
 def _limits(summary: dict) -> pd.DataFrame:
-    """summary.json ``limits`` as a table by name: value and binding."""
+    """summary.json ``limits`` as a table by name (``name@period`` for a multi-period plan's,
+    which lists every period's limits): value and binding."""
     rows = [r for r in summary.get("limits") or [] if isinstance(r, dict) and "name" in r]
+    names = [f"{r['name']}@{r['period']}" if "period" in r else r["name"] for r in rows]
     return pd.DataFrame({"value": [r.get("value") for r in rows], "binding": [bool(r.get("binding")) for r in rows]},
-                        index=pd.Index([r["name"] for r in rows], dtype=object))
+                        index=pd.Index(names, dtype=object))
 
 
 def _folder_kind(folder: Path) -> str:
@@ -281,7 +289,7 @@ def _read_plans(*folders: Path) -> list[tuple[pd.DataFrame, pd.DataFrame, dict]]
     problems, plans = [], []
     for folder in folders:
         try:
-            placement, service, summary = read_plan(folder)
+            placement, service, summary = read_plan(folder, _recorded_periods(folder))
         except InputError as exc:
             problems += exc.problems
             continue
@@ -293,6 +301,16 @@ def _read_plans(*folders: Path) -> list[tuple[pd.DataFrame, pd.DataFrame, dict]]
     if problems:
         raise InputError(problems)
     return plans
+
+
+def _recorded_periods(folder: Path) -> list[str] | None:
+    """The period ids summary.json records (``period_ids``: a multi-period plan), else None; an
+    unreadable summary.json is None here and reported by read_plan."""
+    try:
+        ids = json.loads((folder / "summary.json").read_text(encoding="utf-8")).get("period_ids")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return [str(i) for i in ids] if isinstance(ids, list) and ids else None
 
 
 def _read_results(*folders: Path) -> list[pd.DataFrame]:
@@ -324,6 +342,115 @@ def _side(x: pd.Series, y: pd.Series, name: str) -> pd.DataFrame:
     t = pd.concat({f"{name}_a": x, f"{name}_b": y}, axis=1).fillna(0.0)
     t["change"] = t[f"{name}_b"] - t[f"{name}_a"]
     return t.loc[t["change"].abs().sort_values(ascending=False).index]
+
+
+# ------------------------------------------------------------------------------------------
+# Two multi-period plans: the headline over the horizon and per period, tables per period.
+# ------------------------------------------------------------------------------------------
+
+def _common_periods(a: Path, pa: pd.DataFrame, ya: dict, b: Path, pb: pd.DataFrame, yb: dict) -> list[str] | None:
+    """The period ids of two multi-period plans (None for two snapshot plans); InputError for a
+    multi-period plan against a snapshot plan, or two plans of different periods."""
+    ids = {"A": ya.get("period_ids") if "period" in pa.columns else None,      # read_plan checked them
+           "B": yb.get("period_ids") if "period" in pb.columns else None}
+    if ids["A"] is None and ids["B"] is None:
+        return None
+    kind = lambda side: f"a multi-period plan ({', '.join(ids[side])})" if ids[side] else "a snapshot plan"
+    if ids["A"] is None or ids["B"] is None:
+        raise InputError(f"compare: A {a} is {kind('A')} and B {b} is {kind('B')}: a build-out and a one-period "
+                         "plan do not compare period by period; compare two multi-period plans of the same periods, "
+                         "or two snapshot plans")
+    if list(ids["A"]) != list(ids["B"]):
+        raise InputError(f"compare: A {a} is {kind('A')} and B {b} is {kind('B')}: their periods differ; compare "
+                         "two plans of the same timeline (periods.csv)")
+    return list(ids["A"])
+
+
+# per period: metric -> (unit, where in the period's record of summary.json ``periods``, or what of
+# the period's (placement, service) rows gives it)
+PERIOD_HEADLINE = {
+    "value": ("value", ("objective",)),
+    "served_pct": ("%", ("served_pct",)),
+    **{m: HEADLINE[m] for m in ("served_tpp", "total_tpp", "new_units")},
+    "cost_usd": ("USD", ("cost_usd",)),
+    **{f.value: ("share", (f.value,)) for f in (Family.HOME_SHARE, Family.TIER1_SHARE)},
+}
+
+
+def timeline_headline_metrics(last: str) -> dict:
+    """The horizon's headline metrics, counted as the multi-period summary counts its totals:
+    value Σ_t years_t·discount_t·value_t, served summed over the periods, the fleet and shares at
+    the end of the ``last`` period, units added and cost summed, cost discounted, margin."""
+    at_end = lambda placement: placement.loc[placement["period"].astype(str) == last]      # noqa: E731
+    return {
+        "value": ("value", ("objective",)),
+        "served_pct": ("%", ("served_pct",)),
+        "served_tpp": HEADLINE["served_tpp"],
+        "total_tpp": ("TPP", lambda placement, service: at_end(placement)["tpp"].sum()),
+        "new_units": HEADLINE["new_units"],
+        "cost_usd": HEADLINE["cost_usd"],
+        "discounted_cost_usd": ("USD", ("cost", "discounted_usd")),
+        "margin_usd": ("USD", ("economics", "margin_usd")),
+        **{f.value: ("share", (f.value,)) for f in (Family.HOME_SHARE, Family.TIER1_SHARE)},
+    }
+
+
+def compare_timelines(pa: pd.DataFrame, sa: pd.DataFrame, ya: dict, pb: pd.DataFrame, sb: pd.DataFrame,
+                      yb: dict, ids: list[str]) -> Comparison:
+    """Two multi-period plans of the same periods, B against A: ``headline`` over the horizon
+    (:func:`timeline_headline_metrics`; value in the unit times years), ``periods`` (the
+    headline of each period, :data:`PERIOD_HEADLINE`, with its ``period``; value per year),
+    ``limits`` binding in one plan only (``name@period``), and per country, site and market the
+    compute of each period (a ``period`` column)."""
+    unit = _value_unit(ya, yb)
+    per_period = []
+    for pid in ids:
+        rows = lambda table: table.loc[table["period"].astype(str) == pid]      # noqa: E731
+        per_period.append(headline(rows(pa), rows(sa), _period_record(ya, pid), rows(pb), rows(sb),
+                                   _period_record(yb, pid), PERIOD_HEADLINE, unit).assign(period=pid))
+    return Comparison({
+        "headline": headline(pa, sa, ya, pb, sb, yb, timeline_headline_metrics(ids[-1]), horizon_value_unit(unit)),
+        "periods": pd.concat(per_period),
+        "limits": limit_changes(ya, yb),
+        "countries": _period_side(pa, pb, "country", "tpp", "tpp"),
+        "sites": _period_side(pa, pb, "site_id", "tpp", "tpp"),
+        "markets": _period_side(sa, sb, "market_id", "tpp", "served_tpp"),
+    }, *plan_context(ya, yb))
+
+
+def _period_record(summary: dict, period: str) -> dict:
+    """The period's record in summary.json ``periods`` ({} when not recorded)."""
+    records = summary.get("periods")
+    return next((r for r in records if isinstance(r, dict) and r.get("period") == period), {}) \
+        if isinstance(records, list) else {}
+
+
+def _period_side(x: pd.DataFrame, y: pd.DataFrame, key: str, column: str, name: str) -> pd.DataFrame:
+    """:func:`_side` per (id, period): the ids as the index, ``period`` the last column."""
+    t = _side(*(df.groupby([key, df["period"].astype(str)])[column].sum() for df in (x, y)), name)
+    t = t.reset_index(level="period")
+    return t[[*t.columns.drop("period"), "period"]]
+
+
+def period_lines(periods: pd.DataFrame, limits: pd.DataFrame) -> list[str]:
+    """A heading, then one line per period, B against A: served % (A -> B), then the change of
+    value, fleet, units added, cost and shares, and the binding limits added or removed in that
+    period."""
+    unknown = limits["change"].astype(str).str.startswith(NOT_RECORDED).any()
+    unit = periods.loc[periods.index == "value", "unit"]
+    lines = [f"per period (A -> B; value in {unit.iloc[0] if len(unit) else 'value units'} per year, compute in H100e):"]
+    for pid, t in periods.groupby("period", sort=False):
+        served = t.loc["served_pct"]
+        changes = "; ".join(f"{label} {_change(float(t.loc[m, 'change']), t.loc[m, 'unit']) or 'not recorded'}"
+                            for m, label in (("value", "value"), ("total_tpp", "fleet"), ("new_units", "added"),
+                                             ("cost_usd", "cost"), ("home_share", "home share"),
+                                             ("tier1_share", "tier-1 share")))
+        mine = limits.loc[[str(n).rpartition("@")[2] == pid for n in limits.index]]
+        added, removed = (", ".join(str(n).rpartition("@")[0] for n in mine.index[mine["change"] == c]) or "none"
+                          for c in ("added", "removed"))
+        binding = "binding limits not recorded" if unknown else f"binding added in B: {added}; removed in B: {removed}"
+        lines.append(f"  {pid}: served {_number(float(served['a']), '%')} -> {_number(float(served['b']), '%')}; {changes}; {binding}")
+    return lines
 
 
 # ------------------------------------------------------------------------------------------
@@ -411,7 +538,8 @@ def _variant_details(a: Path, b: Path, variants: pd.Series) -> tuple[pd.DataFram
         for name in DETAIL_TABLES:
             if name in tables:
                 t = tables[name]
-                parts.append(pd.DataFrame({"variant": vid, "detail": name, "id": t.index.astype(str),
+                ids = t.index.astype(str) + ("@" + t["period"] if "period" in t else "")    # multi-period: id@period
+                parts.append(pd.DataFrame({"variant": vid, "detail": name, "id": ids,
                                            "a": t.iloc[:, 0].to_numpy(), "b": t.iloc[:, 1].to_numpy(),
                                            "change": t["change"].to_numpy()}))
     columns = ["variant", "detail", "id", "a", "b", "change"]

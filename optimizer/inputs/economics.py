@@ -58,6 +58,12 @@ DOLLARS = "USD per year"
 ABSTRACT = "abstract value units"
 
 
+def horizon_value_unit(value_unit: str) -> str:
+    """The unit of per-year values summed over periods weighted by their years (a multi-period
+    plan's value): USD for USD per year, else ``UNIT x years``."""
+    return "USD" if value_unit == DOLLARS else f"{value_unit} x years"
+
+
 @dataclass(frozen=True)
 class Economics:
     """The scenario's money settings: the discount rate of the annuity, the life over which a

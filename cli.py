@@ -1142,11 +1142,13 @@ def _bench_problems(chosen: list[str], known: set[str], sizes: str, time_limit: 
     return problems
 
 
-def _bench_periods(periods: str | None, baseline: Path | None) -> tuple[tuple[int, ...], list[str]]:
+def _bench_periods(periods: str | None, paths: list[str], baseline: Path | None) -> tuple[tuple[int, ...], list[str]]:
     """``--periods``: the period counts, and one problem line per bad count or per option that
-    multi-period fleets do not take (--baseline: release 0.1 has no multi-period mode)."""
+    multi-period fleets do not take (--baseline: release 0.1 has no multi-period mode; the
+    ortools-pdlp path, see optimizer.planner.periods.PDLP_REFUSED)."""
     from optimizer.bench.generate import MAX_PERIODS
     from optimizer.planner.periods import NOT_YET as MP_NOT_YET
+    from optimizer.planner.periods import PDLP_REFUSED
     if periods is None:
         return (), []
     try:
@@ -1157,6 +1159,8 @@ def _bench_periods(periods: str | None, baseline: Path | None) -> tuple[tuple[in
         f"--periods {periods}: expected comma-separated period counts, integers from 1 to {MAX_PERIODS}"]
     if baseline is not None:
         problems.append(f"--periods with --baseline: {MP_NOT_YET} (release 0.1 has no multi-period mode)")
+    if SolverPath.ORTOOLS_PDLP.value in paths:
+        problems.append(f"--periods with --paths {PDLP_REFUSED.removeprefix('--path ')}")
     return counts, problems
 
 
@@ -1194,7 +1198,7 @@ def bench_cmd(
         problems.append(f"--tariffs {tariffs}: expected a comma-separated list of {', '.join(TARIFFS)}")
     if baseline is not None and not (baseline / "optimizer" / "__init__.py").is_file():
         problems.append(f"--baseline {baseline}: not a fleetopt checkout (no optimizer/__init__.py in it)")
-    period_counts, period_problems = _bench_periods(periods, baseline)
+    period_counts, period_problems = _bench_periods(periods, chosen, baseline)
     problems += period_problems
     if problems:
         _fail(InputError(problems))

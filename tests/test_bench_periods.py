@@ -36,8 +36,10 @@ def test_period_ratios_divide_by_the_fewest_periods_of_the_same_fleet():
 def test_bench_periods_refuses_what_multi_period_fleets_do_not_take(tmp_path):
     (tmp_path / "old" / "optimizer").mkdir(parents=True)
     (tmp_path / "old" / "optimizer" / "__init__.py").write_text("")
-    r = run("bench", "--sizes", "30", "--periods", "1,0", "--baseline", tmp_path / "old", "--workdir", tmp_path / "runs")
+    r = run("bench", "--sizes", "30", "--periods", "1,0", "--baseline", tmp_path / "old", "--paths", "fast,ortools-pdlp",
+            "--workdir", tmp_path / "runs")
     assert r.exit_code == 2
     assert "--periods 1,0: expected comma-separated period counts" in r.output
+    assert "--periods with --paths ortools-pdlp: refused on a multi-period scenario" in r.output
     assert "--periods with --baseline: not supported in multi-period mode yet" in r.output
     assert not (tmp_path / "runs").exists()

@@ -951,7 +951,9 @@ def sweep_cmd(
                f"results in {out}/results.csv and results.parquet, chart objective_vs_parameters.svg")
     ranking = tier_move_ranking(table)
     if len(ranking):
-        typer.echo("value of moving each country to Tier 1 (objective gained), best first:")
+        gained = {"objective": "objective gained", "margin_usd": "margin gained over the horizon, USD",
+                  "margin_usd_per_year": "margin gained, USD per year"}[ranking["ranked_by"].iloc[0]]
+        typer.echo(f"value of moving each country to Tier 1 ({gained}), best first:")
         for r in ranking.head(top).itertuples():
             typer.echo(f"  {r.country:<5} {round(r.value_of_move):>+22,}")
         if len(ranking) > top:

@@ -23,28 +23,46 @@ from optimizer.policy.rules import Family
 from optimizer.results.plan import without_noise
 
 
+def ranked_metric(table: pd.DataFrame) -> str:
+    """The results column a sweep maximised: ``objective`` (the value served) under ``serve``;
+    under ``margin`` the margin (``margin_usd`` in multi-period rows, ``margin_usd_per_year`` in
+    snapshot rows), since the revenue a move gains may cost more than it earns."""
+    kinds = set(table["objective_kind"].dropna().astype(str)) if "objective_kind" in table else set()
+    if kinds == {"margin"}:
+        for column in ("margin_usd", "margin_usd_per_year"):
+            if column in table and pd.to_numeric(table[column], errors="coerce").notna().any():
+                return column
+    return "objective"
+
+
 def tier_move_ranking(table: pd.DataFrame) -> pd.DataFrame:
     """For variants that differ from another only by one ``tier.K = 1``: the value of that move
-    (0 when within CHANGE_REL of the base objective, see :func:`without_noise`)."""
+    in the metric the sweep maximised (:func:`ranked_metric`, named in ``ranked_by``; columns
+    ``objective`` and ``base_objective`` hold that metric), 0 when within CHANGE_REL of the base
+    (see :func:`without_noise`)."""
+    columns = ["country", "to_tier", "objective", "base_objective", "value_of_move", "ranked_by"]
     if "objective" not in table:
-        return pd.DataFrame(columns=["country", "objective", "base_objective", "value_of_move"])
+        return pd.DataFrame(columns=columns)
+    metric = ranked_metric(table)
+    value = pd.to_numeric(table[metric], errors="coerce")
     params = [c for c in table.columns if c.startswith("param:")]
     moves = [c for c in params if c.startswith("param:tier.")]
     others = [c for c in params if c not in moves]
     key = lambda df: df[others].astype(str).agg("|".join, axis=1) if others else pd.Series("", index=df.index)
     moved = table[moves].notna().sum(axis=1) if moves else pd.Series(0, index=table.index)
     unmoved = table.loc[moved == 0]       # may be empty: every variant moves a tier (no base to compare)
-    base = (unmoved.assign(_k=key(unmoved)).set_index("_k")["objective"] if len(unmoved)
+    base = (pd.Series(value.loc[unmoved.index].to_numpy(), index=key(unmoved)) if len(unmoved)
             else pd.Series(dtype=float))
     rows = []
     for col in moves:
         sel = table.loc[(moved == 1) & table[col].notna()]
-        for _, r in sel.iterrows():
-            b = base.get(key(sel.loc[[r.name]]).iloc[0])
-            if b is not None and pd.notna(r["objective"]):
-                rows.append({"country": col.split(".", 1)[1], "to_tier": r[col], "objective": r["objective"],
-                             "base_objective": b, "value_of_move": without_noise(r["objective"] - b, b)})
-    out = pd.DataFrame(rows, columns=["country", "to_tier", "objective", "base_objective", "value_of_move"])
+        for i, r in sel.iterrows():
+            b = base.get(key(sel.loc[[i]]).iloc[0])
+            if b is not None and pd.notna(value[i]):
+                rows.append({"country": col.split(".", 1)[1], "to_tier": r[col], "objective": value[i],
+                             "base_objective": b, "value_of_move": without_noise(value[i] - b, b),
+                             "ranked_by": metric})
+    out = pd.DataFrame(rows, columns=columns)
     return out.sort_values("value_of_move", ascending=False).reset_index(drop=True)
 
 

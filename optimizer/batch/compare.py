@@ -348,7 +348,8 @@ def _read_results(*folders: Path) -> list[pd.DataFrame]:
         table = table.reindex(columns=[*RESULT_COLUMNS, *RESULT_EXTRAS])     # an older sweep lacks some extras
         for col in [*SWEEP_METRICS, "periods"]:
             table[col] = pd.to_numeric(table[col], errors="coerce")   # failed variants have no numbers
-        table["value_unit"] = [horizon_unit(u) if n > 0 else u for u, n in zip(table["value_unit"], table["periods"])]
+        table["value_unit"] = [horizon_value_unit(u) if n > 0 and isinstance(u, str) else u      # Σ years x value
+                               for u, n in zip(table["value_unit"], table["periods"])]
         table["binding_limits"] = table["binding_limits"].map(_name_list)
         tables.append(table)
     if problems:
@@ -506,13 +507,6 @@ def compare_sweeps(a: Path, b: Path) -> Comparison:
     warnings += [f"the plans of {len(ids)} variant(s) were not compared ({', '.join(ids)}): {why}"
                  for why, ids in failed.items()]
     return Comparison({"variants": both[order], "details": details}, context, warnings)
-
-
-def horizon_unit(unit: Any) -> Any:
-    """The unit of a multi-period row's objective, Σ_t years_t·discount_t·value_t: the value unit
-    times years, i.e. "USD over the horizon" for "USD per year" (never "per year": twelve quarters
-    would read three times too high)."""
-    return f"{unit.removesuffix(' per year')} over the horizon" if isinstance(unit, str) else unit
 
 
 def _name_list(cell: Any) -> list[str] | None:

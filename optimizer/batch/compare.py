@@ -457,7 +457,9 @@ def period_lines(periods: pd.DataFrame, limits: pd.DataFrame) -> list[str]:
     period."""
     unknown = limits["change"].astype(str).str.startswith(NOT_RECORDED).any()
     unit = periods.loc[periods.index == "value", "unit"]
-    lines = [f"per period (A -> B; value in {unit.iloc[0] if len(unit) else 'value units'} per year, compute in H100e):"]
+    unit = unit.iloc[0] if len(unit) else "value units"
+    per_year = unit if unit.endswith("per year") else f"{unit} per year"      # USD per year, not "per year per year"
+    lines = [f"per period (A -> B; value in {per_year}, compute in H100e):"]
     for pid, t in periods.groupby("period", sort=False):
         served = t.loc["served_pct"]
         changes = "; ".join(f"{label} {_change(float(t.loc[m, 'change']), t.loc[m, 'unit']) or 'not recorded'}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cases_money import DOLLARS
 from cases_periods import DELIVERIES, PERIODS, files
 from cases_sweeps import results
 from harness import Case
@@ -31,6 +32,18 @@ def value_line_over_horizon(t: Path, output: str) -> None:
     assert "$3,000,000,000" in line and "per year" not in line, line
 
 
+def two_dollar_timeline_plans(t: Path) -> None:
+    """A multi-period scenario in dollars, solved under serve at ``a/`` and margin at ``b/``."""
+    from harness import runner
+
+    from cli import app
+    DOLLARS(t)
+    TIMELINE(t)
+    for out, objective in (("a", "serve"), ("b", "margin")):
+        r = runner.invoke(app, ["solve", str(t / "scn"), "--out", str(t / out), "--objective", objective])
+        assert r.exit_code == 0, r.output
+
+
 REPLAN = ("solve", "{scn}", "--freeze-through", "Q1", "--plan", "{tmp}/old", "--out")
 
 CASES = [
@@ -46,4 +59,7 @@ CASES = [
          ("variant v: optimal -> optimal",), check=value_line_over_horizon,
          setup=lambda t: [results(rel, f'v,optimal,{v},50,1,"[]",USD per year,12,{v / 2}\n', MP_RESULTS)(t)
                           for rel, v in (("sa", 3e9), ("sb", 4e9))]),
+    Case("breaker-compare-mp-plans-per-period-unit", "periods", ("compare", "{tmp}/a", "{tmp}/b"), 0,
+         ("per period (a -> b; value in usd per year,",), absent=("per year per year",),
+         setup=two_dollar_timeline_plans),
 ]

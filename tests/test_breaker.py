@@ -28,3 +28,21 @@ def test_margin_sweep_ranks_tier_moves_by_margin(margin_column):
 def test_serve_sweep_ranks_tier_moves_by_value_served():
     ranking = tier_move_ranking(moves_table("serve", "margin_usd_per_year")).set_index("country")
     assert list(ranking.index) == ["ISR", "IND"] and set(ranking["ranked_by"]) == {"objective"}
+
+
+def test_timeline_report_value_is_not_per_year(tmp_path):
+    """A multi-period report's value is Σ_t years_t·discount_t·value_t: its unit is the value unit
+    times years ("abstract value units x years", USD for dollars), never the per-year unit."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from cli import app
+    runner = CliRunner()
+    scn = tmp_path / "scn"
+    assert runner.invoke(app, ["generate", str(scn), "--sites", "20", "--skus", "2", "--seed", "3", "--periods", "2"]).exit_code == 0
+    r = runner.invoke(app, ["solve", str(scn), "--out", str(tmp_path / "plan"), "--report", str(tmp_path / "r.html")])
+    assert r.exit_code == 0, r.output
+    text = re.sub(r"<[^>]+>", " ", (tmp_path / "r.html").read_text())
+    line = re.search(r"value [\d,]+ [^(]*\(each period", text).group(0)
+    assert "abstract value units x years" in line and "per year" not in line, line

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError
+from optimizer.inputs.economics import horizon_value_unit
 from optimizer.inputs.scenario import Scenario
 from optimizer.inputs.timeline import Timeline
 from optimizer.outdir import write_text_atomic
@@ -484,11 +485,11 @@ def period_rows(timeline_summary: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _timeline_headline(ts: Mapping[str, Any], data: dict) -> str:
     """Status, demand served over the horizon, value (years x discount weighted), costs summed."""
-    cost, unit = ts["cost"], html.escape(data["economics"]["value_unit"])
+    cost, unit = ts["cost"], html.escape(horizon_value_unit(data["economics"]["value_unit"]))
     binding = ts.get("binding_limits") or []
     return (f"<p>Status {html.escape(str(ts.get('status')))}; served {ts['served_pct']:.2f} % of the demand over the "
             f"horizon ({_num(ts['served_tpp'])} of {_num(ts['demand_tpp'])} TPP, summed over the periods); value "
-            f"{ts['objective']:,.0f} {unit} (each period's weighted by its years and discount); fleet at the end "
+            f"{ts['objective']:,.0f} {unit} (each period's value per year weighted by its years and discount); fleet at the end "
             f"{_num(ts['total_tpp'])} TPP.</p><p>Cost over the horizon: capex ${cost['capex_usd']:,.0f}, energy "
             f"${cost['energy_usd']:,.0f}, total ${cost['total_usd']:,.0f} (discounted ${cost['discounted_usd']:,.0f}).</p>"
             f"<p>Binding policy limits ({len(binding)}, as limit@period): "

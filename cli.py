@@ -459,7 +459,7 @@ def _print_baseline(base: dict | None, horizon: str = "") -> bool:
     typer.echo(f"cost of compliance vs {base['baseline_policy']}{horizon} (baseline {base['status']}, "
                f"{base['mode']}): value {base['value_change']:+,.0f} {base['value_unit']} "
                f"({base['value_change_pct']:+.2f} %), served {base['served_tpp_change']:+,.0f} TPP, "
-               f"cost {base['cost_change_usd']:+,.0f} USD")
+               f"cost {base['cost_change_usd']:+,.0f} USD{_margin_change(base)}")
     moved = ", ".join(f"{c['iso3']} {c['change_tpp']:+,.0f}" for c in base["countries"][:5]
                       if c["change_tpp"]) or "none"
     typer.echo(f"  compute moved by the policy (TPP{', fleet at the end' if horizon else ''}): {moved}")
@@ -468,6 +468,15 @@ def _print_baseline(base: dict | None, horizon: str = "") -> bool:
                + (", ".join(f"{c['iso3']} {c['change_value']:+,.0f}" for c in worth if c["change_value"])
                   or "no change"))
     return True
+
+
+def _margin_change(base: dict) -> str:
+    """", margin ±N USD per year" (snapshot) or ", margin ±N USD" (over the horizon) with dollar
+    values: what compliance costs a margin planner, beside the revenue in ``value``; "" otherwise."""
+    for key, unit in (("margin_change_usd_per_year", "USD per year"), ("margin_change_usd", "USD")):
+        if isinstance(base.get(key), (int, float)):
+            return f", margin {base[key]:+,.0f} {unit}"
+    return ""
 
 
 def _print_timeline_baseline(base: dict | None) -> None:

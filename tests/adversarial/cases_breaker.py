@@ -44,6 +44,11 @@ def two_dollar_timeline_plans(t: Path) -> None:
         assert r.exit_code == 0, r.output
 
 
+def _margin_in_compliance_line(output: str, unit: str) -> None:
+    line = next(ln for ln in output.splitlines() if ln.startswith("cost of compliance"))
+    assert ", margin " in line and line.rstrip().endswith(unit), line
+
+
 REPLAN = ("solve", "{scn}", "--freeze-through", "Q1", "--plan", "{tmp}/old", "--out")
 
 CASES = [
@@ -59,6 +64,15 @@ CASES = [
          ("variant v: optimal -> optimal",), check=value_line_over_horizon,
          setup=lambda t: [results(rel, f'v,optimal,{v},50,1,"[]",USD per year,12,{v / 2}\n', MP_RESULTS)(t)
                           for rel, v in (("sa", 3e9), ("sb", 4e9))]),
+    # the cost of compliance of a plan in dollars names the margin it costs, not only the revenue
+    Case("breaker-baseline-prints-margin", "options", ("solve", "{scn}", "--out", "{tmp}/o", "--baseline", "none",
+                                                       "--objective", "margin"), 0,
+         ("cost of compliance vs none", "margin ", "usd per year"), setup=DOLLARS, writes=("o",),
+         check=lambda t, out: _margin_in_compliance_line(out, "USD per year")),
+    Case("breaker-baseline-prints-margin-periods", "periods", ("solve", "{scn}", "--out", "{tmp}/o", "--baseline",
+                                                                "none"), 0,
+         ("cost of compliance vs none over 3 periods",), setup=lambda t: [DOLLARS(t), TIMELINE(t)], writes=("o",),
+         check=lambda t, out: _margin_in_compliance_line(out, "USD")),
     Case("breaker-compare-mp-plans-per-period-unit", "periods", ("compare", "{tmp}/a", "{tmp}/b"), 0,
          ("per period (a -> b; value in usd per year,",), absent=("per year per year",),
          setup=two_dollar_timeline_plans),

@@ -213,3 +213,17 @@ def test_multi_period_each_tier2_country_to_tier1_moves_it_in_every_period(tmp_p
         b = pd.read_csv(plan / "service.csv").query("period == 'B'")["tpp"].sum()
         assert b == pytest.approx((100 if moved else 50) * M, rel=1e-6)
         assert run("check", f, plan).exit_code == 0
+
+
+def test_multi_period_sweep_in_worker_processes_and_on_dask_gives_the_same_results(tmp_path):
+    f = periods_folder(tmp_path, policy_b="cap.toml")
+    args = ("--vary", "demand_multiplier.USA=1,3", "--vary", "inventory_multiplier=0.5,1")
+    objectives = []
+    for name, extra in (("one", ()), ("two", ("--workers", "2")), ("dask", ("--dask", "local"))):
+        if name == "dask":
+            pytest.importorskip("distributed")
+        r = run("sweep", f, "--out", tmp_path / name, *args, *extra)
+        assert r.exit_code == 0 and "4 variants: 4 optimal" in r.output, r.output
+        objectives.append(results(tmp_path / name)["objective"].sort_index())
+    for other in objectives[1:]:
+        pd.testing.assert_series_equal(objectives[0], other, rtol=1e-9)

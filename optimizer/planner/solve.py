@@ -167,6 +167,9 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
         raise InputError("--soft works with the fast and plain LP paths only")
     if highs_options and (path not in (SolverPath.FAST, SolverPath.PLAIN) or integer):
         raise InputError("highs_options work with the fast and plain LP paths only")
+    if integer and path != SolverPath.FAST:
+        raise InputError(f"--path {path.value} with --integer: a whole-rack plan builds its own MIP and "
+                         "solves it with --solver (highs, ortools or cbc); leave --path out")
     baseline = baseline_policy(baseline, s) if baseline is not None else None    # before any work
     t0 = time.perf_counter()
     phase("build")

@@ -32,6 +32,9 @@ CASES = [
            ("status: optimal",), setup=us_needs_500_units, writes=("out",),
            check=us_left_empty_and_compliant)
       for solver in ("highs", "ortools", "cbc")),
+    *(Case(f"integer-refuses-path-{path}", "options", OUT + ("--integer", "--path", path), 2,
+           (f"--path {path} with --integer", "--solver", "leave --path out"))
+      for path in ("plain", "pulp")),
     Case("solve-help-lists-enum-choices", "options", ("solve", "--help"), 0,
          ("fast|plain|pulp", "exact|round|auto", "highs|ortools|cbc")),
 ]

@@ -88,6 +88,19 @@ def test_fast_plain_and_pulp_agree(tmp_path, seed):
         assert_period_rules(tl, plan)
 
 
+def test_cost_stage_by_primal_simplex_on_large_models_gives_the_same_plan(tmp_path, monkeypatch):
+    """From IPM_COST_STAGE_MAX_COLUMNS columns the cost stage is primal simplex from the value
+    stage's basis (below, interior point): the same value and cost either way."""
+    import optimizer.planner.periods as periods
+    tl = random_timeline(tmp_path, 3)
+    ipm = solved(tl, "fast")
+    monkeypatch.setattr(periods, "IPM_COST_STAGE_MAX_COLUMNS", 0)
+    primal = solved(tl, "fast")
+    assert primal.summary["objective"] == pytest.approx(ipm.summary["objective"], rel=1e-9)
+    assert primal.summary["cost"]["discounted_usd"] == pytest.approx(ipm.summary["cost"]["discounted_usd"], rel=1e-6)
+    assert_period_rules(tl, primal)
+
+
 def assert_period_rules(tl, plan):
     """Stock never falls, availability, power and racks hold in every period (tolerance 1e-6)."""
     p = plan.placement

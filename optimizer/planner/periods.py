@@ -252,7 +252,7 @@ def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, nativ
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     options = SolveOptions(time_limit=time_limit, two_stage=True, native=MappingProxyType({**timeline_highs_options(td, lp), **native}),
-                           cost_stage_native=MappingProxyType(timeline_cost_stage_options(td)))
+                           cost_stage_native=MappingProxyType(timeline_cost_stage_options(td, lp)))
     result = HIGHS.solve(lp, options)
     timings["solve"] = time.perf_counter() - t1
     timings.update(stage_seconds(result))
@@ -288,15 +288,23 @@ def timeline_highs_options(td: TimelineData, lp: LinearProgram) -> dict:
     return fast_highs_options(lp) if len(td.periods) == 1 else {"solver": "ipm"}
 
 
-def timeline_cost_stage_options(td: TimelineData) -> dict:
-    """HiGHS method for the cost stage: a one-period timeline as a snapshot (primal simplex from
-    the value stage's basis, COST_STAGE_OPTIONS); with several periods interior point again,
-    from scratch, with crossover (so the plan is a vertex), because primal simplex from the
-    value-stage vertex needs tens of thousands of iterations through the stock rows. Measured in
-    one process on a generated 1,000-site fleet over 12 quarters (machine shared, load ~6): primal
-    simplex 61 s (22,196 iterations), interior point 21-23 s (61 iterations, 301 crossover); the
-    same optimum and cost."""
-    return dict(COST_STAGE_OPTIONS) if len(td.periods) == 1 else {"solver": "ipm"}
+IPM_COST_STAGE_MAX_COLUMNS = 50_000
+
+
+def timeline_cost_stage_options(td: TimelineData, lp: LinearProgram) -> dict:
+    """HiGHS method for the cost stage. A one-period timeline as a snapshot, and any model from
+    IPM_COST_STAGE_MAX_COLUMNS columns: primal simplex from the value stage's basis
+    (COST_STAGE_OPTIONS). Below that, with several periods: interior point again, from scratch,
+    with crossover (so the plan is a vertex), because primal simplex from the value stage's vertex
+    needs tens of thousands of iterations through the stock rows. Measured in one process on a
+    generated 1,000-site fleet over 12 quarters (37,296 columns; machine shared, load ~6): primal
+    simplex 61 s (22,196 iterations), interior point 21-23 s (61 iterations, 301 crossover), the
+    same optimum and cost. At 3,000 sites (127,488 columns) the crossover dominates (77,000
+    pushes in the value stage alone) and a second one made the harness cell pass 600 s, where
+    primal simplex had taken 70-75 s end to end: there the cost stage stays primal simplex."""
+    if len(td.periods) == 1 or lp.num_col >= IPM_COST_STAGE_MAX_COLUMNS:
+        return dict(COST_STAGE_OPTIONS)
+    return {"solver": "ipm"}
 
 
 def stage_seconds(result: SolveResult) -> dict[str, float]:

@@ -153,6 +153,7 @@ def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_
         countries = sorted({k for s in snapshots(base) for k in s.sites.loc[s.sites["tier"] == 2, "policy_country"]})
         product = [p for p in product] + [{**p, f"tier.{k}": 1} for p in product for k in countries]
     check_targets({k for p in product for k in p}, base)
+    check_values(product)
     nan_keys = sorted({k for p in product for k, v in p.items() if isinstance(v, float) and math.isnan(v)})
     if nan_keys:
         raise InputError(f"grid: {', '.join(nan_keys)} = nan is not a value; write none to lift a limit")
@@ -163,6 +164,25 @@ def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_
             seen.add(vid)
             variants.append(Variant(vid, params))
     return variants
+
+
+def check_values(product: list[dict[str, Any]]) -> None:
+    """Refuse (exit 2, before any work) a value its parameter cannot take, which would otherwise
+    make its variants fail while the sweep exits 0: a cap or multiplier that is not a number
+    (only the policy fields take ``none``, which lifts the limit), a tier that is not 1, 2 or 3."""
+    problems = []
+    for key, value in dict.fromkeys((k, v) for p in product for k, v in p.items()):
+        head = key.partition(".")[0]
+        if head == "tier" and value not in (1, 2, 3):
+            problems.append(f"sweep: {key} = {value!r}: a tier is 1, 2 or 3")
+        elif head in ("cap", "demand_multiplier", "inventory_multiplier") or (
+                key in POLICY_FIELDS and value not in (None, "none", "")):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                lift = " (none lifts a policy field, not a cap: leave the cap out of the variant)" \
+                    if value == "none" else ""
+                problems.append(f"sweep: {key} = {value!r}: must be a number{lift}")
+    if problems:
+        raise InputError(problems)
 
 
 def _grid_text(grid: Path) -> str:

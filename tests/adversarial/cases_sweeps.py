@@ -36,6 +36,11 @@ def every_variant_plan_checks(t: Path, output: str) -> None:
 
 
 CASES = [
+    Case("sweep-cap-none", "sweep", (*SWEEP, "--vary", "cap.POL=none,1e9"), 2,
+         ("cap.POL = 'none': must be a number", "leave the cap out")),
+    Case("sweep-tier-four", "sweep", (*SWEEP, "--vary", "tier.POL=1,4"), 2, ("tier.POL = 4: a tier is 1, 2 or 3",)),
+    Case("sweep-multiplier-word", "sweep", (*SWEEP, "--vary", "demand_multiplier=x"), 2,
+         ("demand_multiplier = 'x': must be a number",)),
     Case("sweep-margin-abstract-values", "sweep", (*SWEEP, "--objective", "margin", "--vary", "demand_multiplier=1,2"),
          2, ("--objective margin needs market values in dollars", "usd_per_h100e_hour")),
     Case("sweep-objective-unknown", "sweep", (*SWEEP, "--objective", "profit", "--vary", "demand_multiplier=1"),

@@ -72,7 +72,6 @@ def test_parallel_and_dask_give_identical_results(fleet, tmp_path):
 
 
 def test_failures_are_recorded_and_others_go_on(fleet, tmp_path):
-    base = load_scenario(fleet)
     # grid_variants refuses tier 7 before any work (see the corpus); a variant made through the
     # library can still fail in its worker, and the others must go on
     variants = [Variant(variant_id(p), p) for p in ({"tier.POL": t, "demand_multiplier": 1.0} for t in (1, 7))]

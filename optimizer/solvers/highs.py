@@ -402,6 +402,8 @@ class HeldColumns:
         self.n_ids += k
 
     def drop(self, h: highspy.Highs, positions: np.ndarray) -> None:
+        """Delete the held columns at HiGHS positions ``positions`` (nonbasic at zero: see
+        :meth:`leaving`), keeping the id map in step."""
         if len(positions) == 0:
             return
         h.deleteCols(len(positions), positions.astype(np.int32))

@@ -291,7 +291,7 @@ def _solve_timeline(o: dict, started: str) -> None:
                              "the stock of the plan in DIR up to and including PERIOD)")
         check_run_options(o["path"], o["time_limit"], o["gap"], o["integer"])
         check_integer_options(o["integer"], o["path"], bool(o["soft"] or o["soft_price"]), o["freeze_through"] is not None,
-                              margin=o["objective"] == Objective.MARGIN)
+                              margin=o["objective"] == Objective.MARGIN, mip_solver=o["solver"])
         chosen = plan_formats(o["formats"])
         highs_options = _thread_options(o["threads"], o["path"], o["integer"])
         target = check_out_dir(o["out"], "plan", o["scenario"])

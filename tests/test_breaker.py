@@ -46,3 +46,25 @@ def test_timeline_report_value_is_not_per_year(tmp_path):
     text = re.sub(r"<[^>]+>", " ", (tmp_path / "r.html").read_text())
     line = re.search(r"value [\d,]+ [^(]*\(each period", text).group(0)
     assert "abstract value units x years" in line and "per year" not in line, line
+
+
+def test_timeline_mip_build_rows_are_finite(tmp_path):
+    """The fast multi-period model leaves early power and rack rows open (inf) when a later
+    period's row bounds the same stock; the build rows -room·z must still get finite rooms."""
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+    sys.path.insert(0, str(Path(__file__).parent / "adversarial"))
+    from cases_breaker import TIMELINE
+    from cases_columns import add_column
+    from harness import good_scenario
+
+    from optimizer.inputs.timeline import load_timeline
+    from optimizer.model.periods import TimelineData
+    from optimizer.planner.integer_periods import build_timeline_mip
+    good_scenario(tmp_path / "scn")
+    TIMELINE(tmp_path)
+    add_column("sites.csv", "fixed_cost_usd", ["100", "200", "300"])(tmp_path)
+    mip = build_timeline_mip(TimelineData.from_timeline(load_timeline(tmp_path / "scn"), "serve"), fast=True)
+    assert np.isfinite(mip.lp.A.data).all() and np.isfinite(mip.room_power).all()

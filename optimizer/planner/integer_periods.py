@@ -94,13 +94,26 @@ def build_timeline_mip(td: TimelineData, fast: bool = True) -> TimelineMip:
     fm = build_fast_timeline(td, merge_sites=False) if fast else None
     lp = fm.fast.lp if fm is not None else build_plain_timeline(td)
     place_site = fm.pools[-1].first_site if fm is not None else td.sites
-    room = {name: np.array([lp.row_hi[lp.row_blocks[name + p.tag].slice] for p in td.periods]).clip(0.0)
+    room = {name: finite_room(np.array([lp.row_hi[lp.row_blocks[name + p.tag].slice] for p in td.periods]).clip(0.0))
             for name in ("power", "racks")}       # the power and rack rows of a place: Σ_c coef·x <= room
     lp = with_timeline_build_decisions(lp, td, place_site, room["power"], room["racks"])
     scaled, integrality, factor = in_racks(lp, list(blocks), td.first.scenario.chips["units_per_rack"].to_numpy(float))
     if "z" in lp.var_blocks:
         integrality[lp.var_blocks["z"].slice] = 1
     return TimelineMip(scaled, integrality, factor, blocks, place_site, room["power"], room["racks"], fm)
+
+
+def finite_room(room: np.ndarray) -> np.ndarray:
+    """``room`` (T x places) with each infinite entry, a row the fast model leaves open because a
+    later period's row bounds the same never-falling stock, replaced by the next finite room of
+    that place: still a valid bound on the stock in that period (x_t <= x_t' <= room_t'), and a
+    finite big-M for the build rows (-room·z with room = inf is no coefficient a solver reads:
+    CBC refused the model). A place with no finite row at all keeps inf (never seen: the last
+    period's rows are kept)."""
+    out = room.copy()
+    for t in range(len(out) - 2, -1, -1):
+        out[t] = np.where(np.isfinite(out[t]), out[t], out[t + 1])
+    return out
 
 
 def decision_places(td: TimelineData, place_site: np.ndarray) -> np.ndarray:

@@ -111,7 +111,7 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     objective = check_objective(tl.first, objective)
     choice = integer_choice(method, mip_solver) if integer else None
     check_integer_options(integer, path, soft is not None, bool(frozen), bool(highs_options),
-                          objective == Objective.MARGIN)
+                          objective == Objective.MARGIN, mip_solver)
     prices = soft_prices(soft, tl.first) if soft is not None else None
     if path == SolverPath.PULP and (prices is not None or frozen):
         raise InputError(f"--path pulp with {'--soft' if prices is not None else '--freeze-through'}: "
@@ -166,13 +166,18 @@ def _timeline_baseline(tables: TimelinePlan, policy: Policy, how: Mapping[str, A
 
 
 def check_integer_options(integer: bool, path: SolverPath | str, soft: bool, frozen: bool,
-                          threads: bool = False, margin: bool = False) -> None:
+                          threads: bool = False, margin: bool = False, mip_solver: str | None = None) -> None:
     """Whole racks run on the multi-period MIP: refuse (InputError, every problem at once) what it
     does not take: a --path other than fast or plain (the MIP backend is --solver), --soft,
-    --freeze-through, --threads, --objective margin."""
+    --freeze-through, --threads, --objective margin, --solver cbc (its whole racks within CBC's
+    integrality tolerance left a few TPP served from a site without stock in a period, a plan
+    that fails check)."""
     if not integer:
         return
     problems = []
+    if mip_solver is not None and str(getattr(mip_solver, "value", mip_solver)) == "cbc":
+        problems.append(f"--integer with --solver cbc: {NOT_YET} (its plan can serve a few TPP from a site "
+                        "without stock, which check refuses); use --solver highs or ortools")
     if path not in HIGHS_PATHS:
         problems.append(f"--integer with --path {SolverPath(path).value}: the whole-rack MIP is built on the "
                         "multi-period formulation; choose its backend with --solver highs|ortools|cbc")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cases_columns import add_column
 from cases_money import DOLLARS
 from cases_periods import DELIVERIES, PERIODS, files
 from cases_sweeps import results
@@ -73,6 +74,17 @@ CASES = [
                                                                 "none"), 0,
          ("cost of compliance vs none over 3 periods",), setup=lambda t: [DOLLARS(t), TIMELINE(t)], writes=("o",),
          check=lambda t, out: _margin_in_compliance_line(out, "USD")),
+    # multi-period whole racks with build decisions: the MIP's linking rows had -inf coefficients
+    # (the fast model's redundant early power rows): CBC could not read the model (internal error)
+    # and, once it could, its plan served a few TPP from a site without stock: refused, clearly
+    Case("breaker-mp-integer-cbc-refused", "periods", ("solve", "{scn}", "--out", "{tmp}/o", "--integer",
+                                                        "--solver", "cbc"), 2,
+         ("--integer with --solver cbc", "--solver highs or ortools"), absent=("internal error",),
+         setup=lambda t: [TIMELINE(t), add_column("sites.csv", "fixed_cost_usd", ["100", "200", "300"])(t)]),
+    Case("breaker-mp-integer-fixed-cost-ortools", "periods", ("solve", "{scn}", "--out", "{tmp}/o", "--integer",
+                                                               "--solver", "ortools"), 0,
+         ("integer plan (whole racks) by exact on ortools",), writes=("o",),
+         setup=lambda t: [TIMELINE(t), add_column("sites.csv", "fixed_cost_usd", ["100", "200", "300"])(t)]),
     Case("breaker-compare-mp-plans-per-period-unit", "periods", ("compare", "{tmp}/a", "{tmp}/b"), 0,
          ("per period (a -> b; value in usd per year,",), absent=("per year per year",),
          setup=two_dollar_timeline_plans),

@@ -464,8 +464,8 @@ def period_lines(periods: pd.DataFrame, limits: pd.DataFrame) -> list[str]:
         served = t.loc["served_pct"]
         changes = "; ".join(f"{label} {_change(float(t.loc[m, 'change']), t.loc[m, 'unit']) or 'not recorded'}"
                             for m, label in (("value", "value"), ("total_tpp", "fleet"), ("new_units", "added"),
-                                             ("cost_usd", "cost"), ("home_share", "home share"),
-                                             ("tier1_share", "tier-1 share")))
+                                             ("cost_usd", "cost"), (Family.HOME_SHARE.value, "home share"),
+                                             (Family.TIER1_SHARE.value, "tier-1 share")))
         mine = limits.loc[[str(n).rpartition("@")[2] == pid for n in limits.index]]
         added, removed = (", ".join(str(n).rpartition("@")[0] for n in mine.index[mine["change"] == c]) or "none"
                           for c in ("added", "removed"))

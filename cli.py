@@ -277,8 +277,6 @@ def _print_soft_violations(summary: dict) -> None:
                    f"penalty {v['cost']:,.0f}")
 
 
-
-
 def _solve_timeline(o: dict, started: str) -> None:
     """solve on a multi-period scenario (periods.csv): one plan over every period, written as a
     snapshot plan is; an option combination it does not take is refused (exit 2)."""

@@ -431,9 +431,9 @@ def compare_timelines(pa: pd.DataFrame, sa: pd.DataFrame, ya: dict, pb: pd.DataF
         "headline": headline(pa, sa, ya, pb, sb, yb, timeline_headline_metrics(ids[-1]), horizon_value_unit(unit)),
         "periods": pd.concat(per_period),
         "limits": limit_changes(ya, yb),
-        "countries": _period_side(pa, pb, "country", "tpp", "tpp"),
-        "sites": _period_side(pa, pb, "site_id", "tpp", "tpp"),
-        "markets": _period_side(sa, sb, "market_id", "tpp", "served_tpp"),
+        "countries": _period_side(pa, pb, "country", "tpp", "tpp", ids),
+        "sites": _period_side(pa, pb, "site_id", "tpp", "tpp", ids),
+        "markets": _period_side(sa, sb, "market_id", "tpp", "served_tpp", ids),
     }, *plan_context(ya, yb))
 
 
@@ -444,10 +444,14 @@ def _period_record(summary: dict, period: str) -> dict:
         if isinstance(records, list) else {}
 
 
-def _period_side(x: pd.DataFrame, y: pd.DataFrame, key: str, column: str, name: str) -> pd.DataFrame:
-    """:func:`_side` per (id, period): the ids as the index, ``period`` the last column."""
+def _period_side(x: pd.DataFrame, y: pd.DataFrame, key: str, column: str, name: str,
+                 ids: list[str]) -> pd.DataFrame:
+    """:func:`_side` per (id, period): the ids as the index, ``period`` the last column; largest
+    change first, equal changes in time order (``ids``)."""
     t = _side(*(df.groupby([key, df["period"].astype(str)])[column].sum() for df in (x, y)), name)
     t = t.reset_index(level="period")
+    order = np.lexsort((t["period"].map({p: i for i, p in enumerate(ids)}).to_numpy(), -t["change"].abs().to_numpy()))
+    t = t.iloc[order]
     return t[[*t.columns.drop("period"), "period"]]
 
 

@@ -28,7 +28,12 @@ from optimizer.errors import InfeasibleError, InputError, SolverError
 from optimizer.inputs.timeline import Timeline, load_timeline
 from optimizer.model.data import MTPP, UNIT, Objective
 from optimizer.model.elastic import policy_rows, with_elastic_rows
-from optimizer.model.fast_periods import FastTimelineModel, build_fast_timeline, split_timeline_pools
+from optimizer.model.fast_periods import (
+    FastTimelineModel,
+    build_fast_timeline,
+    free_implied_room_rows,
+    split_timeline_pools,
+)
 from optimizer.model.lp import LinearProgram
 from optimizer.model.periods import TimelineData, build_plain_timeline
 from optimizer.planner.integer import IntegerMethod, IntegerOptions, MipSolver
@@ -253,7 +258,7 @@ def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, nativ
     """The fast multi-period LP (optimizer.model.fast_periods) on HiGHS, both stages, expanded
     back to sites and pairs period by period."""
     fm = build_fast_timeline(td)
-    lp = soft_rows(fm.fast.lp, td, prices)
+    lp = soft_rows(free_implied_room_rows(fm.fast.lp, [p.tag for p in td.periods]), td, prices)
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     options = SolveOptions(time_limit=time_limit, two_stage=True, native=MappingProxyType({**timeline_highs_options(td, lp), **native}),

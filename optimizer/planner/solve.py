@@ -216,7 +216,9 @@ def build_decision_notes(s: Scenario) -> list[str]:
     """The note an LP plan gives when sites.csv has build decisions, which it does not model."""
     if ((s.sites["fixed_cost_usd"] > 0) | (s.sites["min_new_mw"] > 0)).any():
         return ["sites.csv has fixed_cost_usd / min_new_mw: these build decisions are "
-                "modelled in integer mode (--integer) only; this LP plan ignores them"]
+                "modelled in integer mode (--integer) only; this LP plan ignores them when it "
+                "optimises, but its cost (fixed_usd) and margin count the fixed cost of every site it "
+                "adds units to, which the LP did not minimise (plans of equal value may differ there)"]
     return []
 
 

@@ -27,6 +27,7 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
     from optimizer.batch.variants import PARAMETERS as SWEEP_PARAMETERS
     from optimizer.datafiles import resolve_scenario
     from optimizer.errors import EXIT_DISAGREE, EXIT_INTERRUPTED, EXIT_SOLVER, FleetoptError, InputError
+    from optimizer.inputs.economics import usd
     from optimizer.inputs.timeline import has_periods, load_timeline
     from optimizer.io.manifest import build_manifest, input_differences, run_inputs, utc_now
     from optimizer.io.planfiles import plan_formats
@@ -353,7 +354,7 @@ def _print_timeline_money(money: dict) -> None:
                f"over the horizon (each period's USD per year x years x discount; annuities at "
                f"{100 * money['discount_rate']:g} %)")
     if money["margin_usd"] is not None:
-        typer.echo(f"revenue ${money['revenue_usd']:,.0f}, margin ${money['margin_usd']:,.0f} over the horizon "
+        typer.echo(f"revenue ${money['revenue_usd']:,.0f}, margin {usd(money['margin_usd'])} over the horizon "
                    "(discounted)")
     else:
         typer.echo("values are abstract value units (markets.csv value), not dollars: no revenue or margin")
@@ -497,7 +498,7 @@ def _print_money(summary: dict) -> None:
                f"{100 * money['discount_rate']:g} % + ${cost['energy_usd_per_year']:,.0f} energy)")
     if money["margin_usd_per_year"] is not None:
         typer.echo(f"revenue ${money['revenue_usd_per_year']:,.0f} per year, margin "
-                   f"${money['margin_usd_per_year']:,.0f} per year")
+                   f"{usd(money['margin_usd_per_year'])} per year")
     else:
         typer.echo("values are abstract value units (markets.csv value), not dollars: no revenue or margin")
 
@@ -857,7 +858,7 @@ def _explain_timeline(scenario: Path, policy: str | None, top: int, objective: O
     except FleetoptError as exc:
         _fail(exc)
     money = plan.summary["economics"]
-    margin = f", margin ${money['margin_usd']:,.0f}" if objective == Objective.MARGIN else ""
+    margin = f", margin {usd(money['margin_usd'])}" if objective == Objective.MARGIN else ""
     typer.echo(f"served {plan.summary['served_pct']:.2f} % of demand over {len(plan.summary['periods'])} periods; "
                f"value {plan.summary['objective']:,.0f} ({money['value_unit']}, each period's x years x discount){margin}")
     typer.echo(f"prices: the objective gained over the horizon ({money['value_unit']} x years x discount) per unit of "

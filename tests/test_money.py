@@ -216,3 +216,8 @@ def test_cli_explain_prices_the_margin_in_dollars(tmp_path):
     r = runner.invoke(app, ["explain", str(tmp_path / "scn"), "--policy", "none", "--objective", "margin"])
     assert r.exit_code == 0 and r.exception is None, r.output
     assert "USD per year" in r.output and "margin: every new unit within reach" in r.output
+
+
+def test_dollars_put_the_sign_before_the_dollar():
+    from optimizer.inputs.economics import usd
+    assert (usd(-423_543_815_607.2), usd(1234.4), usd(0.0)) == ("-$423,543,815,607", "$1,234", "$0")

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError
-from optimizer.inputs.economics import horizon_value_unit
+from optimizer.inputs.economics import horizon_value_unit, usd
 from optimizer.inputs.scenario import Scenario
 from optimizer.inputs.timeline import Timeline
 from optimizer.outdir import write_text_atomic
@@ -432,7 +432,7 @@ def _headline(data: dict) -> str:
     status = html.escape(str(data["status"])) if data["status"] else "not recorded (the plan has no summary.json)"
     binding = ", ".join(html.escape(n) for n in data["binding"]) or "none"
     cost = f["cost"]
-    value = (f"revenue ${money['revenue_usd_per_year']:,.0f} per year, margin ${money['margin_usd_per_year']:,.0f} per "
+    value = (f"revenue ${money['revenue_usd_per_year']:,.0f} per year, margin {usd(money['margin_usd_per_year'])} per "
              "year (revenue less annualised cost)" if money["revenue_usd_per_year"] is not None else
              f"value {f['objective']:,.0f} {html.escape(money['value_unit'])} (markets.csv gives <code>value</code>, "
              "not dollars)")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError
-from optimizer.inputs.economics import H100E_TPP, horizon_value_unit
+from optimizer.inputs.economics import H100E_TPP, horizon_value_unit, usd
 from optimizer.io.planfiles import read_plan
 from optimizer.policy.rules import Family
 from optimizer.results.plan import without_noise
@@ -167,7 +167,7 @@ def _number(value: float, unit: str) -> str:
     if unit in ("share", "%"):
         return f"{(100 if unit == 'share' else 1) * value:.2f} %"
     if unit.startswith("USD"):
-        return f"{'-' * (value < 0)}${abs(value):,.0f}" + (" per year" if unit == "USD per year" else "")
+        return usd(value) + (" per year" if unit == "USD per year" else "")
     return f"{value:,.0f}" + (" units" if unit == "units" else "")
 
 

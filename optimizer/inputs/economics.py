@@ -96,6 +96,11 @@ class Economics:
             self.discount_rate, np.array([self.fixed_cost_life_years]))[0]
 
 
+def usd(amount: float) -> str:
+    """Dollars for people: ``$1,234`` and ``-$1,234`` (never ``$-1,234``), whole dollars."""
+    return f"{'-' * (amount < 0)}${abs(amount):,.0f}"
+
+
 def capital_recovery_factor(rate: float, life_years: np.ndarray) -> np.ndarray:
     """CRF(r, L) = r (1+r)^L / ((1+r)^L - 1) per element of ``life_years`` (1/L at r = 0)."""
     life = np.asarray(life_years, float)

@@ -31,7 +31,6 @@ from optimizer.model.elastic import policy_rows, with_elastic_rows
 from optimizer.model.fast_periods import (
     FastTimelineModel,
     build_fast_timeline,
-    free_implied_room_rows,
     split_timeline_pools,
 )
 from optimizer.model.lp import LinearProgram
@@ -258,7 +257,9 @@ def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, nativ
     """The fast multi-period LP (optimizer.model.fast_periods) on HiGHS, both stages, expanded
     back to sites and pairs period by period."""
     fm = build_fast_timeline(td)
-    lp = soft_rows(free_implied_room_rows(fm.fast.lp, [p.tag for p in td.periods]), td, prices)
+    # not free_implied_room_rows: with those rows freed, splitting the pools of a 3,000-site x 12
+    # quarter fleet (generate --sites 3000 --skus 12 --seed 1 --periods 12) failed as infeasible
+    lp = soft_rows(fm.fast.lp, td, prices)
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     options = SolveOptions(time_limit=time_limit, two_stage=True, native=MappingProxyType({**timeline_highs_options(td, lp), **native}),

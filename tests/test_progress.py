@@ -113,8 +113,8 @@ def test_log_refused_where_it_would_overwrite(tmp_path, where):
 def test_deferred_interrupt_holds_ctrl_c_until_the_solver_returns():
     """Inside the block SIGINT only sets the flag the solver callbacks poll; it is raised as
     KeyboardInterrupt when the block ends, and the usual handler is back. It starts from Python's
-    own handler (the only one deferred_interrupt replaces): in the full suite on a fresh clone an
-    earlier in-process test left another SIGINT handler behind (not yet traced; see the issue note)."""
+    own handler (the only one deferred_interrupt replaces): a suite started as a background job by
+    a shell without job control inherits SIGINT ignored, and Python then installs no handler."""
     earlier = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         _deferred_then_raised()

@@ -28,16 +28,14 @@ country totals (:func:`optimizer.model.fast.add_policy_rows_on_totals`); the cos
 telescoped stock cost of optimizer.model.periods.
 
 **Implied room rows.** A pool's power (or racks) row in period t is implied by its row in a
-later period t' whose room is no larger: stock never falls and the coefficients are the same
-non-negative per-chip figures, so Σ_c a_c·x[c,p,t] <= Σ_c a_c·x[c,p,t'] <= room_t' <= room_t.
-The LP solve may free such rows (:func:`free_implied_room_rows`; withdrawn for now, see its
-docstring; the whole-rack MIP reads the rooms from these rows, so the model keeps them as built): for a pool with one room from its start,
-only the last period's rows remain (measured at 1,000 sites over 12 quarters: 4,572 of 35,508
-rows, both stages 15-20 % faster, the same optimum).
+later period t' whose room is no larger (stock never falls, and the coefficients are the same
+non-negative per-chip figures). Freeing such rows made the LP 15-20 % faster at 1,000 sites over
+12 quarters, but a 3,000-site x 12-quarter fleet's pools then failed to split among their sites
+(infeasible at the solver's tolerance), so every row is kept (the attempt: commit 02ab7c1).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -60,7 +58,7 @@ from optimizer.model.fast import (
     open_countries,
     pool_layout,
 )
-from optimizer.model.lp import LinearProgram, LPBuilder
+from optimizer.model.lp import LPBuilder
 from optimizer.model.periods import TimelineData, add_stock_rows
 from optimizer.model.pools import FeasibilitySolver, Pools, split_pools, type_cone
 from optimizer.model.reduce import build_class_tree, flat_tree, reduce_network, tree_cover
@@ -158,25 +156,6 @@ def build_fast_timeline(td: TimelineData, merge_sites: bool = True, hub_tree: bo
             add_stock_rows(b, td.periods[t - 1].tag, p.tag)
     lp = b.build(objective_scale=MTPP, cost_scale=MUSD, cost_offset=td.installed_cost_usd)
     return FastTimelineModel(FastModel(lp, network, pools[-1], tree, draw_group, draw_node), pools, start, merged)
-
-
-ROOM_ROWS = ("power", "racks")
-
-
-def free_implied_room_rows(lp: LinearProgram, tags: list[str]) -> LinearProgram:
-    """``lp`` with each pool's power and rack rows of period t freed (upper bound +inf) where a
-    later period's row of the same pool has a room no larger (implied, see the module
-    docstring). The rows stay, so every block keeps its layout; HiGHS's presolve drops them.
-    Not used by the solve for now: on a 3,000-site x 12-quarter generated fleet the pools' split
-    among their sites then failed as infeasible (a tolerance; see the README's multi-period speed)."""
-    hi = lp.row_hi.copy()
-    for name in ROOM_ROWS:
-        blocks = [lp.row_blocks[name + tag] for tag in tags]
-        room = np.array([lp.row_hi[blk.slice] for blk in blocks])          # periods x pools
-        later = np.minimum.accumulate(room[::-1], axis=0)[::-1]             # min over t' >= t
-        for blk, room_t, later_room in zip(blocks[:-1], room[:-1], later[1:]):
-            hi[blk.start + np.flatnonzero(later_room <= room_t)] = np.inf
-    return replace(lp, row_hi=hi)
 
 
 def split_timeline_pools(td: TimelineData, fm: FastTimelineModel, x_pool: list[np.ndarray],

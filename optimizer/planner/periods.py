@@ -257,8 +257,7 @@ def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, nativ
     """The fast multi-period LP (optimizer.model.fast_periods) on HiGHS, both stages, expanded
     back to sites and pairs period by period."""
     fm = build_fast_timeline(td)
-    # not free_implied_room_rows: with those rows freed, splitting the pools of a 3,000-site x 12
-    # quarter fleet (generate --sites 3000 --skus 12 --seed 1 --periods 12) failed as infeasible
+    # every room row kept: see 'Implied room rows' in optimizer.model.fast_periods
     lp = soft_rows(fm.fast.lp, td, prices)
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()

@@ -192,6 +192,11 @@ class CostStage:
     def __post_init__(self) -> None:
         self._vertices = SiteVertices.of(self.blocks.power, self.blocks.racks, self.p, self.r)
 
+    def cheapest(self, reduced: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per site, the least reduced cost of a placement within its room and that placement
+        (sites x chips): a vertex of the room (:class:`SiteVertices`)."""
+        return self._vertices.cheapest(reduced)
+
     def price(self, row_duals: np.ndarray) -> tuple[sp.csc_matrix, np.ndarray, float]:
         """New columns (with negative reduced cost), their costs, and the bound gap
         -Σ_b min(0, rc_b) (master cost minus this gap is a lower bound)."""
@@ -199,7 +204,7 @@ class CostStage:
         n_kept = len(bl.keep_rows)
         pi = (bl.link.T @ row_duals[:n_kept]).reshape(bl.n_blocks, bl.n_chips)
         mu = row_duals[n_kept:n_kept + bl.n_blocks]
-        value, y = self._vertices.cheapest(bl.unit_cost - pi[bl.block])
+        value, y = self.cheapest(bl.unit_cost - pi[bl.block])
         rc = np.bincount(bl.block, value, bl.n_blocks) - mu
         new = np.flatnonzero(rc < 0)
         gap = float(-rc[new].sum())

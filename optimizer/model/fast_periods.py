@@ -61,7 +61,7 @@ from optimizer.model.fast import (
 from optimizer.model.lp import LPBuilder
 from optimizer.model.periods import TimelineData, add_stock_rows
 from optimizer.model.pools import FeasibilitySolver, Pools, split_pools, type_cone
-from optimizer.model.reduce import build_class_tree, flat_tree, reduce_network, tree_cover
+from optimizer.model.reduce import Reduction, build_class_tree, flat_tree, reduce_network, tree_cover
 
 
 @dataclass(frozen=True)
@@ -91,10 +91,13 @@ def site_rooms(td: TimelineData) -> tuple[np.ndarray, np.ndarray]:
     return np.array(power), np.array(racks)
 
 
-def timeline_pools(td: TimelineData, site_class: np.ndarray, merge: bool = True
+def timeline_pools(td: TimelineData, site_class: np.ndarray, merge: bool = True, by_cost: bool = True
                    ) -> tuple[list[Pools], np.ndarray, np.ndarray]:
     """Pools of sites with room in some period (see the module docstring): each period's Pools
-    (room summed per pool in that period), each pool's start period, and whether it is merged."""
+    (room summed per pool in that period), each pool's start period, and whether it is merged.
+    ``by_cost=False``: sites whose cost-stage costs differ merge too, keyed only by what the value
+    stage charges (the margin objective's cost; nothing under serve): exact for the value stage
+    alone, the pools' costs are then their first site's (see optimizer.model.costsplit_periods)."""
     power, racks = site_rooms(td)
     T = len(td.periods)
     has_room = (power > 0).any(axis=0)
@@ -105,7 +108,9 @@ def timeline_pools(td: TimelineData, site_class: np.ndarray, merge: bool = True
     steady = np.all(np.where(after, (power[:, sites] == P) & (racks[:, sites] == R),
                              power[:, sites] == 0), axis=0)
     last = td.last
-    cost_id = pd.DataFrame(last.unit_cost[sites]).groupby(list(range(last.n_chips)), sort=False).ngroup().to_numpy()
+    charged = (last.unit_cost[sites] if by_cost
+               else np.hstack([p.d.margin_cost[sites] for p in td.periods]))
+    cost_id = pd.DataFrame(charged).groupby(list(range(charged.shape[1])), sort=False).ngroup().to_numpy()
     countries = pd.DataFrame([p.d.site_country[sites] for p in td.periods]).T.astype(str).agg("|".join, axis=1)
     keys = pd.DataFrame({"cls": site_class[sites], "country": countries.to_numpy(), "cost": cost_id,
                          "cone": type_cone(last, P, R), "start": start,
@@ -126,12 +131,20 @@ def timeline_pools(td: TimelineData, site_class: np.ndarray, merge: bool = True
     return per_period, pool_start, merged
 
 
-def build_fast_timeline(td: TimelineData, merge_sites: bool = True, hub_tree: bool = True) -> FastTimelineModel:
+def timeline_network(td: TimelineData) -> Reduction:
+    """Site classes and market groups of the first period's eligibility (shared by every period)."""
+    return reduce_network(td.first.eligibility, len(td.first.scenario.markets))
+
+
+def build_fast_timeline(td: TimelineData, merge_sites: bool = True, hub_tree: bool = True,
+                        by_cost: bool = True, network: Reduction | None = None) -> FastTimelineModel:
     """Assemble the reduced multi-period LP: per period the snapshot's fast blocks (tagged
-    ``@period``), then the stock rows x[·,p,t] >= x[·,p,t-1]."""
+    ``@period``), then the stock rows x[·,p,t] >= x[·,p,t-1]. ``by_cost``: as
+    :func:`timeline_pools` (False: for the value stage alone); ``network``: the
+    :func:`timeline_network`, when already known."""
     first = td.first
-    network = reduce_network(first.eligibility, len(first.scenario.markets))
-    pools, start, merged = timeline_pools(td, network.site_class, merge_sites)
+    network = network if network is not None else timeline_network(td)
+    pools, start, merged = timeline_pools(td, network.site_class, merge_sites, by_cost)
     positions = class_positions(first, network)
     tree = build_class_tree(positions) if hub_tree else flat_tree(len(positions))
     draw_group, draw_node = tree_cover(tree, network)

@@ -26,23 +26,29 @@ from optimizer.analysis.compliance import compare_timeline_to_baseline
 from optimizer.analysis.diagnose import diagnose_rows
 from optimizer.errors import InfeasibleError, InputError, SolverError
 from optimizer.inputs.timeline import Timeline, load_timeline
+from optimizer.model.costsplit_periods import TimelineCostStage, timeline_site_blocks
 from optimizer.model.data import MTPP, UNIT, Objective
 from optimizer.model.elastic import policy_rows, with_elastic_rows
 from optimizer.model.fast_periods import (
     FastTimelineModel,
     build_fast_timeline,
     split_timeline_pools,
+    timeline_network,
+    timeline_pools,
 )
 from optimizer.model.lp import LinearProgram
 from optimizer.model.periods import TimelineData, build_plain_timeline
+from optimizer.model.reduce import Reduction
 from optimizer.planner.integer import IntegerMethod, IntegerOptions, MipSolver
 from optimizer.planner.integer_periods import solve_timeline_integer
 from optimizer.planner.solve import (
+    BY_BLOCKS_POOL_RATIO,
     COST_STAGE_OPTIONS,
     PLAIN_BACKENDS,
     SolverPath,
     baseline_block,
     baseline_policy,
+    block_cost_stage,
     build_decision_notes,
     check_objective,
     check_run_options,
@@ -52,6 +58,7 @@ from optimizer.planner.solve import (
 )
 from optimizer.policy.policy import Policy
 from optimizer.policy.rules import SHARE, SHARE_FAMILIES, Family
+from optimizer.progress import phase
 from optimizer.results.periods import H100E_TPP, PeriodSolution, TimelinePlan, build_timeline_summary, timeline_figures
 from optimizer.results.solution import site_chip_series, unfold_service
 from optimizer.solvers import highs
@@ -255,8 +262,13 @@ def _plain(td: TimelineData, path: SolverPath, time_limit: float | None, prices:
 def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, native: Mapping, timings: dict,
           t0: float) -> TimelineSolution:
     """The fast multi-period LP (optimizer.model.fast_periods) on HiGHS, both stages, expanded
-    back to sites and pairs period by period."""
-    fm = build_fast_timeline(td)
+    back to sites and pairs period by period; or, on fleets whose sites cost differently
+    (:func:`timeline_costs_split_pools`) and without soft limits, :func:`_fast_by_blocks`. Both
+    are exact."""
+    network = timeline_network(td)
+    if prices is None and timeline_costs_split_pools(td, network):
+        return _fast_by_blocks(td, network, time_limit, native, timings, t0)
+    fm = build_fast_timeline(td, network=network)
     # every room row kept: see 'Implied room rows' in optimizer.model.fast_periods
     lp = soft_rows(fm.fast.lp, td, prices)
     timings["build"] = time.perf_counter() - t0
@@ -274,13 +286,91 @@ def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, nativ
     return TimelineSolution(result, lp, _fast_periods(td, replace(fm, fast=replace(fm.fast, lp=lp)), result), counts)
 
 
-def _fast_periods(td: TimelineData, fm: FastTimelineModel, result: SolveResult) -> list[PeriodSolution]:
+def timeline_costs_split_pools(td: TimelineData, network: Reduction) -> bool:
+    """As :func:`optimizer.planner.solve.costs_split_pools` over periods: the serve objective, and
+    pooling by cost leaves more than BY_BLOCKS_POOL_RATIO times the pools that pooling without
+    cost does (sites with their own tariffs and PUE)."""
+    if any(p.d.margin_cost.any() for p in td.periods):
+        return False
+    by_cost = timeline_pools(td, network.site_class)[0][0].n
+    return by_cost > BY_BLOCKS_POOL_RATIO * timeline_pools(td, network.site_class, by_cost=False)[0][0].n
+
+
+def _fast_by_blocks(td: TimelineData, network: Reduction, time_limit: float | None, native: Mapping,
+                    timings: dict, t0: float) -> TimelineSolution:
+    """Value stage on pools that merge sites whatever their cost (exact: it has no cost); then the
+    cost stage, exact, by column generation over site blocks
+    (:mod:`optimizer.model.costsplit_periods`), started from the value stage's plan split to sites."""
+    fm = build_fast_timeline(td, by_cost=False, network=network)
+    lp = fm.fast.lp
+    timings["build"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    options = SolveOptions(time_limit=time_limit, native=MappingProxyType({**timeline_highs_options(td, lp), **native}))
+    result = HIGHS.solve(lp, options)
+    timings["value_stage"] = time.perf_counter() - t1
+    counts = {"variables": lp.num_col, "rows": lp.num_row, "nonzeros": int(lp.A.nnz), "periods": len(td.periods),
+              "site_classes": network.n_classes, "market_groups": network.n_groups,
+              "placement_pools": fm.pools[0].n}
+    if not result.status.has_solution:
+        timings["solve"] = timings["value_stage"]
+        return TimelineSolution(result, lp, None, counts)
+    phase("split pools among sites")
+    x_site = split_timeline_pools(td, fm, pool_stock(td, lp, result.x), highs.solve_feasibility)
+    if result.status == Status.OPTIMAL:
+        t2 = time.perf_counter()
+        left = None if time_limit is None else max(time_limit - (t2 - t1), 1e-3)
+        x_site, more = _timeline_cost_stage(td, fm, result, x_site, left, native)
+        timings["cost_stage"] = time.perf_counter() - t2
+        counts.update(more)
+    timings["solve"] = time.perf_counter() - t1
+    return TimelineSolution(result, lp, _fast_periods(td, fm, result, x_site), counts)
+
+
+def _timeline_cost_stage(td: TimelineData, fm: FastTimelineModel, result: SolveResult, x_site: list[np.ndarray],
+                         time_limit: float | None, native: Mapping) -> tuple[list[np.ndarray], dict]:
+    """Minimize the discounted cost with the value at its floor over the sites' own costs; update
+    ``result`` (plan, or a note when a limit stopped it); return each period's sites x chips
+    stock and the decomposition's counts."""
+    lp, T, C = fm.fast.lp, len(td.periods), td.first.n_chips
+    blocks, start = timeline_site_blocks(td, fm, lp)
+    y0 = np.hstack([xs[blocks.sites] for xs in x_site])                # sites x (T·C)
+    stage = TimelineCostStage(blocks, td.first.power, td.first.racks, y0, start=start, n_periods=T)
+    cg, counts = block_cost_stage(stage, lp, result, time_limit, native)
+    if cg.x is None:
+        return x_site, counts
+    n_kept = len(blocks.keep_cols)
+    placed = stage.placement(cg.x[n_kept:]).reshape(len(blocks.sites), T, C)
+    x = np.zeros(lp.num_col)
+    x[blocks.keep_cols] = cg.x[:n_kept]
+    out = []
+    for t, (p, pl) in enumerate(zip(td.periods, fm.pools)):
+        xs = x_site[t].copy()
+        xs[blocks.sites] = placed[:, t]
+        own = np.flatnonzero(pl.pool_of_site >= 0)
+        own = own[~fm.merged[pl.pool_of_site[own]]]
+        xs[own] = x[lp.var_blocks["x" + p.tag].slice].reshape(-1, C)[pl.pool_of_site[own]]
+        pooled = np.zeros((pl.n, C))
+        np.add.at(pooled, pl.pool_of_site[blocks.sites], xs[blocks.sites])
+        x[lp.var_blocks["x" + p.tag].slice] = np.where(fm.merged[:, None], pooled,
+                                                       x[lp.var_blocks["x" + p.tag].slice].reshape(-1, C)).ravel()
+        out.append(xs)
+    result.x, result.objective, result.cost = x, float(lp.c @ x), cg.cost
+    return out, counts
+
+
+def pool_stock(td: TimelineData, lp: LinearProgram, x: np.ndarray) -> list[np.ndarray]:
+    """Each period's pools x chips stock (model units) of a fast multi-period solution."""
+    return [x[lp.var_blocks["x" + p.tag].slice].reshape(-1, td.first.n_chips) for p in td.periods]
+
+
+def _fast_periods(td: TimelineData, fm: FastTimelineModel, result: SolveResult,
+                  x_site: list[np.ndarray] | None = None) -> list[PeriodSolution]:
     """Each period's stock, service and prices from a fast multi-period solution (``fm.fast.lp``
-    the LP solved): pools split back to sites, service unfolded to pairs."""
+    the LP solved): pools split back to sites (or ``x_site``, each period's sites x chips stock,
+    when already known), service unfolded to pairs."""
     lp, x = fm.fast.lp, result.x
-    C = td.first.n_chips
-    x_pool = [x[lp.var_blocks["x" + p.tag].slice].reshape(-1, C) for p in td.periods]
-    x_site = split_timeline_pools(td, fm, x_pool, highs.solve_feasibility)
+    if x_site is None:
+        x_site = split_timeline_pools(td, fm, pool_stock(td, lp, x), highs.solve_feasibility)
     periods = []
     for p, xs in zip(td.periods, x_site):
         m, site, amount = unfold_service(p.d, fm.fast, x, xs, p.tag)

@@ -46,7 +46,7 @@ from optimizer.results.solution import Solution, expand_fast, site_placement
 from optimizer.results.summary import build_summary, freeze, plan_figures
 from optimizer.solvers import highs
 from optimizer.solvers.contract import SolveOptions
-from optimizer.solvers.highs import HIGHS
+from optimizer.solvers.highs import HIGHS, ColumnGeneration
 from optimizer.solvers.registry import backend
 from optimizer.solvers.result import SolveResult, Status, Termination, cost_stage_stopped, value_floor
 
@@ -453,15 +453,10 @@ def _cost_stage_by_blocks(d: ModelData, fm: FastModel, lp: LinearProgram, result
     decomposition's counts."""
     blocks = site_blocks(d, fm, lp)
     stage = CostStage(blocks, d.power, d.racks, y0[blocks.sites])
-    master = master_lp(blocks, lp, value_floor(result.objective), stage.y0)
     left = None if run.time_limit is None else max(run.time_limit - (time.perf_counter() - t1), 1e-3)
-    start = np.concatenate([result.x[blocks.keep_cols], np.ones(blocks.n_blocks)])   # the value stage's plan
-    cg = highs.column_generation(master, stage.price, GAP_REL, left, dict(run.highs_options), start=start)
-    counts = {"cost_blocks": blocks.n_blocks, "cost_stage_rounds": cg.rounds}
-    if cg.termination != Termination.OPTIMAL:
-        cost_stage_stopped(result, cg.termination)
-        if cg.x is None:
-            return y0, counts
+    cg, counts = block_cost_stage(stage, lp, result, left, run.highs_options)
+    if cg.x is None:
+        return y0, counts
     n_kept = len(blocks.keep_cols)
     x_site = np.zeros_like(y0)
     x_site[blocks.sites] = stage.placement(cg.x[n_kept:])
@@ -474,6 +469,21 @@ def _cost_stage_by_blocks(d: ModelData, fm: FastModel, lp: LinearProgram, result
     x[xb.slice] = placed.ravel()
     result.x, result.objective, result.cost = x, float(lp.c @ x), cg.cost
     return x_site, counts
+
+
+def block_cost_stage(stage: CostStage, lp: LinearProgram, result: SolveResult, time_limit: float | None,
+                     options: Mapping[str, Any]) -> tuple[ColumnGeneration, dict]:
+    """The cost stage by column generation on the master of :mod:`optimizer.model.costsplit`
+    (``stage.blocks`` of ``lp``, the value stage's LP), priced by ``stage`` and started from the
+    value stage's plan (``result``, whose value sets the floor; marked when a limit stopped the
+    loop: then ``x`` is the last master plan, or None); with the decomposition's counts."""
+    blocks = stage.blocks
+    master = master_lp(blocks, lp, value_floor(result.objective), stage.y0)
+    start = np.concatenate([result.x[blocks.keep_cols], np.ones(blocks.n_blocks)])   # the value stage's plan
+    cg = highs.column_generation(master, stage.price, GAP_REL, time_limit, dict(options), start=start)
+    if cg.termination != Termination.OPTIMAL:
+        cost_stage_stopped(result, cg.termination)
+    return cg, {"cost_blocks": blocks.n_blocks, "cost_stage_rounds": cg.rounds}
 
 
 def _plain_solution(sol: Solution, d: ModelData) -> Solution:

@@ -293,42 +293,20 @@ def _mip_cost_stage(h: highspy.Highs, lp: LinearProgram, x: np.ndarray) -> np.nd
     return x
 
 
-SPLIT_SHORTFALL_REL = 1e-7     # the most a pooled target may go unplaced (relative to it, or absolute below 1): a tenth of check's REL_TOL
-
-
 def solve_feasibility(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_col: int,
                       row_lo: np.ndarray, row_hi: np.ndarray) -> np.ndarray:
-    """A point y >= 0 with row_lo <= A y <= row_hi (zero objective). The rows come from a solved
-    LP (a pool's units, which the LP placed within the sum of its sites' rooms up to its
-    feasibility tolerance), so when no exact point exists the equality rows (row_lo = row_hi)
-    get a shortfall s >= 0 (A y + s = target), Σ s minimized: accepted when every s is at most
-    SPLIT_SHORTFALL_REL·max(1, |target|) (far below a plan's audit tolerance); else SolverError."""
-    A = sp.csr_matrix((vals, (rows, cols)), shape=(len(row_lo), n_col))
+    """A point y >= 0 with row_lo <= A y <= row_hi (zero objective); raises if none."""
     zeros = np.zeros(n_col)
-    h = _feasibility_highs(A, zeros, row_lo, row_hi)
-    if status_of(h)[0] == Status.OPTIMAL:
-        return np.maximum(np.array(h.getSolution().col_value), 0.0)
-    status = h.modelStatusToString(h.getModelStatus())
-    eq = np.flatnonzero(row_lo == row_hi)
-    short = sp.csr_matrix((np.ones(len(eq)), (eq, np.arange(len(eq)))), shape=(len(row_lo), len(eq)))
-    h = _feasibility_highs(sp.hstack([A, short]).tocsr(), np.concatenate([zeros, np.ones(len(eq))]), row_lo, row_hi)
-    if status_of(h)[0] == Status.OPTIMAL:
-        value = np.array(h.getSolution().col_value)
-        if (value[n_col:] <= SPLIT_SHORTFALL_REL * np.maximum(1.0, np.abs(row_lo[eq]))).all():
-            return np.maximum(value[:n_col], 0.0)
-    raise SolverError(f"HiGHS: splitting pooled placements among their sites failed ({status}); "
-                      "please report this scenario")
-
-
-def _feasibility_highs(A: sp.csr_matrix, c: np.ndarray, row_lo: np.ndarray, row_hi: np.ndarray) -> highspy.Highs:
-    """HiGHS, run on min c·y over y >= 0, row_lo <= A y <= row_hi."""
-    n = A.shape[1]
-    lp = LinearProgram(A=A, c=c, cost=np.zeros(n), col_lo=np.zeros(n), col_hi=np.full(n, np.inf), row_lo=row_lo,
-                       row_hi=row_hi, var_blocks={}, row_blocks={})
+    lp = LinearProgram(A=sp.csr_matrix((vals, (rows, cols)), shape=(len(row_lo), n_col)), c=zeros,
+                       cost=zeros, col_lo=zeros, col_hi=np.full(n_col, np.inf), row_lo=row_lo, row_hi=row_hi,
+                       var_blocks={}, row_blocks={})
     h = make_highs()
     pass_lp(h, lp, maximize=False)
     run(h)
-    return h
+    if status_of(h)[0] != Status.OPTIMAL:
+        raise SolverError(f"HiGHS: splitting pooled placements among their sites failed "
+                          f"({h.modelStatusToString(h.getModelStatus())}); please report this scenario")
+    return np.maximum(np.array(h.getSolution().col_value), 0.0)
 
 
 @dataclass

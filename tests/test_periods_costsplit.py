@@ -74,7 +74,7 @@ def test_pricing_finds_each_sites_cheapest_stock_sequence(seed):
 
 def plain_and_blocks(tl, monkeypatch):
     plain = solve_timeline(tl, path="plain")
-    monkeypatch.setattr(periods, "timeline_costs_split_pools", lambda td, network: True)
+    monkeypatch.setattr(periods, "timeline_costs_split_pools", lambda by_cost, blind: True)
     blocks = solve_timeline(tl, path="fast")
     return plain, blocks
 

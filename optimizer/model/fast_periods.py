@@ -91,8 +91,11 @@ def site_rooms(td: TimelineData) -> tuple[np.ndarray, np.ndarray]:
     return np.array(power), np.array(racks)
 
 
+TimelinePools = tuple[list[Pools], np.ndarray, np.ndarray]     # each period's pools, start, merged
+
+
 def timeline_pools(td: TimelineData, site_class: np.ndarray, merge: bool = True, by_cost: bool = True
-                   ) -> tuple[list[Pools], np.ndarray, np.ndarray]:
+                   ) -> TimelinePools:
     """Pools of sites with room in some period (see the module docstring): each period's Pools
     (room summed per pool in that period), each pool's start period, and whether it is merged.
     ``by_cost=False``: sites whose cost-stage costs differ merge too, keyed only by what the value
@@ -137,14 +140,16 @@ def timeline_network(td: TimelineData) -> Reduction:
 
 
 def build_fast_timeline(td: TimelineData, merge_sites: bool = True, hub_tree: bool = True,
-                        by_cost: bool = True, network: Reduction | None = None) -> FastTimelineModel:
+                        by_cost: bool = True, network: Reduction | None = None,
+                        pools: TimelinePools | None = None) -> FastTimelineModel:
     """Assemble the reduced multi-period LP: per period the snapshot's fast blocks (tagged
     ``@period``), then the stock rows x[·,p,t] >= x[·,p,t-1]. ``by_cost``: as
-    :func:`timeline_pools` (False: for the value stage alone); ``network``: the
-    :func:`timeline_network`, when already known."""
+    :func:`timeline_pools` (False: for the value stage alone); ``network`` (the
+    :func:`timeline_network`) and ``pools`` (:func:`timeline_pools` on it, which then replace
+    ``merge_sites`` and ``by_cost``), when already known."""
     first = td.first
     network = network if network is not None else timeline_network(td)
-    pools, start, merged = timeline_pools(td, network.site_class, merge_sites, by_cost)
+    pools, start, merged = pools if pools is not None else timeline_pools(td, network.site_class, merge_sites, by_cost)
     positions = class_positions(first, network)
     tree = build_class_tree(positions) if hub_tree else flat_tree(len(positions))
     draw_group, draw_node = tree_cover(tree, network)

@@ -31,6 +31,7 @@ from optimizer.model.data import MTPP, UNIT, Objective
 from optimizer.model.elastic import policy_rows, with_elastic_rows
 from optimizer.model.fast_periods import (
     FastTimelineModel,
+    TimelinePools,
     build_fast_timeline,
     split_timeline_pools,
     timeline_network,
@@ -266,9 +267,12 @@ def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, nativ
     (:func:`timeline_costs_split_pools`) and without soft limits, :func:`_fast_by_blocks`. Both
     are exact."""
     network = timeline_network(td)
-    if prices is None and timeline_costs_split_pools(td, network):
-        return _fast_by_blocks(td, network, time_limit, native, timings, t0)
-    fm = build_fast_timeline(td, network=network)
+    by_cost = timeline_pools(td, network.site_class)
+    if prices is None and not any(p.d.margin_cost.any() for p in td.periods):
+        blind = timeline_pools(td, network.site_class, by_cost=False)
+        if timeline_costs_split_pools(by_cost, blind):
+            return _fast_by_blocks(td, network, blind, time_limit, native, timings, t0)
+    fm = build_fast_timeline(td, network=network, pools=by_cost)
     # every room row kept: see 'Implied room rows' in optimizer.model.fast_periods
     lp = soft_rows(fm.fast.lp, td, prices)
     timings["build"] = time.perf_counter() - t0
@@ -286,22 +290,20 @@ def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, nativ
     return TimelineSolution(result, lp, _fast_periods(td, replace(fm, fast=replace(fm.fast, lp=lp)), result), counts)
 
 
-def timeline_costs_split_pools(td: TimelineData, network: Reduction) -> bool:
-    """As :func:`optimizer.planner.solve.costs_split_pools` over periods: the serve objective, and
-    pooling by cost leaves more than BY_BLOCKS_POOL_RATIO times the pools that pooling without
-    cost does (sites with their own tariffs and PUE)."""
-    if any(p.d.margin_cost.any() for p in td.periods):
-        return False
-    by_cost = timeline_pools(td, network.site_class)[0][0].n
-    return by_cost > BY_BLOCKS_POOL_RATIO * timeline_pools(td, network.site_class, by_cost=False)[0][0].n
+def timeline_costs_split_pools(by_cost: TimelinePools, blind: TimelinePools) -> bool:
+    """As :func:`optimizer.planner.solve.costs_split_pools` over periods (the caller has checked
+    the serve objective): pooling by cost (``by_cost``, :func:`timeline_pools`) leaves more than
+    BY_BLOCKS_POOL_RATIO times the pools that pooling without cost (``blind``) does (sites with
+    their own tariffs and PUE)."""
+    return by_cost[0][0].n > BY_BLOCKS_POOL_RATIO * blind[0][0].n
 
 
-def _fast_by_blocks(td: TimelineData, network: Reduction, time_limit: float | None, native: Mapping,
-                    timings: dict, t0: float) -> TimelineSolution:
+def _fast_by_blocks(td: TimelineData, network: Reduction, blind: TimelinePools, time_limit: float | None,
+                    native: Mapping, timings: dict, t0: float) -> TimelineSolution:
     """Value stage on pools that merge sites whatever their cost (exact: it has no cost); then the
     cost stage, exact, by column generation over site blocks
     (:mod:`optimizer.model.costsplit_periods`), started from the value stage's plan split to sites."""
-    fm = build_fast_timeline(td, by_cost=False, network=network)
+    fm = build_fast_timeline(td, network=network, pools=blind)
     lp = fm.fast.lp
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()

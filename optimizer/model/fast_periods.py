@@ -140,16 +140,14 @@ def timeline_network(td: TimelineData) -> Reduction:
 
 
 def build_fast_timeline(td: TimelineData, merge_sites: bool = True, hub_tree: bool = True,
-                        by_cost: bool = True, network: Reduction | None = None,
-                        pools: TimelinePools | None = None) -> FastTimelineModel:
+                        network: Reduction | None = None, pools: TimelinePools | None = None) -> FastTimelineModel:
     """Assemble the reduced multi-period LP: per period the snapshot's fast blocks (tagged
-    ``@period``), then the stock rows x[·,p,t] >= x[·,p,t-1]. ``by_cost``: as
-    :func:`timeline_pools` (False: for the value stage alone); ``network`` (the
-    :func:`timeline_network`) and ``pools`` (:func:`timeline_pools` on it, which then replace
-    ``merge_sites`` and ``by_cost``), when already known."""
+    ``@period``), then the stock rows x[·,p,t] >= x[·,p,t-1]. ``network`` (the
+    :func:`timeline_network`) and ``pools`` (:func:`timeline_pools` on it, e.g. without cost for
+    the value stage alone; they then replace ``merge_sites``), when already known."""
     first = td.first
     network = network if network is not None else timeline_network(td)
-    pools, start, merged = pools if pools is not None else timeline_pools(td, network.site_class, merge_sites, by_cost)
+    pools, start, merged = pools if pools is not None else timeline_pools(td, network.site_class, merge_sites)
     positions = class_positions(first, network)
     tree = build_class_tree(positions) if hub_tree else flat_tree(len(positions))
     draw_group, draw_node = tree_cover(tree, network)

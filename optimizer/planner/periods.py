@@ -282,12 +282,17 @@ def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, nativ
     result = HIGHS.solve(lp, options)
     timings["solve"] = time.perf_counter() - t1
     timings.update(stage_seconds(result))
-    red = fm.fast.network
-    counts = {"variables": lp.num_col, "rows": lp.num_row, "nonzeros": int(lp.A.nnz), "periods": len(td.periods),
-              "site_classes": red.n_classes, "market_groups": red.n_groups, "placement_pools": fm.pools[0].n}
+    counts = fast_timeline_counts(td, fm, lp)
     if not result.status.has_solution:
         return TimelineSolution(result, lp, None, counts)
     return TimelineSolution(result, lp, _fast_periods(td, replace(fm, fast=replace(fm.fast, lp=lp)), result), counts)
+
+
+def fast_timeline_counts(td: TimelineData, fm: FastTimelineModel, lp: LinearProgram) -> dict[str, int]:
+    """The size of a fast multi-period model (``lp``: the LP solved) for the summary's ``model``."""
+    red = fm.fast.network
+    return {"variables": lp.num_col, "rows": lp.num_row, "nonzeros": int(lp.A.nnz), "periods": len(td.periods),
+            "site_classes": red.n_classes, "market_groups": red.n_groups, "placement_pools": fm.pools[0].n}
 
 
 def timeline_costs_split_pools(by_cost: TimelinePools, blind: TimelinePools) -> bool:
@@ -310,9 +315,7 @@ def _fast_by_blocks(td: TimelineData, network: Reduction, blind: TimelinePools, 
     options = SolveOptions(time_limit=time_limit, native=MappingProxyType({**timeline_highs_options(td, lp), **native}))
     result = HIGHS.solve(lp, options)
     timings["value_stage"] = time.perf_counter() - t1
-    counts = {"variables": lp.num_col, "rows": lp.num_row, "nonzeros": int(lp.A.nnz), "periods": len(td.periods),
-              "site_classes": network.n_classes, "market_groups": network.n_groups,
-              "placement_pools": fm.pools[0].n}
+    counts = fast_timeline_counts(td, fm, lp)
     if not result.status.has_solution:
         timings["solve"] = timings["value_stage"]
         return TimelineSolution(result, lp, None, counts)

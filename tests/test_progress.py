@@ -158,6 +158,17 @@ def test_ctrl_c_stops_a_running_lp_within_seconds(tmp_path):
 
 
 @pytest.mark.slow
+def test_ctrl_c_stops_an_ortools_child_within_seconds(tmp_path):
+    """Ctrl-C while GLOP iterates in the OR-Tools child process (a plain 2,000-site LP that takes
+    well over ten seconds): the signal is forwarded, GLOP stops, the child ends and so does the
+    command, with nothing written."""
+    fleet = generate_fleet(tmp_path / "fleet", sites=2000, seed=2)
+    r, took = interrupt(["solve", fleet, "--out", tmp_path / "plan", "--log", tmp_path / "solve.log",
+                         "--path", "ortools-glop"], _log_shows(tmp_path, "Starting basis"), timeout=300)
+    _interrupted_cleanly(tmp_path, r, took, 5.0)
+
+
+@pytest.mark.slow
 def test_ctrl_c_stops_a_running_mip_within_seconds(tmp_path):
     """Ctrl-C during branch and bound (an exact MIP to gap 0 that runs for minutes; HiGHS polls
     its MIP interrupt between nodes, so the bound is looser than the LP's: measured up to 3.0 s

@@ -1,4 +1,6 @@
-"""OR-Tools (GLOP simplex or PDLP first-order) on the same matrices, through ModelBuilderHelper.
+"""OR-Tools (GLOP simplex or PDLP first-order; SCIP for MIPs) on the same matrices, through
+ModelBuilderHelper. Runs inside the OR-Tools child process (:mod:`optimizer.solvers.ortools_process`):
+OR-Tools bundles a HiGHS library that cannot share a process with highspy's HiPO build.
 
 Same two stages as the HiGHS backend: maximize value, then add ``c·v >= optimum - 1e-7·|optimum|``
 and minimize cost. PDLP runs with tight tolerances so its plans pass the checker.
@@ -13,7 +15,6 @@ from ortools.linear_solver.python import model_builder_helper as mbh
 
 from optimizer.model.lp import LinearProgram
 from optimizer.progress import console_to_log, deferred_interrupt, interrupting, log_stream, phase
-from optimizer.solvers.contract import Capabilities, SolveOptions, is_mip, refuse_unsupported
 from optimizer.solvers.result import SolveResult, Status, Termination, status_for, value_floor
 
 _SS = mbh.SolveStatus
@@ -131,24 +132,3 @@ def solve_mip(lp: LinearProgram, integrality: np.ndarray, solver: str = "scip",
     x = np.array(engine.variable_values())
     return SolveResult(status, name, x=x, objective=float(lp.c @ x), bound=float(engine.best_objective_bound()),
                        cost=float(lp.cost @ x), seconds=seconds, termination=termination)
-
-
-class OrToolsBackend:
-    """One OR-Tools engine behind the solver contract: GLOP or PDLP (LPs, both stages, duals),
-    or SCIP (MIPs, value only)."""
-
-    def __init__(self, engine: str, capabilities: Capabilities):
-        self.name, self.engine, self.capabilities = f"ortools-{engine}", engine, capabilities
-
-    def solve(self, lp: LinearProgram, options: SolveOptions = SolveOptions(),
-              integrality: np.ndarray | None = None) -> SolveResult:
-        mip = is_mip(integrality)
-        refuse_unsupported(self.name, self.capabilities, options, mip)
-        if mip:
-            return solve_mip(lp, integrality, self.engine, options.time_limit, options.gap)
-        return solve_lp(lp, self.engine, options.time_limit, options.two_stage)
-
-
-GLOP = OrToolsBackend("glop", Capabilities(lp=True, duals=True, two_stage=True))
-PDLP = OrToolsBackend("pdlp", Capabilities(lp=True, duals=True, two_stage=True))
-SCIP = OrToolsBackend("scip", Capabilities(lp=False, mip=True))

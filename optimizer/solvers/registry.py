@@ -1,6 +1,6 @@
 """The backend registry: name -> backend object, with each backend's capabilities known before
-its solver library is imported (OR-Tools is heavy, and a future highspy build cannot share a
-process with it: it is imported only when an OR-Tools backend is asked for).
+its solver library is imported (OR-Tools is heavy, and highspy's HiPO build cannot share a
+process with it: it runs in a child process, :mod:`optimizer.solvers.ortools_process`).
 
 =============  ====================================  ===  ===  =====  ====  =========  =======
 name           solver                                lp   mip  duals  warm  two-stage  ranging
@@ -33,9 +33,9 @@ class Entry:
 REGISTRY: dict[str, Entry] = {e.name: e for e in (
     Entry("highs", Capabilities(lp=True, mip=True, duals=True, warm_start=True, two_stage=True,
                                 ranging=True, native=True), "optimizer.solvers.highs", "HIGHS"),
-    Entry("ortools-glop", Capabilities(lp=True, duals=True, two_stage=True), "optimizer.solvers.ortools_lp", "GLOP"),
-    Entry("ortools-pdlp", Capabilities(lp=True, duals=True, two_stage=True), "optimizer.solvers.ortools_lp", "PDLP"),
-    Entry("ortools-scip", Capabilities(lp=False, mip=True), "optimizer.solvers.ortools_lp", "SCIP"),
+    Entry("ortools-glop", Capabilities(lp=True, duals=True, two_stage=True), "optimizer.solvers.ortools_process", "GLOP"),
+    Entry("ortools-pdlp", Capabilities(lp=True, duals=True, two_stage=True), "optimizer.solvers.ortools_process", "PDLP"),
+    Entry("ortools-scip", Capabilities(lp=False, mip=True), "optimizer.solvers.ortools_process", "SCIP"),
     Entry("cbc", Capabilities(lp=True, mip=True, duals=True), "optimizer.solvers.pulp_cbc", "CBC"),
 )}
 

@@ -1,0 +1,39 @@
+"""The OR-Tools child process: ``python -m optimizer.solvers.ortools_child REQUEST RESULT``.
+
+Loads OR-Tools first (before anything could load highspy, see :mod:`optimizer`), solves the
+request that the parent pickled (:func:`optimizer.solvers.ortools_process.solve_in_child`) and
+pickles the :class:`~optimizer.solvers.result.SolveResult`. Its solver log goes to its standard
+output, which the parent points at its own solver log. Ctrl-C (from the terminal or forwarded
+by the parent) stops the solver; the child then exits with INTERRUPTED and writes nothing.
+"""
+from __future__ import annotations
+
+import pickle
+import sys
+from pathlib import Path
+
+from ortools.linear_solver.python import model_builder_helper  # noqa: F401  (first: see above)
+
+INTERRUPTED = 130
+
+
+def main(argv: list[str]) -> int:
+    from optimizer.progress import solver_log
+    from optimizer.solvers import ortools_lp
+    request, result_path = pickle.loads(Path(argv[0]).read_bytes()), Path(argv[1])
+    call = ortools_lp.solve_mip if request.pop("mip") else ortools_lp.solve_lp
+    log = sys.stdout if request.pop("log") else None
+    try:
+        if log is None:
+            result = call(**request)
+        else:
+            with solver_log(log):
+                result = call(**request)
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    result_path.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

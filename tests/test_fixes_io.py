@@ -141,6 +141,16 @@ def test_resume_refused_under_another_fleetopt_version(scn, tmp_path, monkeypatc
         sweep(scn, tmp_path / "sw")
 
 
+def test_resume_refused_under_other_solver_packages(scn, tmp_path, monkeypatch):
+    """Another HiGHS build (e.g. with or without highspy-extras' HiPO) may end at another optimal
+    vertex: a sweep is not resumed across it."""
+    sweep(scn, tmp_path / "sw")
+    real = manifest._package_version
+    monkeypatch.setattr(manifest, "_package_version", lambda name: "0.0.1" if name == "highspy" else real(name))
+    with pytest.raises(InputError, match=r"the solver packages differ \(highspy 0.0.1, .*; was highspy "):
+        sweep(scn, tmp_path / "sw")
+
+
 # ------------------------------------------------------------------------------------------
 # Standard output that cannot be written
 # ------------------------------------------------------------------------------------------

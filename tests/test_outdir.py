@@ -106,7 +106,7 @@ def test_manifest_records_versions_command_inputs_and_policy(scn, tmp_path):
     write_plan(solve(load_scenario(scn, "aidr-2025")), tmp_path / "plan")
     run = json.loads((tmp_path / "plan" / "summary.json").read_text())["run"]
     assert run["schema"] == 1 and run["kind"] == "plan" and run["fleetopt_version"]
-    assert set(run["solvers"]) == {"highspy", "ortools", "pulp"} and run["solvers"]["highspy"]
+    assert set(run["solvers"]) == {"highspy", "highspy-extras", "ortools", "pulp"} and run["solvers"]["highspy"]
     assert run["command"] == sys.argv and run["started_utc"].endswith("+00:00")
     inputs = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in scn.iterdir()}
     assert run["scenario"]["inputs"] == inputs and set(inputs) >= {"sites.csv", "chips.csv", "markets.csv"}

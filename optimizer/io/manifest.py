@@ -34,7 +34,7 @@ from optimizer.outdir import sha256_file
 from optimizer.policy.policy import Policy, resolve_policy_path
 
 SCHEMA = 1
-SOLVER_PACKAGES = ("highspy", "ortools", "pulp")
+SOLVER_PACKAGES = ("highspy", "highspy-extras", "ortools", "pulp")   # with highspy-extras, HiGHS's interior point is HiPO, else IPX
 INPUT_FILES = tuple(spec.file for spec in (*ALL_TABLES, PERIODS, *PERIOD_TABLES)) + ("policy.toml", ECONOMICS_FILE)
 DATASET_FILES = ("countries.csv",)
 
@@ -148,8 +148,9 @@ def input_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 def resume_differences(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
     """Why the results of the run ``old`` cannot be reused by ``new`` (empty: they can): the
-    scenario's files, the policy (of any period), a variant's policy file, the objective or the
-    fleetopt version differ. A manifest without ``objective`` was a ``serve`` run (before
+    scenario's files, the policy (of any period), a variant's policy file, the objective, the
+    fleetopt version or the solver packages' versions differ (another solver build may end at
+    another optimal plan). A manifest without ``objective`` was a ``serve`` run (before
     sweeps had ``--objective``)."""
     if not old or old.get("schema") != SCHEMA:
         return ["it was written by an older fleetopt, without a resume key"]
@@ -169,4 +170,11 @@ def resume_differences(old: dict[str, Any] | None, new: dict[str, Any]) -> list[
     out += [f"policy {spec} changed" for spec in sorted(a.keys() & b.keys()) if a[spec] != b[spec]]
     if old.get("fleetopt_version") != new.get("fleetopt_version"):
         out.append(f"fleetopt {new.get('fleetopt_version')} (was {old.get('fleetopt_version')})")
+    was, now = old.get("solvers") or {}, new.get("solvers") or {}
+    if was != now:
+        out.append(f"the solver packages differ ({_versions(now)}; was {_versions(was)})")
     return out
+
+
+def _versions(solvers: dict[str, str | None]) -> str:
+    return ", ".join(f"{name} {version}" for name, version in solvers.items() if version) or "none recorded"

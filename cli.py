@@ -1191,6 +1191,9 @@ def bench_cmd(
                                                      "0.1: git archive 3e104df | tar -x -C DIR) whose fast path "
                                                      "runs on the same fleets as the path fast@LABEL")] = None,
     baseline_label: Annotated[str, typer.Option("--baseline-label")] = "0.1",
+    baseline_python: Annotated[Optional[Path], typer.Option(
+        "--baseline-python", help="The Python of the baseline's own environment (e.g. a venv where that "
+        "release was pip-installed, with the solver versions it resolves to); default: this one")] = None,
     baseline_max_sites: Annotated[Optional[int], typer.Option(
         "--baseline-max-sites", min=1, help="Run the baseline only up to this many sites")] = None,
     periods: Annotated[Optional[str], typer.Option(
@@ -1208,6 +1211,9 @@ def bench_cmd(
         problems.append(f"--tariffs {tariffs}: expected a comma-separated list of {', '.join(TARIFFS)}")
     if baseline is not None and not (baseline / "optimizer" / "__init__.py").is_file():
         problems.append(f"--baseline {baseline}: not a fleetopt checkout (no optimizer/__init__.py in it)")
+    if baseline_python is not None and (baseline is None or not baseline_python.is_file()):
+        problems.append(f"--baseline-python {baseline_python}: " + ("needs --baseline" if baseline is None
+                                                                     else "no such file"))
     period_counts, period_problems = _bench_periods(periods, chosen, baseline)
     problems += period_problems
     if problems:
@@ -1216,10 +1222,11 @@ def bench_cmd(
     command = (f"fleetopt bench --sizes {sizes} --paths {paths} --time-limit {time_limit:g} "
                f"--seed {seed} --skus {skus} --tariffs {tariffs}"
                + (f" --baseline {baseline} --baseline-label {baseline_label}" if baseline is not None else "")
+               + (f" --baseline-python {baseline_python}" if baseline_python is not None else "")
                + (f" --baseline-max-sites {baseline_max_sites}" if baseline_max_sites is not None else "")
                + (f" --periods {periods}" if periods is not None else ""))
     cfg = BenchConfig(size_list, chosen, time_limit, seed, skus, workdir, results, command, kinds, baseline,
-                      baseline_label, baseline_max_sites, periods=period_counts)
+                      baseline_label, baseline_max_sites, periods=period_counts, baseline_python=baseline_python)
     try:
         table = run_benchmark(cfg, echo=typer.echo)
     except FleetoptError as exc:

@@ -43,3 +43,25 @@ def test_bench_periods_refuses_what_multi_period_fleets_do_not_take(tmp_path):
     assert "--periods with --paths ortools-pdlp: refused on a multi-period scenario" in r.output
     assert "--periods with --baseline: not supported in multi-period mode yet" in r.output
     assert not (tmp_path / "runs").exists()
+
+
+def test_bench_runs_the_baseline_in_its_own_environment(tmp_path):
+    """--baseline-python: the baseline's cells run on that interpreter (here this checkout, as if
+    it were another release, on this Python); RESULTS.md names that environment's solver versions."""
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    results = tmp_path / "R.md"
+    r = run("bench", "--sizes", "30", "--paths", "fast", "--skus", 2, "--baseline", root, "--baseline-label", "same",
+            "--baseline-python", sys.executable, "--workdir", tmp_path / "runs", "--results", results)
+    assert r.exit_code == 0, r.output
+    text = results.read_text()
+    assert "| 30 | metro | fast@same | optimal |" in text
+    assert f"Baseline `fast@same`: {root} in its own environment ({sys.executable}: highspy " in text
+    assert f"--baseline-python {sys.executable}" in text
+
+
+def test_bench_baseline_python_needs_a_baseline_and_a_file(tmp_path):
+    r = run("bench", "--sizes", "30", "--baseline-python", tmp_path / "python", "--workdir", tmp_path / "runs")
+    assert r.exit_code == 2 and "--baseline-python" in r.output and "needs --baseline" in r.output
+    assert not (tmp_path / "runs").exists()

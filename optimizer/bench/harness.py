@@ -7,7 +7,8 @@ cell, phases timed separately, peak RSS recorded, objectives cross-checked, RESU
 
 Fleets come with metro tariffs, per-site tariffs or both (``--tariffs``). ``--baseline DIR`` also
 runs the fast path of another checkout (e.g. release 0.1: ``git archive 3e104df | tar -x -C DIR``)
-on the same fleets in the same run, as the path ``fast@LABEL``. ``--periods 1,12`` makes each
+on the same fleets in the same run, as the path ``fast@LABEL``, with ``--baseline-python`` in its own
+environment (that release pip-installed in a venv: the solver versions it resolves to today). ``--periods 1,12`` makes each
 fleet multi-period (``generate --periods N``: the same sites, markets and skus over N quarters)
 and solves it with :func:`optimizer.planner.periods.solve_timeline`; the table of N periods
 against 1 on the same fleet gives the ratio of their times. A cell that passes its time limit is
@@ -49,6 +50,7 @@ class BenchConfig:
     baseline_max_sites: int | None = None    # the baseline is not run above this size
     load: str = ""                           # load average during the run (filled by run_benchmark)
     periods: tuple[int, ...] = ()            # multi-period fleets of these many quarters (() = snapshots)
+    baseline_python: Path | None = None      # the interpreter of the baseline's own environment (None: this one)
 
     @property
     def baseline_path(self) -> str:
@@ -108,15 +110,16 @@ CHILD = ("import json,sys\n"
          "print('CELL ' + json.dumps(run_cell(sys.argv[1], sys.argv[2], sys.argv[3])))")
 
 
-def _child(scenario: Path, path: str, out: Path, limit: float, checkout: Path | None = None) -> dict:
-    """Run a cell in a fresh interpreter (of ``checkout``'s code when given: another release);
-    wall time covers start-up to plan written."""
+def _child(scenario: Path, path: str, out: Path, limit: float, checkout: Path | None = None,
+           python: Path | None = None) -> dict:
+    """Run a cell in a fresh interpreter (of ``checkout``'s code when given: another release;
+    ``python``: that release's own environment); wall time covers start-up to plan written."""
     t0 = time.perf_counter()
     env = dict(os.environ)
     if checkout is not None:
         env["PYTHONPATH"] = str(Path(checkout).resolve())
     try:
-        proc = subprocess.run([sys.executable, "-c", CHILD, str(Path(scenario).resolve()), path, str(Path(out).resolve())],
+        proc = subprocess.run([str(python or sys.executable), "-c", CHILD, str(Path(scenario).resolve()), path, str(Path(out).resolve())],
                               capture_output=True, text=True, timeout=limit, env=env,
                               cwd=None if checkout is None else str(Path(checkout).resolve()))
     except subprocess.TimeoutExpired:
@@ -165,7 +168,7 @@ def run_benchmark(cfg: BenchConfig, echo=print) -> pd.DataFrame:
                 continue
             out = cfg.workdir / f"plan-{n}-{tariffs}{'-p' + str(periods) if periods else ''}-{path}"
             if path == cfg.baseline_path:
-                cell = _child(scenario, "fast", out, cfg.time_limit, checkout=cfg.baseline)
+                cell = _child(scenario, "fast", out, cfg.time_limit, checkout=cfg.baseline, python=cfg.baseline_python)
             else:
                 cell = _child(scenario, path, out, cfg.time_limit)
             if cell["status"] == "time_limit":
@@ -216,10 +219,21 @@ def machine() -> str:
     except OSError:
         pass
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    from importlib.metadata import version
-    libs = ", ".join(f"{name} {version(name)}" for name in ("highspy", "ortools", "pulp", "numpy", "pandas"))
     return (f"{cpu}; {os.cpu_count()} cores; {mem_gb:.0f} GiB RAM; {platform.system()} {platform.release()}; "
-            f"Python {platform.python_version()}; {libs}")
+            f"Python {platform.python_version()}; {libraries(sys.executable)}")
+
+
+LIBRARIES = ("highspy", "highspy-extras", "ortools", "pulp", "numpy", "pandas")
+
+
+def libraries(python: Path | str) -> str:
+    """The versions of the solver and array packages in the environment of ``python``."""
+    code = ("import importlib.metadata as m\n"
+            f"for n in {LIBRARIES!r}:\n"
+            "    try: print(n, m.version(n))\n"
+            "    except m.PackageNotFoundError: print(n, 'absent')")
+    done = subprocess.run([str(python), "-c", code], capture_output=True, text=True)
+    return ", ".join(done.stdout.split("\n")[:-1]) if done.returncode == 0 else f"unknown ({python} failed)"
 
 
 def write_results(table: pd.DataFrame, cfg: BenchConfig) -> Path:
@@ -233,6 +247,8 @@ def write_results(table: pd.DataFrame, cfg: BenchConfig) -> Path:
     lines = [
         "# Benchmark results", "",
         f"Machine: {machine()}", "",
+        *([f"Baseline `{cfg.baseline_path}`: {cfg.baseline} in its own environment ({cfg.baseline_python}: "
+           f"{libraries(cfg.baseline_python)})", ""] if cfg.baseline_python is not None else []),
         *([f"Conditions: {cfg.load} (other processes share the machine when the load exceeds "
            f"the cores: every time here is then inflated)", ""] if cfg.load else []),
         f"Reproduce: `{cfg.command}`", "",

@@ -36,6 +36,7 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from optimizer.inputs.economics import H100E_TPP
 from optimizer.model.data import MTPP, UNIT, ModelData
@@ -226,6 +227,21 @@ def _costs_more_than_it_earns(d: ModelData, eligible: np.ndarray) -> np.ndarray:
     return values < reach
 
 
+def countries_in_reach(eligible: np.ndarray, country_of_site: np.ndarray, n_countries: int,
+                       markets: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """countries x ``markets``: True where a site of that country is eligible for that market
+    (the country index of each site in ``country_of_site``); one sparse product per ``chunk``
+    markets, so the dense block stays at sites x chunk."""
+    n_sites = len(country_of_site)
+    onehot = sp.csr_matrix((np.ones(n_sites, np.float32), (country_of_site, np.arange(n_sites))),
+                           shape=(n_countries, n_sites))
+    out = np.zeros((n_countries, len(markets)), bool)
+    for lo in range(0, len(markets), chunk):
+        block = eligible[:, markets[lo:lo + chunk]].astype(np.float32)
+        out[:, lo:lo + chunk] = (onehot @ block) > 0
+    return out
+
+
 def unserved_demand(d: ModelData, plan: Plan, prices: pd.DataFrame) -> pd.DataFrame:
     """Markets not fully served, with the reason: no eligible site, policy, margin (under the
     margin objective: every new unit within reach costs more per year than it earns there), or
@@ -237,15 +253,17 @@ def unserved_demand(d: ModelData, plan: Plan, prices: pd.DataFrame) -> pd.DataFr
     bits = d.eligibility
     eligible = (np.unpackbits(bits, axis=1, count=len(s.markets)).astype(bool) if bits.size
                 else np.zeros((len(s.sites), len(s.markets)), bool))
-    countries = s.sites["policy_country"].to_numpy()   # limits are on the country a site counts as
+    # limits are on the country a site counts as
+    codes, country_of_site = np.unique(s.sites["policy_country"].to_numpy(str), return_inverse=True)
+    in_reach = countries_in_reach(eligible, country_of_site, len(codes), short)
     priced = {lim.row: lim for lim in d.limits if lim.row in set(prices["limit"])}
     binding_countries = set().union(*(lim.members for lim in priced.values() if lim.sense == AT_MOST))
     home_or_t1 = any(lim.sense == AT_LEAST for lim in priced.values())
     banned = dict(zip(short, banned_in_reach(s, short)))
     dearer = _costs_more_than_it_earns(d, eligible)
     reasons = []
-    for m_pos in short:
-        reach = set(countries[eligible[:, m_pos]])
+    for j, m_pos in enumerate(short):
+        reach = set(codes[in_reach[:, j]])
         if not reach:
             reasons.append("no eligible site" + (" (only Tier-3 sites in reach)" if banned[m_pos] else ""))
         elif reach <= binding_countries:

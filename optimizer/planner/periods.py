@@ -398,8 +398,15 @@ def timeline_highs_options(td: TimelineData, lp: LinearProgram) -> dict:
     """HiGHS method for the value stage: a one-period timeline as a snapshot
     (:func:`optimizer.planner.solve.fast_highs_options`); with several periods interior point
     (with crossover), since the stock rows chaining the periods make simplex slow (measured on a
-    generated 1,000-site fleet over 12 quarters: 158 s dual simplex, 13 s interior point)."""
-    return fast_highs_options(lp) if len(td.periods) == 1 else {"solver": "ipm"}
+    generated 1,000-site fleet over 12 quarters: 158 s dual simplex, 13 s interior point). The
+    interior point is IPX, not HiPO (which ``ipm`` picks when highspy-extras is installed):
+    on these stock-chained models HiPO was slower (1,000 sites x 12 quarters: 8.6 s against 7.2 s
+    on the metro fleet, 8.5 s against 5.6 s per site; harness runs) and, as the cost stage, ended
+    short of optimal on the metro fleet (see :func:`timeline_cost_stage_options`)."""
+    return fast_highs_options(lp) if len(td.periods) == 1 else dict(TIMELINE_IPM)
+
+
+TIMELINE_IPM = {"solver": "ipx"}
 
 
 IPM_COST_STAGE_MAX_COLUMNS = 50_000
@@ -415,10 +422,12 @@ def timeline_cost_stage_options(td: TimelineData, lp: LinearProgram) -> dict:
     simplex 61 s (22,196 iterations), interior point 21-23 s (61 iterations, 301 crossover), the
     same optimum and cost. At 3,000 sites (127,488 columns) the crossover dominates (77,000
     pushes in the value stage alone) and a second one made the harness cell pass 600 s, where
-    primal simplex had taken 70-75 s end to end: there the cost stage stays primal simplex."""
+    primal simplex had taken 70-75 s end to end: there the cost stage stays primal simplex.
+    IPX, not HiPO: HiPO's cost stage on `generate --sites 1000 --periods 12` (metro) stopped short
+    of optimal, leaving a plan whose cost was not minimised (status feasible; tested)."""
     if len(td.periods) == 1 or lp.num_col >= IPM_COST_STAGE_MAX_COLUMNS:
         return dict(COST_STAGE_OPTIONS)
-    return {"solver": "ipm"}
+    return dict(TIMELINE_IPM)
 
 
 def stage_seconds(result: SolveResult) -> dict[str, float]:

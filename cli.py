@@ -1211,6 +1211,7 @@ def bench_cmd(
         problems.append(f"--tariffs {tariffs}: expected a comma-separated list of {', '.join(TARIFFS)}")
     if baseline is not None and not (baseline / "optimizer" / "__init__.py").is_file():
         problems.append(f"--baseline {baseline}: not a fleetopt checkout (no optimizer/__init__.py in it)")
+    baseline_python = None if baseline_python is None else baseline_python.absolute()   # the cell runs in the checkout
     if baseline_python is not None and (baseline is None or not baseline_python.is_file()):
         problems.append(f"--baseline-python {baseline_python}: " + ("needs --baseline" if baseline is None
                                                                      else "no such file"))

@@ -169,6 +169,35 @@ def test_ctrl_c_stops_an_ortools_child_within_seconds(tmp_path):
 
 
 @pytest.mark.slow
+def test_an_ortools_child_ends_when_its_parent_is_killed(tmp_path):
+    """SIGKILL to the planner (which it cannot forward) while GLOP solves in the child: the child
+    notices its parent is gone and exits within seconds instead of solving on as an orphan."""
+    fleet = generate_fleet(tmp_path / "fleet", sites=2000, seed=2)
+    proc = subprocess.Popen([*FLEETOPT, "solve", str(fleet), "--out", str(tmp_path / "plan"), "--log",
+                             str(tmp_path / "solve.log"), "--path", "ortools-glop"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ready, deadline = _log_shows(tmp_path, "Starting basis"), time.time() + 300
+    while not ready() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    assert children, "no OR-Tools child process"
+    proc.kill()
+    proc.wait()
+    child = Path(f"/proc/{children[0]}")
+    deadline = time.time() + 5
+    while child.exists() and "Z" not in _state(child) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not child.exists() or "Z" in _state(child), "the OR-Tools child outlived its parent"
+
+
+def _state(proc_dir: Path) -> str:
+    try:
+        return proc_dir.joinpath("stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return "Z"
+
+
+@pytest.mark.slow
 def test_ctrl_c_stops_a_running_mip_within_seconds(tmp_path):
     """Ctrl-C during branch and bound (an exact MIP to gap 0 that runs for minutes; HiGHS polls
     its MIP interrupt between nodes, so the bound is looser than the LP's: measured up to 3.0 s

@@ -21,7 +21,7 @@ from optimizer.model.lp import LinearProgram
 from optimizer.planner.solve import _raise_for_status
 from optimizer.results.solution import Solution
 from optimizer.solvers import highs
-from optimizer.solvers.ortools_process import GLOP, PDLP, SCIP
+from optimizer.solvers.ortools_process import GLOP, PDLP, SCIP, _why
 from optimizer.solvers.pulp_cbc import CBC_TERMINATION, cbc, cbc_status
 from optimizer.solvers.result import Status, Termination, status_for
 
@@ -210,3 +210,18 @@ def test_cbc_infeasible_at_its_time_limit_is_no_plan():
     assert cbc_status(prob, time_limit=0.05, seconds=0.06) == (Status.NO_PLAN, Termination.TIME_LIMIT)
     assert cbc_status(prob, time_limit=10.0, seconds=0.5)[0] == Status.INFEASIBLE
     assert cbc_status(prob, time_limit=None, seconds=0.5)[0] == Status.INFEASIBLE
+
+
+def test_ortools_child_ignores_an_optimizer_package_in_the_working_folder(tmp_path, monkeypatch):
+    """The child starts with -P: another optimizer package in the current folder (a stub that
+    breaks on import here) must not shadow the parent's code."""
+    (tmp_path / "optimizer").mkdir()
+    (tmp_path / "optimizer" / "__init__.py").write_text("raise ImportError('the wrong optimizer package')\n")
+    monkeypatch.chdir(tmp_path)
+    assert GLOP.solve(INFEASIBLE_LP).status == Status.INFEASIBLE
+
+
+def test_a_child_killed_by_a_signal_is_named():
+    assert _why(-9, "") == "ended by signal SIGKILL (killed: often the system running out of memory)"
+    assert _why(-15, "") == "ended by signal SIGTERM"
+    assert _why(1, "warning\nValueError: bad\n") == "exit status 1: ValueError: bad"

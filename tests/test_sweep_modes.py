@@ -87,6 +87,18 @@ def test_resume_key_objective_defaults_to_serve_for_older_sweeps():
     assert resume_differences(old, {**old, "objective": "margin"}) == ["the objective differs (margin; was serve)"]
 
 
+def test_resume_key_solver_versions_treat_a_missing_package_as_absent():
+    """A manifest written before highspy-extras was recorded has no such key; the new one records
+    it as None (not installed): the same solvers, so the sweep resumes."""
+    old = {"schema": 1, "fleetopt_version": "1", "solvers": {"highspy": "1.16.0", "ortools": "9.15", "pulp": "3.3"}}
+    same = {**old, "solvers": {"highspy": "1.16.0", "highspy-extras": None, "ortools": "9.15", "pulp": "3.3"}}
+    assert resume_differences(old, same) == []
+    other = {**old, "solvers": {**same["solvers"], "highspy-extras": "1.15.1", "highspy": "1.15.1"}}
+    assert resume_differences(old, other) == [
+        "the solver packages differ (highspy 1.15.1, highspy-extras 1.15.1, ortools 9.15, pulp 3.3; "
+        "was highspy 1.16.0, highspy-extras absent, ortools 9.15, pulp 3.3)"]
+
+
 def test_resume_key_holds_every_periods_policy():
     """A multi-period sweep whose period B policy file was edited is not resumed (the first
     period's policy alone would not show it)."""

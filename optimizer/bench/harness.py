@@ -101,7 +101,8 @@ def run_cell(scenario: str, path: str, out: str) -> dict:
             "cost_usd": plan.summary["cost"]["total_usd"], "load": t1 - t0,
             **{k: tm.get(k, float("nan")) for k in ("validate", "build", "value_stage", "cost_stage", "solve", "extract")},
             "write": t3 - t2, "in_process": t3 - t0,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+            "peak_rss_mb": max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+            / 1024.0}   # the larger of this process and its largest child (OR-Tools solves run in one)
 
 
 CHILD = ("import json,sys\n"

@@ -171,10 +171,11 @@ def resume_differences(old: dict[str, Any] | None, new: dict[str, Any]) -> list[
     if old.get("fleetopt_version") != new.get("fleetopt_version"):
         out.append(f"fleetopt {new.get('fleetopt_version')} (was {old.get('fleetopt_version')})")
     was, now = old.get("solvers") or {}, new.get("solvers") or {}
-    if was != now:
-        out.append(f"the solver packages differ ({_versions(now)}; was {_versions(was)})")
+    names = list(dict.fromkeys([*now, *was]))     # a package absent from one manifest counts as not installed
+    if any(was.get(n) != now.get(n) for n in names):
+        out.append(f"the solver packages differ ({_versions(now, names)}; was {_versions(was, names)})")
     return out
 
 
-def _versions(solvers: dict[str, str | None]) -> str:
-    return ", ".join(f"{name} {version}" for name, version in solvers.items() if version) or "none recorded"
+def _versions(solvers: dict[str, str | None], names: list[str]) -> str:
+    return ", ".join(f"{name} {solvers.get(name) or 'absent'}" for name in names)

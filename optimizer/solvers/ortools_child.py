@@ -17,7 +17,25 @@ from ortools.linear_solver.python import model_builder_helper  # noqa: F401  (fi
 INTERRUPTED = 130
 
 
+def _end_with_parent(every: float = 0.5) -> None:
+    """Exit as soon as the parent process is gone (killed by SIGTERM or SIGKILL, which it cannot
+    forward): a watcher thread, which runs while OR-Tools solves (it releases the GIL)."""
+    import os
+    import threading
+    import time
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent:
+                os._exit(INTERRUPTED)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main(argv: list[str]) -> int:
+    _end_with_parent()
     from optimizer.progress import solver_log
     from optimizer.solvers import ortools_lp
     request, result_path = pickle.loads(Path(argv[0]).read_bytes()), Path(argv[1])
@@ -31,7 +49,9 @@ def main(argv: list[str]) -> int:
                 result = call(**request)
     except KeyboardInterrupt:
         return INTERRUPTED
-    result_path.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    partial = result_path.with_suffix(".partial")
+    partial.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    partial.replace(result_path)         # the parent never reads a half-written result
     return 0
 
 

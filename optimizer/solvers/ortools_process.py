@@ -41,16 +41,33 @@ def solve_in_child(name: str, **request) -> SolveResult:
         ask.write_bytes(pickle.dumps({**request, "log": stream is not None}, protocol=pickle.HIGHEST_PROTOCOL))
         out = _log_fd(stream)
         with deferred_interrupt():
-            proc = subprocess.Popen([sys.executable, "-m", "optimizer.solvers.ortools_child", str(ask), str(answer)],
+            # -P: the current folder is not put on the child's path (another optimizer package
+            # there must not shadow this one)
+            proc = subprocess.Popen([sys.executable, "-P", "-m", "optimizer.solvers.ortools_child", str(ask), str(answer)],
                                     stdout=out if out is not None else subprocess.PIPE, stderr=subprocess.PIPE,
                                     env=_child_env())
-            captured, errors = _wait(proc)
+            try:
+                captured, errors = _wait(proc)
+            finally:
+                if proc.poll() is None:      # anything that ends the wait early ends the child too
+                    proc.kill()
+                    proc.wait()
         if captured:
             write_log(captured)
-        if answer.exists():
+        if proc.returncode == 0 and answer.exists():
             return pickle.loads(answer.read_bytes())
-    last = (errors.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
-    raise SolverError(f"{name}: the OR-Tools child process failed: {last}")
+    raise SolverError(f"{name}: the OR-Tools child process failed: {_why(proc.returncode, errors)}")
+
+
+def _why(returncode: int, errors: str) -> str:
+    """A failed child in one line: the signal that ended it (with the likely cause for SIGKILL),
+    else its exit status and last line of error output."""
+    if returncode < 0:
+        sig = signal.Signals(-returncode).name if -returncode in signal.Signals._value2member_map_ else -returncode
+        hint = " (killed: often the system running out of memory)" if returncode == -signal.SIGKILL else ""
+        return f"ended by signal {sig}{hint}"
+    last = (errors.strip().splitlines() or [""])[-1]
+    return f"exit status {returncode}" + (f": {last}" if last else "")
 
 
 def _log_fd(stream) -> int | None:

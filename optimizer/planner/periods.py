@@ -394,6 +394,9 @@ def _fast_periods(td: TimelineData, fm: FastTimelineModel, result: SolveResult,
     return periods
 
 
+TIMELINE_IPM = {"solver": "ipx"}      # interior point on timelines: IPX by name, never HiPO (see below)
+
+
 def timeline_highs_options(td: TimelineData, lp: LinearProgram) -> dict:
     """HiGHS method for the value stage: a one-period timeline as a snapshot
     (:func:`optimizer.planner.solve.fast_highs_options`); with several periods interior point
@@ -404,9 +407,6 @@ def timeline_highs_options(td: TimelineData, lp: LinearProgram) -> dict:
     on the metro fleet, 8.5 s against 5.6 s per site; harness runs) and, as the cost stage, ended
     short of optimal on the metro fleet (see :func:`timeline_cost_stage_options`)."""
     return fast_highs_options(lp) if len(td.periods) == 1 else dict(TIMELINE_IPM)
-
-
-TIMELINE_IPM = {"solver": "ipx"}
 
 
 IPM_COST_STAGE_MAX_COLUMNS = 50_000

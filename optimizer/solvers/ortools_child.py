@@ -8,8 +8,11 @@ by the parent) stops the solver; the child then exits with INTERRUPTED and write
 """
 from __future__ import annotations
 
+import os
 import pickle
 import sys
+import threading
+import time
 from pathlib import Path
 
 from ortools.linear_solver.python import model_builder_helper  # noqa: F401  (first: see above)
@@ -20,9 +23,6 @@ INTERRUPTED = 130
 def _end_with_parent(every: float = 0.5) -> None:
     """Exit as soon as the parent process is gone (killed by SIGTERM or SIGKILL, which it cannot
     forward): a watcher thread, which runs while OR-Tools solves (it releases the GIL)."""
-    import os
-    import threading
-    import time
     parent = os.getppid()
 
     def watch() -> None:

@@ -1,12 +1,14 @@
 """The OR-Tools backends (GLOP, PDLP, SCIP), each solve run in a child process.
 
-fleetopt's HiGHS is highspy's HiPO build, whose shared HiGHS library has the same name as the one
-OR-Tools bundles: whichever loads second fails to import. So OR-Tools never loads in the planner's
-process; :func:`solve_in_child` pickles the LP to ``python -m optimizer.solvers.ortools_child``
+With the ``hipo`` extra, fleetopt's HiGHS is highspy's HiPO build, whose shared HiGHS library has
+the same name as the one OR-Tools bundles: whichever loads second fails to import. So OR-Tools never
+loads in the planner's process (with or without the extra, so both installs behave alike):
+:func:`solve_in_child` pickles the LP to ``python -P -m optimizer.solvers.ortools_child``
 (:mod:`optimizer.solvers.ortools_lp` does the solving there) and reads back its SolveResult.
 The child's solver log streams into the active solver log; Ctrl-C is forwarded to the child, which
-stops its solver, and is then raised here as KeyboardInterrupt; a child that fails is a SolverError
-naming its last line of error output. Start-up costs about a second per solve (OR-Tools' import).
+stops its solver, and is then raised here as KeyboardInterrupt; the child exits when the planner
+is gone; a child that fails is a SolverError naming the signal that ended it, or its exit status
+and last line of error output. Start-up costs about a second per solve (OR-Tools' import).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -63,7 +66,10 @@ def _why(returncode: int, errors: str) -> str:
     """A failed child in one line: the signal that ended it (with the likely cause for SIGKILL),
     else its exit status and last line of error output."""
     if returncode < 0:
-        sig = signal.Signals(-returncode).name if -returncode in signal.Signals._value2member_map_ else -returncode
+        try:
+            sig = signal.Signals(-returncode).name
+        except ValueError:
+            sig = str(-returncode)
         hint = " (killed: often the system running out of memory)" if returncode == -signal.SIGKILL else ""
         return f"ended by signal {sig}{hint}"
     last = (errors.strip().splitlines() or [""])[-1]
@@ -94,7 +100,6 @@ def _child_env() -> dict[str, str]:
 def _wait(proc: subprocess.Popen) -> tuple[str, str]:
     """Wait for the child, forwarding a Ctrl-C once (and killing it after GRACE_SECONDS);
     its captured standard output (when not a file) and error output."""
-    import threading
     chunks: dict[str, bytes] = {}
 
     def drain(name: str, pipe) -> None:

@@ -59,7 +59,7 @@ def build_fast(d: ModelData, merge_sites: bool = True, hub_tree: bool = True, by
     network = network if network is not None else fleet_network(d)
     pools = make_pools(d, network.site_class, merge=merge_sites, by_cost=by_cost)
     positions = class_positions(d, network)
-    tree = build_class_tree(positions) if hub_tree else flat_tree(len(positions))
+    tree = build_class_tree(positions, network) if hub_tree else flat_tree(len(positions))
     draw_group, draw_node = tree_cover(tree, network)
     countries = open_countries(d)
     b = LPBuilder()

@@ -149,7 +149,7 @@ def build_fast_timeline(td: TimelineData, merge_sites: bool = True, hub_tree: bo
     network = network if network is not None else timeline_network(td)
     pools, start, merged = pools if pools is not None else timeline_pools(td, network.site_class, merge_sites)
     positions = class_positions(first, network)
-    tree = build_class_tree(positions) if hub_tree else flat_tree(len(positions))
+    tree = build_class_tree(positions, network) if hub_tree else flat_tree(len(positions))
     draw_group, draw_node = tree_cover(tree, network)
     b = LPBuilder()
     for t, (p, pl) in enumerate(zip(td.periods, pools)):

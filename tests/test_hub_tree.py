@@ -1,0 +1,108 @@
+"""The hub tree over site classes (optimizer.model.reduce): a valid binary tree, a cover that
+gives every group exactly its classes, and splits by the groups' own class sets that need far
+fewer draws than splits by geography alone."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optimizer.model.reduce import ClassTree, Reduction, build_class_tree, tree_cover
+
+
+def reduction(member: np.ndarray) -> Reduction:
+    """A Reduction whose groups (rows) may use the classes (columns) marked in ``member``."""
+    h, g = np.nonzero(member)
+    return Reduction(np.arange(member.shape[1]), np.arange(member.shape[0]), h, g,
+                     member.shape[1], member.shape[0])
+
+
+def random_member(rng: np.random.Generator, n_groups: int, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Classes at random points of the sphere; each group uses the classes within a random cap
+    around a random centre (as latency limits do), at least one."""
+    xyz = rng.normal(size=(n_classes, 3))
+    xyz /= np.linalg.norm(xyz, axis=1, keepdims=True)
+    centre = rng.normal(size=(n_groups, 3))
+    centre /= np.linalg.norm(centre, axis=1, keepdims=True)
+    cos = centre @ xyz.T
+    member = cos >= rng.uniform(0.3, 0.95, size=(n_groups, 1))
+    member[np.arange(n_groups), np.argmax(cos, axis=1)] = True
+    return xyz, member
+
+
+def leaves_under(tree: ClassTree, node: int) -> np.ndarray:
+    return tree.leaf_order[tree.leaf_start[node]:tree.leaf_end[node]]
+
+
+def assert_binary_tree(tree: ClassTree) -> None:
+    """Leaves 0..G-1, G-1 internal nodes each with two children whose leaf ranges split its own."""
+    G = tree.n_leaves
+    assert tree.n_nodes == max(2 * G - 1, 1) and sorted(tree.leaf_order) == list(range(G))
+    assert (tree.parent == -1).sum() == 1
+    for leaf in range(G):
+        assert tree.leaf_order[tree.leaf_start[leaf]] == leaf and tree.leaf_end[leaf] == tree.leaf_start[leaf] + 1
+    for node in range(G, tree.n_nodes):
+        kids = np.flatnonzero(tree.parent == node)
+        assert len(kids) == 2 and np.all((kids > node) | (kids < G))
+        a, b = sorted(kids, key=lambda k: tree.leaf_start[k])
+        assert tree.leaf_start[a] == tree.leaf_start[node] and tree.leaf_end[a] == tree.leaf_start[b]
+        assert tree.leaf_end[b] == tree.leaf_end[node]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("by_groups", [False, True])
+def test_cover_gives_every_group_exactly_its_classes(seed, by_groups):
+    """The draws of each group cover its classes once each and nothing else: the LP on the tree
+    then has exactly the eligible group-class arcs (the reduction is exact for any tree)."""
+    rng = np.random.default_rng(seed)
+    xyz, member = random_member(rng, int(rng.integers(1, 40)), int(rng.integers(1, 120)))
+    red = reduction(member)
+    tree = build_class_tree(xyz, red if by_groups else None)
+    assert_binary_tree(tree)
+    h, node = tree_cover(tree, red)
+    covered = np.zeros(member.shape, int)
+    for group, n in zip(h, node):
+        covered[group, leaves_under(tree, n)] += 1
+    assert np.array_equal(covered, member.astype(int))
+
+
+def median_tree_order(xyz: np.ndarray) -> list[int]:
+    """The leaf order of recursive median splits along the axis of widest spread (reference)."""
+    def split(idx):
+        if len(idx) == 1:
+            return [int(idx[0])]
+        pts = xyz[idx]
+        idx = idx[np.argsort(pts[:, int(np.argmax(pts.max(0) - pts.min(0)))], kind="stable")]
+        return split(idx[:len(idx) // 2]) + split(idx[len(idx) // 2:])
+    return split(np.arange(len(xyz)))
+
+
+def test_without_groups_the_tree_is_the_median_split():
+    xyz, _ = random_member(np.random.default_rng(3), 5, 77)
+    assert build_class_tree(xyz).leaf_order.tolist() == median_tree_order(xyz)
+
+
+def test_nested_groups_are_one_subtree_each():
+    """Groups that nest (halves, quarters, eighths of the classes in a shuffled order, and all of
+    them): split by the groups, each is one subtree, one draw; split by position, the classes of
+    a group are scattered and need many."""
+    rng = np.random.default_rng(8)
+    n = 64
+    order = rng.permutation(n)
+    member = [np.isin(np.arange(n), order[lo:lo + size]) for size in (64, 32, 16, 8) for lo in range(0, n, size)]
+    member = np.array(member)
+    xyz, _ = random_member(rng, 1, n)
+    red = reduction(member)
+    assert len(tree_cover(build_class_tree(xyz, red), red)[0]) == len(member)
+    assert len(tree_cover(build_class_tree(xyz), red)[0]) > 3 * len(member)
+
+
+def test_generated_fleet_needs_fewer_draws(tmp_path):
+    """On a generated fleet the group splits cut the draws (the LP's largest block)."""
+    from optimizer import load_scenario
+    from optimizer.bench.generate import generate_fleet
+    from optimizer.model.data import ModelData
+    from optimizer.model.fast import class_positions, fleet_network
+    d = ModelData.from_scenario(load_scenario(generate_fleet(tmp_path / "f", sites=2000, skus=2, seed=4)))
+    red = fleet_network(d)
+    xyz = class_positions(d, red)
+    assert len(tree_cover(build_class_tree(xyz, red), red)[0]) < 0.8 * len(tree_cover(build_class_tree(xyz), red)[0])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from optimizer.model import reduce as reduce_module
 from optimizer.model.reduce import ClassTree, Reduction, build_class_tree, tree_cover
 
 
@@ -63,6 +64,17 @@ def test_cover_gives_every_group_exactly_its_classes(seed, by_groups):
     for group, n in zip(h, node):
         covered[group, leaves_under(tree, n)] += 1
     assert np.array_equal(covered, member.astype(int))
+
+
+def test_cover_in_slices_is_the_cover_of_all_groups_at_once(monkeypatch):
+    """tree_cover works through the groups a slice at a time (memory): same draws, same order."""
+    xyz, member = random_member(np.random.default_rng(11), 37, 90)
+    red = reduction(member)
+    tree = build_class_tree(xyz, red)
+    whole = tree_cover(tree, red)
+    monkeypatch.setattr(reduce_module, "COVER_GROUPS_PER_SLICE", 5)
+    sliced = tree_cover(tree, red)
+    assert len(whole[0]) > 37 and all(np.array_equal(a, b) for a, b in zip(whole, sliced))
 
 
 def median_tree_order(xyz: np.ndarray) -> list[int]:

@@ -225,21 +225,32 @@ def flat_tree(n_classes: int) -> ClassTree:
     return ClassTree(np.full(n_classes, -1, dtype=np.int64), n_classes, idx, idx + 1, idx.copy())
 
 
+# Groups per slice of tree_cover: its arrays are this many groups x tree nodes (int64), about
+# 100 MB each at 100,000 sites (50,000 nodes), where all groups at once took several GB.
+COVER_GROUPS_PER_SLICE = 256
+
+
 def tree_cover(tree: ClassTree, red: Reduction) -> tuple[np.ndarray, np.ndarray]:
-    """(group, node) draws: for each group the maximal subtrees whose classes it may all use."""
+    """(group, node) draws: for each group the maximal subtrees whose classes it may all use,
+    ordered by group, then node. Computed for COVER_GROUPS_PER_SLICE groups at a time."""
     if tree.n_leaves == 0 or len(red.pair_group) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     member = np.zeros((red.n_groups, tree.n_leaves), dtype=bool)
     member[red.pair_group, red.pair_class] = True
-    by_pos = np.concatenate([np.zeros((red.n_groups, 1), np.int64),
-                             np.cumsum(member[:, tree.leaf_order], axis=1)], axis=1)
-    count = by_pos[:, tree.leaf_end] - by_pos[:, tree.leaf_start]          # groups x nodes
-    full = count == (tree.leaf_end - tree.leaf_start)[None, :]
+    size = (tree.leaf_end - tree.leaf_start)[None, :]
     has_parent = tree.parent >= 0
-    parent_full = np.zeros_like(full)
-    parent_full[:, has_parent] = full[:, tree.parent[has_parent]]
-    h, node = np.nonzero(full & ~parent_full)
-    return h, node
+    out_h, out_node = [], []
+    for lo in range(0, red.n_groups, COVER_GROUPS_PER_SLICE):
+        part = member[lo:lo + COVER_GROUPS_PER_SLICE]
+        by_pos = np.concatenate([np.zeros((len(part), 1), np.int64),
+                                 np.cumsum(part[:, tree.leaf_order], axis=1)], axis=1)
+        full = (by_pos[:, tree.leaf_end] - by_pos[:, tree.leaf_start]) == size      # groups x nodes
+        parent_full = np.zeros_like(full)
+        parent_full[:, has_parent] = full[:, tree.parent[has_parent]]
+        h, node = np.nonzero(full & ~parent_full)
+        out_h.append(h + lo)
+        out_node.append(node)
+    return np.concatenate(out_h), np.concatenate(out_node)
 
 
 def unfold_tree_flows(tree: ClassTree, draw_group: np.ndarray, draw_node: np.ndarray,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from optimizer.model import reduce as reduce_module
-from optimizer.model.reduce import ClassTree, Reduction, build_class_tree, tree_cover
+from optimizer.model.reduce import ClassTree, Reduction, best_hub_tree, build_class_tree, tree_cover
 
 
 def reduction(member: np.ndarray) -> Reduction:
@@ -108,13 +108,32 @@ def test_nested_groups_are_one_subtree_each():
     assert len(tree_cover(build_class_tree(xyz), red)[0]) > 3 * len(member)
 
 
-def test_generated_fleet_needs_fewer_draws(tmp_path):
-    """On a generated fleet the group splits cut the draws (the LP's largest block)."""
+@pytest.mark.parametrize("n_groups,n_classes,seed", [(30, 150, 0), (30, 150, 1), (300, 600, 0), (300, 600, 3)])
+def test_best_hub_tree_keeps_the_tree_with_fewer_draws(n_groups, n_classes, seed):
+    """On overlapping caps of random points either tree may need fewer draws (the group splits
+    on 30 groups x 150 classes, the median splits on 300 x 600 here): the better is kept."""
+    xyz, member = random_member(np.random.default_rng(seed), n_groups, n_classes)
+    red = reduction(member)
+    tree, h, node = best_hub_tree(xyz, red)
+    counts = [len(tree_cover(build_class_tree(xyz, r), red)[0]) for r in (red, None)]
+    assert len(h) == min(counts)
+    assert all(np.array_equal(a, b) for a, b in zip(tree_cover(tree, red), (h, node)))
+
+
+def test_fast_models_use_the_best_tree(tmp_path):
+    """build_fast and build_fast_timeline draw through best_hub_tree: on a generated fleet,
+    where the group splits need fewer draws than the median splits."""
     from optimizer import load_scenario
     from optimizer.bench.generate import generate_fleet
+    from optimizer.inputs.timeline import load_timeline
     from optimizer.model.data import ModelData
-    from optimizer.model.fast import class_positions, fleet_network
+    from optimizer.model.fast import build_fast, class_positions, fleet_network
+    from optimizer.model.fast_periods import build_fast_timeline
+    from optimizer.model.periods import TimelineData
     d = ModelData.from_scenario(load_scenario(generate_fleet(tmp_path / "f", sites=2000, skus=2, seed=4)))
     red = fleet_network(d)
     xyz = class_positions(d, red)
-    assert len(tree_cover(build_class_tree(xyz, red), red)[0]) < 0.8 * len(tree_cover(build_class_tree(xyz), red)[0])
+    by_place = len(tree_cover(build_class_tree(xyz), red)[0])
+    assert len(build_fast(d).draw_group) == len(best_hub_tree(xyz, red)[1]) < 0.8 * by_place
+    td = TimelineData.from_timeline(load_timeline(generate_fleet(tmp_path / "t", sites=2000, skus=2, seed=4, periods=2)))
+    assert len(build_fast_timeline(td).fast.draw_group) == len(build_fast(d).draw_group)

@@ -25,7 +25,7 @@ from optimizer.model.pools import Pools, make_pools
 from optimizer.model.reduce import (
     ClassTree,
     Reduction,
-    build_class_tree,
+    best_hub_tree,
     flat_tree,
     reduce_network,
     tree_cover,
@@ -59,8 +59,11 @@ def build_fast(d: ModelData, merge_sites: bool = True, hub_tree: bool = True, by
     network = network if network is not None else fleet_network(d)
     pools = make_pools(d, network.site_class, merge=merge_sites, by_cost=by_cost)
     positions = class_positions(d, network)
-    tree = build_class_tree(positions, network) if hub_tree else flat_tree(len(positions))
-    draw_group, draw_node = tree_cover(tree, network)
+    if hub_tree:
+        tree, draw_group, draw_node = best_hub_tree(positions, network)
+    else:
+        tree = flat_tree(len(positions))
+        draw_group, draw_node = tree_cover(tree, network)
     countries = open_countries(d)
     b = LPBuilder()
     add_pool_placement_vars(b, d, pools)
@@ -84,7 +87,8 @@ def fleet_network(d: ModelData) -> Reduction:
 
 
 def class_positions(d: ModelData, red: Reduction) -> np.ndarray:
-    """Mean unit vector of each class's sites (the hub tree groups classes by geography)."""
+    """The sum of the unit vectors of each class's sites: its direction, weighted by its number of
+    sites (the hub tree's fallback splits classes by these positions)."""
     sites = d.scenario.sites
     xyz = unit_vectors(sites["lat"].to_numpy(float), sites["lon"].to_numpy(float))
     serving = red.site_class >= 0

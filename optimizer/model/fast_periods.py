@@ -61,7 +61,7 @@ from optimizer.model.fast import (
 from optimizer.model.lp import LPBuilder
 from optimizer.model.periods import TimelineData, add_stock_rows
 from optimizer.model.pools import FeasibilitySolver, Pools, split_pools, type_cone
-from optimizer.model.reduce import Reduction, build_class_tree, flat_tree, reduce_network, tree_cover
+from optimizer.model.reduce import Reduction, best_hub_tree, flat_tree, reduce_network, tree_cover
 
 
 @dataclass(frozen=True)
@@ -149,8 +149,11 @@ def build_fast_timeline(td: TimelineData, merge_sites: bool = True, hub_tree: bo
     network = network if network is not None else timeline_network(td)
     pools, start, merged = pools if pools is not None else timeline_pools(td, network.site_class, merge_sites)
     positions = class_positions(first, network)
-    tree = build_class_tree(positions, network) if hub_tree else flat_tree(len(positions))
-    draw_group, draw_node = tree_cover(tree, network)
+    if hub_tree:
+        tree, draw_group, draw_node = best_hub_tree(positions, network)
+    else:
+        tree = flat_tree(len(positions))
+        draw_group, draw_node = tree_cover(tree, network)
     b = LPBuilder()
     for t, (p, pl) in enumerate(zip(td.periods, pools)):
         countries = sorted(set(open_countries(p.d)) | set(pl.country))

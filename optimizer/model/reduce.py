@@ -169,11 +169,13 @@ def build_class_tree(xyz: np.ndarray, red: Reduction | None = None) -> ClassTree
     With ``red`` (the market groups' classes), each node's classes are split into those a market
     group may use and those it may not, taking the group that splits them most evenly (at least
     MIN_SPLIT_SHARE on each side): that group's classes then sit in whole subtrees, so it draws
-    from few nodes (:func:`tree_cover`). Nodes that no group splits (every group may use all of
-    them or none) and trees without ``red`` are split at the median of the positions along the
-    axis of widest spread. Any binary tree gives the same LP optimum (see the comment above);
-    the tree only decides how many draws the LP has: on a generated 30,000-site fleet 50,330
-    with group splits against 220,495 with median splits alone."""
+    from few nodes (:func:`tree_cover`). Nodes that no group splits that evenly (including those
+    every group may use all of or none of) and trees without ``red`` are split at the median of
+    the positions along the axis of widest spread. Any binary tree gives the same LP optimum
+    (see the comment above); the tree only decides how many draws the LP has: on a generated
+    30,000-site fleet 50,330 with group splits against 220,495 with median splits alone, but
+    on groups that are overlapping caps of random points the two are close, either way
+    (:func:`best_hub_tree` keeps the better)."""
     G = len(xyz)
     member = None
     if red is not None and len(red.pair_group):
@@ -225,8 +227,9 @@ def flat_tree(n_classes: int) -> ClassTree:
     return ClassTree(np.full(n_classes, -1, dtype=np.int64), n_classes, idx, idx + 1, idx.copy())
 
 
-# Groups per slice of tree_cover: its arrays are this many groups x tree nodes (int64), about
-# 100 MB each at 100,000 sites (50,000 nodes), where all groups at once took several GB.
+# Groups per slice of tree_cover: its arrays are this many groups x tree nodes (the cumulative
+# counts int64, about 100 MB at 100,000 sites and 50,000 nodes), where all groups at once took
+# several GB.
 COVER_GROUPS_PER_SLICE = 256
 
 
@@ -251,6 +254,19 @@ def tree_cover(tree: ClassTree, red: Reduction) -> tuple[np.ndarray, np.ndarray]
         out_h.append(h + lo)
         out_node.append(node)
     return np.concatenate(out_h), np.concatenate(out_node)
+
+
+def best_hub_tree(xyz: np.ndarray, red: Reduction) -> tuple[ClassTree, np.ndarray, np.ndarray]:
+    """The hub tree the fast models use and its draws (:func:`tree_cover`): split by the groups'
+    class sets or by position alone (:func:`build_class_tree` with and without ``red``),
+    whichever needs fewer draws (the first on a tie). Both keep the optimum; the draws are the
+    LP's largest block of columns."""
+    best = None
+    for tree in (build_class_tree(xyz, red), build_class_tree(xyz)):
+        draws = tree_cover(tree, red)
+        if best is None or len(draws[0]) < len(best[1]):
+            best = (tree, *draws)
+    return best
 
 
 def unfold_tree_flows(tree: ClassTree, draw_group: np.ndarray, draw_node: np.ndarray,

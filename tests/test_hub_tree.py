@@ -137,3 +137,18 @@ def test_fast_models_use_the_best_tree(tmp_path):
     assert len(build_fast(d).draw_group) == len(best_hub_tree(xyz, red)[1]) < 0.8 * by_place
     td = TimelineData.from_timeline(load_timeline(generate_fleet(tmp_path / "t", sites=2000, skus=2, seed=4, periods=2)))
     assert len(build_fast_timeline(td).fast.draw_group) == len(build_fast(d).draw_group)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_network_pairs_by_group_then_class(seed):
+    """reduce_network's (group, class) pairs: exactly the classes each group's markets may use,
+    ordered by group, then class (the order the cover and the flow split rely on)."""
+    from optimizer.model.reduce import reduce_network
+    rng = np.random.default_rng(seed)
+    n_sites, n_markets = 80, 23
+    eligible = rng.random((n_sites, n_markets)) < 0.3
+    eligible[rng.integers(0, n_sites, 5)] = eligible[0]               # some sites share a class
+    red = reduce_network(np.packbits(eligible, axis=1), n_markets)
+    expected = sorted({(int(red.market_group[m]), int(red.site_class[s]))
+                       for s, m in zip(*np.nonzero(eligible))})
+    assert list(zip(red.pair_group.tolist(), red.pair_class.tolist())) == expected

@@ -48,10 +48,9 @@ def reduce_network(bits: np.ndarray, n_markets: int) -> Reduction:
     groups, first, market_group = np.unique(
         market_cols.view(np.dtype((np.void, market_cols.shape[1]))).ravel(),
         return_index=True, return_inverse=True)
-    g, h = np.nonzero(class_market[:, first])                                       # G x H
-    order = np.lexsort((g, h))
-    return Reduction(site_class, market_group.ravel().astype(np.int64), h[order], g[order],
-                     len(unique), len(groups))
+    # H x G, row-major: the pairs come out by group, then class (no sort of tens of millions)
+    h, g = np.nonzero(np.ascontiguousarray(class_market[:, first].T))
+    return Reduction(site_class, market_group.ravel().astype(np.int64), h, g, len(unique), len(groups))
 
 
 def northwest_corner(supply: np.ndarray, capacity: np.ndarray, tiny: float = 0.0):

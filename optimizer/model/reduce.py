@@ -157,6 +157,13 @@ def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return np.stack([np.cos(phi) * np.cos(lmb), np.cos(phi) * np.sin(lmb), np.sin(phi)], axis=1)
 
 
+def group_classes(red: Reduction, n_classes: int) -> np.ndarray:
+    """Groups x classes, True where the group may use the class (``red``'s pairs)."""
+    member = np.zeros((red.n_groups, n_classes), dtype=bool)
+    member[red.pair_group, red.pair_class] = True
+    return member
+
+
 # A split by a group's membership must leave at least this share of the node's classes on each
 # side; a node no group splits that evenly is split at the median of the positions instead.
 MIN_SPLIT_SHARE = 0.1
@@ -176,10 +183,7 @@ def build_class_tree(xyz: np.ndarray, red: Reduction | None = None) -> ClassTree
     on groups that are overlapping caps of random points the two are close, either way
     (:func:`best_hub_tree` keeps the better)."""
     G = len(xyz)
-    member = None
-    if red is not None and len(red.pair_group):
-        member = np.zeros((red.n_groups, G), dtype=bool)
-        member[red.pair_group, red.pair_class] = True
+    member = group_classes(red, G) if red is not None and len(red.pair_group) else None
     parent = np.full(max(2 * G - 1, 0), -1, dtype=np.int64)
     starts, ends = np.zeros(len(parent), np.int64), np.zeros(len(parent), np.int64)
     order = np.arange(G)
@@ -237,8 +241,7 @@ def tree_cover(tree: ClassTree, red: Reduction) -> tuple[np.ndarray, np.ndarray]
     ordered by group, then node. Computed for COVER_GROUPS_PER_SLICE groups at a time."""
     if tree.n_leaves == 0 or len(red.pair_group) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    member = np.zeros((red.n_groups, tree.n_leaves), dtype=bool)
-    member[red.pair_group, red.pair_class] = True
+    member = group_classes(red, tree.n_leaves)
     size = (tree.leaf_end - tree.leaf_start)[None, :]
     has_parent = tree.parent >= 0
     out_h, out_node = [], []

@@ -59,11 +59,7 @@ def build_fast(d: ModelData, merge_sites: bool = True, hub_tree: bool = True, by
     network = network if network is not None else fleet_network(d)
     pools = make_pools(d, network.site_class, merge=merge_sites, by_cost=by_cost)
     positions = class_positions(d, network)
-    if hub_tree:
-        tree, draw_group, draw_node = best_hub_tree(positions, network)
-    else:
-        tree = flat_tree(len(positions))
-        draw_group, draw_node = tree_cover(tree, network)
+    tree, draw_group, draw_node = class_tree(positions, network, hub_tree)
     countries = open_countries(d)
     b = LPBuilder()
     add_pool_placement_vars(b, d, pools)
@@ -84,6 +80,17 @@ def build_fast(d: ModelData, merge_sites: bool = True, hub_tree: bool = True, by
 def fleet_network(d: ModelData) -> Reduction:
     """Site classes and market groups of the fleet (optimizer.model.reduce)."""
     return reduce_network(d.eligibility, len(d.scenario.markets))
+
+
+def class_tree(positions: np.ndarray, network: Reduction, hub_tree: bool = True
+               ) -> tuple[ClassTree, np.ndarray, np.ndarray]:
+    """The tree the groups draw through and its draws: the hub tree with fewer draws
+    (:func:`optimizer.model.reduce.best_hub_tree`), or without ``hub_tree`` every class its own
+    root (groups draw straight from classes)."""
+    if hub_tree:
+        return best_hub_tree(positions, network)
+    tree = flat_tree(len(positions))
+    return (tree, *tree_cover(tree, network))
 
 
 def class_positions(d: ModelData, red: Reduction) -> np.ndarray:

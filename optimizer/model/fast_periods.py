@@ -55,13 +55,14 @@ from optimizer.model.fast import (
     add_pool_power_rows,
     add_pool_rack_rows,
     class_positions,
+    class_tree,
     open_countries,
     pool_layout,
 )
 from optimizer.model.lp import LPBuilder
 from optimizer.model.periods import TimelineData, add_stock_rows
 from optimizer.model.pools import FeasibilitySolver, Pools, split_pools, type_cone
-from optimizer.model.reduce import Reduction, best_hub_tree, flat_tree, reduce_network, tree_cover
+from optimizer.model.reduce import Reduction, reduce_network
 
 
 @dataclass(frozen=True)
@@ -149,11 +150,7 @@ def build_fast_timeline(td: TimelineData, merge_sites: bool = True, hub_tree: bo
     network = network if network is not None else timeline_network(td)
     pools, start, merged = pools if pools is not None else timeline_pools(td, network.site_class, merge_sites)
     positions = class_positions(first, network)
-    if hub_tree:
-        tree, draw_group, draw_node = best_hub_tree(positions, network)
-    else:
-        tree = flat_tree(len(positions))
-        draw_group, draw_node = tree_cover(tree, network)
+    tree, draw_group, draw_node = class_tree(positions, network, hub_tree)
     b = LPBuilder()
     for t, (p, pl) in enumerate(zip(td.periods, pools)):
         countries = sorted(set(open_countries(p.d)) | set(pl.country))

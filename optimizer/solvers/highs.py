@@ -85,6 +85,24 @@ def run(h: highspy.Highs) -> None:
         h.run()
 
 
+def crossover_from(h: highspy.Highs, col_value: np.ndarray) -> None:
+    """Let HiGHS find a basis from the primal point ``col_value`` of its model (its crossover; a
+    warning or failure leaves HiGHS to start as it would). HiGHS 1.16's crossover crashes the
+    process (segmentation fault) when HiGHS's global task scheduler has not been started: before
+    the first run() of the process, or after :func:`_use_threads` reset it. So an empty model is
+    run first, on the thread count ``h`` will use, which starts the scheduler (a no-op when it runs)."""
+    probe = _new_highs()
+    probe.setOptionValue("output_flag", False)
+    threads = h.getOptionValue("threads")          # (status, value) in highspy 1.16
+    probe.setOptionValue("threads", threads[1] if isinstance(threads, tuple) else threads)
+    probe.run()
+    point = highspy.HighsSolution()
+    point.col_value = list(np.asarray(col_value, np.float64))
+    point.value_valid = True
+    with deferred_interrupt():
+        h.crossover(point)
+
+
 def set_time_left(h: highspy.Highs, seconds: float) -> None:
     """Let ``h`` run ``seconds`` more. HiGHS compares its time_limit with its run time summed
     over every run() of the instance (HiGHS issue #1477), so a solve that runs several times on
@@ -447,11 +465,7 @@ def column_generation(master: LinearProgram, price, gap_rel: float, time_limit: 
     h = make_highs({**(options or {}), "simplex_strategy": 4})
     pass_lp(h, cols_held.first_master(), maximize=False)
     if start is not None:
-        point = highspy.HighsSolution()
-        point.col_value = list(np.asarray(start, np.float64)[cols_held.ids])
-        point.value_valid = True
-        with deferred_interrupt():
-            h.crossover(point)      # a warning or failure leaves HiGHS to start as it would
+        crossover_from(h, np.asarray(start, np.float64)[cols_held.ids])
     x, cost, gap = None, float("nan"), float("inf")
     for rounds in range(1, max_rounds + 1):
         if time_limit is not None:

@@ -12,7 +12,10 @@ import pytest
 from optimizer import check_plan, load_scenario, solve
 from optimizer.bench.generate import generate_fleet
 from optimizer.errors import InputError
-from optimizer.model.costsplit import cheapest_vertices
+from optimizer.model import costsplit
+from optimizer.model.costsplit import CostStage, cheapest_vertices, entering_blocks, site_blocks
+from optimizer.model.data import ModelData
+from optimizer.model.fast import build_fast
 from optimizer.solvers import highs
 from optimizer.solvers.result import Status
 
@@ -149,6 +152,57 @@ def test_partial_pricing_reaches_the_plain_optimum(site_fleet, monkeypatch, ente
     assert fast.summary["status"] == "optimal"
     assert fast.summary["objective"] == pytest.approx(plain.summary["objective"], rel=1e-9)
     assert fast.summary["cost"]["total_usd"] == pytest.approx(plain.summary["cost"]["total_usd"], rel=1e-9)
+    assert check_plan(s, fast.placement, fast.service).ok
+
+
+def test_entering_blocks_are_the_most_negative_share():
+    rc = np.array([0.0, -5.0, 2.0, -1.0, -3.0, -1e-12, -4.0])
+    assert entering_blocks(rc, 0.4).tolist() == [1, 6]           # ceil(0.4 * 5) = 2, ascending
+    assert entering_blocks(rc, 1.0).tolist() == [1, 3, 4, 5, 6]
+    assert entering_blocks(rc, 1e-9).tolist() == [1]              # at least one
+    assert entering_blocks(np.array([0.0, 1.0]), 0.5).size == 0
+
+
+def test_a_smaller_share_prices_the_same_gap_from_the_most_negative_columns(tmp_path):
+    """One set of master duals (random, on a fleet with dozens of blocks) priced with every column
+    and with a tenth: the bound gap sums every block either way (so the stopping test does not
+    change), and the tenth are the columns with the most negative reduced costs."""
+    d = ModelData.from_scenario(load_scenario(generate_fleet(tmp_path / "f", sites=2000, skus=4, seed=3, tariffs="site")))
+    fm = build_fast(d, by_cost=False)
+    blocks = site_blocks(d, fm, fm.lp)
+    n_rows = len(blocks.keep_rows) + blocks.n_blocks + 1
+    duals = np.zeros(n_rows)
+    duals[:len(blocks.keep_rows)] = np.random.default_rng(0).uniform(-1, 1, len(blocks.keep_rows)) * 10 * blocks.unit_cost.max()
+
+    def priced(share):
+        stage = CostStage(blocks, d.power, d.racks, np.zeros((len(blocks.sites), d.n_chips)))
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(costsplit, "NEW_COLUMN_SHARE", share)
+            cols, cost, gap = stage.price(duals)
+        return cost - cols.T @ duals, gap                # the columns' reduced costs in the master
+
+    every, gap_every = priced(1.0)
+    tenth, gap_tenth = priced(0.1)
+    assert len(every) >= 10 and (every < 0).all()
+    assert gap_tenth == gap_every == pytest.approx(-every.sum(), rel=1e-9)
+    assert len(tenth) == int(np.ceil(0.1 * len(every)))
+    assert np.sort(tenth) == pytest.approx(np.sort(every)[:len(tenth)], rel=1e-12)
+
+
+@pytest.mark.parametrize("share", [1.0, 1e-9])
+def test_new_column_share_leaves_the_optimum(site_fleet, monkeypatch, share):
+    """Every block's column each round (share 1, as before partial pricing) and one column a
+    round (the fewest) end at the plain optimum, as the default share does (test above); the
+    fewest columns take at least as many rounds."""
+    s = site_fleet
+    default = solve(s, "fast")
+    monkeypatch.setattr(costsplit, "NEW_COLUMN_SHARE", share)
+    fast, plain = solve(s, "fast"), solve(s, "plain")
+    assert fast.summary["status"] == "optimal"
+    assert fast.summary["objective"] == pytest.approx(plain.summary["objective"], rel=1e-9)
+    assert fast.summary["cost"]["total_usd"] == pytest.approx(plain.summary["cost"]["total_usd"], rel=1e-9)
+    rounds, default_rounds = fast.summary["model"]["cost_stage_rounds"], default.summary["model"]["cost_stage_rounds"]
+    assert rounds <= default_rounds if share == 1.0 else rounds >= default_rounds
     assert check_plan(s, fast.placement, fast.service).ok
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
+import highspy
 import numpy as np
 import pytest
 
@@ -204,6 +205,46 @@ def test_new_column_share_leaves_the_optimum(site_fleet, monkeypatch, share):
     rounds, default_rounds = fast.summary["model"]["cost_stage_rounds"], default.summary["model"]["cost_stage_rounds"]
     assert rounds <= default_rounds if share == 1.0 else rounds >= default_rounds
     assert check_plan(s, fast.placement, fast.service).ok
+
+
+class UnknownOnce:
+    """A HiGHS instance whose ``fail_at``-th run reports status 'unknown' (as HiGHS did on a
+    3,000-site x 12-quarter master) until its solver state is cleared; everything else is HiGHS's."""
+
+    def __init__(self, h, fail_at: int, log: list):
+        self._h, self._fail_at, self._log, self._runs, self._failing = h, fail_at, log, 0, False
+
+    def __getattr__(self, name):
+        return getattr(self._h, name)
+
+    def run(self):
+        self._runs += 1
+        self._failing = self._runs == self._fail_at
+        self._log.append("run")
+        return self._h.run()
+
+    def clearSolver(self):
+        self._log.append("clear")
+        self._failing = False
+        return self._h.clearSolver()
+
+    def getModelStatus(self):
+        return highspy.HighsModelStatus.kUnknown if self._failing else self._h.getModelStatus()
+
+
+def test_a_master_round_that_ends_unknown_is_solved_again_from_scratch(tmp_path, monkeypatch):
+    s = load_scenario(generate_fleet(tmp_path / "f", sites=400, skus=4, seed=5, tariffs="site"))
+    clean = solve(s, "fast")
+    assert clean.summary["model"]["cost_stage_rounds"] >= 3
+    log: list = []
+    real = highs.make_highs
+    monkeypatch.setattr(highs, "make_highs", lambda options=None: UnknownOnce(real(options), 3, log)
+                        if (options or {}).get("simplex_strategy") == 4 else real(options))
+    plan = solve(s, "fast")
+    assert log.count("clear") == 1 and log[log.index("clear") - 1] == "run"     # the third run, retried
+    assert plan.summary["status"] == "optimal"
+    assert plan.summary["cost"]["total_usd"] == pytest.approx(clean.summary["cost"]["total_usd"], rel=1e-12)
+    assert check_plan(s, plan.placement, plan.service).ok
 
 
 def test_a_cost_stage_stopped_early_keeps_an_optimal_value_and_says_so(tmp_path, monkeypatch):

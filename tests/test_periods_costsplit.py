@@ -120,6 +120,21 @@ def test_metro_fleet_keeps_one_lp(tmp_path):
     assert "cost_blocks" not in plan.summary["model"]
 
 
+def test_large_metro_timelines_take_the_blocks(tmp_path, monkeypatch):
+    """Metro tariffs from BLOCKS_MIN_PLACEMENTS placement columns: the cost stage by site blocks,
+    the same optimum as one LP and the plain path; below it, one LP."""
+    tl = load_timeline(generate_fleet(tmp_path / "fleet", sites=150, skus=4, seed=5, periods=3))
+    one_lp = solve_timeline(tl, path="fast")
+    monkeypatch.setattr(periods, "BLOCKS_MIN_PLACEMENTS", 1)
+    blocks = solve_timeline(tl, path="fast")
+    assert "cost_blocks" not in one_lp.summary["model"] and blocks.summary["model"]["cost_blocks"] > 0
+    assert blocks.summary["status"] == "optimal"
+    assert_same_optimum(one_lp, blocks)
+    assert_same_optimum(solve_timeline(tl, path="plain"), blocks)
+    report = check_timeline_plan(tl, blocks.placement, blocks.service)
+    assert report.ok, report.failures()
+
+
 def three_chip_timeline(tmp_path, seed: int):
     """A random timeline with three chips, a random energy price per site, an installed base at
     some sites, sites energised in different periods and one whose room changes again (a review's

@@ -12,7 +12,7 @@ from optimizer.bench.generate import generate_fleet
 from optimizer.model.data import ModelData
 from optimizer.model.lp import LinearProgram
 from optimizer.model.plain import build_plain
-from optimizer.solvers.highs import make_highs, pass_lp, run, set_time_left
+from optimizer.solvers.highs import WarmSession, make_highs, pass_lp, run, set_time_left
 
 TINY = LinearProgram(A=sp.csr_matrix(np.array([[1.0, 1.0]])), c=np.array([1.0, 2.0]), cost=np.zeros(2),
                      col_lo=np.zeros(2), col_hi=np.full(2, 5.0), row_lo=np.array([-np.inf]),
@@ -47,3 +47,17 @@ def test_highs_own_limit_is_on_the_summed_clock(tmp_path):
     h.setOptionValue("time_limit", spent / 2)
     run(h)
     assert h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit
+
+
+def test_each_warm_sweep_variant_gets_the_whole_limit(tmp_path):
+    """A sweep session's variants share one instance: each solve's limit counts from its own start
+    on HiGHS's summed clock, so a variant after a long one is not cut short."""
+    lp = build_plain(ModelData.from_scenario(load_scenario(generate_fleet(tmp_path / "f", sites=400, skus=4, seed=2))))
+    limit = 60.0
+    session = WarmSession(lp, {"solver": "simplex", "time_limit": limit})
+    session.solve(lp)
+    spent = session.h.getRunTime()
+    assert spent > 0.05
+    result = session.solve(lp)
+    assert result.status.name == "OPTIMAL"
+    assert spent + limit <= session.h.getOptions().time_limit <= spent + limit + 5.0

@@ -541,7 +541,8 @@ class WarmSession:
         # first solve: the method chosen for the size; later ones: dual simplex from the basis
         options = self.options if self.fresh else {**self.options, **WARM_OPTIONS}
         for key, value in options.items():
-            h.setOptionValue(key, value)
+            if key != "time_limit":
+                h.setOptionValue(key, value)
         if "time_limit" in options:          # each variant gets the whole limit, on HiGHS's clock
             set_time_left(h, options["time_limit"])
         self.fresh = False

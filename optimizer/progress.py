@@ -9,6 +9,13 @@ Ctrl-C: inside :func:`deferred_interrupt` (around a solver's run, which holds th
 C++), SIGINT only sets a flag; the solver polls :func:`interrupt_requested` from its iteration
 callbacks and stops, and the context raises KeyboardInterrupt once the solver has returned, so
 the interrupt never unwinds through the solver's own frames.
+
+Python runs a signal handler only when the main thread executes bytecode, so a solver that
+blocks the main thread in C++ without calling back into Python (OR-Tools' GLOP) would never see
+the flag. The block therefore also points Python's signal wakeup fd at a pipe (the C-level
+handler writes the signal number there at once) and :func:`interrupt_requested` reads it, so a
+watcher thread (:func:`interrupting`) sees Ctrl-C while the main thread is still inside the
+solver.
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ _listeners: list[tuple[Listener, float]] = []
 _logs: list[TextIO] = []
 _prefixes: list[str] = []
 _interrupted = threading.Event()
+_wakeup: list[int] = []       # read end of the signal wakeup pipe while a deferred_interrupt block runs
 
 
 def phase(name: str) -> None:
@@ -79,7 +87,14 @@ def write_log(text: str) -> None:
 
 
 def interrupt_requested() -> bool:
-    """True once Ctrl-C arrived inside :func:`deferred_interrupt` (solver callbacks poll this)."""
+    """True once Ctrl-C arrived inside :func:`deferred_interrupt` (solver callbacks and watcher
+    threads poll this): the handler's flag, or SIGINT's number in the wakeup pipe."""
+    if not _interrupted.is_set() and _wakeup:
+        try:
+            if signal.SIGINT in os.read(_wakeup[-1], 512):
+                _interrupted.set()
+        except (BlockingIOError, OSError):
+            pass
     return _interrupted.is_set()
 
 
@@ -93,11 +108,21 @@ def deferred_interrupt() -> Iterator[None]:
         yield
         return
     _interrupted.clear()
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    os.set_blocking(write, False)
     signal.signal(signal.SIGINT, lambda signum, frame: _interrupted.set())
+    earlier_fd = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    _wakeup.append(read)
     try:
         yield
     finally:
+        signal.set_wakeup_fd(earlier_fd)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        interrupt_requested()                # a SIGINT still in the pipe counts
+        _wakeup.remove(read)
+        os.close(read)
+        os.close(write)
     if _interrupted.is_set():
         _interrupted.clear()
         raise KeyboardInterrupt

@@ -20,6 +20,7 @@ from test_cli_process import FLEETOPT, ROOT, fleetopt, interrupt, lines
 from optimizer.bench.generate import generate_fleet
 from optimizer.outdir import folder_kind
 from optimizer.progress import deferred_interrupt, interrupt_requested
+from optimizer.solvers.ortools_process import GRACE_SECONDS
 
 SAMPLE = ROOT / "datasets" / "sample"
 PHASES = ["load", "validate", "build", "value stage", "cost stage", "write"]
@@ -161,11 +162,13 @@ def test_ctrl_c_stops_a_running_lp_within_seconds(tmp_path):
 def test_ctrl_c_stops_an_ortools_child_within_seconds(tmp_path):
     """Ctrl-C while GLOP iterates in the OR-Tools child process (a plain 2,000-site LP that takes
     well over ten seconds): the signal is forwarded, GLOP stops, the child ends and so does the
-    command, with nothing written."""
+    command, with nothing written. The bound is below GRACE_SECONDS, so a child that ignores the
+    signal and is killed after the grace period fails: that was the case while GLOP held the
+    child's main thread and only a Python-level handler watched for SIGINT (5.1 s, killed)."""
     fleet = generate_fleet(tmp_path / "fleet", sites=2000, seed=2)
     r, took = interrupt(["solve", fleet, "--out", tmp_path / "plan", "--log", tmp_path / "solve.log",
                          "--path", "ortools-glop"], _log_shows(tmp_path, "Starting basis"), timeout=300)
-    _interrupted_cleanly(tmp_path, r, took, 5.0)
+    _interrupted_cleanly(tmp_path, r, took, min(3.0, GRACE_SECONDS - 1.0))
 
 
 @pytest.mark.slow

@@ -9,13 +9,6 @@ Ctrl-C: inside :func:`deferred_interrupt` (around a solver's run, which holds th
 C++), SIGINT only sets a flag; the solver polls :func:`interrupt_requested` from its iteration
 callbacks and stops, and the context raises KeyboardInterrupt once the solver has returned, so
 the interrupt never unwinds through the solver's own frames.
-
-Python runs a signal handler only when the main thread executes bytecode, so a solver that
-blocks the main thread in C++ without calling back into Python (OR-Tools' GLOP) would never see
-the flag. The block therefore also points Python's signal wakeup fd at a pipe (the C-level
-handler writes the signal number there at once) and :func:`interrupt_requested` reads it, so a
-watcher thread (:func:`interrupting`) sees Ctrl-C while the main thread is still inside the
-solver.
 """
 from __future__ import annotations
 
@@ -32,7 +25,6 @@ _listeners: list[tuple[Listener, float]] = []
 _logs: list[TextIO] = []
 _prefixes: list[str] = []
 _interrupted = threading.Event()
-_wakeup: list[int] = []       # read end of the signal wakeup pipe while a deferred_interrupt block runs
 
 
 def phase(name: str) -> None:
@@ -87,14 +79,7 @@ def write_log(text: str) -> None:
 
 
 def interrupt_requested() -> bool:
-    """True once Ctrl-C arrived inside :func:`deferred_interrupt` (solver callbacks and watcher
-    threads poll this): the handler's flag, or SIGINT's number in the wakeup pipe."""
-    if not _interrupted.is_set() and _wakeup:
-        try:
-            if signal.SIGINT in os.read(_wakeup[-1], 512):
-                _interrupted.set()
-        except (BlockingIOError, OSError):
-            pass
+    """True once Ctrl-C arrived inside :func:`deferred_interrupt` (solver callbacks poll this)."""
     return _interrupted.is_set()
 
 
@@ -108,21 +93,11 @@ def deferred_interrupt() -> Iterator[None]:
         yield
         return
     _interrupted.clear()
-    read, write = os.pipe()
-    os.set_blocking(read, False)
-    os.set_blocking(write, False)
     signal.signal(signal.SIGINT, lambda signum, frame: _interrupted.set())
-    earlier_fd = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
-    _wakeup.append(read)
     try:
         yield
     finally:
-        signal.set_wakeup_fd(earlier_fd)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        interrupt_requested()                # a SIGINT still in the pipe counts
-        _wakeup.remove(read)
-        os.close(read)
-        os.close(write)
     if _interrupted.is_set():
         _interrupted.clear()
         raise KeyboardInterrupt
@@ -221,19 +196,61 @@ def console_to_log() -> Iterator[None]:
 def interrupting(stop: Callable[[], None], every: float = 0.05) -> Iterator[None]:
     """For a solver that releases the GIL and can be stopped from another thread (OR-Tools'
     ``interrupt_solve``): call ``stop()`` as soon as Ctrl-C arrives inside the block (use it
-    inside :func:`deferred_interrupt`)."""
+    inside :func:`deferred_interrupt`).
+
+    Python runs a signal handler only when the main thread executes bytecode, and such a solver
+    holds the main thread in C++ without calling back (GLOP: the child was killed after its
+    grace period, 5 s, instead). So the watcher also reads SIGINT from Python's signal wakeup
+    pipe (:func:`_signal_pipe`), where the C-level handler writes it at once."""
     done = threading.Event()
+    with _signal_pipe() as sigint_arrived:
+        def watch() -> None:
+            while not done.wait(every):
+                if sigint_arrived() or interrupt_requested():
+                    stop()
+                    return
 
-    def watch() -> None:
-        while not done.wait(every):
-            if interrupt_requested():
-                stop()
-                return
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watcher.join()
 
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
+
+@contextlib.contextmanager
+def _signal_pipe() -> Iterator[Callable[[], bool]]:
+    """Inside the block (main thread only; elsewhere the check is always False) Python's signal
+    wakeup fd is a non-blocking pipe; yields a check, for one other thread, that SIGINT's number
+    came through it. Bytes of other signals go on to the wakeup fd installed before (an asyncio
+    loop's, say), which is restored at the end (with its full-buffer warning on)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    read, write = os.pipe()
     try:
-        yield
+        os.set_blocking(read, False)
+        os.set_blocking(write, False)
+        earlier = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        try:
+            yield lambda: _sigint_in(read, earlier)
+        finally:
+            signal.set_wakeup_fd(earlier)
     finally:
-        done.set()
-        watcher.join()
+        os.close(read)
+        os.close(write)
+
+
+def _sigint_in(read: int, earlier: int) -> bool:
+    """Whether SIGINT's number is among the bytes waiting in the pipe ``read``; the others are
+    passed on to ``earlier`` (best effort; -1: none)."""
+    try:
+        data = os.read(read, 512)
+    except BlockingIOError:
+        return False
+    others = bytes(b for b in data if b != signal.SIGINT)
+    if others and earlier != -1:
+        with contextlib.suppress(OSError):
+            os.write(earlier, others)
+    return signal.SIGINT in data

@@ -19,7 +19,7 @@ from test_cli_process import FLEETOPT, ROOT, fleetopt, interrupt, lines
 
 from optimizer.bench.generate import generate_fleet
 from optimizer.outdir import folder_kind
-from optimizer.progress import deferred_interrupt, interrupt_requested
+from optimizer.progress import deferred_interrupt, interrupt_requested, interrupting
 from optimizer.solvers.ortools_process import GRACE_SECONDS
 
 SAMPLE = ROOT / "datasets" / "sample"
@@ -132,6 +132,28 @@ def _deferred_then_raised():
                 time.sleep(0.01)
             assert interrupt_requested()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler and not interrupt_requested()
+
+
+def test_watcher_sees_ctrl_c_while_the_main_thread_runs_no_python():
+    """A solver holding the main thread in C code (here: the main thread blocks SIGINT and sleeps,
+    so the signal lands on another thread and Python's handler waits for the main thread): the
+    watcher of :func:`interrupting` still stops the solver at once, through the wakeup pipe, and
+    the block still ends in KeyboardInterrupt. Without the pipe stop() comes after the sleep."""
+    earlier = signal.signal(signal.SIGINT, signal.default_int_handler)
+    stopped: list[float] = []
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with deferred_interrupt(), interrupting(lambda: stopped.append(time.perf_counter())):
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                try:
+                    sent = time.perf_counter()
+                    os.kill(os.getpid(), signal.SIGINT)
+                    time.sleep(1.5)
+                finally:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    finally:
+        signal.signal(signal.SIGINT, earlier)
+    assert stopped and stopped[0] - sent < 0.75, stopped
 
 
 def _log_shows(folder: Path, text: str):

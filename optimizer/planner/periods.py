@@ -300,9 +300,11 @@ def fast_timeline_counts(td: TimelineData, fm: FastTimelineModel, lp: LinearProg
 # simplex through the stock chains (IPM_COST_STAGE_MAX_COLUMNS). Measured back to back on the
 # harness's 3,000-site metro fleet over 12 quarters (96,048 placement columns): solve 118.6 s by
 # blocks (value stage 47.9 s, cost stage 70.6 s) against 188.5 s on one LP (53.7 s, 134.8 s), the
-# same optimum; at 1,000 sites (30,816) 21.7 s against 21.2 s, so the one LP, with its
-# interior-point cost stage, stays below.
-BLOCKS_MIN_PLACEMENTS = 50_000
+# same optimum. Since sites of a pool that cost the same share a block
+# (optimizer.model.costsplit_periods), the blocks also win at 1,000 sites (30,816 placement
+# columns; alternated, end to end: 28.6 and 27.4 s against 31.1 and 33.3 s on one LP); at 300
+# sites (7,632) it is a draw (7.5 and 7.0 s against 6.8 and 8.3 s), so the one LP stays below.
+BLOCKS_MIN_PLACEMENTS = 20_000
 
 
 def timeline_cost_stage_by_blocks(td: TimelineData, by_cost: TimelinePools, blind: TimelinePools) -> bool:

@@ -26,6 +26,7 @@ from optimizer.analysis.compliance import compare_timeline_to_baseline
 from optimizer.analysis.diagnose import diagnose_rows
 from optimizer.errors import InfeasibleError, InputError, SolverError
 from optimizer.inputs.timeline import Timeline, load_timeline
+from optimizer.model.additions import StockAdditions, stock_additions
 from optimizer.model.costsplit_periods import TimelineCostStage, timeline_site_blocks
 from optimizer.model.data import MTPP, UNIT, Objective
 from optimizer.model.elastic import policy_rows, with_elastic_rows
@@ -333,12 +334,15 @@ def _fast_by_blocks(td: TimelineData, network: Reduction, blind: TimelinePools, 
     (:mod:`optimizer.model.costsplit_periods`), started from the value stage's plan split to sites."""
     fm = build_fast_timeline(td, network=network, pools=blind)
     lp = fm.fast.lp
+    form = stock_additions(fm, [p.tag for p in td.periods])
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     options = SolveOptions(time_limit=time_limit, native=MappingProxyType({**timeline_highs_options(td, lp), **native}))
-    result = HIGHS.solve(lp, options)
+    result = HIGHS.solve(lp, options) if form is None else _on_original(form, HIGHS.solve(form.lp, options))
     timings["value_stage"] = time.perf_counter() - t1
     counts = fast_timeline_counts(td, fm, lp)
+    if form is not None:
+        counts.update(value_stage_variables=form.lp.num_col, value_stage_rows=form.lp.num_row)
     if not result.status.has_solution:
         timings["solve"] = timings["value_stage"]
         return TimelineSolution(result, lp, None, counts)
@@ -352,6 +356,15 @@ def _fast_by_blocks(td: TimelineData, network: Reduction, blind: TimelinePools, 
         counts.update(more)
     timings["solve"] = time.perf_counter() - t1
     return TimelineSolution(result, lp, _fast_periods(td, fm, result, x_site), counts)
+
+
+def _on_original(form: StockAdditions, result: SolveResult) -> SolveResult:
+    """``result`` of the additions form (:mod:`optimizer.model.additions`) as a result of the
+    original LP: its plan and its kept rows' duals at the original's positions (NaN for the rows
+    the form drops; prices read policy and inventory rows, which it keeps); no reduced costs."""
+    return replace(result, x=None if result.x is None else form.original_x(result.x),
+                   row_duals=None if result.row_duals is None else form.original_row_duals(result.row_duals),
+                   col_duals=None)
 
 
 # The master keeps the stock rows of the sites it does not decompose. At HiGHS's default primal

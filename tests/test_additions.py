@@ -40,6 +40,9 @@ def assert_same_value_stage(tl):
     assert (activity >= lp.row_lo - scale).all() and (activity <= lp.row_hi + scale).all()
     assert (x >= lp.col_lo - 1e-9).all() and (x <= lp.col_hi + 1e-9).all()
     assert float(lp.c @ x) == pytest.approx(original.objective, rel=1e-9, abs=1e-9)
+    # the stock's cost carries over (suffix sums), so the form's cost stage would price the same
+    assert float(form.lp.cost @ additions.x) == pytest.approx(float(lp.cost @ x), rel=1e-9)
+    assert float(lp.cost @ x) > 0
     duals = form.original_row_duals(additions.row_duals)
     assert np.isnan(duals[lp.row_blocks["stock" + td.periods[1].tag].slice]).all()
     assert not np.isnan(duals[lp.row_blocks["inventory" + td.periods[0].tag].slice]).any()

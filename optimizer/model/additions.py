@@ -20,8 +20,9 @@ quarters (one process each, IPX with crossover): 15.8 s against 69 s, the same o
 1e-11 relative, and crossover ended optimal where on the original LP it ended imprecise.
 
 :func:`stock_additions` returns None (solve the original LP) when a precondition fails: an x
-column with other bounds than [0, 0] or [0, inf), a cost on x, a row touching x outside these
-rows, or a family or room row whose coefficients change between periods.
+column with other bounds than [0, 0] or [0, inf), a row touching x outside these rows, or a
+family or room row whose coefficients change between periods. A cost on the stock becomes one on
+the additions by suffix sums: Σ_t k_t·x_t = Σ_τ (Σ_{t>=τ} k_t)·y_τ.
 """
 from __future__ import annotations
 
@@ -86,7 +87,7 @@ def stock_additions(fm: FastTimelineModel, tags: list[str]) -> StockAdditions | 
                                  + lp.var_blocks["x" + g].size) for g in tags])
     nx = x_cols.shape[1]
     lo, hi = lp.col_lo[x_cols], lp.col_hi[x_cols]
-    if (lo != 0).any() or not np.all((hi == 0) | np.isinf(hi)) or lp.c[x_cols].any():
+    if (lo != 0).any() or not np.all((hi == 0) | np.isinf(hi)):
         return None
     closed = np.flip(np.logical_or.accumulate(np.flip(hi == 0, 0), axis=0), 0)   # x_t = 0 for a t' >= τ
     family = [[lp.row_blocks[f + g] for g in tags] for f in FAMILIES]
@@ -121,14 +122,20 @@ def stock_additions(fm: FastTimelineModel, tags: list[str]) -> StockAdditions | 
     chains = _chain_rows(family, coef[:len(family)], T, nx, n_o, n_y, n_s)
     new = LinearProgram(
         A=sp.vstack([top, chains]).tocsr(),
-        c=np.concatenate([lp.c[other], np.zeros(n_y + n_s)]),
-        cost=np.concatenate([lp.cost[other], np.zeros(n_y + n_s)]),
+        c=np.concatenate([lp.c[other], _suffix_sums(lp.c[x_cols]), np.zeros(n_s)]),
+        cost=np.concatenate([lp.cost[other], _suffix_sums(lp.cost[x_cols]), np.zeros(n_s)]),
         col_lo=np.concatenate([lp.col_lo[other], np.zeros(n_y), np.full(n_s, -np.inf)]),
         col_hi=np.concatenate([lp.col_hi[other], np.where(closed, 0.0, np.inf).ravel(), np.full(n_s, np.inf)]),
         row_lo=np.concatenate([lp.row_lo[kept], np.zeros(chains.shape[0])]),
         row_hi=np.concatenate([lp.row_hi[kept], np.zeros(chains.shape[0])]),
         var_blocks={}, row_blocks={}, cost_scale=lp.cost_scale, cost_offset=lp.cost_offset)
     return StockAdditions(new, T, x_cols, other, kept, lp.num_col, lp.num_row)
+
+
+def _suffix_sums(k: np.ndarray) -> np.ndarray:
+    """Per-unit coefficients of the additions from those of the stock (T x nx):
+    Σ_t k_t·x_t = Σ_τ (Σ_{t>=τ} k_t)·y_τ; period-major, flat."""
+    return np.flip(np.cumsum(np.flip(k, 0), axis=0), 0).ravel()
 
 
 def _needed_rooms(room: np.ndarray, closed: np.ndarray) -> np.ndarray:

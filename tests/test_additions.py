@@ -25,7 +25,7 @@ def value_stage_model(tl):
 
 def assert_same_value_stage(tl):
     td, fm = value_stage_model(tl)
-    form = stock_additions(fm, [p.tag for p in td.periods])
+    form = stock_additions(fm.fast.lp, [p.tag for p in td.periods])
     assert form is not None
     lp = fm.fast.lp
     original = HighsBackend().solve(lp, SolveOptions())
@@ -60,7 +60,7 @@ def test_additions_form_has_the_fast_optimum_on_random_timelines(tmp_path, seed)
     tl = random_timeline(tmp_path, seed)
     if seed in FALLS_BACK:
         td, fm = value_stage_model(tl)
-        assert stock_additions(fm, [p.tag for p in td.periods]) is None
+        assert stock_additions(fm.fast.lp, [p.tag for p in td.periods]) is None
         return
     assert_same_value_stage(tl)
 
@@ -69,7 +69,7 @@ def test_additions_form_on_a_generated_fleet(tmp_path):
     """Every pool steady: only the last period's room rows stay."""
     tl = load_timeline(generate_fleet(tmp_path / "fleet", sites=150, skus=4, seed=5, periods=4))
     td, fm = value_stage_model(tl)
-    form = stock_additions(fm, [p.tag for p in td.periods])
+    form = stock_additions(fm.fast.lp, [p.tag for p in td.periods])
     T, n_pools = len(td.periods), fm.pools[-1].n
     assert fm.merged.all()
     assert len(form.kept) == fm.fast.lp.num_row - (T - 1) * n_pools * (td.first.n_chips + 2)

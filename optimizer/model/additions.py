@@ -31,7 +31,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from optimizer.model.fast_periods import FastTimelineModel
 from optimizer.model.lp import LinearProgram
 
 FAMILIES = ("inventory", "class_serving", "country_total")   # rows that carry a chain column
@@ -76,10 +75,10 @@ def _rows(lp: LinearProgram, name: str) -> np.ndarray:
     return np.arange(b.start, b.start + b.size)
 
 
-def stock_additions(fm: FastTimelineModel, tags: list[str]) -> StockAdditions | None:
-    """The additions form of ``fm.fast.lp`` (periods ``tags``, in order), or None where it does
-    not apply (module docstring)."""
-    lp = fm.fast.lp
+def stock_additions(lp: LinearProgram, tags: list[str]) -> StockAdditions | None:
+    """The additions form of ``lp``, a fast multi-period LP (:mod:`optimizer.model.fast_periods`,
+    possibly with priced violation columns) over the periods ``tags``, in order; or None where it
+    does not apply (module docstring)."""
     T = len(tags)
     if T < 2:
         return None

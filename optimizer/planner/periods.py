@@ -263,27 +263,34 @@ def _plain(td: TimelineData, path: SolverPath, time_limit: float | None, prices:
 
 def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, native: Mapping, timings: dict,
           t0: float) -> TimelineSolution:
-    """The fast multi-period LP (optimizer.model.fast_periods) on HiGHS, both stages, expanded
-    back to sites and pairs period by period; or, without soft limits, on fleets whose sites
-    cost differently or whose one LP is large (:func:`timeline_cost_stage_by_blocks`),
-    :func:`_fast_by_blocks`. Both are exact."""
+    """The fast multi-period LP (optimizer.model.fast_periods) on HiGHS, both stages, on its
+    additions form where that applies (optimizer.model.additions), expanded back to sites and
+    pairs period by period; or, without soft limits, on fleets whose sites cost differently, or
+    whose one LP is large and has no additions form (:func:`timeline_cost_stage_by_blocks`),
+    :func:`_fast_by_blocks`. All are exact."""
     network = timeline_network(td)
     by_cost = timeline_pools(td, network.site_class)
-    if prices is None and not any(p.d.margin_cost.any() for p in td.periods):
+    blocks_possible = prices is None and not any(p.d.margin_cost.any() for p in td.periods)
+    if blocks_possible:
         blind = timeline_pools(td, network.site_class, by_cost=False)
-        if timeline_cost_stage_by_blocks(td, by_cost, blind):
+        if timeline_costs_split_pools(by_cost, blind):
             return _fast_by_blocks(td, network, blind, time_limit, native, timings, t0)
     fm = build_fast_timeline(td, network=network, pools=by_cost)
-    # every room row kept: see 'Implied room rows' in optimizer.model.fast_periods
     lp = soft_rows(fm.fast.lp, td, prices)
+    form = stock_additions(lp, [p.tag for p in td.periods])      # solved in its place where it applies
+    if form is None and blocks_possible and timeline_cost_stage_by_blocks(td, by_cost, blind):
+        return _fast_by_blocks(td, network, blind, time_limit, native, timings, t0)
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
+    cost_stage = TIMELINE_IPM if form is not None else timeline_cost_stage_options(td, lp)
     options = SolveOptions(time_limit=time_limit, two_stage=True, native=MappingProxyType({**timeline_highs_options(td, lp), **native}),
-                           cost_stage_native=MappingProxyType(timeline_cost_stage_options(td, lp)))
-    result = HIGHS.solve(lp, options)
+                           cost_stage_native=MappingProxyType(dict(cost_stage)))
+    result = HIGHS.solve(lp, options) if form is None else _on_original(form, HIGHS.solve(form.lp, options))
     timings["solve"] = time.perf_counter() - t1
     timings.update(stage_seconds(result))
     counts = fast_timeline_counts(td, fm, lp)
+    if form is not None:
+        counts.update(additions_variables=form.lp.num_col, additions_rows=form.lp.num_row)
     if not result.status.has_solution:
         return TimelineSolution(result, lp, None, counts)
     return TimelineSolution(result, lp, _fast_periods(td, replace(fm, fast=replace(fm.fast, lp=lp)), result), counts)
@@ -297,14 +304,17 @@ def fast_timeline_counts(td: TimelineData, fm: FastTimelineModel, lp: LinearProg
 
 
 # With several periods and at least this many placement columns (periods x cost-keyed pools x
-# chips), the cost stage runs by site blocks on any fleet: the one LP's cost stage would be primal
-# simplex through the stock chains (IPM_COST_STAGE_MAX_COLUMNS). Measured back to back on the
-# harness's 3,000-site metro fleet over 12 quarters (96,048 placement columns): solve 118.6 s by
-# blocks (value stage 47.9 s, cost stage 70.6 s) against 188.5 s on one LP (53.7 s, 134.8 s), the
-# same optimum. Since sites of a pool that cost the same share a block
-# (optimizer.model.costsplit_periods), the blocks also win at 1,000 sites (30,816 placement
-# columns; alternated, end to end: 28.6 and 27.4 s against 31.1 and 33.3 s on one LP); at 300
-# sites (7,632) it is a draw (7.5 and 7.0 s against 6.8 and 8.3 s), so the one LP stays below.
+# chips), a one LP that has no additions form (optimizer.model.additions) runs its cost stage by
+# site blocks: its own cost stage would be primal simplex through the stock chains
+# (IPM_COST_STAGE_MAX_COLUMNS). Measured back to back on the harness's 3,000-site metro fleet over
+# 12 quarters (96,048 placement columns), before the additions form: solve 118.6 s by blocks
+# (value stage 47.9 s, cost stage 70.6 s) against 188.5 s on one LP (53.7 s, 134.8 s), the same
+# optimum; with same-cost blocks the blocks also won at 1,000 sites (30,816 placement columns;
+# alternated, end to end: 28.6 and 27.4 s against 31.1 and 33.3 s), and at 300 sites (7,632) it
+# was a draw. With the additions form the one LP wins, so this rule applies only without it:
+# 1,000 sites 9.1 and 9.4 s against 28.8 and 30.7 s on the original one LP (and 23.7 s by blocks
+# in the harness), 3,000 sites 46.2 s (cost stage by interior point on the form) against 61.1 s
+# by blocks. Per-site fleets stay on the blocks (one LP with the form: 384 s at 3,000 sites).
 BLOCKS_MIN_PLACEMENTS = 20_000
 
 
@@ -312,7 +322,7 @@ def timeline_cost_stage_by_blocks(td: TimelineData, by_cost: TimelinePools, blin
     """Whether the fast path runs the cost stage by site blocks (the caller has checked the serve
     objective and no soft limits): when pooling by cost splits the pools
     (:func:`timeline_costs_split_pools`), or with several periods and costs, from
-    BLOCKS_MIN_PLACEMENTS placement columns."""
+    BLOCKS_MIN_PLACEMENTS placement columns (asked only when the one LP has no additions form)."""
     T = len(td.periods)
     placements = T * by_cost[0][0].n * td.first.n_chips
     large = T > 1 and placements >= BLOCKS_MIN_PLACEMENTS and any(td.stock_cost(t).any() for t in range(T))
@@ -334,7 +344,7 @@ def _fast_by_blocks(td: TimelineData, network: Reduction, blind: TimelinePools, 
     (:mod:`optimizer.model.costsplit_periods`), started from the value stage's plan split to sites."""
     fm = build_fast_timeline(td, network=network, pools=blind)
     lp = fm.fast.lp
-    form = stock_additions(fm, [p.tag for p in td.periods])
+    form = stock_additions(fm.fast.lp, [p.tag for p in td.periods])
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     options = SolveOptions(time_limit=time_limit, native=MappingProxyType({**timeline_highs_options(td, lp), **native}))
@@ -342,7 +352,7 @@ def _fast_by_blocks(td: TimelineData, network: Reduction, blind: TimelinePools, 
     timings["value_stage"] = time.perf_counter() - t1
     counts = fast_timeline_counts(td, fm, lp)
     if form is not None:
-        counts.update(value_stage_variables=form.lp.num_col, value_stage_rows=form.lp.num_row)
+        counts.update(additions_variables=form.lp.num_col, additions_rows=form.lp.num_row)
     if not result.status.has_solution:
         timings["solve"] = timings["value_stage"]
         return TimelineSolution(result, lp, None, counts)

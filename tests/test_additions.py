@@ -23,6 +23,17 @@ def value_stage_model(tl):
     return td, build_fast_timeline(td, network=network, pools=timeline_pools(td, network.site_class, by_cost=False))
 
 
+def mapped_plan_within(lp, form, additions):
+    """The form's plan mapped back to ``lp``'s columns, asserted within every row and bound of
+    ``lp`` (those the form dropped too)."""
+    x = form.original_x(additions.x)
+    activity = lp.A @ x
+    scale = 1e-7 * np.maximum(1.0, np.abs(lp.row_hi[np.isfinite(lp.row_hi)]).max())
+    assert (activity >= lp.row_lo - scale).all() and (activity <= lp.row_hi + scale).all()
+    assert (x >= lp.col_lo - 1e-9).all() and (x <= lp.col_hi + 1e-9).all()
+    return x
+
+
 def assert_same_value_stage(tl):
     td, fm = value_stage_model(tl)
     form = stock_additions(fm.fast.lp, [p.tag for p in td.periods])
@@ -34,11 +45,7 @@ def assert_same_value_stage(tl):
     if original.status != Status.OPTIMAL:
         return
     assert additions.objective == pytest.approx(original.objective, rel=1e-9, abs=1e-9)
-    x = form.original_x(additions.x)
-    activity = lp.A @ x
-    scale = 1e-7 * np.maximum(1.0, np.abs(lp.row_hi[np.isfinite(lp.row_hi)]).max())
-    assert (activity >= lp.row_lo - scale).all() and (activity <= lp.row_hi + scale).all()
-    assert (x >= lp.col_lo - 1e-9).all() and (x <= lp.col_hi + 1e-9).all()
+    x = mapped_plan_within(lp, form, additions)
     assert float(lp.c @ x) == pytest.approx(original.objective, rel=1e-9, abs=1e-9)
     # the stock's cost carries over (suffix sums), so the form's cost stage would price the same
     assert float(form.lp.cost @ additions.x) == pytest.approx(float(lp.cost @ x), rel=1e-9)
@@ -74,3 +81,109 @@ def test_additions_form_on_a_generated_fleet(tmp_path):
     assert fm.merged.all()
     assert len(form.kept) == fm.fast.lp.num_row - (T - 1) * n_pools * (td.first.n_chips + 2)
     assert_same_value_stage(tl)
+
+
+def assert_form_exact(lp, tags, two_stage=False):
+    """The form of ``lp`` (if it gives one) has the same status, value and cost, and its plan
+    maps back into every row and bound of ``lp``; returns whether there was a form."""
+    form = stock_additions(lp, tags)
+    if form is None:
+        return False
+    options = SolveOptions(two_stage=two_stage)
+    original, additions = HighsBackend().solve(lp, options), HighsBackend().solve(form.lp, options)
+    assert original.status == additions.status
+    if original.status == Status.OPTIMAL:
+        mapped_plan_within(lp, form, additions)
+        assert additions.objective == pytest.approx(original.objective, rel=1e-7, abs=1e-9)
+        if two_stage:
+            assert additions.cost == pytest.approx(original.cost, rel=1e-6, abs=1e-9)
+    return True
+
+
+@pytest.mark.parametrize("seed", [0, 2, 5])
+@pytest.mark.parametrize("dollars", [False, True])
+@pytest.mark.parametrize("soft", [None, 0.3])
+def test_additions_form_with_soft_limits_and_the_margin_objective(tmp_path, seed, dollars, soft):
+    """The one-LP path's form: both stages, with priced violation columns (``--soft``, cheap
+    enough to be used) and the margin objective (a cost on the stock in the value stage)."""
+    from optimizer.model.data import Objective
+    from optimizer.planner.periods import soft_rows
+    from optimizer.planner.solve import soft_prices
+    tl = random_timeline(tmp_path, seed, dollars=dollars)
+    td = TimelineData.from_timeline(tl, Objective.MARGIN if dollars else Objective.SERVE)
+    network = timeline_network(td)
+    fm = build_fast_timeline(td, network=network, pools=timeline_pools(td, network.site_class))
+    prices = None if soft is None else {k: soft * v for k, v in soft_prices(None, tl.first).items()}
+    assert assert_form_exact(soft_rows(fm.fast.lp, td, prices), [p.tag for p in td.periods], two_stage=True)
+
+
+def _with(lp, **arrays):
+    from dataclasses import replace
+    return replace(lp, **arrays)
+
+
+def _retirement_allowed(lp, tags):
+    lo = lp.row_lo.copy()
+    lo[lp.row_blocks["stock" + tags[1]].slice] = -1.0
+    return _with(lp, row_lo=lo)
+
+
+def _inventory_on_an_earlier_period(lp, tags):
+    A = lp.A.tolil()
+    A[lp.row_blocks["inventory" + tags[1]].start, lp.var_blocks["x" + tags[0]].start] = 1.0
+    return _with(lp, A=A.tocsr())
+
+
+def _negative_room(lp, tags):
+    hi = lp.row_hi.copy()
+    hi[lp.row_blocks["power" + tags[0]].start] = -1.0
+    return _with(lp, row_hi=hi)
+
+
+def _negative_room_coefficient(lp, tags):
+    A = lp.A.tolil()
+    for tag in tags:
+        A[lp.row_blocks["power" + tag].start, lp.var_blocks["x" + tag].start] = -0.5
+    return _with(lp, A=A.tocsr())
+
+
+@pytest.mark.parametrize("change", [_retirement_allowed, _inventory_on_an_earlier_period, _negative_room,
+                                    _negative_room_coefficient])
+def test_additions_form_refuses_rows_it_would_lose(tmp_path, change):
+    """Rows the form cannot carry (a stock that may fall, a row reaching into another period's
+    stock, a room below 0 or a negative room coefficient, which break the implied rooms): no form."""
+    td, fm = value_stage_model(random_timeline(tmp_path, 0))
+    tags = [p.tag for p in td.periods]
+    assert stock_additions(fm.fast.lp, tags) is not None
+    assert stock_additions(change(fm.fast.lp, tags), tags) is None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_pool_with_only_some_chips_held_at_zero_keeps_its_room_rows(tmp_path, seed):
+    """A chip held at 0 in a period does not make the pool's room rows there implied: its other
+    chips may still hold stock."""
+    td, fm = value_stage_model(random_timeline(tmp_path, seed))
+    tags = [p.tag for p in td.periods]
+    lp, C = fm.fast.lp, td.first.n_chips
+    hi = lp.col_hi.copy()
+    for tag in tags[:2]:
+        hi[lp.var_blocks["x" + tag].start + np.arange(0, lp.var_blocks["x" + tag].size, C)] = 0.0
+    assert_form_exact(_with(lp, col_hi=hi), tags)
+
+
+def test_a_timeline_with_no_serving_class_solves(tmp_path):
+    """No site can serve any market (every class-serving block empty): the form has empty
+    families and the fast path still gives the empty plan (it raised before)."""
+    from helpers import M, chip, market, site, write_scenario
+    from timeline_helpers import timeline_from
+
+    from optimizer.planner.periods import solve_timeline
+    folder = write_scenario(tmp_path, [site("S0", "USA", lat=40.0, lon=-100.0, power_mw=0.05, racks=8.0)],
+                            [chip("H", inventory=40.0, capex_usd=2.0)],
+                            [market("m0", "IND", 50 * M, lat=20.0, lon=78.0, max_rtt_ms=5.0, value=1.0)],
+                            installed=None)
+    tl = timeline_from(folder, [(f"P{t}", 0.5, 1.0, {"demand": {"m0": 50 * M}}) for t in range(2)])
+    sol = solve_timeline(tl, path="fast")
+    assert sol.summary["objective"] == 0.0
+    assert sol.summary["model"]["site_classes"] == 0
+    assert "additions_variables" in sol.summary["model"]

@@ -20,8 +20,9 @@ quarters (one process each, IPX with crossover): 15.8 s against 69 s, the same o
 1e-11 relative, and crossover ended optimal where on the original LP it ended imprecise.
 
 :func:`stock_additions` returns None (solve the original LP) when a precondition fails: an x
-column with other bounds than [0, 0] or [0, inf), a row touching x outside these rows, or a
-family or room row whose coefficients change between periods. A cost on the stock becomes one on
+column with other bounds than [0, 0] or [0, inf), stock rows other than x_t - x_{t-1} >= 0, a row
+touching x outside these rows, a family or room row whose coefficients change between periods or
+that touches another period's stock, or a room row with a negative room or coefficient. A cost on the stock becomes one on
 the additions by suffix sums: Σ_t k_t·x_t = Σ_τ (Σ_{t>=τ} k_t)·y_τ.
 """
 from __future__ import annotations
@@ -58,7 +59,7 @@ class StockAdditions:
         x = np.zeros(self.n_original_cols)
         x[self.other] = z[:len(self.other)]
         y = z[len(self.other):len(self.other) + T * nx].reshape(T, nx)
-        x[self.x_cols] = np.cumsum(y, axis=0)
+        x[self.x_cols] = np.cumsum(np.maximum(y, 0.0), axis=0)     # y within tolerance of 0: stock never falls
         return x
 
     def original_row_duals(self, duals: np.ndarray) -> np.ndarray:
@@ -97,18 +98,25 @@ def stock_additions(lp: LinearProgram, tags: list[str]) -> StockAdditions | None
     rooms = [np.stack([np.arange(b.start, b.start + b.size) for b in r]) for r in rooms]
     stock = np.concatenate([_rows(lp, "stock" + g) for g in tags[1:]])
     A = lp.A.tocsr()
-    coef = [[A[f[t]][:, x_cols[t]].tocsr() for t in range(T)] for f in family + rooms]
-    if any(abs(c[t] - c[0]).max() > 0 for c in coef for t in range(1, T)):
+    if not _plain_stock_rows(lp, A, stock, x_cols):
         return None
+    coef = [[A[f[t]][:, x_cols[t]].tocsr() for t in range(T)] for f in family + rooms]
+    if any((c[t] != c[0]).nnz for c in coef for t in range(1, T)):
+        return None
+    if any(A[f[t]][:, np.delete(x_cols, t, axis=0).ravel()].nnz for f in family + rooms for t in range(T)):
+        return None                                                # a row of period t touches another period's x
     room_rows = np.concatenate([r.ravel() for r in rooms])
     touching = np.flatnonzero(np.diff(A[:, x_cols.ravel()].tocsr().indptr) > 0)
     other = np.setdiff1d(np.arange(lp.num_col), x_cols.ravel())
+    n_pools = rooms[0].shape[1]
     if (np.setdiff1d(touching, np.concatenate([stock, room_rows] + [f.ravel() for f in family])).size
             or A[np.concatenate([stock, room_rows])][:, other].nnz
-            or (lp.row_lo[room_rows] > -np.inf).any()):
-        return None
-    C = nx // rooms[0].shape[1]
-    needed = [_needed_rooms(lp.row_hi[r], closed[:, ::C]) for r in rooms]           # each T x pools
+            or (lp.row_lo[room_rows] > -np.inf).any() or (lp.row_hi[room_rows] < 0).any()
+            or any((c[0].data < 0).any() for c in coef[len(family):])
+            or n_pools == 0 or nx % n_pools):
+        return None                     # the rooms' implications need rooms >= 0, coefficients >= 0
+    closed_pool = closed.reshape(T, n_pools, nx // n_pools).all(axis=2)           # every chip held at 0
+    needed = [_needed_rooms(lp.row_hi[r], closed_pool) for r in rooms]              # each T x pools
     dropped = np.concatenate([stock] + [r[~k] for r, k in zip(rooms, needed)])
     kept = np.setdiff1d(np.arange(lp.num_row), dropped)
     fam_rows = np.concatenate([f.ravel() for f in family])                    # family-major, then period
@@ -127,8 +135,24 @@ def stock_additions(lp: LinearProgram, tags: list[str]) -> StockAdditions | None
         col_hi=np.concatenate([lp.col_hi[other], np.where(closed, 0.0, np.inf).ravel(), np.full(n_s, np.inf)]),
         row_lo=np.concatenate([lp.row_lo[kept], np.zeros(chains.shape[0])]),
         row_hi=np.concatenate([lp.row_hi[kept], np.zeros(chains.shape[0])]),
-        var_blocks={}, row_blocks={}, cost_scale=lp.cost_scale, cost_offset=lp.cost_offset)
+        var_blocks={}, row_blocks={}, cost_scale=lp.cost_scale, cost_offset=lp.cost_offset,
+        objective_scale=lp.objective_scale)
     return StockAdditions(new, T, x_cols, other, kept, lp.num_col, lp.num_row)
+
+
+def _plain_stock_rows(lp: LinearProgram, A: sp.csr_matrix, stock: np.ndarray, x_cols: np.ndarray) -> bool:
+    """Whether the stock rows are exactly x_t - x_{t-1} >= 0, column by column, for every stock
+    column and period t >= 1 (``stock``: their rows, period after period, in the x layout): the
+    form replaces them by y >= 0, so any other row here (a retirement allowed, a bound) would be
+    lost."""
+    T, nx = x_cols.shape
+    if len(stock) != (T - 1) * nx:
+        return False
+    expected = sp.csr_matrix((np.concatenate([np.ones((T - 1) * nx), -np.ones((T - 1) * nx)]),
+                              (np.tile(np.arange((T - 1) * nx), 2),
+                               np.concatenate([x_cols[1:].ravel(), x_cols[:-1].ravel()]))), shape=(len(stock), lp.num_col))
+    return ((A[stock] != expected).nnz == 0 and (lp.row_lo[stock] == 0).all()
+            and np.isinf(lp.row_hi[stock]).all())
 
 
 def _suffix_sums(k: np.ndarray) -> np.ndarray:

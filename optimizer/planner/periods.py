@@ -371,10 +371,11 @@ def _fast_by_blocks(td: TimelineData, network: Reduction, blind: TimelinePools, 
 def _on_original(form: StockAdditions, result: SolveResult) -> SolveResult:
     """``result`` of the additions form (:mod:`optimizer.model.additions`) as a result of the
     original LP: its plan and its kept rows' duals at the original's positions (NaN for the rows
-    the form drops; prices read policy and inventory rows, which it keeps); no reduced costs."""
+    the form drops; prices read policy and inventory rows, which it keeps); no reduced costs and
+    no ranging (the form's rows are not the original's)."""
     return replace(result, x=None if result.x is None else form.original_x(result.x),
                    row_duals=None if result.row_duals is None else form.original_row_duals(result.row_duals),
-                   col_duals=None)
+                   col_duals=None, ranging=None)
 
 
 # The master keeps the stock rows of the sites it does not decompose. At HiGHS's default primal

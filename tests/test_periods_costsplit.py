@@ -102,6 +102,17 @@ def test_blocks_give_the_plain_optimum_on_random_timelines(tmp_path, monkeypatch
     assert_period_rules(tl, blocks)
 
 
+def test_blocks_without_a_steady_site_give_the_plain_optimum(tmp_path, monkeypatch):
+    """Random timeline 81 (energy priced per site): no site is steady, so no site is
+    decomposed and the master holds every site's own columns (pricing over 0 sites raised
+    ValueError before; the size rule sends such a large fleet here)."""
+    tl = random_timeline(tmp_path, 81, dollars=True)
+    plain, blocks = plain_and_blocks(tl, monkeypatch)
+    assert blocks.summary["model"]["cost_blocks"] == 0
+    assert_same_optimum(plain, blocks)
+    assert_period_rules(tl, blocks)
+
+
 def test_per_site_generated_fleet_takes_the_blocks_and_passes_check(tmp_path):
     """A generated per-site multi-period fleet picks the decomposition by itself (pooling by cost
     leaves one pool per site) and gives the plain optimum; the plan passes check in every period."""

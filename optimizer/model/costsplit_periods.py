@@ -105,7 +105,7 @@ class TimelineCostStage(CostStage):
         """Per site, min Σ_t r_t·x_t over its monotone sequences within its room, and a minimizing
         sequence (sites x (periods·chips))."""
         S, T = reduced.shape[0], self.n_periods
-        r = reduced.reshape(S, T, -1)
+        r = reduced.reshape(S, T, reduced.shape[1] // T)                        # no site: S = 0
         suffix = np.cumsum(r[:, ::-1], axis=1)[:, ::-1]                        # S_τ = Σ_{t>=τ} r_t
         before = np.arange(T)[None, :, None] < self.start[:, None, None]
         suffix = np.where(before, np.inf, suffix)
@@ -113,4 +113,4 @@ class TimelineCostStage(CostStage):
         m = np.take_along_axis(suffix, tau[:, None, :], axis=1)[:, 0, :]
         best, y = self._vertices.cheapest(m)
         held = np.arange(T)[None, :, None] >= tau[:, None, :]
-        return best, (y[:, None, :] * held).reshape(S, -1)
+        return best, (y[:, None, :] * held).reshape(S, reduced.shape[1])

@@ -384,16 +384,7 @@ def _on_original(form: StockAdditions, result: SolveResult) -> SolveResult:
 # monotone again the cost ended 2.75e-7 above the plain optimum (a review found it on 1 random
 # timeline in 150; tests/test_periods_costsplit.py keeps it). At 1e-9 no stock falls by more than
 # 2e-18 on 80 such timelines, and all 150 give the plain optimum.
-# No bound perturbation in its primal simplex: HiGHS perturbs the bounds against degeneracy and
-# then spends iterations removing the perturbation; on these masters (many convexity rows at 1)
-# that clean-up was most of the work. One process each, the same value stage and the same cost
-# (to 3.5e-12): generated per-site fleets over 12 quarters, 3,000 sites seed 1 master 58.5 s
-# (84,471 iterations) -> 31.1 s (71,042), seed 2 57.1 s (100,759) -> 16.0 s (36,622); 1,000 sites
-# 9.6 s -> 4.7 s. A master saved at round 45 and re-solved alone: 2,265 iterations 1.58 s -> 1,071
-# iterations 0.53 s (multiplier 0.1: 0.90 s; steepest edge or Dantzig pricing, dual simplex,
-# no scaling, a shorter update limit: none faster).
-MASTER_OPTIONS = MappingProxyType({"primal_feasibility_tolerance": 1e-9,
-                                   "primal_simplex_bound_perturbation_multiplier": 0.0})
+MASTER_OPTIONS = MappingProxyType({"primal_feasibility_tolerance": 1e-9})
 
 
 def _timeline_cost_stage(td: TimelineData, fm: FastTimelineModel, result: SolveResult, x_site: list[np.ndarray],

@@ -1,0 +1,66 @@
+"""A column generation's master run (optimizer.solvers.highs.run_master): when HiGHS ends a warm
+solve with status 'unknown', the master is solved again from the basis it ended on before any
+solve from scratch."""
+from __future__ import annotations
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from optimizer.model.lp import LinearProgram
+from optimizer.solvers import highs
+
+
+class UnknownOnce:
+    """A HiGHS model whose first ``fail`` runs report status 'unknown' (as a warm primal simplex
+    that gave up in its clean-up does), and which counts the simplex iterations of each run."""
+
+    def __init__(self, h: highspy.Highs, fail: int = 1):
+        self.h, self.fail, self.iterations = h, fail, []
+
+    def run(self):
+        status = self.h.run()
+        self.iterations.append(self.h.getInfo().simplex_iteration_count)
+        return status
+
+    def getModelStatus(self):
+        if len(self.iterations) <= self.fail:
+            return highspy.HighsModelStatus.kUnknown
+        return self.h.getModelStatus()
+
+    def __getattr__(self, name):
+        return getattr(self.h, name)
+
+
+def small_master() -> highspy.Highs:
+    """A transportation-like LP that takes a few simplex iterations from scratch."""
+    rng = np.random.default_rng(3)
+    n, m = 30, 12
+    A = sp.csr_matrix(rng.uniform(0.1, 1.0, (m, n)) * (rng.uniform(size=(m, n)) < 0.5))
+    lp = LinearProgram(A=A, c=-rng.uniform(1.0, 2.0, n), cost=np.zeros(n), col_lo=np.zeros(n),
+                       col_hi=np.full(n, 5.0), row_lo=np.full(m, -np.inf), row_hi=rng.uniform(2.0, 4.0, m),
+                       var_blocks={}, row_blocks={}, cost_scale=1.0, cost_offset=0.0)
+    h = highs.make_highs({"output_flag": False, **highs.MASTER_SIMPLEX})
+    highs.pass_lp(h, lp, maximize=False)
+    return h
+
+
+def test_an_unknown_status_is_solved_again_from_its_basis():
+    h = small_master()
+    h.run()
+    assert h.getInfo().simplex_iteration_count > 0
+    optimum = h.getInfo().objective_function_value
+    wrapped = UnknownOnce(h)
+    highs.run_master(wrapped)
+    assert wrapped.iterations[1:] == [0]           # the rerun started from the basis: no iteration
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    assert h.getInfo().objective_function_value == optimum
+
+
+def test_a_second_unknown_status_is_solved_from_scratch():
+    h = small_master()
+    h.run()
+    wrapped = UnknownOnce(h, fail=2)
+    highs.run_master(wrapped)
+    assert len(wrapped.iterations) == 3 and wrapped.iterations[2] > 0     # from scratch
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal

@@ -115,8 +115,9 @@ def timeline_pools(td: TimelineData, site_class: np.ndarray, merge: bool = True,
     charged = (last.unit_cost[sites] if by_cost
                else np.hstack([p.d.margin_cost[sites] for p in td.periods]))
     cost_id = pd.DataFrame(charged).groupby(list(range(charged.shape[1])), sort=False).ngroup().to_numpy()
-    countries = pd.DataFrame([p.d.site_country[sites] for p in td.periods]).T.astype(str).agg("|".join, axis=1)
-    keys = pd.DataFrame({"cls": site_class[sites], "country": countries.to_numpy(), "cost": cost_id,
+    countries = pd.DataFrame(np.stack([p.d.site_country[sites] for p in td.periods], axis=1))
+    country_id = countries.groupby(list(range(T)), sort=False).ngroup().to_numpy()   # the country in each period
+    keys = pd.DataFrame({"cls": site_class[sites], "country": country_id, "cost": cost_id,
                          "cone": type_cone(last, P, R), "start": start,
                          "own": np.where(steady & merge, -1, sites)})
     pool = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()

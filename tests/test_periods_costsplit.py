@@ -135,26 +135,31 @@ def test_metro_fleet_keeps_one_lp(tmp_path):
 
 
 def test_large_metro_timelines_take_the_blocks(tmp_path, monkeypatch):
-    """Metro tariffs from BLOCKS_MIN_PLACEMENTS placement columns: on the additions form, one LP
-    still; without it (here forced), the cost stage by site blocks, the same optimum as one LP and
-    the plain path. Campuses of a metro that share its tariff and PUE share a block: as many
-    blocks as the one LP has cost-keyed pools (every site of a generated fleet is steady), not
-    one per site."""
+    """Metro tariffs: from BLOCKS_MIN_PLACEMENTS_FORM placement columns the cost stage runs by
+    site blocks; from BLOCKS_MIN_PLACEMENTS only where the one LP has no additions form (here
+    forced), otherwise one LP on the form. Blocks give the same optimum as one LP and the plain
+    path. Campuses of a metro that share its tariff and PUE share a block: as many blocks as the
+    one LP has cost-keyed pools (every site of a generated fleet is steady), not one per site."""
     tl = load_timeline(generate_fleet(tmp_path / "fleet", sites=150, skus=4, seed=5, periods=3))
     one_lp = solve_timeline(tl, path="fast")
+    assert "cost_blocks" not in one_lp.summary["model"]
     monkeypatch.setattr(periods, "BLOCKS_MIN_PLACEMENTS", 1)
     large_on_additions = solve_timeline(tl, path="fast")
     assert "cost_blocks" not in large_on_additions.summary["model"]
     assert large_on_additions.summary["model"]["additions_rows"] < large_on_additions.summary["model"]["rows"]
+    monkeypatch.setattr(periods, "BLOCKS_MIN_PLACEMENTS_FORM", 1)
+    larger = solve_timeline(tl, path="fast")
+    monkeypatch.setattr(periods, "BLOCKS_MIN_PLACEMENTS_FORM", 10**9)
     monkeypatch.setattr(periods, "stock_additions", lambda lp, tags: None)
-    blocks = solve_timeline(tl, path="fast")
-    assert "cost_blocks" not in one_lp.summary["model"]
-    assert blocks.summary["model"]["cost_blocks"] == one_lp.summary["model"]["placement_pools"] < 120
-    assert blocks.summary["status"] == "optimal"
-    assert_same_optimum(one_lp, blocks)
-    assert_same_optimum(solve_timeline(tl, path="plain"), blocks)
-    report = check_timeline_plan(tl, blocks.placement, blocks.service)
-    assert report.ok, report.failures()
+    no_form = solve_timeline(tl, path="fast")
+    plain = solve_timeline(tl, path="plain")
+    for blocks in (larger, no_form):
+        assert blocks.summary["model"]["cost_blocks"] == one_lp.summary["model"]["placement_pools"] < 120
+        assert blocks.summary["status"] == "optimal"
+        assert_same_optimum(one_lp, blocks)
+        assert_same_optimum(plain, blocks)
+        report = check_timeline_plan(tl, blocks.placement, blocks.service)
+        assert report.ok, report.failures()
 
 
 def test_sites_of_a_pool_that_cost_the_same_share_a_block():

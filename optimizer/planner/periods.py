@@ -265,20 +265,21 @@ def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, nativ
           t0: float) -> TimelineSolution:
     """The fast multi-period LP (optimizer.model.fast_periods) on HiGHS, both stages, on its
     additions form where that applies (optimizer.model.additions), expanded back to sites and
-    pairs period by period; or, without soft limits, on fleets whose sites cost differently, or
-    whose one LP is large and has no additions form (:func:`timeline_cost_stage_by_blocks`),
-    :func:`_fast_by_blocks`. All are exact."""
+    pairs period by period; or, without soft limits, on fleets whose sites cost differently
+    (:func:`timeline_costs_split_pools`), or whose one LP is large (:func:`large_timeline`: from
+    BLOCKS_MIN_PLACEMENTS_FORM placement columns, or BLOCKS_MIN_PLACEMENTS where it has no
+    additions form), :func:`_fast_by_blocks`. All are exact."""
     network = timeline_network(td)
     by_cost = timeline_pools(td, network.site_class)
     blocks_possible = prices is None and not any(p.d.margin_cost.any() for p in td.periods)
     if blocks_possible:
         blind = timeline_pools(td, network.site_class, by_cost=False)
-        if timeline_costs_split_pools(by_cost, blind):
+        if timeline_costs_split_pools(by_cost, blind) or large_timeline(td, by_cost, BLOCKS_MIN_PLACEMENTS_FORM):
             return _fast_by_blocks(td, network, blind, time_limit, native, timings, t0)
     fm = build_fast_timeline(td, network=network, pools=by_cost)
     lp = soft_rows(fm.fast.lp, td, prices)
     form = stock_additions(lp, [p.tag for p in td.periods])      # solved in its place where it applies
-    if form is None and blocks_possible and timeline_cost_stage_by_blocks(td, by_cost, blind):
+    if form is None and blocks_possible and large_timeline(td, by_cost, BLOCKS_MIN_PLACEMENTS):
         return _fast_by_blocks(td, network, blind, time_limit, native, timings, t0)
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
@@ -311,22 +312,30 @@ def fast_timeline_counts(td: TimelineData, fm: FastTimelineModel, lp: LinearProg
 # (value stage 47.9 s, cost stage 70.6 s) against 188.5 s on one LP (53.7 s, 134.8 s), the same
 # optimum; with same-cost blocks the blocks also won at 1,000 sites (30,816 placement columns;
 # alternated, end to end: 28.6 and 27.4 s against 31.1 and 33.3 s), and at 300 sites (7,632) it
-# was a draw. With the additions form the one LP wins, so this rule applies only without it:
+# was a draw. With the additions form the one LP wins below BLOCKS_MIN_PLACEMENTS_FORM, so this
+# rule applies only without it:
 # 1,000 sites 9.1 and 9.4 s against 28.8 and 30.7 s on the original one LP (and 23.7 s by blocks
 # in the harness), 3,000 sites 46.2 s (cost stage by interior point on the form) against 61.1 s
 # by blocks. Per-site fleets stay on the blocks (one LP with the form: 384 s at 3,000 sites).
 BLOCKS_MIN_PLACEMENTS = 20_000
 
+# From this many placement columns the block path wins even over the one LP on its additions
+# form, since its master runs without bound perturbation and reruns a failed round from its own
+# basis (optimizer.solvers.highs.MASTER_SIMPLEX, run_master). Generated metro fleets over 12
+# quarters, one process each, end to end in the solve, the same objective and cost to 1e-12:
+# 3,000 sites (96,048 placement columns) 21.4 s by blocks against 31.0 s on one LP (seed 2:
+# 23.5 against 30.2 s); 2,000 sites (63,504) 16.2 against 17.1 s; 1,000 sites (30,816) 7.3 and
+# 9.5 s against 6.9 and 5.9 s; 300 sites 3.1 and 2.8 s against 2.2 and 2.1 s.
+BLOCKS_MIN_PLACEMENTS_FORM = 60_000
 
-def timeline_cost_stage_by_blocks(td: TimelineData, by_cost: TimelinePools, blind: TimelinePools) -> bool:
-    """Whether the fast path runs the cost stage by site blocks (the caller has checked the serve
-    objective and no soft limits): when pooling by cost splits the pools
-    (:func:`timeline_costs_split_pools`), or with several periods and costs, from
-    BLOCKS_MIN_PLACEMENTS placement columns (asked only when the one LP has no additions form)."""
+
+def large_timeline(td: TimelineData, by_cost: TimelinePools, minimum: int) -> bool:
+    """Whether a multi-period model with costs has at least ``minimum`` placement columns
+    (periods x cost-keyed pools x chips): its cost stage then runs by site blocks (the caller has
+    checked the serve objective and no soft limits)."""
     T = len(td.periods)
     placements = T * by_cost[0][0].n * td.first.n_chips
-    large = T > 1 and placements >= BLOCKS_MIN_PLACEMENTS and any(td.stock_cost(t).any() for t in range(T))
-    return large or timeline_costs_split_pools(by_cost, blind)
+    return T > 1 and placements >= minimum and any(td.stock_cost(t).any() for t in range(T))
 
 
 def timeline_costs_split_pools(by_cost: TimelinePools, blind: TimelinePools) -> bool:

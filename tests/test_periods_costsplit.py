@@ -102,6 +102,43 @@ def test_blocks_give_the_plain_optimum_on_random_timelines(tmp_path, monkeypatch
     assert_period_rules(tl, blocks)
 
 
+SOFT_SEEDS = range(6)
+
+
+@pytest.mark.parametrize("seed", SOFT_SEEDS)
+def test_blocks_with_soft_limits_give_the_plain_soft_optimum(tmp_path, monkeypatch, seed):
+    """Soft limits (priced at 0.01 of the default, so that some are worth breaking) on the block
+    path: the violation columns stay in the master and its value row charges them, so the value,
+    the cost and the violations are the plain path's."""
+    from optimizer.planner.solve import soft_prices
+    tl = random_timeline(tmp_path, seed, dollars=True)
+    soft = {k: 0.01 * v for k, v in soft_prices(None, tl.first).items()}
+    try:
+        plain = solve_timeline(tl, path="plain", soft=soft)
+    except periods.InfeasibleError:
+        pytest.skip("infeasible timeline")
+    monkeypatch.setattr(periods, "timeline_costs_split_pools", lambda by_cost, blind: True)
+    blocks = solve_timeline(tl, path="fast", soft=soft)
+    assert "cost_blocks" in blocks.summary["model"]
+    assert_same_optimum(plain, blocks)
+    assert blocks.summary["soft"]["penalty"] == pytest.approx(plain.summary["soft"]["penalty"], rel=1e-6, abs=1e-6)
+
+
+def test_soft_limits_are_broken_on_some_random_timeline(tmp_path):
+    """The soft-limit test above is not vacuous: at 0.01 of the default prices some of its
+    timelines break a limit (seeds 0, 4 and 5)."""
+    from optimizer.planner.solve import soft_prices
+    broken = 0
+    for seed in SOFT_SEEDS:
+        tl = random_timeline(tmp_path / str(seed), seed, dollars=True)
+        soft = {k: 0.01 * v for k, v in soft_prices(None, tl.first).items()}
+        try:
+            broken += bool(solve_timeline(tl, path="plain", soft=soft).summary["soft"]["violations"])
+        except periods.InfeasibleError:
+            continue
+    assert broken >= 2
+
+
 def test_blocks_without_a_steady_site_give_the_plain_optimum(tmp_path, monkeypatch):
     """Random timeline 81 (energy priced per site): no site is steady, so no site is
     decomposed and the master holds every site's own columns (pricing over 0 sites raised

@@ -265,22 +265,22 @@ def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, nativ
           t0: float) -> TimelineSolution:
     """The fast multi-period LP (optimizer.model.fast_periods) on HiGHS, both stages, on its
     additions form where that applies (optimizer.model.additions), expanded back to sites and
-    pairs period by period; or, without soft limits, on fleets whose sites cost differently
-    (:func:`timeline_costs_split_pools`), or whose one LP is large (:func:`large_timeline`: from
+    pairs period by period; or, under the serve objective (soft limits or not), on fleets whose
+    sites cost differently (:func:`timeline_costs_split_pools`), or whose one LP is large (:func:`large_timeline`: from
     BLOCKS_MIN_PLACEMENTS_FORM placement columns, or BLOCKS_MIN_PLACEMENTS where it has no
     additions form), :func:`_fast_by_blocks`. All are exact."""
     network = timeline_network(td)
     by_cost = timeline_pools(td, network.site_class)
-    blocks_possible = prices is None and not any(p.d.margin_cost.any() for p in td.periods)
+    blocks_possible = not any(p.d.margin_cost.any() for p in td.periods)
     if blocks_possible:
         blind = timeline_pools(td, network.site_class, by_cost=False)
         if timeline_costs_split_pools(by_cost, blind) or large_timeline(td, by_cost, BLOCKS_MIN_PLACEMENTS_FORM):
-            return _fast_by_blocks(td, network, blind, time_limit, native, timings, t0)
+            return _fast_by_blocks(td, network, blind, time_limit, prices, native, timings, t0)
     fm = build_fast_timeline(td, network=network, pools=by_cost)
     lp = soft_rows(fm.fast.lp, td, prices)
     form = stock_additions(lp, [p.tag for p in td.periods])      # solved in its place where it applies
     if form is None and blocks_possible and large_timeline(td, by_cost, BLOCKS_MIN_PLACEMENTS):
-        return _fast_by_blocks(td, network, blind, time_limit, native, timings, t0)
+        return _fast_by_blocks(td, network, blind, time_limit, prices, native, timings, t0)
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     cost_stage = TIMELINE_IPM if form is not None else timeline_cost_stage_options(td, lp)
@@ -347,13 +347,16 @@ def timeline_costs_split_pools(by_cost: TimelinePools, blind: TimelinePools) -> 
 
 
 def _fast_by_blocks(td: TimelineData, network: Reduction, blind: TimelinePools, time_limit: float | None,
-                    native: Mapping, timings: dict, t0: float) -> TimelineSolution:
-    """Value stage on pools that merge sites whatever their cost (exact: it has no cost); then the
-    cost stage, exact, by column generation over site blocks
-    (:mod:`optimizer.model.costsplit_periods`), started from the value stage's plan split to sites."""
+                    prices: dict | None, native: Mapping, timings: dict, t0: float) -> TimelineSolution:
+    """Value stage on pools that merge sites whatever their cost (exact: it has no cost; with soft
+    limits, priced violation columns on the policy rows, as on one LP); then the cost stage, exact,
+    by column generation over site blocks (:mod:`optimizer.model.costsplit_periods`; the violation
+    columns stay in the master, and its value row charges them), started from the value stage's
+    plan split to sites."""
     fm = build_fast_timeline(td, network=network, pools=blind)
-    lp = fm.fast.lp
-    form = stock_additions(fm.fast.lp, [p.tag for p in td.periods])
+    lp = soft_rows(fm.fast.lp, td, prices)
+    fm = replace(fm, fast=replace(fm.fast, lp=lp))
+    form = stock_additions(lp, [p.tag for p in td.periods])
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     options = SolveOptions(time_limit=time_limit, native=MappingProxyType({**timeline_highs_options(td, lp), **native}))

@@ -168,7 +168,26 @@ def test_a_pool_with_only_some_chips_held_at_zero_keeps_its_room_rows(tmp_path, 
     hi = lp.col_hi.copy()
     for tag in tags[:2]:
         hi[lp.var_blocks["x" + tag].start + np.arange(0, lp.var_blocks["x" + tag].size, C)] = 0.0
-    assert_form_exact(_with(lp, col_hi=hi), tags)
+    assert assert_form_exact(_with(lp, col_hi=hi), tags)
+
+
+def test_a_room_row_touching_an_open_column_of_another_pool_stays(tmp_path):
+    """A room row is dropped for a period only if every stock column it touches is held at 0
+    there, whatever the layout: pool 0 held at 0 in the first period, but its power row (room 0
+    there) also touches pool 1's first chip, which is open; the form must keep that row (it let
+    pool 1's chip break it before)."""
+    td, fm = value_stage_model(random_timeline(tmp_path, 0))
+    tags = [p.tag for p in td.periods]
+    lp, C = fm.fast.lp, td.first.n_chips
+    hi, room, A = lp.col_hi.copy(), lp.row_hi.copy(), lp.A.tolil()
+    x0 = lp.var_blocks["x" + tags[0]].start
+    hi[x0:x0 + C] = 0.0
+    for tag in tags:
+        A[lp.row_blocks["power" + tag].start, lp.var_blocks["x" + tag].start + C] = 1.0
+    room[lp.row_blocks["power" + tags[0]].start] = 0.0
+    most = np.zeros(lp.num_col)
+    most[x0 + C] = 1.0                        # as much of pool 1's first chip in the first period as allowed: 0
+    assert assert_form_exact(_with(lp, A=A.tocsr(), c=most, col_hi=hi, row_hi=room), tags)
 
 
 def test_a_timeline_with_no_serving_class_solves(tmp_path):

@@ -11,12 +11,16 @@ from optimizer.model.lp import LinearProgram
 from optimizer.solvers import highs
 
 
-class UnknownOnce:
-    """A HiGHS model whose first ``fail`` runs report status 'unknown' (as a warm primal simplex
-    that gave up in its clean-up does), and which counts the simplex iterations of each run."""
+UNKNOWN, INFEASIBLE = highspy.HighsModelStatus.kUnknown, highspy.HighsModelStatus.kInfeasible
 
-    def __init__(self, h: highspy.Highs, fail: int = 1):
-        self.h, self.fail, self.iterations = h, fail, []
+
+class UnknownOnce:
+    """A HiGHS model whose first runs report the statuses ``fake`` (by default 'unknown' once, as a
+    warm primal simplex that gave up in its clean-up does), and which counts the simplex
+    iterations of each run."""
+
+    def __init__(self, h: highspy.Highs, fake: tuple = (UNKNOWN,)):
+        self.h, self.fake, self.iterations = h, fake, []
 
     def run(self):
         status = self.h.run()
@@ -24,8 +28,8 @@ class UnknownOnce:
         return status
 
     def getModelStatus(self):
-        if len(self.iterations) <= self.fail:
-            return highspy.HighsModelStatus.kUnknown
+        if len(self.iterations) <= len(self.fake):
+            return self.fake[len(self.iterations) - 1]
         return self.h.getModelStatus()
 
     def __getattr__(self, name):
@@ -60,7 +64,17 @@ def test_an_unknown_status_is_solved_again_from_its_basis():
 def test_a_second_unknown_status_is_solved_from_scratch():
     h = small_master()
     h.run()
-    wrapped = UnknownOnce(h, fail=2)
+    wrapped = UnknownOnce(h, fake=(UNKNOWN, UNKNOWN))
     highs.run_master(wrapped)
     assert len(wrapped.iterations) == 3 and wrapped.iterations[2] > 0     # from scratch
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+
+def test_an_infeasible_rerun_from_the_basis_is_solved_from_scratch():
+    """The master always holds a feasible point: 'infeasible' from the rerun is not believed."""
+    h = small_master()
+    h.run()
+    wrapped = UnknownOnce(h, fake=(UNKNOWN, INFEASIBLE))
+    highs.run_master(wrapped)
+    assert len(wrapped.iterations) == 3 and wrapped.iterations[2] > 0
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal

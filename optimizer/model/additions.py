@@ -113,10 +113,9 @@ def stock_additions(lp: LinearProgram, tags: list[str]) -> StockAdditions | None
             or A[np.concatenate([stock, room_rows])][:, other].nnz
             or (lp.row_lo[room_rows] > -np.inf).any() or (lp.row_hi[room_rows] < 0).any()
             or any((c[0].data < 0).any() for c in coef[len(family):])
-            or n_pools == 0 or nx % n_pools):
+            or n_pools == 0):
         return None                     # the rooms' implications need rooms >= 0, coefficients >= 0
-    closed_pool = closed.reshape(T, n_pools, nx // n_pools).all(axis=2)           # every chip held at 0
-    needed = [_needed_rooms(lp.row_hi[r], closed_pool) for r in rooms]              # each T x pools
+    needed = [_needed_rooms(lp.row_hi[r], _rows_held_at_zero(c[0], closed)) for r, c in zip(rooms, coef[len(family):])]
     dropped = np.concatenate([stock] + [r[~k] for r, k in zip(rooms, needed)])
     kept = np.setdiff1d(np.arange(lp.num_row), dropped)
     fam_rows = np.concatenate([f.ravel() for f in family])                    # family-major, then period
@@ -159,6 +158,13 @@ def _suffix_sums(k: np.ndarray) -> np.ndarray:
     """Per-unit coefficients of the additions from those of the stock (T x nx):
     Σ_t k_t·x_t = Σ_τ (Σ_{t>=τ} k_t)·y_τ; period-major, flat."""
     return np.flip(np.cumsum(np.flip(k, 0), axis=0), 0).ravel()
+
+
+def _rows_held_at_zero(coef: sp.csr_matrix, closed: np.ndarray) -> np.ndarray:
+    """T x rows: whether every stock column a room row touches (``coef``: rows x nx, the same in
+    every period) is held at 0 in period t (``closed``: T x nx), whatever the columns' layout."""
+    touches_open = abs(coef) @ (~closed).T.astype(float)                              # rows x T
+    return (touches_open == 0).T
 
 
 def _needed_rooms(room: np.ndarray, closed: np.ndarray) -> np.ndarray:

@@ -510,8 +510,9 @@ def run_master(h: highspy.Highs) -> None:
     left primal infeasibilities of 1.7e-7 or 2.2e-7 at a tolerance of 1e-9 and gave up in its
     clean-up), run it again from the basis it ended on, refactorized: there it was optimal in 0
     iterations (0.01 s), where a solve from scratch took 22,047 iterations (8.8 s, a quarter of
-    that cost stage). Should that fail too, solve that round's master once more from scratch;
-    a third failure is the caller's to report."""
+    that cost stage). Unless that rerun ends optimal or at a limit (an 'infeasible' there would be
+    wrong: the master always holds a feasible point), solve that round's master once more from
+    scratch; a third failure is the caller's to report."""
     run(h)
     if h.getModelStatus() in HIGHS_TERMINATION:
         return
@@ -519,9 +520,13 @@ def run_master(h: highspy.Highs) -> None:
     h.clearSolver()
     h.setBasis(basis)
     run(h)
-    if h.getModelStatus() not in HIGHS_TERMINATION:
+    if h.getModelStatus() not in RERUN_ACCEPTED:
         h.clearSolver()
         run(h)
+
+
+RERUN_ACCEPTED = {highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit,
+                  highspy.HighsModelStatus.kIterationLimit, highspy.HighsModelStatus.kInterrupt}
 
 
 WARM_OPTIONS = {"solver": "simplex", "simplex_strategy": 1}

@@ -10,7 +10,6 @@ import scipy.sparse as sp
 from optimizer.model.lp import LinearProgram
 from optimizer.solvers import highs
 
-
 UNKNOWN, INFEASIBLE = highspy.HighsModelStatus.kUnknown, highspy.HighsModelStatus.kInfeasible
 
 

@@ -339,7 +339,7 @@ def large_timeline(td: TimelineData, by_cost: TimelinePools, minimum: int) -> bo
 
 
 def timeline_costs_split_pools(by_cost: TimelinePools, blind: TimelinePools) -> bool:
-    """As :func:`optimizer.planner.solve.costs_split_pools` over periods (the caller has checked
+    """As :func:`optimizer.planner.solve.cost_stage_by_blocks` over periods (the caller has checked
     the serve objective): pooling by cost (``by_cost``, :func:`timeline_pools`) leaves more than
     BY_BLOCKS_POOL_RATIO times the pools that pooling without cost (``blind``) does (sites with
     their own tariffs and PUE)."""

@@ -372,27 +372,39 @@ class LpRun:
 
 BY_BLOCKS_POOL_RATIO = 1.5
 
+# From this many placement columns (cost-keyed pools x chips) the cost stage runs by site blocks
+# on any fleet with costs, since the block master runs without bound perturbation
+# (optimizer.solvers.highs.MASTER_SIMPLEX). Generated metro fleets, one process each, the same
+# objective and cost to 1.2e-13: 30,000 sites (104,724 placement columns) 37.0 s by blocks
+# against 94.4 s on one LP; 10,000 sites (23,568) 5.8 against 6.7 s; 3,000 sites (5,676) 0.8
+# against 0.9 s.
+BLOCKS_MIN_PLACEMENTS = 50_000
 
-def costs_split_pools(d: ModelData, network: Reduction) -> bool:
+
+def cost_stage_by_blocks(d: ModelData, network: Reduction) -> bool:
     """True when the value stage has no cost (the serve objective: the margin objective charges
     cost there, and the master of optimizer.model.costsplit holds no value on its placement
-    columns) and pooling sites by unit cost leaves more than BY_BLOCKS_POOL_RATIO times the pools
-    that pooling without cost does (sites with their own tariffs and PUE): then the cost stage
-    runs by site blocks. Otherwise (a metro's campuses share a tariff) one LP with cost-keyed
-    pools is as small, and both stages on it are faster (measured: 1.2x the pools on generated
+    columns) and either pooling sites by unit cost leaves more than BY_BLOCKS_POOL_RATIO times the
+    pools that pooling without cost does (sites with their own tariffs and PUE), or the one LP
+    would have BLOCKS_MIN_PLACEMENTS placement columns: then the cost stage runs by site blocks.
+    Otherwise (a metro's campuses share a tariff, a smaller fleet) one LP with cost-keyed pools is
+    as small, and both stages on it are faster (measured: 1.2x the pools on generated
     metro-tariff fleets, 5.7x on per-site ones, see benchmarks/RESULTS.md)."""
     if d.margin_cost.any():
         return False
     by_cost = make_pools(d, network.site_class).n
+    if by_cost * d.n_chips >= BLOCKS_MIN_PLACEMENTS and d.unit_cost.any():
+        return True
     return by_cost > BY_BLOCKS_POOL_RATIO * make_pools(d, network.site_class, by_cost=False).n
 
 
 def _fast(d: ModelData, run: LpRun) -> Solution:
     """The fast formulation on HiGHS: one LP with cost-keyed pools, both stages on it (one-shot
     with ranging, or in a sweep's warm session), or, one-shot on fleets whose sites cost
-    differently (:func:`costs_split_pools`), :func:`_fast_by_blocks`. Both are exact."""
+    differently or that are large (:func:`cost_stage_by_blocks`), :func:`_fast_by_blocks`. Both are
+    exact."""
     network = fleet_network(d)
-    if run.warm is None and costs_split_pools(d, network):
+    if run.warm is None and cost_stage_by_blocks(d, network):
         return _fast_by_blocks(d, run, network)
     fm = build_fast(d, network=network)
     lp = _elastic(fm.lp, run.prices)

@@ -327,14 +327,14 @@ def test_threads_option_one_thread_reruns_byte_identical(tmp_path):
 
 
 def test_large_metro_fleets_take_the_blocks(tmp_path, monkeypatch):
-    """From BLOCKS_MIN_PLACEMENTS placement columns (cost-keyed pools x chips) a fleet whose
+    """From SNAPSHOT_BLOCKS_MIN_PLACEMENTS placement columns (cost-keyed pools x chips) a fleet whose
     campuses share costs runs its cost stage by site blocks too (here forced at 150 sites): the
     one LP's and the plain path's optimum; below, one LP."""
     from optimizer.planner import solve as planner
     s = load_scenario(generate_fleet(tmp_path / "f", sites=150, skus=5, seed=8, tariffs="metro"))
     one_lp = solve(s, "fast")
     assert "cost_stage_rounds" not in one_lp.summary["model"]
-    monkeypatch.setattr(planner, "BLOCKS_MIN_PLACEMENTS", 1)
+    monkeypatch.setattr(planner, "SNAPSHOT_BLOCKS_MIN_PLACEMENTS", 1)
     large = solve(s, "fast")
     assert "cost_stage_rounds" in large.summary["model"]
     for other in (one_lp, solve(s, "plain")):

@@ -378,7 +378,7 @@ BY_BLOCKS_POOL_RATIO = 1.5
 # objective and cost to 1.2e-13: 30,000 sites (104,724 placement columns) 37.0 s by blocks
 # against 94.4 s on one LP; 10,000 sites (23,568) 5.8 against 6.7 s; 3,000 sites (5,676) 0.8
 # against 0.9 s.
-BLOCKS_MIN_PLACEMENTS = 50_000
+SNAPSHOT_BLOCKS_MIN_PLACEMENTS = 50_000
 
 
 def cost_stage_by_blocks(d: ModelData, network: Reduction) -> bool:
@@ -386,14 +386,14 @@ def cost_stage_by_blocks(d: ModelData, network: Reduction) -> bool:
     cost there, and the master of optimizer.model.costsplit holds no value on its placement
     columns) and either pooling sites by unit cost leaves more than BY_BLOCKS_POOL_RATIO times the
     pools that pooling without cost does (sites with their own tariffs and PUE), or the one LP
-    would have BLOCKS_MIN_PLACEMENTS placement columns: then the cost stage runs by site blocks.
+    would have SNAPSHOT_BLOCKS_MIN_PLACEMENTS placement columns: then the cost stage runs by site blocks.
     Otherwise (a metro's campuses share a tariff, a smaller fleet) one LP with cost-keyed pools is
     as small, and both stages on it are faster (measured: 1.2x the pools on generated
     metro-tariff fleets, 5.7x on per-site ones, see benchmarks/RESULTS.md)."""
     if d.margin_cost.any():
         return False
     by_cost = make_pools(d, network.site_class).n
-    if by_cost * d.n_chips >= BLOCKS_MIN_PLACEMENTS and d.unit_cost.any():
+    if by_cost * d.n_chips >= SNAPSHOT_BLOCKS_MIN_PLACEMENTS and d.unit_cost.any():
         return True
     return by_cost > BY_BLOCKS_POOL_RATIO * make_pools(d, network.site_class, by_cost=False).n
 

@@ -128,10 +128,16 @@ def _retirement_allowed(lp, tags):
     return _with(lp, row_lo=lo)
 
 
-def _inventory_on_an_earlier_period(lp, tags):
+def _with_entries(lp, entries, **arrays):
+    """``lp`` with these (row, column, value) coefficients set (and ``arrays`` replaced)."""
     A = lp.A.tolil()
-    A[lp.row_blocks["inventory" + tags[1]].start, lp.var_blocks["x" + tags[0]].start] = 1.0
-    return _with(lp, A=A.tocsr())
+    for row, col, value in entries:
+        A[row, col] = value
+    return _with(lp, A=A.tocsr(), **arrays)
+
+
+def _inventory_on_an_earlier_period(lp, tags):
+    return _with_entries(lp, [(lp.row_blocks["inventory" + tags[1]].start, lp.var_blocks["x" + tags[0]].start, 1.0)])
 
 
 def _negative_room(lp, tags):
@@ -141,10 +147,8 @@ def _negative_room(lp, tags):
 
 
 def _negative_room_coefficient(lp, tags):
-    A = lp.A.tolil()
-    for tag in tags:
-        A[lp.row_blocks["power" + tag].start, lp.var_blocks["x" + tag].start] = -0.5
-    return _with(lp, A=A.tocsr())
+    return _with_entries(lp, [(lp.row_blocks["power" + tag].start, lp.var_blocks["x" + tag].start, -0.5)
+                              for tag in tags])
 
 
 @pytest.mark.parametrize("change", [_retirement_allowed, _inventory_on_an_earlier_period, _negative_room,
@@ -179,15 +183,14 @@ def test_a_room_row_touching_an_open_column_of_another_pool_stays(tmp_path):
     td, fm = value_stage_model(random_timeline(tmp_path, 0))
     tags = [p.tag for p in td.periods]
     lp, C = fm.fast.lp, td.first.n_chips
-    hi, room, A = lp.col_hi.copy(), lp.row_hi.copy(), lp.A.tolil()
+    hi, room = lp.col_hi.copy(), lp.row_hi.copy()
     x0 = lp.var_blocks["x" + tags[0]].start
     hi[x0:x0 + C] = 0.0
-    for tag in tags:
-        A[lp.row_blocks["power" + tag].start, lp.var_blocks["x" + tag].start + C] = 1.0
     room[lp.row_blocks["power" + tags[0]].start] = 0.0
     most = np.zeros(lp.num_col)
     most[x0 + C] = 1.0                        # as much of pool 1's first chip in the first period as allowed: 0
-    assert assert_form_exact(_with(lp, A=A.tocsr(), c=most, col_hi=hi, row_hi=room), tags)
+    reaching = [(lp.row_blocks["power" + tag].start, lp.var_blocks["x" + tag].start + C, 1.0) for tag in tags]
+    assert assert_form_exact(_with_entries(lp, reaching, c=most, col_hi=hi, row_hi=room), tags)
 
 
 def test_a_timeline_with_no_serving_class_solves(tmp_path):

@@ -108,12 +108,11 @@ def stock_additions(lp: LinearProgram, tags: list[str]) -> StockAdditions | None
     room_rows = np.concatenate([r.ravel() for r in rooms])
     touching = np.flatnonzero(np.diff(A[:, x_cols.ravel()].tocsr().indptr) > 0)
     other = np.setdiff1d(np.arange(lp.num_col), x_cols.ravel())
-    n_pools = rooms[0].shape[1]
     if (np.setdiff1d(touching, np.concatenate([stock, room_rows] + [f.ravel() for f in family])).size
             or A[np.concatenate([stock, room_rows])][:, other].nnz
             or (lp.row_lo[room_rows] > -np.inf).any() or (lp.row_hi[room_rows] < 0).any()
             or any((c[0].data < 0).any() for c in coef[len(family):])
-            or n_pools == 0):
+            or rooms[0].shape[1] == 0):
         return None                     # the rooms' implications need rooms >= 0, coefficients >= 0
     needed = [_needed_rooms(lp.row_hi[r], _rows_held_at_zero(c[0], closed)) for r, c in zip(rooms, coef[len(family):])]
     dropped = np.concatenate([stock] + [r[~k] for r, k in zip(rooms, needed)])
@@ -169,7 +168,7 @@ def _rows_held_at_zero(coef: sp.csr_matrix, closed: np.ndarray) -> np.ndarray:
 
 def _needed_rooms(room: np.ndarray, closed: np.ndarray) -> np.ndarray:
     """T x pools: whether a pool's power (or racks) row in period t is needed: its stock is not
-    held at 0 there (``closed``, per pool), and every later period leaves strictly more room
+    held at 0 there (``closed``: T x rows, from :func:`_rows_held_at_zero`), and every later period leaves strictly more room
     (a later row with no more room implies it, since x_t <= x_t' component-wise and the
     coefficients are the same non-negative per-chip figures)."""
     later = np.flip(np.minimum.accumulate(np.flip(room, 0), axis=0), 0)          # min over t' >= t

@@ -332,7 +332,7 @@ BLOCKS_MIN_PLACEMENTS_FORM = 60_000
 def large_timeline(td: TimelineData, by_cost: TimelinePools, minimum: int) -> bool:
     """Whether a multi-period model with costs has at least ``minimum`` placement columns
     (periods x cost-keyed pools x chips): its cost stage then runs by site blocks (the caller has
-    checked the serve objective and no soft limits)."""
+    checked the serve objective)."""
     T = len(td.periods)
     placements = T * by_cost[0][0].n * td.first.n_chips
     return T > 1 and placements >= minimum and any(td.stock_cost(t).any() for t in range(T))

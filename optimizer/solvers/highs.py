@@ -504,6 +504,11 @@ def column_generation(master: LinearProgram, price, gap_rel: float, time_limit: 
     return ColumnGeneration(Termination.ITERATION_LIMIT, x, cost, gap, max_rounds)
 
 
+# What a master rerun from its own basis may end with and be believed (see run_master).
+RERUN_ACCEPTED = {highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit,
+                  highspy.HighsModelStatus.kIterationLimit, highspy.HighsModelStatus.kInterrupt}
+
+
 def run_master(h: highspy.Highs) -> None:
     """:func:`run` a column generation's master. If HiGHS ends neither solved nor stopped by a
     limit (status 'unknown': a warm primal simplex on a 3,000-site x 12-quarter per-site master
@@ -523,10 +528,6 @@ def run_master(h: highspy.Highs) -> None:
     if h.getModelStatus() not in RERUN_ACCEPTED:
         h.clearSolver()
         run(h)
-
-
-RERUN_ACCEPTED = {highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit,
-                  highspy.HighsModelStatus.kIterationLimit, highspy.HighsModelStatus.kInterrupt}
 
 
 WARM_OPTIONS = {"solver": "simplex", "simplex_strategy": 1}

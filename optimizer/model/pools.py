@@ -75,13 +75,17 @@ def make_pools(d: ModelData, site_class: np.ndarray, merge: bool = True, by_cost
 FeasibilitySolver = Callable[..., np.ndarray]
 
 
-def split_pools(d: ModelData, pools: Pools, x_pool: np.ndarray, solve_feasibility: FeasibilitySolver) -> np.ndarray:
+def split_pools(d: ModelData, pools: Pools, x_pool: np.ndarray, solve_feasibility: FeasibilitySolver,
+                cost: np.ndarray | None = None) -> np.ndarray:
     """Site x chip new units (model units) from pool x chip units.
 
     A one-site pool passes through. For larger pools a feasibility LP finds site shares
     y[s,c] >= 0 with Σ_{s in pool} y[s,c] = x_pool[c], Σ_c p_c y[s,c] <= P_s, Σ_c r_c y[s,c] <= R_s;
     it is feasible by Minkowski additivity. All pools go into one block-diagonal LP, solved by
-    ``solve_feasibility(rows, cols, vals, n_col, row_lo, row_hi)`` (a backend's).
+    ``solve_feasibility(rows, cols, vals, n_col, row_lo, row_hi, cost)`` (a backend's). With
+    ``cost`` (sites x chips, per model unit) it is the cheapest split, min Σ cost[s,c]·y[s,c]
+    (pools that merge sites of different costs: the start of a cost stage by site blocks);
+    without, any feasible one.
     """
     x_site = np.zeros((d.n_sites, d.n_chips))
     members = np.flatnonzero(pools.pool_of_site >= 0)
@@ -111,6 +115,6 @@ def split_pools(d: ModelData, pools: Pools, x_pool: np.ndarray, solve_feasibilit
     target = x_pool.ravel()[eq_keys]
     lo = np.concatenate([target, np.full(2 * len(multi), -np.inf)])
     hi = np.concatenate([target, power_left[multi], racks_left[multi]])
-    y = solve_feasibility(rows, cols, vals, n_col, lo, hi)
+    y = solve_feasibility(rows, cols, vals, n_col, lo, hi, None if cost is None else cost[col_site, col_chip])
     np.add.at(x_site, (col_site, col_chip), y)
     return x_site

@@ -369,7 +369,7 @@ def _fast_by_blocks(td: TimelineData, network: Reduction, blind: TimelinePools, 
         timings["solve"] = timings["value_stage"]
         return TimelineSolution(result, lp, None, counts)
     phase("split pools among sites")
-    x_site = split_timeline_pools(td, fm, pool_stock(td, lp, result.x), highs.solve_feasibility)
+    x_site = split_timeline_pools(td, fm, pool_stock(td, lp, result.x), highs.solve_feasibility, by_cost=True)
     if result.status == Status.OPTIMAL:
         t2 = time.perf_counter()
         left = None if time_limit is None else max(time_limit - (t2 - t1), 1e-3)

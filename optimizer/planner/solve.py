@@ -446,7 +446,7 @@ def _fast_by_blocks(d: ModelData, run: LpRun, network: Reduction) -> Solution:
         run.timings["solve"] = run.timings["value_stage"]
         return sol
     phase("split pools among sites")
-    y0 = site_placement(d, fm, result.x, highs.solve_feasibility)
+    y0 = site_placement(d, fm, result.x, highs.solve_feasibility, d.unit_cost)     # the cheapest split
     x_site = None
     if result.status == Status.OPTIMAL and d.unit_cost.any():
         t2 = time.perf_counter()

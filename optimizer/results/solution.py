@@ -37,10 +37,12 @@ def site_chip_series(d: ModelData, units: np.ndarray) -> pd.Series:
     return pd.Series(units[s_idx, c_idx], index=index, dtype=float)
 
 
-def site_placement(d: ModelData, fm: FastModel, x: np.ndarray, solve_feasibility: FeasibilitySolver) -> np.ndarray:
-    """Sites x chips new units (model units) from a fast-model solution vector."""
+def site_placement(d: ModelData, fm: FastModel, x: np.ndarray, solve_feasibility: FeasibilitySolver,
+                   cost: np.ndarray | None = None) -> np.ndarray:
+    """Sites x chips new units (model units) from a fast-model solution vector (with ``cost``,
+    the pools' cheapest split: :func:`optimizer.model.pools.split_pools`)."""
     x_pool = x[fm.lp.var_blocks["x"].slice].reshape(fm.pools.n, d.n_chips)
-    return split_pools(d, fm.pools, np.maximum(x_pool, 0.0), solve_feasibility)
+    return split_pools(d, fm.pools, np.maximum(x_pool, 0.0), solve_feasibility, cost)
 
 
 def expand_fast(sol: Solution, d: ModelData, fm: FastModel, x: np.ndarray,

@@ -321,11 +321,13 @@ def _mip_cost_stage(h: highspy.Highs, lp: LinearProgram, x: np.ndarray) -> np.nd
 
 
 def solve_feasibility(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_col: int,
-                      row_lo: np.ndarray, row_hi: np.ndarray) -> np.ndarray:
-    """A point y >= 0 with row_lo <= A y <= row_hi (zero objective); raises if none."""
+                      row_lo: np.ndarray, row_hi: np.ndarray, cost: np.ndarray | None = None) -> np.ndarray:
+    """A point y >= 0 with row_lo <= A y <= row_hi (zero objective), or with ``cost`` the
+    cheapest one (minimize cost·y); raises if none."""
     zeros = np.zeros(n_col)
-    lp = LinearProgram(A=sp.csr_matrix((vals, (rows, cols)), shape=(len(row_lo), n_col)), c=zeros,
-                       cost=zeros, col_lo=zeros, col_hi=np.full(n_col, np.inf), row_lo=row_lo, row_hi=row_hi,
+    c = zeros if cost is None else np.asarray(cost, np.float64)
+    lp = LinearProgram(A=sp.csr_matrix((vals, (rows, cols)), shape=(len(row_lo), n_col)), c=c,
+                       cost=c, col_lo=zeros, col_hi=np.full(n_col, np.inf), row_lo=row_lo, row_hi=row_hi,
                        var_blocks={}, row_blocks={})
     h = make_highs()
     pass_lp(h, lp, maximize=False)

@@ -94,9 +94,9 @@ def site_blocks(d: ModelData, fm: FastModel, lp: LinearProgram) -> SiteBlocks:
 
 def block_totals(blocks: SiteBlocks, y: np.ndarray) -> np.ndarray:
     """Blocks x chips: the units of a placement ``y`` (sites x chips) summed per block."""
-    totals = np.zeros((blocks.n_blocks, blocks.n_chips))
-    np.add.at(totals, blocks.block, y)
-    return totals
+    n = len(blocks.block)
+    member = sp.csr_matrix((np.ones(n), (blocks.block, np.arange(n))), shape=(blocks.n_blocks, n))
+    return np.asarray(member @ y).reshape(blocks.n_blocks, blocks.n_chips)     # (np.add.at: 10x slower)
 
 
 def block_columns(blocks: SiteBlocks, y: np.ndarray, which: np.ndarray) -> tuple[sp.csc_matrix, np.ndarray]:

@@ -1199,6 +1199,9 @@ def bench_cmd(
     periods: Annotated[Optional[str], typer.Option(
         "--periods", help="Comma-separated period counts (e.g. 1,12): multi-period fleets over that many quarters, "
         "solved as one plan each, with the ratio of each count's time to the smallest's on the same fleet")] = None,
+    repeat: Annotated[int, typer.Option(
+        "--repeat", min=1, help="Run each cell this many times (fresh processes) and keep the median run: "
+        "steadier ratios on a shared machine")] = 1,
 ) -> None:
     """Run each solver path on generated fleets, one process per cell; write RESULTS.md and a plot."""
     from optimizer.bench.generate import TARIFFS
@@ -1225,9 +1228,11 @@ def bench_cmd(
                + (f" --baseline {baseline} --baseline-label {baseline_label}" if baseline is not None else "")
                + (f" --baseline-python {baseline_python}" if baseline_python is not None else "")
                + (f" --baseline-max-sites {baseline_max_sites}" if baseline_max_sites is not None else "")
-               + (f" --periods {periods}" if periods is not None else ""))
+               + (f" --periods {periods}" if periods is not None else "")
+               + (f" --repeat {repeat}" if repeat > 1 else ""))
     cfg = BenchConfig(size_list, chosen, time_limit, seed, skus, workdir, results, command, kinds, baseline,
-                      baseline_label, baseline_max_sites, periods=period_counts, baseline_python=baseline_python)
+                      baseline_label, baseline_max_sites, periods=period_counts, baseline_python=baseline_python,
+                      repeat=repeat)
     try:
         table = run_benchmark(cfg, echo=typer.echo)
     except FleetoptError as exc:

@@ -65,3 +65,43 @@ def test_bench_baseline_python_needs_a_baseline_and_a_file(tmp_path):
     r = run("bench", "--sizes", "30", "--baseline-python", tmp_path / "python", "--workdir", tmp_path / "runs")
     assert r.exit_code == 2 and "--baseline-python" in r.output and "needs --baseline" in r.output
     assert not (tmp_path / "runs").exists()
+
+
+def fake_runs(*cells):
+    """run_once for repeated_cell: hands out the given cells in order."""
+    it = iter(cells)
+    return lambda: dict(next(it))
+
+
+def test_repeated_cell_keeps_the_median_run_and_lists_every_total():
+    from optimizer.bench.harness import repeated_cell
+    ok = {"status": "optimal", "objective": 7.0}
+    odd = repeated_cell(fake_runs({**ok, "total": 5.0, "solve": 1}, {**ok, "total": 3.0, "solve": 2},
+                                  {**ok, "total": 4.0, "solve": 3}), 3)
+    assert (odd["total"], odd["solve"], odd["all_totals"]) == (4.0, 3, "5.00, 3.00, 4.00")
+    even = repeated_cell(fake_runs(*({**ok, "total": t} for t in (5.0, 3.0, 4.0, 6.0))), 4)
+    assert even["total"] == 4.0                     # the lower middle
+    assert repeated_cell(fake_runs({**ok, "total": 2.0}), 1) == {**ok, "total": 2.0, "all_totals": "2.00"}
+
+
+def test_repeated_cell_stops_at_a_run_without_a_plan_and_flags_differing_optima():
+    from optimizer.bench.harness import repeated_cell
+    ok = {"status": "optimal", "objective": 7.0, "total": 1.0}
+    stopped = repeated_cell(fake_runs(ok, {"status": "time_limit", "total": 9.0}, ok), 3)
+    assert stopped["status"] == "time_limit" and stopped["all_totals"] == "1.00, 9.00"
+    failed = repeated_cell(fake_runs({"status": "failed: boom", "total": 0.5}, ok), 2)
+    assert failed["status"] == "failed: boom" and failed["all_totals"] == "0.50"
+    unstable = repeated_cell(fake_runs(ok, {**ok, "objective": 7.1}, ok), 3)
+    assert unstable["status"].startswith("unstable: objectives differ across repeats")
+
+
+def test_bench_repeat_runs_each_cell_again_and_says_so(tmp_path):
+    results = tmp_path / "R.md"
+    r = run("bench", "--sizes", "30", "--paths", "fast", "--periods", "2,1", "--skus", 2, "--repeat", 2,
+            "--workdir", tmp_path / "runs", "--results", results)
+    assert r.exit_code == 0 and r.exception is None, r.output
+    text = results.read_text()
+    assert "--repeat 2" in text and "Each cell ran 2 times" in text and "| all_totals |" in text
+    rows = [line for line in text.splitlines() if line.startswith("| 30 | metro | ")]
+    assert len(rows) == 3 and all(line.count(", ") >= 1 for line in rows[:2])   # two totals per cell
+    assert r.output.count("(median of ") == 2

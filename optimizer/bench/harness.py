@@ -51,6 +51,7 @@ class BenchConfig:
     load: str = ""                           # load average during the run (filled by run_benchmark)
     periods: tuple[int, ...] = ()            # multi-period fleets of these many quarters (() = snapshots)
     baseline_python: Path | None = None      # the interpreter of the baseline's own environment (None: this one)
+    repeat: int = 1                          # fresh processes per cell; the median run is kept (repeated_cell)
 
     @property
     def baseline_path(self) -> str:
@@ -133,6 +134,28 @@ def _child(scenario: Path, path: str, out: Path, limit: float, checkout: Path | 
     return {**json.loads(line[5:]), "total": total}
 
 
+def repeated_cell(run_once, repeat: int) -> dict:
+    """Run a cell ``repeat`` times (``run_once``: one fresh process) and keep the run with the
+    median total (for an even count the lower of the two middle ones), with every run's total in
+    ``all_totals`` (in run order). A run that does not end with a plan (time limit, failure) ends
+    the repeats and is the cell; runs whose objectives differ by more than AGREE_REL make the
+    cell's status say so (a rerun of the same solve must give the same optimum)."""
+    runs = []
+    for _ in range(repeat):
+        runs.append(run_once())
+        if runs[-1]["status"] == "time_limit" or str(runs[-1]["status"]).startswith("failed"):
+            return {**runs[-1], "all_totals": _totals(runs)}
+    cell = sorted(runs, key=lambda c: c["total"])[(len(runs) - 1) // 2]
+    objectives = [c["objective"] for c in runs if c.get("objective") is not None]
+    if objectives and max(objectives) - min(objectives) > AGREE_REL * max(1.0, abs(max(objectives))):
+        cell = {**cell, "status": f"unstable: objectives differ across repeats ({min(objectives):.9g} to {max(objectives):.9g})"}
+    return {**cell, "all_totals": _totals(runs)}
+
+
+def _totals(runs: list[dict]) -> str:
+    return ", ".join(f"{c['total']:.2f}" for c in runs)
+
+
 def fleet_dir(cfg: BenchConfig, n: int, tariffs: str, periods: int | None = None) -> Path:
     """Where the fleet of ``n`` sites goes (metro snapshot fleets keep their old name)."""
     name = f"fleet-{n}" + ("" if tariffs == "metro" else f"-{tariffs}")
@@ -169,14 +192,16 @@ def run_benchmark(cfg: BenchConfig, echo=print) -> pd.DataFrame:
                 continue
             out = cfg.workdir / f"plan-{n}-{tariffs}{'-p' + str(periods) if periods else ''}-{path}"
             if path == cfg.baseline_path:
-                cell = _child(scenario, "fast", out, cfg.time_limit, checkout=cfg.baseline, python=cfg.baseline_python)
+                cell = repeated_cell(lambda: _child(scenario, "fast", out, cfg.time_limit, checkout=cfg.baseline,
+                                                    python=cfg.baseline_python), cfg.repeat)
             else:
-                cell = _child(scenario, path, out, cfg.time_limit)
+                cell = repeated_cell(lambda: _child(scenario, path, out, cfg.time_limit), cfg.repeat)
             if cell["status"] == "time_limit":
                 given_up.add((tariffs, periods, path))
             rows.append({**cell_key, "path": path, **cell})
             echo(f"  {n:>6} sites  {tariffs:<5} {over[2:]:<11} {path:<13} {cell['status']:<12} "
-                 f"total {cell.get('total', float('nan')):8.2f} s")
+                 f"total {cell.get('total', float('nan')):8.2f} s"
+                 + (f" (median of {cell['all_totals']})" if cfg.repeat > 1 else ""))
     end = os.getloadavg()
     cfg.load = (f"load average (1, 5, 15 min) {start[0]:.1f}, {start[1]:.1f}, {start[2]:.1f} at the start and "
                 f"{end[0]:.1f}, {end[1]:.1f}, {end[2]:.1f} at the end, on {os.cpu_count()} cores")
@@ -243,7 +268,8 @@ def write_results(table: pd.DataFrame, cfg: BenchConfig) -> Path:
     svg = cfg.results.with_name(f"total_time_vs_sites{cfg.results.stem.replace('RESULTS', '')}.svg")
     write_text_atomic(svg, plot_svg(table))
     cols = ["sites", "tariffs", *(["periods"] if cfg.periods else []), "path", "status", "total", "load", "validate", "build", "value_stage",
-            "cost_stage", "solve", "extract", "write", "peak_rss_mb", "objective", "rel_diff_vs_fast", "gap"]
+            "cost_stage", "solve", "extract", "write", "peak_rss_mb", "objective", "rel_diff_vs_fast", "gap",
+            *(["all_totals"] if cfg.repeat > 1 else [])]
     shown = table.reindex(columns=cols)
     lines = [
         "# Benchmark results", "",
@@ -259,7 +285,10 @@ def write_results(table: pd.DataFrame, cfg: BenchConfig) -> Path:
         "them). `tariffs`: `metro` fleets give a metro's campuses one tariff and PUE, `site` fleets "
         "each site its own. `rel_diff_vs_fast` is |objective - fast objective| / fast objective on "
         "the same fleet. "
-        f"Time limit per cell: {cfg.time_limit:.0f} s; a path that hits it is not run at larger sizes.", "",
+        f"Time limit per cell: {cfg.time_limit:.0f} s; a path that hits it is not run at larger sizes."
+        + (f" Each cell ran {cfg.repeat} times, each in a fresh process, one after another: its row is the run "
+           f"with the median total (its phases too; for an even count the lower middle run), `all_totals` "
+           f"lists every run's total in order, and the ratios below divide these medians." if cfg.repeat > 1 else ""), "",
         _markdown(shown), "",
         "## Speed-up of the fast path (total time ratio, same run)", "",
         _markdown(speedups(table)), "",

@@ -28,6 +28,7 @@ that do, and nothing).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -92,23 +93,21 @@ def site_blocks(d: ModelData, fm: FastModel, lp: LinearProgram) -> SiteBlocks:
                       keep_rows, keep_cols)
 
 
-def block_totals(blocks: SiteBlocks, y: np.ndarray) -> np.ndarray:
-    """Blocks x chips: the units of a placement ``y`` (sites x chips) summed per block."""
-    n = len(blocks.block)
-    member = sp.csr_matrix((np.ones(n), (blocks.block, np.arange(n))), shape=(blocks.n_blocks, n))
-    return np.asarray(member @ y).reshape(blocks.n_blocks, blocks.n_chips)     # (np.add.at: 10x slower)
-
-
-def block_columns(blocks: SiteBlocks, y: np.ndarray, which: np.ndarray) -> tuple[sp.csc_matrix, np.ndarray]:
-    """Master columns (kept rows, convexity rows, value-floor row) and costs of placement ``y``
-    (sites x chips) for the blocks ``which``."""
-    totals = block_totals(blocks, y)[which]
+def block_columns(blocks: SiteBlocks, y: np.ndarray, which: np.ndarray,
+                  members: np.ndarray | None = None) -> tuple[sp.csc_matrix, np.ndarray]:
+    """Master columns (kept rows, convexity rows, value-floor row) and costs of a placement for
+    the blocks ``which`` (ascending): ``y`` holds, row by row, the placement of the sites
+    ``members`` (None: every site), which are the sites of those blocks."""
+    sites = np.arange(len(blocks.block)) if members is None else members
     C, k = blocks.n_chips, len(which)
+    member = sp.csr_matrix((np.ones(len(sites)), (np.searchsorted(which, blocks.block[sites]), np.arange(len(sites)))),
+                           shape=(k, len(sites)))
+    totals = np.asarray(member @ y)                      # blocks x chips (np.add.at: several times slower)
     spread = sp.csc_matrix((totals.ravel(), ((which[:, None] * C + np.arange(C)).ravel(), np.repeat(np.arange(k), C))),
                            shape=(blocks.n_blocks * C, k))
     convexity = sp.csc_matrix((np.ones(k), (which, np.arange(k))), shape=(blocks.n_blocks, k))
     cols = sp.vstack([blocks.link @ spread, convexity, sp.csc_matrix((1, k))]).tocsc()
-    cost = np.bincount(blocks.block, (blocks.unit_cost * y).sum(axis=1), blocks.n_blocks)[which]
+    cost = member @ (blocks.unit_cost[sites] * y).sum(axis=1)
     return cols, cost
 
 
@@ -203,7 +202,7 @@ class CostStage:
     p: np.ndarray
     r: np.ndarray
     y0: np.ndarray
-    _added: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)   # (blocks, placement)
+    _added: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)  # (blocks, sites, rows)
     _vertices: SiteVertices | None = None
 
     def __post_init__(self) -> None:
@@ -212,7 +211,17 @@ class CostStage:
     def cheapest(self, reduced: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per site, the least reduced cost of a placement within its room and that placement
         (sites x chips): a vertex of the room (:class:`SiteVertices`)."""
+        best, found = self.vertices(reduced)
+        return best, self.rows(found, np.arange(reduced.shape[0]))
+
+    def vertices(self, reduced: np.ndarray) -> tuple[np.ndarray, Any]:
+        """:meth:`cheapest`'s least reduced costs, and what :meth:`rows` needs to write the
+        placements (pricing writes them only for the sites whose column enters)."""
         return self._vertices.cheapest(reduced)
+
+    def rows(self, found: Any, sites: np.ndarray) -> np.ndarray:
+        """The cheapest placements of ``sites`` (one row each) from :meth:`vertices`."""
+        return found[sites]
 
     def price(self, row_duals: np.ndarray) -> tuple[sp.csc_matrix, np.ndarray, float]:
         """New columns (with negative reduced cost: those of :func:`entering_blocks`), their
@@ -222,13 +231,14 @@ class CostStage:
         n_kept = len(bl.keep_rows)
         pi = (bl.link.T @ row_duals[:n_kept]).reshape(bl.n_blocks, bl.n_chips)
         mu = row_duals[n_kept:n_kept + bl.n_blocks]
-        value, y = self.cheapest(bl.unit_cost - pi[bl.block])
+        value, found = self.vertices(bl.unit_cost - pi[bl.block])
         rc = np.bincount(bl.block, value, bl.n_blocks) - mu
         gap = float(-rc[rc < 0].sum())
         new = entering_blocks(rc, NEW_COLUMN_SHARE)
-        y[~np.isin(bl.block, new)] = 0.0
-        cols, cost = block_columns(bl, y, new)
-        self._added.append((new, y))
+        members = np.flatnonzero(np.isin(bl.block, new))
+        y = self.rows(found, members)
+        cols, cost = block_columns(bl, y, new, members)
+        self._added.append((new, members, y))
         return cols, cost, gap
 
     def placement(self, lam: np.ndarray) -> np.ndarray:
@@ -237,11 +247,11 @@ class CostStage:
         bl = self.blocks
         y = self.y0 * lam[:bl.n_blocks][bl.block][:, None]
         at = bl.n_blocks
-        for new, placed in self._added:
+        for new, members, placed in self._added:
             if at >= len(lam):
                 break
             weight = np.zeros(bl.n_blocks)
             weight[new] = lam[at:at + len(new)]
-            y += placed * weight[bl.block][:, None]
+            y[members] += placed * weight[bl.block[members]][:, None]
             at += len(new)
         return y

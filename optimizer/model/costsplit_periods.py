@@ -101,16 +101,26 @@ class TimelineCostStage(CostStage):
     start: np.ndarray | None = None       # per site, its first period with room
     n_periods: int = 1
 
-    def cheapest(self, reduced: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per site, min Σ_t r_t·x_t over its monotone sequences within its room, and a minimizing
-        sequence (sites x (periods·chips))."""
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        T = self.n_periods
+        self._closed = np.where(np.arange(T)[None, :, None] < self.start[:, None, None], np.inf, 0.0)   # S x T x 1
+
+    def vertices(self, reduced: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Per site, min Σ_t r_t·x_t over its monotone sequences within its room (module
+        docstring), and for :meth:`rows` the room's vertex y (sites x chips) and each chip's
+        first period τ*_c."""
         S, T = reduced.shape[0], self.n_periods
         r = reduced.reshape(S, T, reduced.shape[1] // T)                        # no site: S = 0
         suffix = np.cumsum(r[:, ::-1], axis=1)[:, ::-1]                        # S_τ = Σ_{t>=τ} r_t
-        before = np.arange(T)[None, :, None] < self.start[:, None, None]
-        suffix = np.where(before, np.inf, suffix)
+        suffix += self._closed                                                  # +inf before the start
         tau = suffix.argmin(axis=1)                                             # S x C
         m = np.take_along_axis(suffix, tau[:, None, :], axis=1)[:, 0, :]
         best, y = self._vertices.cheapest(m)
-        held = np.arange(T)[None, :, None] >= tau[:, None, :]
-        return best, (y[:, None, :] * held).reshape(S, reduced.shape[1])
+        return best, (y, tau)
+
+    def rows(self, found: tuple[np.ndarray, np.ndarray], sites: np.ndarray) -> np.ndarray:
+        """The sequences of ``sites`` (sites x (periods·chips)): x_t,c = y_c from τ*_c on."""
+        y, tau = found
+        held = np.arange(self.n_periods)[None, :, None] >= tau[sites][:, None, :]
+        return (y[sites][:, None, :] * held).reshape(len(sites), self.n_periods * y.shape[1])

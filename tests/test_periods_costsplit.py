@@ -276,3 +276,15 @@ def test_interior_point_cost_stage_reaches_the_optimum_on_a_generated_year_of_qu
     assert plan.summary["status"] == "optimal", plan.summary["notes"]
     report = check_timeline_plan(tl, plan.placement, plan.service)
     assert report.ok, report.failures()
+
+
+def test_timeline_share_leaves_the_optimum(tmp_path, monkeypatch):
+    """The multi-period stage takes its own partial-pricing share (TIMELINE_NEW_COLUMN_SHARE);
+    every block's column each round ends at the same optimum in no more rounds."""
+    import optimizer.model.costsplit_periods as costsplit_periods
+    tl = load_timeline(generate_fleet(tmp_path / "fleet", sites=150, skus=4, seed=5, periods=4, tariffs="site"))
+    default = solve_timeline(tl, path="fast")
+    monkeypatch.setattr(costsplit_periods, "TIMELINE_NEW_COLUMN_SHARE", 1.0)
+    every = solve_timeline(tl, path="fast")
+    assert_same_optimum(default, every)
+    assert every.summary["model"]["cost_stage_rounds"] < default.summary["model"]["cost_stage_rounds"]

@@ -223,6 +223,10 @@ class CostStage:
         """The cheapest placements of ``sites`` (one row each) from :meth:`vertices`."""
         return found[sites]
 
+    def new_column_share(self) -> float:
+        """The share of pricing-out blocks whose columns enter each round (NEW_COLUMN_SHARE)."""
+        return NEW_COLUMN_SHARE
+
     def price(self, row_duals: np.ndarray) -> tuple[sp.csc_matrix, np.ndarray, float]:
         """New columns (with negative reduced cost: those of :func:`entering_blocks`), their
         costs, and the bound gap -Σ_b min(0, rc_b) over every block (master cost minus this gap
@@ -234,7 +238,7 @@ class CostStage:
         value, found = self.vertices(bl.unit_cost - pi[bl.block])
         rc = np.bincount(bl.block, value, bl.n_blocks) - mu
         gap = float(-rc[rc < 0].sum())
-        new = entering_blocks(rc, NEW_COLUMN_SHARE)
+        new = entering_blocks(rc, self.new_column_share())
         members = np.flatnonzero(np.isin(bl.block, new))
         y = self.rows(found, members)
         cols, cost = block_columns(bl, y, new, members)

@@ -93,6 +93,12 @@ def test_repeated_cell_stops_at_a_run_without_a_plan_and_flags_differing_optima(
     assert failed["status"] == "failed: boom" and failed["all_totals"] == "0.50"
     unstable = repeated_cell(fake_runs(ok, {**ok, "objective": 7.1}, ok), 3)
     assert unstable["status"].startswith("unstable: objectives differ across repeats")
+    infeasible = repeated_cell(fake_runs(ok, {"status": "infeasible", "objective": None, "total": 5.0}, ok), 3)
+    assert infeasible["status"] == "infeasible" and infeasible["all_totals"] == "1.00, 5.00"
+    mixed = repeated_cell(fake_runs(ok, {**ok, "status": "feasible"}, ok), 3)
+    assert mixed["status"] == "unstable: statuses differ across repeats (feasible, optimal)"
+    missing = repeated_cell(fake_runs(ok, {**ok, "objective": float("nan")}, {**ok, "objective": 9.0}), 3)
+    assert missing["status"].startswith("unstable: objectives differ across repeats")
 
 
 def test_bench_repeat_runs_each_cell_again_and_says_so(tmp_path):

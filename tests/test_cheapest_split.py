@@ -46,8 +46,9 @@ def horizon_cost(td: TimelineData) -> np.ndarray:
     return sum(td.stock_cost(t) for t in range(len(td.periods)))
 
 
-def cheapest_split_cost(d, pools, x_pool: np.ndarray, w: np.ndarray) -> float:
-    """The cheapest split of the multi-site pools' units by an independent LP (scipy)."""
+def cheapest_split_cost(d, pools, x_pool: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
+    """The cheapest split's cost of the multi-site pools' units by an independent LP (scipy), and
+    the sites of those pools."""
     members = np.flatnonzero(pools.pool_of_site >= 0)
     size = np.bincount(pools.pool_of_site[members], minlength=pools.n)
     multi = members[size[pools.pool_of_site[members]] > 1]

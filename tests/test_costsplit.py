@@ -341,3 +341,21 @@ def test_large_metro_fleets_take_the_blocks(tmp_path, monkeypatch):
         assert large.summary["objective"] == pytest.approx(other.summary["objective"], rel=1e-9)
         assert large.summary["cost"]["total_usd"] == pytest.approx(other.summary["cost"]["total_usd"], rel=1e-7)
     assert check_plan(s, large.placement, large.service).ok
+
+
+def test_block_columns_refuses_sites_of_blocks_not_asked_for(tmp_path):
+    """block_columns places each member site in its block's column; a member whose block is not
+    among ``which`` is refused, not counted into a neighbour's column."""
+    d = ModelData.from_scenario(load_scenario(generate_fleet(tmp_path / "f", sites=200, skus=3, seed=3, tariffs="site")))
+    fm = build_fast(d, by_cost=False)
+    blocks = site_blocks(d, fm, fm.lp)
+    y = np.random.default_rng(0).uniform(0, 1, (len(blocks.sites), d.n_chips))
+    which = np.arange(blocks.n_blocks)[1::2]               # every other block
+    assert 1 <= len(which) < blocks.n_blocks
+    members = np.flatnonzero(np.isin(blocks.block, which))
+    cols, cost = costsplit.block_columns(blocks, y[members], which, members)
+    every, every_cost = costsplit.block_columns(blocks, y, np.arange(blocks.n_blocks))
+    np.testing.assert_allclose(cost, every_cost[which], rtol=1e-12)
+    assert abs(cols - every[:, which]).max() < 1e-9
+    with pytest.raises(ValueError, match="not among the blocks"):
+        costsplit.block_columns(blocks, y, which)

@@ -28,3 +28,5 @@ def test_installed_matrix_is_the_pivot_table(tmp_path):
     assert got.loc["a", "X"] == 5.0 and got.loc["b", "Y"] == 4.0 and got.loc["c"].sum() == 0.0
     empty = dataclasses.replace(s, installed=installed.iloc[:0])
     assert (empty.installed_matrix().to_numpy() == 0).all() and empty.installed_matrix().shape == (3, 2)
+    infinite = dataclasses.replace(s, installed=pd.DataFrame({"site_id": ["a"], "sku": ["X"], "units": [np.inf]}))
+    pd.testing.assert_frame_equal(infinite.installed_matrix(), pivot(infinite))     # inf stays inf, as before

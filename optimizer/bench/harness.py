@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from optimizer.bench.generate import generate_fleet
@@ -134,21 +135,29 @@ def _child(scenario: Path, path: str, out: Path, limit: float, checkout: Path | 
     return {**json.loads(line[5:]), "total": total}
 
 
+PLANNED = ("optimal", "feasible")        # the statuses of a cell that wrote a plan
+
+
 def repeated_cell(run_once, repeat: int) -> dict:
     """Run a cell ``repeat`` times (``run_once``: one fresh process) and keep the run with the
     median total (for an even count the lower of the two middle ones), with every run's total in
-    ``all_totals`` (in run order). A run that does not end with a plan (time limit, failure) ends
-    the repeats and is the cell; runs whose objectives differ by more than AGREE_REL make the
-    cell's status say so (a rerun of the same solve must give the same optimum)."""
+    ``all_totals`` (in run order). A run that does not end optimal or feasible (a time limit, a
+    failure, infeasible, no plan) ends the repeats and is the cell; runs whose statuses differ, or
+    whose objectives differ by more than AGREE_REL (or are missing), make the cell's status say so:
+    a rerun of the same solve must give the same optimum. Every repeat writes the same plan folder,
+    so the plan on disk is the last run's."""
     runs = []
     for _ in range(repeat):
         runs.append(run_once())
-        if runs[-1]["status"] == "time_limit" or str(runs[-1]["status"]).startswith("failed"):
+        if runs[-1]["status"] not in PLANNED:
             return {**runs[-1], "all_totals": _totals(runs)}
     cell = sorted(runs, key=lambda c: c["total"])[(len(runs) - 1) // 2]
-    objectives = [c["objective"] for c in runs if c.get("objective") is not None]
-    if objectives and max(objectives) - min(objectives) > AGREE_REL * max(1.0, abs(max(objectives))):
-        cell = {**cell, "status": f"unstable: objectives differ across repeats ({min(objectives):.9g} to {max(objectives):.9g})"}
+    statuses = sorted({c["status"] for c in runs})
+    objectives = np.array([np.nan if c.get("objective") is None else float(c["objective"]) for c in runs])
+    if len(statuses) > 1:
+        cell = {**cell, "status": f"unstable: statuses differ across repeats ({', '.join(statuses)})"}
+    elif not np.isfinite(objectives).all() or np.ptp(objectives) > AGREE_REL * max(1.0, float(np.abs(objectives).max())):
+        cell = {**cell, "status": f"unstable: objectives differ across repeats ({objectives.min():.9g} to {objectives.max():.9g})"}
     return {**cell, "all_totals": _totals(runs)}
 
 

@@ -59,8 +59,8 @@ class Scenario:
         sku = self.chips.index.get_indexer(self.installed["sku"])
         known = (site >= 0) & (sku >= 0)
         units = np.zeros((len(self.sites), len(self.chips)))
-        np.add.at(units, (site[known], sku[known]),
-                  np.nan_to_num(pd.to_numeric(self.installed["units"]).to_numpy(float)[known]))
+        count = pd.to_numeric(self.installed["units"]).to_numpy(float)[known]
+        np.add.at(units, (site[known], sku[known]), np.where(np.isnan(count), 0.0, count))
         return pd.DataFrame(units, index=self.sites.index, columns=self.chips.index)
 
     def countries(self) -> Countries:

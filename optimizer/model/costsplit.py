@@ -100,8 +100,10 @@ def block_columns(blocks: SiteBlocks, y: np.ndarray, which: np.ndarray,
     ``members`` (None: every site), which are the sites of those blocks."""
     sites = np.arange(len(blocks.block)) if members is None else members
     C, k = blocks.n_chips, len(which)
-    member = sp.csr_matrix((np.ones(len(sites)), (np.searchsorted(which, blocks.block[sites]), np.arange(len(sites)))),
-                           shape=(k, len(sites)))
+    pos = np.searchsorted(which, blocks.block[sites])
+    if len(sites) and (pos.max() >= k or not np.array_equal(which[pos], blocks.block[sites])):
+        raise ValueError("block_columns: a member site's block is not among the blocks asked for")
+    member = sp.csr_matrix((np.ones(len(sites)), (pos, np.arange(len(sites)))), shape=(k, len(sites)))
     totals = np.asarray(member @ y)                      # blocks x chips (np.add.at: several times slower)
     spread = sp.csc_matrix((totals.ravel(), ((which[:, None] * C + np.arange(C)).ravel(), np.repeat(np.arange(k), C))),
                            shape=(blocks.n_blocks * C, k))

@@ -98,7 +98,8 @@ def _same_cost_blocks(pool: np.ndarray, unit_cost: np.ndarray) -> tuple[np.ndarr
 # share. Measured from the same stored value stage, one process each, alternated, the same cost:
 # generated per-site fleets over 12 quarters, 3,000 sites seed 1 cost stage 32.8 / 36.2 s against
 # 35.7 / 39.3 s at 0.1 (129 rounds, 43,499 master iterations against 86 and 48,057), seed 2 24.1 /
-# 25.0 s against 24.3 / 25.7 s, 1,000 sites 8.9 / 8.7 s against 8.9 / 9.2 s. (A session earlier,
+# 25.0 s against 24.3 / 25.7 s, 1,000 sites 8.9 / 8.7 s against 8.9 / 9.2 s, 3,000 metro sites
+# (same-cost blocks) 12.8 / 12.6 s against 12.5 / 13.7 s. (A session earlier,
 # before the cheapest split and the cheaper pricing rounds, 0.05 was slower on seed 2 and at 1,000
 # sites; 0.02, 0.03, 0.2 and 0.3 were no better.)
 TIMELINE_NEW_COLUMN_SHARE = 0.05

@@ -359,7 +359,7 @@ def scaling(table: pd.DataFrame) -> pd.DataFrame:
     least-squares fit over all of them (solved cells only)."""
     import numpy as np
     rows = []
-    done = table.loc[table["status"].isin(["optimal", "feasible"]) & table["total"].notna()]
+    done = table.loc[table["status"].isin(PLANNED) & table["total"].notna()]
     done = done.assign(periods=done["periods"].fillna(0).astype(int) if "periods" in done else 0)
     for (tariffs, periods, path), grp in done.groupby(["tariffs", "periods", "path"], sort=False):
         grp = grp.sort_values("sites")

@@ -8,7 +8,7 @@ from test_periods_agreement import random_timeline
 
 from optimizer.bench.generate import generate_fleet
 from optimizer.inputs.timeline import load_timeline
-from optimizer.model.additions import stock_additions
+from optimizer.model.additions import stock_additions, suffix_sums
 from optimizer.model.fast_periods import build_fast_timeline, timeline_network, timeline_pools
 from optimizer.model.periods import TimelineData
 from optimizer.solvers.contract import SolveOptions
@@ -209,3 +209,13 @@ def test_a_timeline_with_no_serving_class_solves(tmp_path):
     assert sol.summary["objective"] == 0.0
     assert sol.summary["model"]["site_classes"] == 0
     assert "additions_variables" in sol.summary["model"]
+
+
+@pytest.mark.parametrize("shape, axis", [((7, 5), 0), ((40, 12, 9), 1), ((3, 1, 4), 1), ((0, 12, 3), 1), ((6, 0), 0)])
+def test_suffix_sums_are_the_reversed_cumsum_bit_for_bit(shape, axis):
+    """S_τ = Σ_{t>=τ} a_t, added in the reversed cumsum's order (pricing and the additions' costs
+    read it; a different order would move optima by rounding only, but reruns must not)."""
+    a = np.random.default_rng(len(shape) + axis).normal(size=shape) * 10.0 ** np.arange(shape[-1])
+    expected = np.flip(np.cumsum(np.flip(a, axis), axis=axis), axis)
+    got = suffix_sums(a, axis)
+    assert got.shape == a.shape and np.array_equal(got, expected)

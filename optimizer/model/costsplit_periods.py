@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from optimizer.model.additions import suffix_sums
 from optimizer.model.costsplit import CostStage, SiteBlocks
 from optimizer.model.fast_periods import FastTimelineModel, site_rooms
 from optimizer.model.lp import LinearProgram
@@ -126,7 +127,7 @@ class TimelineCostStage(CostStage):
         first period τ*_c."""
         S, T = reduced.shape[0], self.n_periods
         r = reduced.reshape(S, T, reduced.shape[1] // T)                        # no site: S = 0
-        suffix = np.cumsum(r[:, ::-1], axis=1)[:, ::-1]                        # S_τ = Σ_{t>=τ} r_t
+        suffix = suffix_sums(r, 1)                                              # S_τ = Σ_{t>=τ} r_t
         suffix += self._closed                                                  # +inf before the start
         tau = suffix.argmin(axis=1)                                             # S x C
         m = np.take_along_axis(suffix, tau[:, None, :], axis=1)[:, 0, :]

@@ -77,3 +77,44 @@ def test_an_infeasible_rerun_from_the_basis_is_solved_from_scratch():
     highs.run_master(wrapped)
     assert len(wrapped.iterations) == 3 and wrapped.iterations[2] > 0
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+
+def test_a_rerun_polls_ctrl_c_at_every_iteration(monkeypatch):
+    """A round that ran without the per-iteration interrupt callback turns it back on before the
+    master is solved again (a solve from scratch is long)."""
+    switched = []
+    monkeypatch.setattr(highs, "interrupt_every_iteration", lambda h, on: switched.append(on))
+    h = small_master()
+    h.run()
+    highs.run_master(UnknownOnce(h))
+    assert switched == [True]
+    switched.clear()
+    highs.run_master(h)                            # optimal at once: nothing switched
+    assert switched == []
+
+
+def _cost_stage_rounds(tmp_path, monkeypatch, quiet: float) -> tuple[list[bool], float, float]:
+    """The callback switches of a per-site multi-period cost stage with QUIET_ROUND_SECONDS =
+    ``quiet`` (one per round: on for the next round or not)."""
+    from optimizer.bench.generate import generate_fleet
+    from optimizer.inputs.timeline import load_timeline
+    from optimizer.planner.periods import solve_timeline
+    switched = []
+    real = highs.interrupt_every_iteration
+    monkeypatch.setattr(highs, "interrupt_every_iteration", lambda h, on: (switched.append(on), real(h, on)))
+    monkeypatch.setattr(highs, "QUIET_ROUND_SECONDS", quiet)
+    folder = generate_fleet(tmp_path / f"fleet{quiet}", sites=150, skus=4, seed=5, periods=4, tariffs="site")
+    plan = solve_timeline(load_timeline(folder), path="fast")
+    assert plan.summary["status"] == "optimal"
+    assert len(switched) >= plan.summary["model"]["cost_stage_rounds"] > 1
+    return switched, plan.summary["objective"], plan.summary["cost"]["discounted_usd"]
+
+
+def test_short_master_rounds_run_without_the_per_iteration_callback(tmp_path, monkeypatch):
+    """After a round shorter than QUIET_ROUND_SECONDS the next runs without HiGHS's interrupt
+    callback, after a longer one with it; the optimum is the same either way."""
+    quiet, value, cost = _cost_stage_rounds(tmp_path, monkeypatch, 1e9)
+    assert not any(quiet)
+    polled, value2, cost2 = _cost_stage_rounds(tmp_path, monkeypatch, 0.0)
+    assert all(polled)
+    assert value2 == value and abs(cost2 - cost) <= 1e-9 * abs(cost)

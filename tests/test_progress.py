@@ -181,6 +181,17 @@ def test_ctrl_c_stops_a_running_lp_within_seconds(tmp_path):
 
 
 @pytest.mark.slow
+def test_ctrl_c_stops_a_multi_period_cost_stage_within_seconds(tmp_path):
+    """Ctrl-C during the column generation of a per-site 12-quarter fleet, whose short master
+    rounds run without HiGHS's per-iteration interrupt callback (QUIET_ROUND_SECONDS): the signal
+    is held while the round runs and answered as it returns."""
+    fleet = generate_fleet(tmp_path / "fleet", sites=1000, skus=12, seed=1, periods=12, tariffs="site")
+    r, took = interrupt(["solve", fleet, "--out", tmp_path / "plan", "--log", tmp_path / "solve.log"],
+                        _log_shows(tmp_path, "cost stage: round 20,"), timeout=300)
+    _interrupted_cleanly(tmp_path, r, took, 3.0)
+
+
+@pytest.mark.slow
 def test_ctrl_c_stops_an_ortools_child_within_seconds(tmp_path):
     """Ctrl-C while GLOP iterates in the OR-Tools child process (a plain 2,000-site LP that takes
     well over ten seconds): the signal is forwarded, GLOP stops, the child ends and so does the

@@ -84,11 +84,13 @@ def policy_limits(s: Scenario, placement: pd.DataFrame) -> list[dict[str, Any]]:
     its sites has power and racks."""
     countries = country_compute(s, placement)
     total = float(countries["tpp"].sum())
+    codes, by_country = countries.index.to_numpy(), countries["tpp"].to_numpy()
     records = []
     for lim in s.limits():
         if lim.enforced == "off":
             continue
-        tpp = float(countries.loc[countries.index.isin(lim.members), "tpp"].sum())
+        members = np.fromiter((code in lim.members for code in codes), bool, len(codes))
+        tpp = float(by_country[members].sum())
         value = (tpp / total if total > 0 else 0.0) if lim.unit == SHARE else tpp
         record = _limit(lim, value, total == 0)
         if lim.enforced == "columns":

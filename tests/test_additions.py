@@ -211,7 +211,8 @@ def test_a_timeline_with_no_serving_class_solves(tmp_path):
     assert "additions_variables" in sol.summary["model"]
 
 
-@pytest.mark.parametrize("shape, axis", [((7, 5), 0), ((40, 12, 9), 1), ((3, 1, 4), 1), ((0, 12, 3), 1), ((6, 0), 0)])
+@pytest.mark.parametrize("shape, axis", [((7, 5), 0), ((40, 12, 9), 1), ((3, 1, 4), 1), ((0, 12, 3), 1), ((6, 0), 0),
+                                         ((5,), 0), ((4, 6, 3), -2)])
 def test_suffix_sums_are_the_reversed_cumsum_bit_for_bit(shape, axis):
     """S_τ = Σ_{t>=τ} a_t, added in the reversed cumsum's order (pricing and the additions' costs
     read it; a different order would move optima by rounding only, but reruns must not)."""

@@ -3,8 +3,11 @@ solve with status 'unknown', the master is solved again from the basis it ended 
 solve from scratch."""
 from __future__ import annotations
 
+import signal
+
 import highspy
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from optimizer.model.lp import LinearProgram
@@ -99,22 +102,53 @@ def _cost_stage_rounds(tmp_path, monkeypatch, quiet: float) -> tuple[list[bool],
     from optimizer.bench.generate import generate_fleet
     from optimizer.inputs.timeline import load_timeline
     from optimizer.planner.periods import solve_timeline
-    switched = []
-    real = highs.interrupt_every_iteration
+    switched, polls = [], []
+    real, poll = highs.interrupt_every_iteration, highs.interrupt_requested
     monkeypatch.setattr(highs, "interrupt_every_iteration", lambda h, on: (switched.append(on), real(h, on)))
+    monkeypatch.setattr(highs, "interrupt_requested", lambda: polls.append(1) or poll())
     monkeypatch.setattr(highs, "QUIET_ROUND_SECONDS", quiet)
     folder = generate_fleet(tmp_path / f"fleet{quiet}", sites=150, skus=4, seed=5, periods=4, tariffs="site")
     plan = solve_timeline(load_timeline(folder), path="fast")
     assert plan.summary["status"] == "optimal"
     assert len(switched) >= plan.summary["model"]["cost_stage_rounds"] > 1
-    return switched, plan.summary["objective"], plan.summary["cost"]["discounted_usd"]
+    return switched, len(polls), plan.summary["objective"], plan.summary["cost"]["discounted_usd"]
 
 
 def test_short_master_rounds_run_without_the_per_iteration_callback(tmp_path, monkeypatch):
     """After a round shorter than QUIET_ROUND_SECONDS the next runs without HiGHS's interrupt
     callback, after a longer one with it; the optimum is the same either way."""
-    quiet, value, cost = _cost_stage_rounds(tmp_path, monkeypatch, 1e9)
+    quiet, quiet_polls, value, cost = _cost_stage_rounds(tmp_path, monkeypatch, 1e9)
     assert not any(quiet)
-    polled, value2, cost2 = _cost_stage_rounds(tmp_path, monkeypatch, 0.0)
+    polled, polls, value2, cost2 = _cost_stage_rounds(tmp_path, monkeypatch, 0.0)
     assert all(polled)
+    assert polls > quiet_polls            # HiGHS really stopped calling back (not only told to)
     assert value2 == value and abs(cost2 - cost) <= 1e-9 * abs(cost)
+
+
+def test_ctrl_c_in_a_quiet_round_is_held_until_the_round_returns():
+    """SIGINT while a master round runs without the callback: the round still ends optimal, and
+    the interrupt is raised as it returns (with the callback on, HiGHS would have stopped)."""
+    class SignalThenRun:
+        def __init__(self, h):
+            self.h = h
+
+        def run(self):
+            signal.raise_signal(signal.SIGINT)
+            return self.h.run()
+
+        def __getattr__(self, name):
+            return getattr(self.h, name)
+
+    earlier = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        h = small_master()
+        highs.interrupt_every_iteration(h, False)
+        with pytest.raises(KeyboardInterrupt):
+            highs.run_master(SignalThenRun(h))
+        assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal and h.getInfo().simplex_iteration_count > 0
+        h2 = small_master()                       # the callback on: HiGHS stops at once
+        with pytest.raises(KeyboardInterrupt):
+            highs.run_master(SignalThenRun(h2))
+        assert h2.getModelStatus() == highspy.HighsModelStatus.kInterrupt
+    finally:
+        signal.signal(signal.SIGINT, earlier)

@@ -160,16 +160,16 @@ def _suffix_sums(k: np.ndarray) -> np.ndarray:
 
 
 def suffix_sums(a: np.ndarray, axis: int) -> np.ndarray:
-    """S_τ = Σ_{t>=τ} a_t along ``axis`` (the periods), added from the last period back, as
-    ``np.cumsum`` over the reversed axis adds them (the same numbers, bit for bit), but period
-    slice by period slice: on the multi-period pricing's sites x periods x chips array 1 ms
-    instead of 3-6 ms (the reversed cumsum walks a strided copy)."""
-    a = np.moveaxis(a, axis, 0)
+    """S_τ = Σ_{t>=τ} a_t along ``axis`` (the periods) of a float array, added from the last
+    period back, as ``np.cumsum`` over the reversed axis adds them (the same numbers, bit for
+    bit), but period slice by period slice: on the multi-period pricing's sites x periods x chips
+    array 1 ms instead of 3-6 ms (the reversed cumsum walks a strided copy)."""
+    a = np.moveaxis(np.asarray(a, dtype=np.float64), axis, 0)
     out = np.empty_like(a)
     if len(a):
-        out[-1] = a[-1]
+        out[-1, ...] = a[-1, ...]
         for t in range(len(a) - 2, -1, -1):
-            np.add(out[t + 1], a[t], out=out[t])
+            np.add(out[t + 1, ...], a[t, ...], out=out[t, ...])       # [t, ...]: a view even in 1-D
     return np.moveaxis(out, 0, axis)
 
 

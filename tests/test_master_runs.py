@@ -96,9 +96,10 @@ def test_a_rerun_polls_ctrl_c_at_every_iteration(monkeypatch):
     assert switched == []
 
 
-def _cost_stage_rounds(tmp_path, monkeypatch, quiet: float) -> tuple[list[bool], float, float]:
-    """The callback switches of a per-site multi-period cost stage with QUIET_ROUND_SECONDS =
-    ``quiet`` (one per round: on for the next round or not)."""
+def _cost_stage_rounds(tmp_path, monkeypatch, quiet: float, cap: float = 2.0) -> tuple[list[bool], int, float, float]:
+    """The callback switches (on or off) of a per-site multi-period cost stage with
+    QUIET_ROUND_SECONDS = ``quiet`` and QUIET_ROUND_CAP = ``cap``, HiGHS's callback polls, and the
+    plan's value and discounted cost."""
     from optimizer.bench.generate import generate_fleet
     from optimizer.inputs.timeline import load_timeline
     from optimizer.planner.periods import solve_timeline
@@ -107,7 +108,8 @@ def _cost_stage_rounds(tmp_path, monkeypatch, quiet: float) -> tuple[list[bool],
     monkeypatch.setattr(highs, "interrupt_every_iteration", lambda h, on: (switched.append(on), real(h, on)))
     monkeypatch.setattr(highs, "interrupt_requested", lambda: polls.append(1) or poll())
     monkeypatch.setattr(highs, "QUIET_ROUND_SECONDS", quiet)
-    folder = generate_fleet(tmp_path / f"fleet{quiet}", sites=150, skus=4, seed=5, periods=4, tariffs="site")
+    monkeypatch.setattr(highs, "QUIET_ROUND_CAP", cap)
+    folder = generate_fleet(tmp_path / f"fleet{quiet}-{cap}", sites=150, skus=4, seed=5, periods=4, tariffs="site")
     plan = solve_timeline(load_timeline(folder), path="fast")
     assert plan.summary["status"] == "optimal"
     assert len(switched) >= plan.summary["model"]["cost_stage_rounds"] > 1
@@ -116,13 +118,18 @@ def _cost_stage_rounds(tmp_path, monkeypatch, quiet: float) -> tuple[list[bool],
 
 def test_short_master_rounds_run_without_the_per_iteration_callback(tmp_path, monkeypatch):
     """After a round shorter than QUIET_ROUND_SECONDS the next runs without HiGHS's interrupt
-    callback, after a longer one with it; the optimum is the same either way."""
+    callback (the first round always with it), after a longer one with it; a quiet round that
+    reaches QUIET_ROUND_CAP goes on with the callback; the optimum is the same every way."""
     quiet, quiet_polls, value, cost = _cost_stage_rounds(tmp_path, monkeypatch, 1e9)
-    assert not any(quiet)
+    assert quiet[0] and not any(quiet[1:])
     polled, polls, value2, cost2 = _cost_stage_rounds(tmp_path, monkeypatch, 0.0)
     assert all(polled)
     assert polls > quiet_polls            # HiGHS really stopped calling back (not only told to)
     assert value2 == value and abs(cost2 - cost) <= 1e-9 * abs(cost)
+    capped, capped_polls, value3, cost3 = _cost_stage_rounds(tmp_path, monkeypatch, 1e9, cap=1e-9)
+    assert capped[0] and capped[1:3] == [False, True]    # off, reached the cap at once, on again
+    assert capped_polls > quiet_polls
+    assert value3 == value and abs(cost3 - cost) <= 1e-9 * abs(cost)
 
 
 def test_ctrl_c_in_a_quiet_round_is_held_until_the_round_returns():

@@ -469,14 +469,17 @@ MASTER_SIMPLEX = {"simplex_strategy": 4, "primal_simplex_bound_perturbation_mult
                   "simplex_price_strategy": 2}
 
 
-# A master round that took less than this runs the next round without HiGHS's per-iteration
-# interrupt callback (a Python call at every simplex iteration; the master's rounds are short
-# and many): Ctrl-C then lands when that round returns. How long that is, is the next round's
-# length, which the round before suggests but does not bound (the longest quiet rounds seen:
-# 0.05 s at 1,000 and 0.28 s at 3,000 per-site sites x 12 quarters); a rerun of a failed round
-# polls again. From one stored value stage, the same cost: the 3,000-site per-site x 12-quarter
-# cost stage 15.8/16.0 s with the callback every round against 15.3/15.2 s (68,772 calls).
+# A master round that took less than QUIET_ROUND_SECONDS runs the next round without HiGHS's
+# per-iteration interrupt callback (a Python call at every simplex iteration; the master's rounds
+# are short and many): Ctrl-C then lands when that round returns. A quiet round runs at most
+# QUIET_ROUND_CAP seconds that way (a time limit); one not done by then goes on from where it
+# stopped with the callback on, so Ctrl-C is answered within about QUIET_ROUND_CAP seconds
+# (the longest quiet rounds seen: 0.05 s at 1,000 and 0.28 s at 3,000 per-site sites x 12
+# quarters); a rerun of a failed round polls again. From one stored value stage, the same cost:
+# the 3,000-site per-site x 12-quarter cost stage 15.8/16.0 s with the callback every round
+# against 15.3/15.2 s (68,772 calls).
 QUIET_ROUND_SECONDS = 1.0
+QUIET_ROUND_CAP = 2.0
 
 
 def interrupt_every_iteration(h: highspy.Highs, on: bool) -> None:
@@ -495,8 +498,8 @@ def column_generation(master: LinearProgram, price, gap_rel: float, time_limit: 
     in use or recently attractive; the optimum is the full master's).
     ``start``: a feasible point of the master, from which crossover finds the first basis (the
     primal simplex then skips its search for a feasible one: 40,000 iterations on 30,000 sites);
-    its zero columns start held out. A round after one shorter than QUIET_ROUND_SECONDS runs
-    without the per-iteration interrupt callback (Ctrl-C is then answered as the round ends)."""
+    its zero columns start held out. A round after one shorter than QUIET_ROUND_SECONDS starts
+    without the per-iteration interrupt callback (:func:`run_round`)."""
     t0 = time.perf_counter()
     phase("cost stage")
     cols_held = HeldColumns(master, start)
@@ -504,16 +507,14 @@ def column_generation(master: LinearProgram, price, gap_rel: float, time_limit: 
     pass_lp(h, cols_held.first_master(), maximize=False)
     if start is not None:
         crossover_from(h, np.asarray(start, np.float64)[cols_held.ids])
-    x, cost, gap = None, float("nan"), float("inf")
+    x, cost, gap, quiet = None, float("nan"), float("inf"), False
     for rounds in range(1, max_rounds + 1):
-        if time_limit is not None:
-            left = time_limit - (time.perf_counter() - t0)
-            if left <= 0:
-                return ColumnGeneration(Termination.TIME_LIMIT, x, cost, gap, rounds - 1)
-            set_time_left(h, left)
+        left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+        if left is not None and left <= 0:
+            return ColumnGeneration(Termination.TIME_LIMIT, x, cost, gap, rounds - 1)
         started = time.perf_counter()
-        run_master(h)
-        interrupt_every_iteration(h, time.perf_counter() - started >= QUIET_ROUND_SECONDS)
+        run_round(h, left, quiet)
+        quiet = time.perf_counter() - started < QUIET_ROUND_SECONDS
         status, termination = status_of(h)
         if status != Status.OPTIMAL:
             return ColumnGeneration(termination if termination != Termination.OPTIMAL else Termination.ERROR,
@@ -530,6 +531,26 @@ def column_generation(master: LinearProgram, price, gap_rel: float, time_limit: 
         cols_held.enter(h, entering)
         cols_held.generated(h, cols, col_cost)
     return ColumnGeneration(Termination.ITERATION_LIMIT, x, cost, gap, max_rounds)
+
+
+def run_round(h: highspy.Highs, left: float | None, quiet: bool) -> None:
+    """One master round (:func:`run_master`) within ``left`` seconds (None: no limit). ``quiet``:
+    without the per-iteration interrupt callback, for at most QUIET_ROUND_CAP seconds; a round
+    not done by then goes on from where it stopped, with the callback."""
+    interrupt_every_iteration(h, not quiet)
+    if quiet and (left is None or left > QUIET_ROUND_CAP):
+        started = time.perf_counter()
+        set_time_left(h, QUIET_ROUND_CAP)
+        run_master(h)
+        if h.getModelStatus() != highspy.HighsModelStatus.kTimeLimit:
+            return
+        interrupt_every_iteration(h, True)
+        left = None if left is None else left - (time.perf_counter() - started)
+    if left is None:
+        h.setOptionValue("time_limit", INF)
+    else:
+        set_time_left(h, left)
+    run_master(h)
 
 
 # What a master rerun from its own basis may end with and be believed (see run_master).

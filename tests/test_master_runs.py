@@ -1,6 +1,7 @@
 """A column generation's master run (optimizer.solvers.highs.run_master): when HiGHS ends a warm
 solve with status 'unknown', the master is solved again from the basis it ended on before any
-solve from scratch."""
+solve from scratch. And its quiet rounds (run_round): short rounds run without the per-iteration
+interrupt callback, capped in time, with Ctrl-C held until the round returns."""
 from __future__ import annotations
 
 import signal
@@ -10,7 +11,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from optimizer.bench.generate import generate_fleet
+from optimizer.inputs.timeline import load_timeline
 from optimizer.model.lp import LinearProgram
+from optimizer.planner.periods import solve_timeline
 from optimizer.solvers import highs
 
 UNKNOWN, INFEASIBLE = highspy.HighsModelStatus.kUnknown, highspy.HighsModelStatus.kInfeasible
@@ -100,9 +104,6 @@ def _cost_stage_rounds(tmp_path, monkeypatch, quiet: float, cap: float = 2.0) ->
     """The callback switches (on or off) of a per-site multi-period cost stage with
     QUIET_ROUND_SECONDS = ``quiet`` and QUIET_ROUND_CAP = ``cap``, HiGHS's callback polls, and the
     plan's value and discounted cost."""
-    from optimizer.bench.generate import generate_fleet
-    from optimizer.inputs.timeline import load_timeline
-    from optimizer.planner.periods import solve_timeline
     switched, polls = [], []
     real, poll = highs.interrupt_every_iteration, highs.interrupt_requested
     monkeypatch.setattr(highs, "interrupt_every_iteration", lambda h, on: (switched.append(on), real(h, on)))

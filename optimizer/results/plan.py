@@ -89,8 +89,7 @@ def policy_limits(s: Scenario, placement: pd.DataFrame) -> list[dict[str, Any]]:
     for lim in s.limits():
         if lim.enforced == "off":
             continue
-        members = np.fromiter((code in lim.members for code in codes), bool, len(codes))
-        tpp = float(by_country[members].sum())
+        tpp = float(by_country[np.isin(codes, list(lim.members))].sum())
         value = (tpp / total if total > 0 else 0.0) if lim.unit == SHARE else tpp
         record = _limit(lim, value, total == 0)
         if lim.enforced == "columns":

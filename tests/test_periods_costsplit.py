@@ -209,6 +209,50 @@ def test_sites_of_a_pool_that_cost_the_same_share_a_block():
     assert block.tolist() == [0, 0, 1, 2, 2, 0] and rep.tolist() == [0, 0, 1]
 
 
+def test_same_cost_blocks_match_a_groupby_of_the_rows():
+    """The blocks are pandas' groupby of (pool, costs) numbered by first site, on random rows with
+    many ties (and -0.0 equal to 0.0, as == has it); a version that numbers blocks in sorted order
+    or tells -0.0 from 0.0 fails."""
+    import pandas as pd
+
+    from optimizer.model.costsplit_periods import _same_cost_blocks
+    rng = np.random.default_rng(3)
+    pool = rng.integers(0, 4, 400)
+    cost = rng.choice([0.0, -0.0, 1.5, 2.25], size=(400, 6))
+    block, rep = _same_cost_blocks(pool, cost)
+    key = pd.DataFrame(cost + 0.0)
+    key["pool"] = pool
+    expected = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()
+    assert np.array_equal(block, expected) and len(rep) == expected.max() + 1
+    assert np.array_equal(rep[block], pool)
+    empty, no_rep = _same_cost_blocks(np.zeros(0, dtype=np.int64), np.zeros((0, 6)))
+    assert len(empty) == 0 and len(no_rep) == 0
+
+
+def test_block_link_is_the_pools_columns_repeated_per_block(tmp_path):
+    """Each block's link columns are its pool's x columns (period-major), kept rows only: the same
+    CSC matrix, bit for bit, as slicing the repeated columns directly."""
+    from optimizer.model.costsplit_periods import timeline_site_blocks
+    from optimizer.model.fast_periods import build_fast_timeline, timeline_network, timeline_pools
+    from optimizer.model.periods import TimelineData
+    folder = generate_fleet(tmp_path / "fleet", sites=120, skus=4, seed=7, periods=3, tariffs="site")
+    td = TimelineData.from_timeline(load_timeline(folder))
+    network = timeline_network(td)
+    fm = build_fast_timeline(td, network=network, pools=timeline_pools(td, network.site_class, by_cost=False))
+    lp = fm.fast.lp
+    blocks, _ = timeline_site_blocks(td, fm, lp)
+    C = td.first.n_chips
+    rep = np.zeros(blocks.n_blocks, dtype=np.int64)
+    rep[blocks.block] = fm.pools[-1].pool_of_site[blocks.sites]
+    x_start = np.array([lp.var_blocks["x" + p.tag].start for p in td.periods])
+    cols = (x_start[None, :, None] + rep[:, None, None] * C + np.arange(C)[None, None, :]).ravel()
+    direct = lp.A.tocsc()[:, cols][blocks.keep_rows].tocsc()
+    link = blocks.link
+    assert blocks.n_blocks > 50 and link.shape == direct.shape
+    assert np.array_equal(link.indptr, direct.indptr) and np.array_equal(link.indices, direct.indices)
+    assert np.array_equal(link.data, direct.data)
+
+
 def three_chip_timeline(tmp_path, seed: int):
     """A random timeline with three chips, a random energy price per site, an installed base at
     some sites, sites energised in different periods and one whose room changes again (a review's

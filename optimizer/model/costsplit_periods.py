@@ -48,7 +48,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+import scipy.sparse as sp
 
 from optimizer.model.additions import suffix_sums
 from optimizer.model.costsplit import CostStage, SiteBlocks
@@ -74,11 +74,8 @@ def timeline_site_blocks(td: TimelineData, fm: FastTimelineModel, lp: LinearProg
     drop_rows = [lp.row_blocks[name + p.tag].start + dw_pool for p in td.periods for name in ("power", "racks")]
     drop_rows += [lp.row_blocks["stock" + p.tag].start + (dw_pool[:, None] * C + np.arange(C)).ravel()
                   for p in td.periods[1:]]
-    keep_rows = np.setdiff1d(np.arange(lp.num_row), np.concatenate(drop_rows))
-    keep_cols = np.setdiff1d(np.arange(lp.num_col), x_cols)
-    x_start = np.array([lp.var_blocks["x" + p.tag].start for p in td.periods])
-    rep_cols = (x_start[None, :, None] + rep[:, None, None] * C + np.arange(C)[None, None, :]).ravel()
-    link = lp.A.tocsc()[:, rep_cols][keep_rows].tocsc()
+    keep_rows, keep_cols = _all_but(lp.num_row, np.concatenate(drop_rows)), _all_but(lp.num_col, x_cols)
+    link = _block_link(lp, td, rep, keep_rows)
     blocks = SiteBlocks(sites, block, n_blocks, power[-1, sites],
                         racks[-1, sites], unit_cost, link, keep_rows, keep_cols)
     return blocks, start
@@ -86,13 +83,38 @@ def timeline_site_blocks(td: TimelineData, fm: FastTimelineModel, lp: LinearProg
 
 def _same_cost_blocks(pool: np.ndarray, unit_cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The block of each site (sites of one value-stage pool with the same cost in every period
-    share one; module docstring) and each block's pool (whose columns are its coefficients)."""
-    key = pd.DataFrame(unit_cost)
-    key["pool"] = pool
-    block = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()
-    rep = np.zeros(int(block.max()) + 1 if len(block) else 0, dtype=np.int64)
+    share one; module docstring), numbered in the order of their first site, and each block's
+    pool (whose columns are its coefficients). Rows are compared by value, as == does (-0.0 is
+    0.0): np.unique over rows, 3 ms on 2,951 sites x 144 costs where a pandas groupby took 30-70."""
+    if len(pool) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    key = np.column_stack([pool.astype(np.float64), unit_cost])
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))          # by first appearance
+    block = rank[inverse.ravel()]
+    rep = np.zeros(len(first), dtype=np.int64)
     rep[block[::-1]] = pool[::-1]
     return block, rep
+
+
+def _all_but(n: int, dropped: np.ndarray) -> np.ndarray:
+    """0..n-1 less ``dropped``, ascending (np.setdiff1d's answer without its sort)."""
+    keep = np.ones(n, dtype=bool)
+    keep[dropped] = False
+    return np.flatnonzero(keep)
+
+
+def _block_link(lp: LinearProgram, td: TimelineData, rep: np.ndarray, keep_rows: np.ndarray) -> sp.csc_matrix:
+    """Kept rows x (blocks·periods·chips): the x column of block b's pool ``rep[b]``, period t and
+    chip c at column (b·T + t)·C + c. The rows are cut once per pool, then the columns repeated
+    per block (the same matrix as cutting the repeated columns, in a third of the time)."""
+    T, C = len(td.periods), td.first.n_chips
+    pools, inverse = np.unique(rep, return_inverse=True)
+    x_start = np.array([lp.var_blocks["x" + p.tag].start for p in td.periods])
+    pool_cols = (x_start[None, :, None] + pools[:, None, None] * C + np.arange(C)[None, None, :]).ravel()
+    per_pool = lp.A.tocsc()[:, pool_cols][keep_rows].tocsc()
+    return per_pool[:, (inverse.ravel()[:, None] * (T * C) + np.arange(T * C)[None, :]).ravel()].tocsc()
 
 
 # Partial pricing over periods (optimizer.model.costsplit.NEW_COLUMN_SHARE): half the snapshot's

@@ -151,11 +151,16 @@ def _negative_room_coefficient(lp, tags):
                               for tag in tags])
 
 
+def _network_row_on_a_placement(lp, tags):
+    return _with_entries(lp, [(lp.row_blocks["group_balance" + tags[0]].start, lp.var_blocks["x" + tags[0]].start, 1.0)])
+
+
 @pytest.mark.parametrize("change", [_retirement_allowed, _inventory_on_an_earlier_period, _negative_room,
-                                    _negative_room_coefficient])
+                                    _negative_room_coefficient, _network_row_on_a_placement])
 def test_additions_form_refuses_rows_it_would_lose(tmp_path, change):
     """Rows the form cannot carry (a stock that may fall, a row reaching into another period's
-    stock, a room below 0 or a negative room coefficient, which break the implied rooms): no form."""
+    stock, a room below 0 or a negative room coefficient, which break the implied rooms, a row of
+    another kind on a placement column): no form."""
     td, fm = value_stage_model(random_timeline(tmp_path, 0))
     tags = [p.tag for p in td.periods]
     assert stock_additions(fm.fast.lp, tags) is not None
@@ -220,3 +225,12 @@ def test_suffix_sums_are_the_reversed_cumsum_bit_for_bit(shape, axis):
     expected = np.flip(np.cumsum(np.flip(a, axis), axis=axis), axis)
     got = suffix_sums(a, axis)
     assert got.shape == a.shape and np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("n, dropped", [(10, [3, 3, 0, 9]), (5, []), (0, []), (7, list(range(7)))])
+def test_all_but_is_setdiff1d(n, dropped):
+    """An LP's rows or columns less some (repeats allowed), ascending, as np.setdiff1d gives them."""
+    from optimizer.model.lp import all_but
+    expected = np.setdiff1d(np.arange(n), np.array(dropped, dtype=np.int64))
+    got = all_but(n, np.array(dropped, dtype=np.int64))
+    assert np.array_equal(got, expected) and got.dtype.kind == "i"

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from optimizer.model.lp import LinearProgram
+from optimizer.model.lp import LinearProgram, all_but
 
 FAMILIES = ("inventory", "class_serving", "country_total")   # rows that carry a chain column
 ROOMS = ("power", "racks")                                   # kept in the last period only
@@ -107,8 +107,8 @@ def stock_additions(lp: LinearProgram, tags: list[str]) -> StockAdditions | None
         return None                                                # a row of period t touches another period's x
     room_rows = np.concatenate([r.ravel() for r in rooms])
     touching = np.flatnonzero(np.diff(A[:, x_cols.ravel()].tocsr().indptr) > 0)
-    other = np.setdiff1d(np.arange(lp.num_col), x_cols.ravel())
-    if (np.setdiff1d(touching, np.concatenate([stock, room_rows] + [f.ravel() for f in family])).size
+    other = all_but(lp.num_col, x_cols.ravel())
+    if (np.isin(all_but(lp.num_row, np.concatenate([stock, room_rows] + [f.ravel() for f in family])), touching).any()
             or A[np.concatenate([stock, room_rows])][:, other].nnz
             or (lp.row_lo[room_rows] > -np.inf).any() or (lp.row_hi[room_rows] < 0).any()
             or any((c[0].data < 0).any() for c in coef[len(family):])
@@ -116,7 +116,7 @@ def stock_additions(lp: LinearProgram, tags: list[str]) -> StockAdditions | None
         return None                     # the rooms' implications need rooms >= 0, coefficients >= 0
     needed = [_needed_rooms(lp.row_hi[r], _rows_held_at_zero(c[0], closed)) for r, c in zip(rooms, coef[len(family):])]
     dropped = np.concatenate([stock] + [r[~k] for r, k in zip(rooms, needed)])
-    kept = np.setdiff1d(np.arange(lp.num_row), dropped)
+    kept = all_but(lp.num_row, dropped)
     fam_rows = np.concatenate([f.ravel() for f in family])                    # family-major, then period
     n_s, n_o, n_y = len(fam_rows), len(other), T * nx
     pos = np.full(lp.num_row, -1)

@@ -36,7 +36,7 @@ import scipy.sparse as sp
 
 from optimizer.model.data import ModelData
 from optimizer.model.fast import FastModel
-from optimizer.model.lp import LinearProgram
+from optimizer.model.lp import LinearProgram, all_but
 
 GAP_REL = 1e-10     # the loop stops when (upper - lower bound) <= GAP_REL·max(1, |cost|)
 
@@ -83,7 +83,7 @@ def site_blocks(d: ModelData, fm: FastModel, lp: LinearProgram) -> SiteBlocks:
     x = lp.var_blocks["x"]
     pool_rows = np.concatenate([np.arange(lp.row_blocks[b].start, lp.row_blocks[b].start + lp.row_blocks[b].size)
                                 for b in ("power", "racks")])
-    keep_rows = np.setdiff1d(np.arange(lp.num_row), pool_rows)
+    keep_rows = all_but(lp.num_row, pool_rows)
     keep_cols = np.concatenate([np.arange(x.start), np.arange(x.start + x.size, lp.num_col)])
     rep_cols = (x.start + rep[:, None] * C + np.arange(C)[None, :]).ravel()
     link = lp.A.tocsc()[:, rep_cols][keep_rows].tocsc()

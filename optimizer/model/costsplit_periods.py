@@ -53,7 +53,7 @@ import scipy.sparse as sp
 from optimizer.model.additions import suffix_sums
 from optimizer.model.costsplit import CostStage, SiteBlocks
 from optimizer.model.fast_periods import FastTimelineModel, site_rooms
-from optimizer.model.lp import LinearProgram
+from optimizer.model.lp import LinearProgram, all_but
 from optimizer.model.periods import TimelineData
 
 
@@ -74,7 +74,7 @@ def timeline_site_blocks(td: TimelineData, fm: FastTimelineModel, lp: LinearProg
     drop_rows = [lp.row_blocks[name + p.tag].start + dw_pool for p in td.periods for name in ("power", "racks")]
     drop_rows += [lp.row_blocks["stock" + p.tag].start + (dw_pool[:, None] * C + np.arange(C)).ravel()
                   for p in td.periods[1:]]
-    keep_rows, keep_cols = _all_but(lp.num_row, np.concatenate(drop_rows)), _all_but(lp.num_col, x_cols)
+    keep_rows, keep_cols = all_but(lp.num_row, np.concatenate(drop_rows)), all_but(lp.num_col, x_cols)
     link = _block_link(lp, td, rep, keep_rows)
     blocks = SiteBlocks(sites, block, n_blocks, power[-1, sites],
                         racks[-1, sites], unit_cost, link, keep_rows, keep_cols)
@@ -96,13 +96,6 @@ def _same_cost_blocks(pool: np.ndarray, unit_cost: np.ndarray) -> tuple[np.ndarr
     rep = np.zeros(len(first), dtype=np.int64)
     rep[block[::-1]] = pool[::-1]
     return block, rep
-
-
-def _all_but(n: int, dropped: np.ndarray) -> np.ndarray:
-    """0..n-1 less ``dropped``, ascending (np.setdiff1d's answer without its sort)."""
-    keep = np.ones(n, dtype=bool)
-    keep[dropped] = False
-    return np.flatnonzero(keep)
 
 
 def _block_link(lp: LinearProgram, td: TimelineData, rep: np.ndarray, keep_rows: np.ndarray) -> sp.csc_matrix:

@@ -231,8 +231,12 @@ def test_same_cost_blocks_match_a_groupby_of_the_rows():
 
 def test_block_link_is_the_pools_columns_repeated_per_block(tmp_path):
     """Each block's link columns are its pool's x columns (period-major), kept rows only: the same
-    CSC matrix, bit for bit, as slicing the repeated columns directly."""
-    from optimizer.model.costsplit_periods import timeline_site_blocks
+    CSC matrix, bit for bit, as slicing the repeated columns directly; on the fleet's own blocks
+    and on pools picked with gaps, repeats and out of order from an LP whose every entry differs
+    (so a block given another pool's columns shows)."""
+    from dataclasses import replace
+
+    from optimizer.model.costsplit_periods import _block_link, timeline_site_blocks
     from optimizer.model.fast_periods import build_fast_timeline, timeline_network, timeline_pools
     from optimizer.model.periods import TimelineData
     folder = generate_fleet(tmp_path / "fleet", sites=120, skus=4, seed=7, periods=3, tariffs="site")
@@ -242,15 +246,26 @@ def test_block_link_is_the_pools_columns_repeated_per_block(tmp_path):
     lp = fm.fast.lp
     blocks, _ = timeline_site_blocks(td, fm, lp)
     C = td.first.n_chips
+    x_start = np.array([lp.var_blocks["x" + p.tag].start for p in td.periods])
+
+    def direct(lp, rep):
+        cols = (x_start[None, :, None] + rep[:, None, None] * C + np.arange(C)[None, None, :]).ravel()
+        return lp.A.tocsc()[:, cols][blocks.keep_rows].tocsc()
+
+    def assert_identical(a, b):
+        assert a.shape == b.shape and np.array_equal(a.indptr, b.indptr)
+        assert np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data)
+
     rep = np.zeros(blocks.n_blocks, dtype=np.int64)
     rep[blocks.block] = fm.pools[-1].pool_of_site[blocks.sites]
-    x_start = np.array([lp.var_blocks["x" + p.tag].start for p in td.periods])
-    cols = (x_start[None, :, None] + rep[:, None, None] * C + np.arange(C)[None, None, :]).ravel()
-    direct = lp.A.tocsc()[:, cols][blocks.keep_rows].tocsc()
-    link = blocks.link
-    assert blocks.n_blocks > 50 and link.shape == direct.shape
-    assert np.array_equal(link.indptr, direct.indptr) and np.array_equal(link.indices, direct.indices)
-    assert np.array_equal(link.data, direct.data)
+    assert blocks.n_blocks > 50
+    assert_identical(blocks.link, direct(lp, rep))
+    A = lp.A.tocsr(copy=True)
+    A.data = np.random.default_rng(1).permutation(np.arange(1.0, A.nnz + 1.0))
+    distinct = replace(lp, A=A)
+    picked = np.random.default_rng(2).choice(np.arange(0, fm.pools[-1].n, 3), size=40)
+    assert len(np.unique(picked)) < 40 and not np.all(np.diff(picked) >= 0)
+    assert_identical(_block_link(distinct, td, picked, blocks.keep_rows), direct(distinct, picked))
 
 
 def three_chip_timeline(tmp_path, seed: int):

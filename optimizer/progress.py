@@ -195,8 +195,9 @@ def console_to_log() -> Iterator[None]:
 @contextlib.contextmanager
 def interrupting(stop: Callable[[], None], every: float = 0.05) -> Iterator[None]:
     """For a solver that releases the GIL and can be stopped from another thread (OR-Tools'
-    ``interrupt_solve``): call ``stop()`` as soon as Ctrl-C arrives inside the block (use it
-    inside :func:`deferred_interrupt`).
+    ``interrupt_solve``; HiGHS with its interrupt callback turned on, whose call then runs
+    Python's handler and sees :func:`interrupt_requested`): call ``stop()`` as soon as Ctrl-C
+    arrives inside the block (use it inside :func:`deferred_interrupt`).
 
     Python runs a signal handler only when the main thread executes bytecode, and such a solver
     holds the main thread in C++ without calling back (GLOP: the child was killed after its

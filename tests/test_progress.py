@@ -156,6 +156,68 @@ def test_watcher_sees_ctrl_c_while_the_main_thread_runs_no_python():
     assert stopped and stopped[0] - sent < 0.75, stopped
 
 
+def _random_ipx_model(rows: int, cols: int, seed: int = 0):
+    """A HiGHS instance (:func:`optimizer.solvers.highs.make_highs`) holding a random packing LP
+    (max c·x, A·x <= b, 0 <= x <= 1, six entries a column) for IPX."""
+    import highspy
+    import numpy as np
+    import scipy.sparse as sp
+
+    from optimizer.solvers import highs
+    rng = np.random.default_rng(seed)
+    A = sp.csc_matrix((rng.uniform(0.5, 2.0, 6 * cols), (rng.integers(0, rows, 6 * cols), np.repeat(np.arange(cols), 6))),
+                      shape=(rows, cols))
+    h = highs.make_highs({"solver": "ipx"})
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = cols, rows
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = -rng.uniform(0, 1, cols), np.zeros(cols), np.ones(cols)
+    lp.row_lower_, lp.row_upper_ = np.full(rows, -highspy.kHighsInf), rng.uniform(1, 5, rows)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = cols, rows
+    h.passModel(lp)
+    return h
+
+
+def test_an_interior_point_run_polls_no_interrupt_callback(monkeypatch):
+    """IPX polls HiGHS's interrupt callback thousands of times a solve: our run() turns it off for
+    the run (counted: no call) and on again after it (HiGHS's own run then polls it again)."""
+    from optimizer.solvers import highs
+    calls: list[int] = []
+    monkeypatch.setattr(highs, "_callback", lambda kind, *rest: calls.append(int(kind)))
+    h = _random_ipx_model(400, 4000)
+    highs.run(h)
+    assert h.getModelStatus().name == "kOptimal" and calls == []
+    h.clearSolver()
+    h.run()
+    assert calls.count(int(highs._CB.kCallbackIpmInterrupt)) > 100
+
+
+def test_ctrl_c_stops_an_interior_point_run_at_once():
+    """Ctrl-C 0.3 s into an IPX run that takes about 12 s: the watcher turns the IPM interrupt
+    callback on and the next poll stops HiGHS (within 0.5 s); KeyboardInterrupt follows as the run
+    returns. With a watcher that does not turn it on the run goes to its end."""
+    import threading
+
+    from optimizer.solvers import highs
+    h = _random_ipx_model(3000, 30000)
+    earlier = signal.signal(signal.SIGINT, signal.default_int_handler)
+    sent: list[float] = []
+
+    def ctrl_c() -> None:
+        time.sleep(0.3)
+        sent.append(time.perf_counter())
+        os.kill(os.getpid(), signal.SIGINT)
+    try:
+        threading.Thread(target=ctrl_c, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            highs.run(h)
+    finally:
+        signal.signal(signal.SIGINT, earlier)
+    assert time.perf_counter() - sent[0] < 0.5
+    assert h.getModelStatus().name == "kInterrupt" and not interrupt_requested()
+
+
 def _log_shows(folder: Path, text: str):
     """ready(): the run's log, still under its temporary name, shows ``text``."""
     def ready() -> bool:

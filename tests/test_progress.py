@@ -193,6 +193,25 @@ def test_an_interior_point_run_polls_no_interrupt_callback(monkeypatch):
     assert calls.count(int(highs._CB.kCallbackIpmInterrupt)) > 100
 
 
+def test_a_crossover_from_a_point_polls_no_interrupt_callback(monkeypatch):
+    """IPX's crossover polls the IPM callback too (23,031 times for the 3,000-site per-site
+    12-quarter master's first basis): crossover_from holds it off, and on again after it."""
+    import numpy as np
+
+    from optimizer.solvers import highs
+    calls: list[int] = []
+    monkeypatch.setattr(highs, "_callback", lambda kind, *rest: calls.append(int(kind)))
+    solved = _random_ipx_model(400, 4000)
+    highs.run(solved)
+    point = np.array(solved.getSolution().col_value)
+    h = _random_ipx_model(400, 4000)
+    highs.crossover_from(h, point)
+    assert h.getBasis().valid and calls == []
+    h.clearSolver()
+    h.run()
+    assert calls.count(int(highs._CB.kCallbackIpmInterrupt)) > 100
+
+
 def test_ctrl_c_stops_an_interior_point_run_at_once():
     """Ctrl-C 0.3 s into an IPX run that takes about 12 s: the watcher turns the IPM interrupt
     callback on and the next poll stops HiGHS (within 0.5 s); KeyboardInterrupt follows as the run

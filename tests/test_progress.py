@@ -156,9 +156,9 @@ def test_watcher_sees_ctrl_c_while_the_main_thread_runs_no_python():
     assert stopped and stopped[0] - sent < 0.75, stopped
 
 
-def _random_ipx_model(rows: int, cols: int, seed: int = 0):
-    """A HiGHS instance (:func:`optimizer.solvers.highs.make_highs`) holding a random packing LP
-    (max c·x, A·x <= b, 0 <= x <= 1, six entries a column) for IPX."""
+def _random_model(rows: int, cols: int, options: dict | None = None, seed: int = 0):
+    """A HiGHS instance (:func:`optimizer.solvers.highs.make_highs`, ``options``; default IPX)
+    holding a random packing LP (max c·x, A·x <= b, 0 <= x <= 1, six entries a column)."""
     import highspy
     import numpy as np
     import scipy.sparse as sp
@@ -167,7 +167,7 @@ def _random_ipx_model(rows: int, cols: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     A = sp.csc_matrix((rng.uniform(0.5, 2.0, 6 * cols), (rng.integers(0, rows, 6 * cols), np.repeat(np.arange(cols), 6))),
                       shape=(rows, cols))
-    h = highs.make_highs({"solver": "ipx"})
+    h = highs.make_highs(options or {"solver": "ipx"})
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = cols, rows
     lp.col_cost_, lp.col_lower_, lp.col_upper_ = -rng.uniform(0, 1, cols), np.zeros(cols), np.ones(cols)
@@ -185,7 +185,7 @@ def test_an_interior_point_run_polls_no_interrupt_callback(monkeypatch):
     from optimizer.solvers import highs
     calls: list[int] = []
     monkeypatch.setattr(highs, "_callback", lambda kind, *rest: calls.append(int(kind)))
-    h = _random_ipx_model(400, 4000)
+    h = _random_model(400, 4000)
     highs.run(h)
     assert h.getModelStatus().name == "kOptimal" and calls == []
     h.clearSolver()
@@ -201,10 +201,10 @@ def test_a_crossover_from_a_point_polls_no_interrupt_callback(monkeypatch):
     from optimizer.solvers import highs
     calls: list[int] = []
     monkeypatch.setattr(highs, "_callback", lambda kind, *rest: calls.append(int(kind)))
-    solved = _random_ipx_model(400, 4000)
+    solved = _random_model(400, 4000)
     highs.run(solved)
     point = np.array(solved.getSolution().col_value)
-    h = _random_ipx_model(400, 4000)
+    h = _random_model(400, 4000)
     highs.crossover_from(h, point)
     assert h.getBasis().valid and calls == []
     h.clearSolver()
@@ -212,14 +212,17 @@ def test_a_crossover_from_a_point_polls_no_interrupt_callback(monkeypatch):
     assert calls.count(int(highs._CB.kCallbackIpmInterrupt)) > 100
 
 
-def test_ctrl_c_stops_an_interior_point_run_at_once():
-    """Ctrl-C 0.3 s into an IPX run that takes about 12 s: the watcher turns the IPM interrupt
-    callback on and the next poll stops HiGHS (within 0.5 s); KeyboardInterrupt follows as the run
-    returns. With a watcher that does not turn it on the run goes to its end."""
+@pytest.mark.parametrize("options", [{"solver": "ipx"}, {"solver": "simplex", "simplex_strategy": 1},
+                                     {"solver": "simplex", "simplex_strategy": 4}], ids=["ipx", "dual", "primal"])
+def test_ctrl_c_stops_a_running_highs_at_once(options):
+    """Ctrl-C 0.3 s into a HiGHS run of several seconds (IPX, dual or primal simplex), which polls
+    no callback: the watcher turns the interrupt callbacks on and the next iteration stops HiGHS
+    (within 0.5 s); KeyboardInterrupt follows as the run returns. With a watcher that does not turn
+    them on the run goes to its end."""
     import threading
 
     from optimizer.solvers import highs
-    h = _random_ipx_model(3000, 30000)
+    h = _random_model(3000, 30000, options)
     earlier = signal.signal(signal.SIGINT, signal.default_int_handler)
     sent: list[float] = []
 
@@ -263,9 +266,8 @@ def test_ctrl_c_stops_a_running_lp_within_seconds(tmp_path):
 
 @pytest.mark.slow
 def test_ctrl_c_stops_a_multi_period_cost_stage_within_seconds(tmp_path):
-    """Ctrl-C during the column generation of a per-site 12-quarter fleet, whose short master
-    rounds run without HiGHS's per-iteration interrupt callback (QUIET_ROUND_SECONDS): the signal
-    is held while the round runs and answered as it returns."""
+    """Ctrl-C during the column generation of a per-site 12-quarter fleet, whose master rounds poll
+    no Python callback (polls_held): the watcher stops the round at its next iteration."""
     fleet = generate_fleet(tmp_path / "fleet", sites=1000, skus=12, seed=1, periods=12, tariffs="site")
     r, took = interrupt(["solve", fleet, "--out", tmp_path / "plan", "--log", tmp_path / "solve.log"],
                         _log_shows(tmp_path, "cost stage: round 20,"), timeout=300)

@@ -88,46 +88,43 @@ def _callback(kind: int, message: str, data_out, data_in, user_data) -> None:
 
 
 def run(h: highspy.Highs) -> None:
-    """``h.run()``, stopped within an iteration by Ctrl-C, which is raised as KeyboardInterrupt
-    once HiGHS has returned (see :func:`optimizer.progress.deferred_interrupt`). An interior point
-    run (:func:`polls_ipm`) starts without the IPM interrupt callback, which a watcher thread
-    turns on as Ctrl-C arrives (:func:`optimizer.progress.interrupting`): the next poll stops it."""
-    with ipm_polls_held(h) if polls_ipm(h) else deferred_interrupt():
+    """``h.run()``, stopped at HiGHS's next iteration by Ctrl-C, which is raised as
+    KeyboardInterrupt once HiGHS has returned (see :func:`optimizer.progress.deferred_interrupt`);
+    HiGHS polls no Python callback until then (:func:`polls_held`)."""
+    with polls_held(h):
         h.run()
 
 
+# HiGHS's simplex and IPM interrupt callbacks are called at every iteration (IPX: at every poll,
+# 71,455 times in the value stage of the 3,000-site per-site fleet over 12 quarters, 23,031 more
+# in the crossover of its cost stage's first basis; the master's simplex 68,772 times), each a
+# call into Python. Held off, they cost nothing; a watcher thread turns them on as Ctrl-C arrives,
+# and HiGHS reads the switch at its next iteration (tested: turned on from another thread
+# mid-run, IPX and both simplex methods stopped within a millisecond). Five runs each,
+# alternated, of that value stage's stored LP: median 7.57 s held off against 7.89 s on.
+POLLED_CALLBACKS = (_CB.kCallbackSimplexInterrupt, _CB.kCallbackIpmInterrupt)
+
+
 @contextlib.contextmanager
-def ipm_polls_held(h: highspy.Highs) -> Iterator[None]:
-    """The block (``h`` running IPX, or IPX's crossover) under :func:`deferred_interrupt`, with
-    HiGHS's IPM interrupt callback off until Ctrl-C arrives: a watcher thread then turns it on
-    (:func:`optimizer.progress.interrupting`) and the next poll stops HiGHS; on again after."""
-    interrupt_at_ipm_polls(h, False)
+def polls_held(h: highspy.Highs) -> Iterator[None]:
+    """The block (a run of ``h``, or its crossover) under :func:`deferred_interrupt`, with
+    HiGHS's per-iteration interrupt callbacks (POLLED_CALLBACKS) off until Ctrl-C arrives: a
+    watcher thread (:func:`optimizer.progress.interrupting`) then turns them on and the next
+    iteration stops HiGHS. On again after the block (as :func:`make_highs` leaves them)."""
+    interrupt_polls(h, False)
     try:
-        with deferred_interrupt(), interrupting(lambda: interrupt_at_ipm_polls(h, True)):
+        with deferred_interrupt(), interrupting(lambda: interrupt_polls(h, True)):
             yield
     finally:
-        interrupt_at_ipm_polls(h, True)
+        interrupt_polls(h, True)
 
 
-# IPX polls its interrupt callback tens of thousands of times a solve, each a call into Python
-# (71,455 in the value stage of the 3,000-site per-site fleet over 12 quarters). Five runs each,
-# alternated, of that stored LP: 7.39-7.91 s (median 7.57) without the callback against
-# 7.62-8.28 s (median 7.89) with it, the same objective. HiGHS reads the switch at every poll, so
-# a callback turned on from another thread mid-run stops IPX within a millisecond (tested).
-IPM_SOLVERS = ("ipm", "ipx", "hipo")
-
-
-def polls_ipm(h: highspy.Highs) -> bool:
-    """Whether ``h`` runs an interior point method by name (IPM_SOLVERS); "choose" runs simplex
-    on an LP and keeps the callback as it is."""
-    solver = h.getOptionValue("solver")          # (status, value) in highspy 1.16
-    return (solver[1] if isinstance(solver, tuple) else solver) in IPM_SOLVERS
-
-
-def interrupt_at_ipm_polls(h: highspy.Highs, on: bool) -> None:
-    """Start (or stop) HiGHS's IPM interrupt callback on ``h`` (see :func:`make_highs`); safe
-    while ``h`` runs in another thread (HiGHS reads one flag per poll)."""
-    (h.startCallback if on else h.stopCallback)(_CB.kCallbackIpmInterrupt)
+def interrupt_polls(h: highspy.Highs, on: bool) -> None:
+    """Start (or stop) HiGHS's per-iteration interrupt callbacks on ``h`` (POLLED_CALLBACKS; the
+    MIP's, polled per node, stays on); safe while ``h`` runs in another thread (HiGHS reads one
+    flag per iteration)."""
+    for kind in POLLED_CALLBACKS:
+        (h.startCallback if on else h.stopCallback)(kind)
 
 
 def crossover_from(h: highspy.Highs, col_value: np.ndarray) -> None:
@@ -144,7 +141,7 @@ def crossover_from(h: highspy.Highs, col_value: np.ndarray) -> None:
     point = highspy.HighsSolution()
     point.col_value = list(np.asarray(col_value, np.float64))
     point.value_valid = True
-    with ipm_polls_held(h):              # the crossover polls the IPM callback (23,031 calls at 3,000 per-site sites x 12)
+    with polls_held(h):
         h.crossover(point)
 
 
@@ -514,24 +511,6 @@ MASTER_SIMPLEX = {"simplex_strategy": 4, "primal_simplex_bound_perturbation_mult
                   "simplex_price_strategy": 2}
 
 
-# A master round that took less than QUIET_ROUND_SECONDS runs the next round without HiGHS's
-# per-iteration interrupt callback (a Python call at every simplex iteration; the master's rounds
-# are short and many): Ctrl-C then lands when that round returns. A quiet round runs at most
-# QUIET_ROUND_CAP seconds that way (a time limit); one not done by then goes on from where it
-# stopped with the callback on, so Ctrl-C is answered within about QUIET_ROUND_CAP seconds
-# (the longest quiet rounds seen: 0.05 s at 1,000 and 0.28 s at 3,000 per-site sites x 12
-# quarters); a rerun of a failed round polls again. From one stored value stage, the same cost:
-# the 3,000-site per-site x 12-quarter cost stage 15.8/16.0 s with the callback every round
-# against 15.3/15.2 s (68,772 calls).
-QUIET_ROUND_SECONDS = 1.0
-QUIET_ROUND_CAP = 2.0
-
-
-def interrupt_every_iteration(h: highspy.Highs, on: bool) -> None:
-    """Start (or stop) HiGHS's simplex interrupt callback on ``h`` (see :func:`make_highs`)."""
-    (h.startCallback if on else h.stopCallback)(_CB.kCallbackSimplexInterrupt)
-
-
 def column_generation(master: LinearProgram, price, gap_rel: float, time_limit: float | None = None,
                       options: dict | None = None, max_rounds: int = 1000,
                       start: np.ndarray | None = None) -> ColumnGeneration:
@@ -543,8 +522,7 @@ def column_generation(master: LinearProgram, price, gap_rel: float, time_limit: 
     in use or recently attractive; the optimum is the full master's).
     ``start``: a feasible point of the master, from which crossover finds the first basis (the
     primal simplex then skips its search for a feasible one: 40,000 iterations on 30,000 sites);
-    its zero columns start held out. A round after one shorter than QUIET_ROUND_SECONDS starts
-    without the per-iteration interrupt callback (:func:`run_round`)."""
+    its zero columns start held out."""
     t0 = time.perf_counter()
     phase("cost stage")
     cols_held = HeldColumns(master, start)
@@ -552,14 +530,12 @@ def column_generation(master: LinearProgram, price, gap_rel: float, time_limit: 
     pass_lp(h, cols_held.first_master(), maximize=False)
     if start is not None:
         crossover_from(h, np.asarray(start, np.float64)[cols_held.ids])
-    x, cost, gap, quiet = None, float("nan"), float("inf"), False
+    x, cost, gap = None, float("nan"), float("inf")
     for rounds in range(1, max_rounds + 1):
         left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
         if left is not None and left <= 0:
             return ColumnGeneration(Termination.TIME_LIMIT, x, cost, gap, rounds - 1)
-        started = time.perf_counter()
-        run_round(h, left, quiet)
-        quiet = time.perf_counter() - started < QUIET_ROUND_SECONDS
+        run_round(h, left)
         status, termination = status_of(h)
         if status != Status.OPTIMAL:
             return ColumnGeneration(termination if termination != Termination.OPTIMAL else Termination.ERROR,
@@ -578,19 +554,8 @@ def column_generation(master: LinearProgram, price, gap_rel: float, time_limit: 
     return ColumnGeneration(Termination.ITERATION_LIMIT, x, cost, gap, max_rounds)
 
 
-def run_round(h: highspy.Highs, left: float | None, quiet: bool) -> None:
-    """One master round (:func:`run_master`) within ``left`` seconds (None: no limit). ``quiet``:
-    without the per-iteration interrupt callback, for at most QUIET_ROUND_CAP seconds; a round
-    not done by then goes on from where it stopped, with the callback."""
-    interrupt_every_iteration(h, not quiet)
-    if quiet and (left is None or left > QUIET_ROUND_CAP):
-        started = time.perf_counter()
-        set_time_left(h, QUIET_ROUND_CAP)
-        run_master(h)
-        if h.getModelStatus() != highspy.HighsModelStatus.kTimeLimit:
-            return
-        interrupt_every_iteration(h, True)
-        left = None if left is None else left - (time.perf_counter() - started)
+def run_round(h: highspy.Highs, left: float | None) -> None:
+    """One master round (:func:`run_master`) within ``left`` seconds (None: no limit)."""
     if left is None:
         h.setOptionValue("time_limit", INF)
     else:
@@ -611,12 +576,10 @@ def run_master(h: highspy.Highs) -> None:
     iterations (0.01 s), where a solve from scratch took 22,047 iterations (8.8 s, a quarter of
     that cost stage). Unless that rerun ends optimal or at a limit (an 'infeasible' there would be
     wrong: the master always holds a feasible point), solve that round's master once more from
-    scratch; a third failure is the caller's to report. The reruns poll Ctrl-C at every
-    iteration (a solve from scratch is long)."""
+    scratch; a third failure is the caller's to report."""
     run(h)
     if h.getModelStatus() in HIGHS_TERMINATION:
         return
-    interrupt_every_iteration(h, True)
     basis = h.getBasis()
     h.clearSolver()
     h.setBasis(basis)

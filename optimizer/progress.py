@@ -224,8 +224,9 @@ def interrupting(stop: Callable[[], None], every: float = 0.05) -> Iterator[None
 def _signal_pipe() -> Iterator[Callable[[], bool]]:
     """Inside the block (main thread only; elsewhere the check is always False) Python's signal
     wakeup fd is a non-blocking pipe; yields a check, for one other thread, that SIGINT's number
-    came through it. Bytes of other signals go on to the wakeup fd installed before (an asyncio
-    loop's, say), which is restored at the end (with its full-buffer warning on)."""
+    came through it. Every byte, SIGINT's too, goes on to the wakeup fd installed before (an
+    asyncio loop's, say, whose own SIGINT handler must still run), which is restored at the end
+    (with its full-buffer warning on)."""
     if threading.current_thread() is not threading.main_thread():
         yield lambda: False
         return
@@ -244,14 +245,13 @@ def _signal_pipe() -> Iterator[Callable[[], bool]]:
 
 
 def _sigint_in(read: int, earlier: int) -> bool:
-    """Whether SIGINT's number is among the bytes waiting in the pipe ``read``; the others are
+    """Whether SIGINT's number is among the bytes waiting in the pipe ``read``; all of them are
     passed on to ``earlier`` (best effort; -1: none)."""
     try:
         data = os.read(read, 512)
     except BlockingIOError:
         return False
-    others = bytes(b for b in data if b != signal.SIGINT)
-    if others and earlier != -1:
+    if data and earlier != -1:
         with contextlib.suppress(OSError):
-            os.write(earlier, others)
+            os.write(earlier, data)
     return signal.SIGINT in data

@@ -193,25 +193,6 @@ def test_an_interior_point_run_polls_no_interrupt_callback(monkeypatch):
     assert calls.count(int(highs._CB.kCallbackIpmInterrupt)) > 100
 
 
-def test_a_crossover_from_a_point_polls_no_interrupt_callback(monkeypatch):
-    """IPX's crossover polls the IPM callback too (23,031 times for the 3,000-site per-site
-    12-quarter master's first basis): crossover_from holds it off, and on again after it."""
-    import numpy as np
-
-    from optimizer.solvers import highs
-    calls: list[int] = []
-    monkeypatch.setattr(highs, "_callback", lambda kind, *rest: calls.append(int(kind)))
-    solved = _random_model(400, 4000)
-    highs.run(solved)
-    point = np.array(solved.getSolution().col_value)
-    h = _random_model(400, 4000)
-    highs.crossover_from(h, point)
-    assert h.getBasis().valid and calls == []
-    h.clearSolver()
-    h.run()
-    assert calls.count(int(highs._CB.kCallbackIpmInterrupt)) > 100
-
-
 @pytest.mark.parametrize("options", [{"solver": "ipx"}, {"solver": "simplex", "simplex_strategy": 1},
                                      {"solver": "simplex", "simplex_strategy": 4}], ids=["ipx", "dual", "primal"])
 def test_ctrl_c_stops_a_running_highs_at_once(options):
@@ -238,6 +219,28 @@ def test_ctrl_c_stops_a_running_highs_at_once(options):
         signal.signal(signal.SIGINT, earlier)
     assert time.perf_counter() - sent[0] < 0.5
     assert h.getModelStatus().name == "kInterrupt" and not interrupt_requested()
+
+
+def test_a_wakeup_fd_installed_before_still_gets_sigint():
+    """An asyncio-style caller (its own SIGINT handler and wakeup fd) solving in the main thread:
+    the watcher's pipe passes every signal byte on, SIGINT's too, so the caller's loop still sees it."""
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    os.set_blocking(write, False)
+    earlier_fd = signal.set_wakeup_fd(write)
+    earlier = signal.signal(signal.SIGINT, lambda signum, frame: None)
+    stopped: list[bool] = []
+    try:
+        with deferred_interrupt(), interrupting(lambda: stopped.append(True)):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.3)
+        assert stopped == [True]
+        assert signal.SIGINT in os.read(read, 64)
+    finally:
+        signal.signal(signal.SIGINT, earlier)
+        signal.set_wakeup_fd(earlier_fd)
+        os.close(read)
+        os.close(write)
 
 
 def _log_shows(folder: Path, text: str):

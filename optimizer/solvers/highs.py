@@ -96,8 +96,8 @@ def run(h: highspy.Highs) -> None:
 
 
 # HiGHS's simplex and IPM interrupt callbacks are called at every iteration (IPX: at every poll,
-# 71,455 times in the value stage of the 3,000-site per-site fleet over 12 quarters, 23,031 more
-# in the crossover of its cost stage's first basis; the master's simplex 68,772 times), each a
+# 71,455 times in the value stage of the 3,000-site per-site fleet over 12 quarters; the master's
+# simplex 68,772 times; the crossover of the master's first basis 23,031, left on), each a
 # call into Python. Held off, they cost nothing; a watcher thread turns them on as Ctrl-C arrives,
 # and HiGHS reads the switch at its next iteration (tested: turned on from another thread
 # mid-run, IPX and both simplex methods stopped within a millisecond). Five runs each,
@@ -107,7 +107,8 @@ POLLED_CALLBACKS = (_CB.kCallbackSimplexInterrupt, _CB.kCallbackIpmInterrupt)
 
 @contextlib.contextmanager
 def polls_held(h: highspy.Highs) -> Iterator[None]:
-    """The block (a run of ``h``, or its crossover) under :func:`deferred_interrupt`, with
+    """The block (a run of ``h``: highspy's run() releases the GIL, its crossover() does not, so
+    :func:`crossover_from` keeps the callbacks on) under :func:`deferred_interrupt`, with
     HiGHS's per-iteration interrupt callbacks (POLLED_CALLBACKS) off until Ctrl-C arrives: a
     watcher thread (:func:`optimizer.progress.interrupting`) then turns them on and the next
     iteration stops HiGHS. On again after the block (as :func:`make_highs` leaves them)."""
@@ -141,8 +142,8 @@ def crossover_from(h: highspy.Highs, col_value: np.ndarray) -> None:
     point = highspy.HighsSolution()
     point.col_value = list(np.asarray(col_value, np.float64))
     point.value_valid = True
-    with polls_held(h):
-        h.crossover(point)
+    with deferred_interrupt():        # callbacks on: highspy's crossover() keeps the GIL, so no watcher
+        h.crossover(point)            # thread could turn them on (polls_held); the callback runs Python's handler
 
 
 def set_time_left(h: highspy.Highs, seconds: float) -> None:

@@ -84,12 +84,21 @@ def test_an_infeasible_rerun_from_the_basis_is_solved_from_scratch():
 
 
 def test_a_cost_stage_polls_no_python_callback(tmp_path, monkeypatch):
-    """A per-site multi-period solve (value stage by IPX, its crossover, the split, every master
-    round) runs with HiGHS's per-iteration interrupt callbacks held off (polls_held): not one call
-    into Python, and the optimum is found."""
+    """A per-site multi-period solve (value stage by IPX with its crossover, the split, every
+    master round) runs with HiGHS's per-iteration interrupt callbacks held off (polls_held): no
+    call into Python but those of the crossover that gives the master its first basis, which
+    keeps them (crossover_from: highspy's crossover keeps the GIL); the optimum is found."""
     calls: list[int] = []
     monkeypatch.setattr(highs, "_callback", lambda kind, *rest: calls.append(int(kind)))
+    in_crossover: list[int] = []
+    real_crossover = highs.crossover_from
+
+    def counted(h, col_value):
+        before = len(calls)
+        real_crossover(h, col_value)
+        in_crossover.append(len(calls) - before)
+    monkeypatch.setattr(highs, "crossover_from", counted)
     folder = generate_fleet(tmp_path / "fleet", sites=150, skus=4, seed=5, periods=4, tariffs="site")
     plan = solve_timeline(load_timeline(folder), path="fast")
     assert plan.summary["status"] == "optimal" and plan.summary["model"]["cost_stage_rounds"] > 1
-    assert calls == []
+    assert len(in_crossover) == 1 and len(calls) == in_crossover[0]

@@ -195,15 +195,16 @@ def test_an_interior_point_run_polls_no_interrupt_callback(monkeypatch):
 
 @pytest.mark.parametrize("options", [{"solver": "ipx"}, {"solver": "simplex", "simplex_strategy": 1},
                                      {"solver": "simplex", "simplex_strategy": 4}], ids=["ipx", "dual", "primal"])
+@pytest.mark.slow
 def test_ctrl_c_stops_a_running_highs_at_once(options):
     """Ctrl-C 0.3 s into a HiGHS run of several seconds (IPX, dual or primal simplex), which polls
     no callback: the watcher turns the interrupt callbacks on and the next iteration stops HiGHS
     (within 0.5 s); KeyboardInterrupt follows as the run returns. With a watcher that does not turn
-    them on the run goes to its end."""
+    them on the run goes on to its 20 s time limit (the simplex runs take minutes)."""
     import threading
 
     from optimizer.solvers import highs
-    h = _random_model(3000, 30000, options)
+    h = _random_model(3000, 30000, {**options, "time_limit": 20.0})
     earlier = signal.signal(signal.SIGINT, signal.default_int_handler)
     sent: list[float] = []
 

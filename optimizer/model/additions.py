@@ -108,7 +108,7 @@ def stock_additions(lp: LinearProgram, tags: list[str]) -> StockAdditions | None
     room_rows = np.concatenate([r.ravel() for r in rooms])
     touching = np.flatnonzero(np.diff(A[:, x_cols.ravel()].tocsr().indptr) > 0)
     other = all_but(lp.num_col, x_cols.ravel())
-    if (np.isin(all_but(lp.num_row, np.concatenate([stock, room_rows] + [f.ravel() for f in family])), touching).any()
+    if ((~np.isin(touching, np.concatenate([stock, room_rows] + [f.ravel() for f in family]))).any()
             or A[np.concatenate([stock, room_rows])][:, other].nnz
             or (lp.row_lo[room_rows] > -np.inf).any() or (lp.row_hi[room_rows] < 0).any()
             or any((c[0].data < 0).any() for c in coef[len(family):])

@@ -229,11 +229,12 @@ def test_same_cost_blocks_match_a_groupby_of_the_rows():
     assert len(empty) == 0 and len(no_rep) == 0
 
 
-def test_block_link_is_the_pools_columns_repeated_per_block(tmp_path):
-    """Each block's link columns are its pool's x columns (period-major), kept rows only: the same
-    CSC matrix, bit for bit, as slicing the repeated columns directly; on the fleet's own blocks
-    and on pools picked with gaps, repeats and out of order from an LP whose every entry differs
-    (so a block given another pool's columns shows)."""
+def test_block_link_is_each_pools_columns_once(tmp_path):
+    """The link holds each pool's x columns (period-major, kept rows only) once, and each block
+    names its pool's group: expanded per block it is the same CSC matrix, bit for bit, as slicing
+    each block's pool columns directly; on the fleet's own blocks and on pools picked with gaps,
+    repeats and out of order from an LP whose every entry differs (so a block given another
+    pool's columns shows)."""
     from dataclasses import replace
 
     from optimizer.model.costsplit_periods import _block_link, timeline_site_blocks
@@ -245,12 +246,15 @@ def test_block_link_is_the_pools_columns_repeated_per_block(tmp_path):
     fm = build_fast_timeline(td, network=network, pools=timeline_pools(td, network.site_class, by_cost=False))
     lp = fm.fast.lp
     blocks, _ = timeline_site_blocks(td, fm, lp)
-    C = td.first.n_chips
+    T, C = len(td.periods), td.first.n_chips
     x_start = np.array([lp.var_blocks["x" + p.tag].start for p in td.periods])
 
     def direct(lp, rep):
         cols = (x_start[None, :, None] + rep[:, None, None] * C + np.arange(C)[None, None, :]).ravel()
         return lp.A.tocsc()[:, cols][blocks.keep_rows].tocsc()
+
+    def per_block(link, group):
+        return link[:, (group[:, None] * (T * C) + np.arange(T * C)[None, :]).ravel()].tocsc()
 
     def assert_identical(a, b):
         assert a.shape == b.shape and np.array_equal(a.indptr, b.indptr)
@@ -258,14 +262,16 @@ def test_block_link_is_the_pools_columns_repeated_per_block(tmp_path):
 
     rep = np.zeros(blocks.n_blocks, dtype=np.int64)
     rep[blocks.block] = fm.pools[-1].pool_of_site[blocks.sites]
-    assert blocks.n_blocks > 50
-    assert_identical(blocks.link, direct(lp, rep))
+    assert blocks.n_blocks > 50 and blocks.link.shape[1] == len(np.unique(rep)) * T * C < blocks.n_blocks * T * C
+    assert_identical(per_block(blocks.link, blocks.link_groups()), direct(lp, rep))
     A = lp.A.tocsr(copy=True)
     A.data = np.random.default_rng(1).permutation(np.arange(1.0, A.nnz + 1.0))
     distinct = replace(lp, A=A)
     picked = np.random.default_rng(2).choice(np.arange(0, fm.pools[-1].n, 3), size=40)
     assert len(np.unique(picked)) < 40 and not np.all(np.diff(picked) >= 0)
-    assert_identical(_block_link(distinct, td, picked, blocks.keep_rows), direct(distinct, picked))
+    link, group = _block_link(distinct, td, picked, blocks.keep_rows)
+    assert link.shape[1] == len(np.unique(picked)) * T * C
+    assert_identical(per_block(link, group), direct(distinct, picked))
 
 
 def three_chip_timeline(tmp_path, seed: int):

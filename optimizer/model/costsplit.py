@@ -60,13 +60,20 @@ class SiteBlocks:
     power: np.ndarray         # MW left at each
     racks: np.ndarray         # racks left at each
     unit_cost: np.ndarray     # len(sites) x C, MUSD per model unit
-    link: sp.csc_matrix       # kept rows x (blocks·C): one unit of chip c in block b
+    link: sp.csc_matrix       # kept rows x (groups·C): one unit of chip c in a block of group g
     keep_rows: np.ndarray     # fast-model rows in the master (all but the pools' power and racks)
     keep_cols: np.ndarray     # fast-model columns in the master (all but x)
+    # each block's group of link columns (blocks with the same coefficients share one: the site
+    # blocks of a value-stage pool over periods); None: a group per block, in block order
+    link_of_block: np.ndarray | None = None
 
     @property
     def n_chips(self) -> int:
         return self.unit_cost.shape[1]
+
+    def link_groups(self) -> np.ndarray:
+        """The link column group of each block (:attr:`link_of_block`)."""
+        return np.arange(self.n_blocks) if self.link_of_block is None else self.link_of_block
 
 
 def site_blocks(d: ModelData, fm: FastModel, lp: LinearProgram) -> SiteBlocks:
@@ -105,8 +112,9 @@ def block_columns(blocks: SiteBlocks, y: np.ndarray, which: np.ndarray,
         raise ValueError("block_columns: a member site's block is not among the blocks asked for")
     member = sp.csr_matrix((np.ones(len(sites)), (pos, np.arange(len(sites)))), shape=(k, len(sites)))
     totals = np.asarray(member @ y)                      # blocks x chips (np.add.at: several times slower)
-    spread = sp.csc_matrix((totals.ravel(), ((which[:, None] * C + np.arange(C)).ravel(), np.repeat(np.arange(k), C))),
-                           shape=(blocks.n_blocks * C, k))
+    group = blocks.link_groups()[which]
+    spread = sp.csc_matrix((totals.ravel(), ((group[:, None] * C + np.arange(C)).ravel(), np.repeat(np.arange(k), C))),
+                           shape=(blocks.link.shape[1], k))
     convexity = sp.csc_matrix((np.ones(k), (which, np.arange(k))), shape=(blocks.n_blocks, k))
     cols = sp.vstack([blocks.link @ spread, convexity, sp.csc_matrix((1, k))]).tocsc()
     cost = member @ (blocks.unit_cost[sites] * y).sum(axis=1)
@@ -206,9 +214,13 @@ class CostStage:
     y0: np.ndarray
     _added: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)  # (blocks, sites, rows)
     _vertices: SiteVertices | None = None
+    _site_link: np.ndarray | None = field(default=None, init=False, repr=False)   # each site's link group
+    _reduced: np.ndarray | None = field(default=None, init=False, repr=False)     # sites x chips, reused
 
     def __post_init__(self) -> None:
         self._vertices = SiteVertices.of(self.blocks.power, self.blocks.racks, self.p, self.r)
+        self._site_link = self.blocks.link_groups()[self.blocks.block]
+        self._reduced = np.empty_like(self.blocks.unit_cost, dtype=np.float64)
 
     def cheapest(self, reduced: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per site, the least reduced cost of a placement within its room and that placement
@@ -235,9 +247,12 @@ class CostStage:
         is a lower bound)."""
         bl = self.blocks
         n_kept = len(bl.keep_rows)
-        pi = (bl.link.T @ row_duals[:n_kept]).reshape(bl.n_blocks, bl.n_chips)
+        pi = (bl.link.T @ row_duals[:n_kept]).reshape(-1, bl.n_chips)       # per link group
         mu = row_duals[n_kept:n_kept + bl.n_blocks]
-        value, found = self.vertices(bl.unit_cost - pi[bl.block])
+        # each site's reduced costs k - π·a, written into one buffer (a fresh sites x chips array
+        # each round cost more in page faults than the arithmetic)
+        reduced = np.take(pi, self._site_link, axis=0, out=self._reduced)
+        value, found = self.vertices(np.subtract(bl.unit_cost, reduced, out=reduced))
         rc = np.bincount(bl.block, value, bl.n_blocks) - mu
         gap = float(-rc[rc < 0].sum())
         new = entering_blocks(rc, self.new_column_share())

@@ -75,9 +75,9 @@ def timeline_site_blocks(td: TimelineData, fm: FastTimelineModel, lp: LinearProg
     drop_rows += [lp.row_blocks["stock" + p.tag].start + (dw_pool[:, None] * C + np.arange(C)).ravel()
                   for p in td.periods[1:]]
     keep_rows, keep_cols = all_but(lp.num_row, np.concatenate(drop_rows)), all_but(lp.num_col, x_cols)
-    link = _block_link(lp, td, rep, keep_rows)
+    link, link_of_block = _block_link(lp, td, rep, keep_rows)
     blocks = SiteBlocks(sites, block, n_blocks, power[-1, sites],
-                        racks[-1, sites], unit_cost, link, keep_rows, keep_cols)
+                        racks[-1, sites], unit_cost, link, keep_rows, keep_cols, link_of_block)
     return blocks, start
 
 
@@ -98,16 +98,17 @@ def _same_cost_blocks(pool: np.ndarray, unit_cost: np.ndarray) -> tuple[np.ndarr
     return block, rep
 
 
-def _block_link(lp: LinearProgram, td: TimelineData, rep: np.ndarray, keep_rows: np.ndarray) -> sp.csc_matrix:
-    """Kept rows x (blocks·periods·chips): the x column of block b's pool ``rep[b]``, period t and
-    chip c at column (b·T + t)·C + c. The rows are cut once per pool, then the columns repeated
-    per block (the same matrix as cutting the repeated columns, in a third of the time)."""
-    T, C = len(td.periods), td.first.n_chips
+def _block_link(lp: LinearProgram, td: TimelineData, rep: np.ndarray, keep_rows: np.ndarray) -> tuple[sp.csc_matrix, np.ndarray]:
+    """Kept rows x (pools·periods·chips): the x columns of the pools ``rep`` names (each once, in
+    ascending order), pool g's period t and chip c at column (g·T + t)·C + c; and each block's
+    group there (block b's pool ``rep[b]``). Blocks of one pool share its columns: pricing
+    computes π·a once per pool, and a block's master column is its pool's columns times its
+    stock."""
+    C = td.first.n_chips
     pools, inverse = np.unique(rep, return_inverse=True)
     x_start = np.array([lp.var_blocks["x" + p.tag].start for p in td.periods])
     pool_cols = (x_start[None, :, None] + pools[:, None, None] * C + np.arange(C)[None, None, :]).ravel()
-    per_pool = lp.A.tocsc()[:, pool_cols][keep_rows].tocsc()
-    return per_pool[:, (inverse.ravel()[:, None] * (T * C) + np.arange(T * C)[None, :]).ravel()].tocsc()
+    return lp.A.tocsc()[:, pool_cols][keep_rows].tocsc(), inverse.ravel()
 
 
 # Partial pricing over periods (optimizer.model.costsplit.NEW_COLUMN_SHARE): half the snapshot's
@@ -135,6 +136,7 @@ class TimelineCostStage(CostStage):
         super().__post_init__()
         T = self.n_periods
         self._closed = np.where(np.arange(T)[None, :, None] < self.start[:, None, None], np.inf, 0.0)   # S x T x 1
+        self._suffix = np.empty((len(self.start), T, self.blocks.n_chips // T))              # reused each round
 
     def vertices(self, reduced: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """Per site, min Σ_t r_t·x_t over its monotone sequences within its room (module
@@ -142,7 +144,7 @@ class TimelineCostStage(CostStage):
         first period τ*_c."""
         S, T = reduced.shape[0], self.n_periods
         r = reduced.reshape(S, T, reduced.shape[1] // T)                        # no site: S = 0
-        suffix = suffix_sums(r, 1)                                              # S_τ = Σ_{t>=τ} r_t
+        suffix = suffix_sums(r, 1, out=self._suffix if self._suffix.shape == r.shape else None)  # S_τ = Σ_{t>=τ} r_t
         suffix += self._closed                                                  # +inf before the start
         tau = suffix.argmin(axis=1)                                             # S x C
         m = np.take_along_axis(suffix, tau[:, None, :], axis=1)[:, 0, :]

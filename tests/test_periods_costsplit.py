@@ -353,3 +353,27 @@ def test_timeline_share_leaves_the_optimum(tmp_path, monkeypatch):
     every = solve_timeline(tl, path="fast")
     assert_same_optimum(default, every)
     assert every.summary["model"]["cost_stage_rounds"] < default.summary["model"]["cost_stage_rounds"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_least_suffix_sums_are_the_argmin_of_the_suffix_sums_bit_for_bit(seed):
+    """Pricing's one-pass minimum over τ of S_τ (closed periods +inf) against suffix_sums, + closed,
+    argmin and take along the periods: the same m and the same first τ, bit for bit, with ties
+    (values on a coarse grid, and -0.0 beside 0.0) and sites that open late."""
+    from optimizer.model.additions import suffix_sums
+    from optimizer.model.costsplit_periods import least_suffix_sums
+    rng = np.random.default_rng(seed)
+    S, T, C = 40, 6, 3
+    r = rng.integers(-2, 3, (S, T, C)).astype(float) * 0.5          # many exact ties
+    r[rng.random(r.shape) < 0.1] = -0.0
+    r[:5] = rng.normal(size=(5, T, C)) * 1e3                        # and rounding in the sums
+    start = rng.integers(0, T, S)
+    closed = np.where(np.arange(T)[None, :, None] < start[:, None, None], np.inf, 0.0)
+    suffix = suffix_sums(r, 1) + closed
+    tau = suffix.argmin(axis=1)
+    m = np.take_along_axis(suffix, tau[:, None, :], axis=1)[:, 0, :]
+    got_m, got_tau = least_suffix_sums(r, closed)
+    assert np.array_equal(got_tau, tau) and np.array_equal(got_m, m)
+    assert np.array_equal(np.signbit(got_m), np.signbit(m))
+    one_m, one_tau = least_suffix_sums(r[:, :1], closed[:, :1])     # one period
+    assert np.array_equal(one_tau, np.zeros((S, C))) and np.array_equal(one_m, r[:, 0] + closed[:, 0])

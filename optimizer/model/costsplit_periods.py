@@ -50,7 +50,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from optimizer.model.additions import suffix_sums
 from optimizer.model.costsplit import CostStage, SiteBlocks
 from optimizer.model.fast_periods import FastTimelineModel, site_rooms
 from optimizer.model.lp import LinearProgram, all_but
@@ -136,18 +135,13 @@ class TimelineCostStage(CostStage):
         super().__post_init__()
         T = self.n_periods
         self._closed = np.where(np.arange(T)[None, :, None] < self.start[:, None, None], np.inf, 0.0)   # S x T x 1
-        self._suffix = np.empty((len(self.start), T, self.blocks.n_chips // T))              # reused each round
 
     def vertices(self, reduced: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """Per site, min Σ_t r_t·x_t over its monotone sequences within its room (module
         docstring), and for :meth:`rows` the room's vertex y (sites x chips) and each chip's
         first period τ*_c."""
         S, T = reduced.shape[0], self.n_periods
-        r = reduced.reshape(S, T, reduced.shape[1] // T)                        # no site: S = 0
-        suffix = suffix_sums(r, 1, out=self._suffix if self._suffix.shape == r.shape else None)  # S_τ = Σ_{t>=τ} r_t
-        suffix += self._closed                                                  # +inf before the start
-        tau = suffix.argmin(axis=1)                                             # S x C
-        m = np.take_along_axis(suffix, tau[:, None, :], axis=1)[:, 0, :]
+        m, tau = least_suffix_sums(reduced.reshape(S, T, reduced.shape[1] // T), self._closed)   # no site: S = 0
         best, y = self._vertices.cheapest(m)
         return best, (y, tau)
 
@@ -156,3 +150,25 @@ class TimelineCostStage(CostStage):
         y, tau = found
         held = np.arange(self.n_periods)[None, :, None] >= tau[sites][:, None, :]
         return (y[sites][:, None, :] * held).reshape(len(sites), self.n_periods * y.shape[1])
+
+
+def least_suffix_sums(r: np.ndarray, closed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per site and chip, m = min over τ of S_τ + closed_τ with S_τ = Σ_{t>=τ} r_t (r: sites x
+    periods x chips; closed: sites x periods x 1, +inf before a site's start, else 0), and the
+    first τ that attains it: the numbers of :func:`optimizer.model.additions.suffix_sums`, then
+    ``+ closed``, argmin and take along the periods, bit for bit (the same additions in the same
+    order; ties keep the earliest τ), in one pass from the last period back without the sites x
+    periods x chips array of suffix sums."""
+    S, T, C = r.shape
+    run = r[:, T - 1, :].copy()                                   # S_{T-1}
+    m = run + closed[:, T - 1, :]
+    tau = np.full((S, C), T - 1, dtype=np.int64)
+    cand = np.empty_like(m)
+    better = np.empty(m.shape, dtype=bool)
+    for t in range(T - 2, -1, -1):
+        np.add(run, r[:, t, :], out=run)                          # S_t = S_{t+1} + r_t
+        np.add(run, closed[:, t, :], out=cand)
+        np.less_equal(cand, m, out=better)                        # <=: an earlier τ wins a tie, as argmin's first
+        np.copyto(m, cand, where=better)
+        tau[better] = t
+    return m, tau

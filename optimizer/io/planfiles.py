@@ -28,7 +28,7 @@ from optimizer.outdir import PLAN_EXTRA_FILES, PLAN_FILES, atomic_dir, check_out
 from optimizer.progress import phase
 from optimizer.results.check import period_problems
 from optimizer.results.plan import Plan, written_table
-from optimizer.results.summary import freeze, thaw
+from optimizer.results.summary import freeze
 
 FORMATS = {"csv": ("placement.csv", "service.csv"), "parquet": PLAN_EXTRA_FILES[:2], "xlsx": PLAN_EXTRA_FILES[2:3]}
 ANALYSIS_FILES = {"prices": "prices.csv", "unserved": "unserved.csv"}   # Plan field -> file, when present
@@ -77,7 +77,7 @@ def write_plan(plan: Plan, out: str | Path, run: dict[str, Any] | None = None,
             if "parquet" in formats:
                 placement.to_parquet(tmp / "placement.parquet", index=False)
                 service.to_parquet(tmp / "service.parquet", index=False)
-            summary = {**thaw(plan.summary), "run": {**run, "files": files}}   # a copy: the plan's is read-only
+            summary = {**plan.summary, "run": {**run, "files": files}}   # a shallow copy: the plan's is read-only, and only read below
             if "xlsx" in formats:
                 write_excel(placement, service, summary, tmp / "plan.xlsx")
             summary["timings"] = {**summary.get("timings", {}), "write": time.perf_counter() - t0}

@@ -106,3 +106,15 @@ def test_a_scenario_not_read_from_a_folder_refuses_a_baseline(scn):
     s = dataclasses.replace(load_scenario(scn), path=None)
     with pytest.raises(InputError, match="baseline"):
         solve(s, baseline="none")
+
+
+def test_summary_writers_take_any_mapping():
+    """summary.json and the xlsx summary sheet read a summary as it is (write_plan copies only its
+    top level): a nested mapping that is not a dict, as a plan built by hand may hold, is written
+    as an object, not refused by json or flattened into one cell."""
+    from types import MappingProxyType
+
+    from optimizer.io.planfiles import _flat
+    summary = {"a": MappingProxyType({"b": 1.0, "c": MappingProxyType({"d": float("inf")})}), "e": (1, 2)}
+    assert json.loads(json.dumps(_jsonable(summary))) == {"a": {"b": 1.0, "c": {"d": None}}, "e": [1, 2]}
+    assert dict(_flat(summary)) == {"a.b": 1.0, "a.c.d": None, "e": "1, 2"}

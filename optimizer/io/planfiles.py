@@ -14,7 +14,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -100,7 +100,7 @@ def write_excel(placement: pd.DataFrame, service: pd.DataFrame, summary: dict[st
 def _flat(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
     """(dotted key, value) for every scalar of a summary; a list of scalars as one comma-joined
     cell; lists of records (limits, countries, prices) are left to their own sheets or files."""
-    if isinstance(obj, dict):
+    if isinstance(obj, Mapping):
         return [row for k, v in obj.items() for row in _flat(v, f"{prefix}{k}.")]
     if isinstance(obj, (list, tuple)):
         if all(not isinstance(v, (dict, list, tuple)) for v in obj):
@@ -254,8 +254,8 @@ def _json_type(value: Any) -> str:
 
 
 def _jsonable(obj: Any) -> Any:
-    """numpy scalars to Python, NaN/inf to None (JSON has neither)."""
-    if isinstance(obj, dict):
+    """numpy scalars to Python, NaN/inf to None (JSON has neither); any mapping to a dict."""
+    if isinstance(obj, Mapping):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]

@@ -162,8 +162,8 @@ def _suffix_sums(k: np.ndarray) -> np.ndarray:
 def suffix_sums(a: np.ndarray, axis: int) -> np.ndarray:
     """S_τ = Σ_{t>=τ} a_t along ``axis`` (the periods) of a float array, added from the last
     period back, as ``np.cumsum`` over the reversed axis adds them (the same numbers, bit for
-    bit), but period slice by period slice: on the multi-period pricing's sites x periods x chips
-    array 1 ms instead of 3-6 ms (the reversed cumsum walks a strided copy)."""
+    bit), but period slice by period slice: on a sites x periods x chips array (3,000 x 12 x 12)
+    1 ms instead of 3-6 ms (the reversed cumsum walks a strided copy)."""
     a = np.moveaxis(np.asarray(a, dtype=np.float64), axis, 0)
     out = np.empty_like(a)
     if len(a):

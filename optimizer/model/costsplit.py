@@ -195,6 +195,13 @@ def cheapest_vertices(power: np.ndarray, racks: np.ndarray, reduced: np.ndarray,
     return SiteVertices.of(power, racks, p, r).cheapest(reduced)
 
 
+def _groups_fit(groups: np.ndarray, n_blocks: int, link_columns: int, n_chips: int) -> bool:
+    """Whether every block names a group of the link (of ``link_columns`` = groups x chips)."""
+    n_groups, rest = divmod(link_columns, n_chips) if n_chips else (0, link_columns)
+    return (rest == 0 and len(groups) == n_blocks
+            and (len(groups) == 0 or (groups.min() >= 0 and groups.max() < n_groups)))
+
+
 def entering_blocks(rc: np.ndarray, share: float) -> np.ndarray:
     """The blocks whose new columns enter the master, ascending: of those with rc < 0, the most
     negative ``share`` (at least one; ties broken by block number)."""
@@ -219,8 +226,12 @@ class CostStage:
 
     def __post_init__(self) -> None:
         self._vertices = SiteVertices.of(self.blocks.power, self.blocks.racks, self.p, self.r)
-        self._site_link = self.blocks.link_groups()[self.blocks.block]
-        self._reduced = np.empty_like(self.blocks.unit_cost, dtype=np.float64)
+        bl = self.blocks
+        groups = bl.link_groups()
+        if bl.link is not None and not _groups_fit(groups, bl.n_blocks, bl.link.shape[1], bl.n_chips):
+            raise ValueError("CostStage: the blocks' link groups do not match the link's columns")
+        self._site_link = groups[bl.block]
+        self._reduced = np.empty_like(bl.unit_cost, dtype=np.float64)
 
     def cheapest(self, reduced: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per site, the least reduced cost of a placement within its room and that placement
@@ -250,8 +261,9 @@ class CostStage:
         pi = (bl.link.T @ row_duals[:n_kept]).reshape(-1, bl.n_chips)       # per link group
         mu = row_duals[n_kept:n_kept + bl.n_blocks]
         # each site's reduced costs k - π·a, written into one buffer (a fresh sites x chips array
-        # each round cost more in page faults than the arithmetic)
-        reduced = np.take(pi, self._site_link, axis=0, out=self._reduced)
+        # each round cost more in page faults than the arithmetic; mode "raise" would write into
+        # a temporary copy of it first)
+        reduced = np.take(pi, self._site_link, axis=0, out=self._reduced, mode="clip")   # in range: __post_init__
         value, found = self.vertices(np.subtract(bl.unit_cost, reduced, out=reduced))
         rc = np.bincount(bl.block, value, bl.n_blocks) - mu
         gap = float(-rc[rc < 0].sum())

@@ -156,9 +156,10 @@ def least_suffix_sums(r: np.ndarray, closed: np.ndarray) -> tuple[np.ndarray, np
     """Per site and chip, m = min over τ of S_τ + closed_τ with S_τ = Σ_{t>=τ} r_t (r: sites x
     periods x chips; closed: sites x periods x 1, +inf before a site's start, else 0), and the
     first τ that attains it: the numbers of :func:`optimizer.model.additions.suffix_sums`, then
-    ``+ closed``, argmin and take along the periods, bit for bit (the same additions in the same
-    order; ties keep the earliest τ), in one pass from the last period back without the sites x
-    periods x chips array of suffix sums."""
+    ``+ closed``, argmin and take along the periods, bit for bit for finite ``r`` (the same
+    additions in the same order; ties keep the earliest τ; argmin would pick a NaN, this never
+    does), in one pass from the last period back without the sites x periods x chips array of
+    suffix sums."""
     S, T, C = r.shape
     run = r[:, T - 1, :].copy()                                   # S_{T-1}
     m = run + closed[:, T - 1, :]

@@ -3,7 +3,8 @@
 A summary is built once, by :func:`build_summary`, from every part a solve gathers, and is
 read-only from then on (:class:`ReadOnlyDict`, nested dicts and lists too): a mutation raises
 TypeError instead of changing a plan that may already be written. Writing adds the write
-timing and the run manifest to a copy (:func:`thaw`), never to the plan's summary.
+timing and the run manifest to a shallow copy, never to the plan's summary (:func:`thaw` gives
+a changeable deep copy).
 """
 from __future__ import annotations
 

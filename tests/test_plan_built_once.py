@@ -115,6 +115,8 @@ def test_summary_writers_take_any_mapping():
     from types import MappingProxyType
 
     from optimizer.io.planfiles import _flat
-    summary = {"a": MappingProxyType({"b": 1.0, "c": MappingProxyType({"d": float("inf")})}), "e": (1, 2)}
-    assert json.loads(json.dumps(_jsonable(summary))) == {"a": {"b": 1.0, "c": {"d": None}}, "e": [1, 2]}
-    assert dict(_flat(summary)) == {"a.b": 1.0, "a.c.d": None, "e": "1, 2"}
+    summary = {"a": MappingProxyType({"b": 1.0, "c": MappingProxyType({"d": float("inf")})}), "e": (1, 2),
+               "f": [MappingProxyType({"g": 1})]}
+    assert json.loads(json.dumps(_jsonable(summary))) == {"a": {"b": 1.0, "c": {"d": None}}, "e": [1, 2],
+                                                          "f": [{"g": 1}]}
+    assert dict(_flat(summary)) == {"a.b": 1.0, "a.c.d": None, "e": "1, 2"}      # a list of records: its own sheet

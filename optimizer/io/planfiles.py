@@ -103,7 +103,7 @@ def _flat(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
     if isinstance(obj, Mapping):
         return [row for k, v in obj.items() for row in _flat(v, f"{prefix}{k}.")]
     if isinstance(obj, (list, tuple)):
-        if all(not isinstance(v, (dict, list, tuple)) for v in obj):
+        if all(not isinstance(v, (Mapping, list, tuple)) for v in obj):
             return [(prefix[:-1], ", ".join(str(v) for v in obj))]
         return []
     value = _jsonable(obj)

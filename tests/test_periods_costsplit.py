@@ -102,6 +102,50 @@ def test_blocks_give_the_plain_optimum_on_random_timelines(tmp_path, monkeypatch
     assert_period_rules(tl, blocks)
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_pool_blocks_give_the_plain_optimum_on_random_timelines(tmp_path, monkeypatch, seed):
+    """A block per value-stage pool (large fleets' rule, POOL_BLOCKS_MIN_SITES, forced here on
+    small ones) with sites that cost differently inside a block: the plain optimum and every
+    period within its rules."""
+    from optimizer.model import costsplit_periods
+    monkeypatch.setattr(costsplit_periods, "POOL_BLOCKS_MIN_SITES", 0)
+    tl = random_timeline(tmp_path, seed, dollars=True)
+    try:
+        plain, blocks = plain_and_blocks(tl, monkeypatch)
+    except periods.InfeasibleError:
+        return
+    assert_same_optimum(plain, blocks)
+    assert_period_rules(tl, blocks)
+
+
+def test_large_fleets_take_a_block_per_pool(tmp_path, monkeypatch):
+    """From POOL_BLOCKS_MIN_SITES steady sites the blocks are the value-stage pools (whatever
+    their sites cost) and pricing takes POOL_BLOCKS_SHARE; below it, sites that cost the same
+    share a block and the share is TIMELINE_NEW_COLUMN_SHARE."""
+    from optimizer.model import costsplit_periods
+    from optimizer.model.costsplit_periods import TimelineCostStage, timeline_site_blocks
+    from optimizer.model.fast_periods import build_fast_timeline, timeline_network, timeline_pools
+    from optimizer.model.periods import TimelineData
+    folder = generate_fleet(tmp_path / "fleet", sites=120, skus=4, seed=7, periods=3, tariffs="site")
+    td = TimelineData.from_timeline(load_timeline(folder))
+    network = timeline_network(td)
+    fm = build_fast_timeline(td, network=network, pools=timeline_pools(td, network.site_class, by_cost=False))
+    small, start = timeline_site_blocks(td, fm, fm.fast.lp)
+    monkeypatch.setattr(costsplit_periods, "POOL_BLOCKS_MIN_SITES", len(small.sites))
+    large, _ = timeline_site_blocks(td, fm, fm.fast.lp)
+    pool = fm.pools[-1].pool_of_site[small.sites]
+    assert large.n_blocks == len(np.unique(pool)) < small.n_blocks
+    assert all(len(np.unique(large.block[pool == p])) == 1 for p in np.unique(pool))
+    assert large.link.shape[1] == large.n_blocks * large.n_chips        # each pool's columns once
+
+    def share(blocks):
+        return TimelineCostStage(blocks, td.first.power, td.first.racks, np.zeros((len(start), blocks.n_chips)),
+                                 start=start, n_periods=len(td.periods)).new_column_share()
+    assert share(large) == costsplit_periods.POOL_BLOCKS_SHARE
+    monkeypatch.setattr(costsplit_periods, "POOL_BLOCKS_MIN_SITES", len(small.sites) + 1)
+    assert share(small) == costsplit_periods.TIMELINE_NEW_COLUMN_SHARE
+
+
 SOFT_SEEDS = range(6)
 
 

@@ -29,6 +29,18 @@ cheapest sequence summed. On the generated 3,000-site metro fleet over 12 quarte
 each, from the same value stage): 667 blocks, 99 rounds, 35.0 s against 2,951 blocks, 81 rounds,
 98.5 s, the same cost to 1e-12.
 
+**Large fleets: a block per value-stage pool.** From POOL_BLOCKS_MIN_SITES steady sites a block is
+a whole value-stage pool, whatever its sites cost (a column is a sequence per site, summed; each
+site's plan is still its own combination of its own sequences), with a larger partial-pricing
+share: the master has a convexity row per pool instead of per site, and with today's master
+settings that wins where the fleet is large. Cost stage from one stored value stage each, one
+process each, per-site fleets over 12 quarters (`generate --tariffs site --periods 12`), site
+blocks at share 0.05 against pool blocks at 0.2, the same cost to 1e-10: 3,000 sites seed 1 15.0
+-> 13.7 s, seed 2 11.3 -> 9.1 s, and on fleets not studied before, seed 3 18.1-18.5 -> 17.1 s,
+seed 5 13.3 -> 10.2 s, seed 6 13.3 -> 10.9 s, seed 8 17.4 -> 13.6 s; the metro 3,000-site fleet
+(667 same-cost blocks) 6.6 -> 6.2 s. Smaller fleets keep site blocks: 2,000 sites (seed 4) 9.6-9.9
+against 9.8 s, 1,000 sites 4.3 against 6.7 s (186 pools: many more rounds).
+
 **Pricing a sequence.** With reduced costs r[s,t,c] a site's cheapest sequence minimizes
 Σ_t r_t·x_t over x_t = 0 for t < t0, x_t <= x_{t+1} (stock never falls), x_t in Q_s. Write the
 stock as additions a_τ >= 0 (x_t = Σ_{τ<=t} a_τ): every x_t lies in Q_s exactly when
@@ -66,7 +78,8 @@ def timeline_site_blocks(td: TimelineData, fm: FastTimelineModel, lp: LinearProg
     power, racks = site_rooms(td)
     start = np.argmax(power[:, sites] > 0, axis=0)
     unit_cost = np.hstack([td.stock_cost(t)[sites] for t in range(T)])      # sites x (T·C)
-    block, rep = _same_cost_blocks(pools.pool_of_site[sites], unit_cost)
+    # a block per pool on large fleets (module docstring): the same grouping keyed on the pool only
+    block, rep = _same_cost_blocks(pools.pool_of_site[sites], unit_cost[:, :0] if pool_blocks(len(sites)) else unit_cost)
     n_blocks = len(rep)
     x_cols = np.concatenate([lp.var_blocks["x" + p.tag].start + (dw_pool[:, None] * C + np.arange(C)).ravel()
                              for p in td.periods])
@@ -84,7 +97,8 @@ def _same_cost_blocks(pool: np.ndarray, unit_cost: np.ndarray) -> tuple[np.ndarr
     """The block of each site (sites of one value-stage pool with the same cost in every period
     share one; module docstring), numbered in the order of their first site, and each block's
     pool (whose columns are its coefficients). Rows are compared by value, as == does (-0.0 is
-    0.0): np.unique over rows, 3 ms on 2,951 sites x 144 costs where a pandas groupby took 30-70."""
+    0.0): np.unique over rows, 3 ms on 2,951 sites x 144 costs where a pandas groupby took 30-70.
+    ``unit_cost`` with no columns: a block per pool."""
     if len(pool) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     key = np.column_stack([pool.astype(np.float64), unit_cost])
@@ -120,6 +134,17 @@ def _block_link(lp: LinearProgram, td: TimelineData, rep: np.ndarray, keep_rows:
 # sites; 0.02, 0.03, 0.2 and 0.3 were no better.)
 TIMELINE_NEW_COLUMN_SHARE = 0.05
 
+# From this many steady sites, a block per value-stage pool, priced with a larger share (module
+# docstring, "Large fleets"); 0.15-0.3 were within 4 % of each other on the 3,000-site seed 1
+# (13.5-14.1 s), 0.1 slower (14.8 s), 0.05 far slower (18.7 s, 392 rounds).
+POOL_BLOCKS_MIN_SITES = 2_500
+POOL_BLOCKS_SHARE = 0.2
+
+
+def pool_blocks(n_sites: int) -> bool:
+    """Whether the cost stage over periods takes a block per value-stage pool (POOL_BLOCKS_MIN_SITES)."""
+    return n_sites >= POOL_BLOCKS_MIN_SITES
+
 
 @dataclass
 class TimelineCostStage(CostStage):
@@ -129,7 +154,7 @@ class TimelineCostStage(CostStage):
     n_periods: int = 1
 
     def new_column_share(self) -> float:
-        return TIMELINE_NEW_COLUMN_SHARE
+        return POOL_BLOCKS_SHARE if pool_blocks(len(self.start)) else TIMELINE_NEW_COLUMN_SHARE
 
     def __post_init__(self) -> None:
         super().__post_init__()

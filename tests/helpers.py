@@ -73,3 +73,13 @@ def write_periods(folder: Path, periods, deliveries=None, capacity=None, demand=
         if rows is not None:
             pd.DataFrame(rows, columns=header).to_csv(folder / name, index=False)
     return folder
+
+
+def value_stage_model(tl):
+    """The block path's value-stage model of a timeline: its data and the fast model on pools
+    that ignore cost."""
+    from optimizer.model.fast_periods import build_fast_timeline, timeline_network, timeline_pools
+    from optimizer.model.periods import TimelineData
+    td = TimelineData.from_timeline(tl)
+    network = timeline_network(td)
+    return td, build_fast_timeline(td, network=network, pools=timeline_pools(td, network.site_class, by_cost=False))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import value_stage_model
 from test_periods_agreement import random_timeline
 
 from optimizer.bench.generate import generate_fleet
@@ -14,13 +15,6 @@ from optimizer.model.periods import TimelineData
 from optimizer.solvers.contract import SolveOptions
 from optimizer.solvers.highs import HighsBackend
 from optimizer.solvers.result import Status
-
-
-def value_stage_model(tl):
-    """The blocks path's value-stage model: pools that ignore cost."""
-    td = TimelineData.from_timeline(tl)
-    network = timeline_network(td)
-    return td, build_fast_timeline(td, network=network, pools=timeline_pools(td, network.site_class, by_cost=False))
 
 
 def mapped_plan_within(lp, form, additions):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from helpers import M, chip, market, site, write_scenario
+from helpers import M, chip, market, site, value_stage_model, write_scenario
 from test_periods_agreement import COUNTRIES, POLICIES, assert_period_rules, random_timeline
 from timeline_helpers import timeline_from
 
@@ -124,12 +124,8 @@ def test_large_fleets_take_a_block_per_pool(tmp_path, monkeypatch):
     share a block and the share is TIMELINE_NEW_COLUMN_SHARE."""
     from optimizer.model import costsplit_periods
     from optimizer.model.costsplit_periods import TimelineCostStage, timeline_site_blocks
-    from optimizer.model.fast_periods import build_fast_timeline, timeline_network, timeline_pools
-    from optimizer.model.periods import TimelineData
-    folder = generate_fleet(tmp_path / "fleet", sites=120, skus=4, seed=7, periods=3, tariffs="site")
-    td = TimelineData.from_timeline(load_timeline(folder))
-    network = timeline_network(td)
-    fm = build_fast_timeline(td, network=network, pools=timeline_pools(td, network.site_class, by_cost=False))
+    td, fm = value_stage_model(load_timeline(generate_fleet(tmp_path / "fleet", sites=120, skus=4, seed=7, periods=3,
+                                                            tariffs="site")))
     small, start = timeline_site_blocks(td, fm, fm.fast.lp)
     monkeypatch.setattr(costsplit_periods, "POOL_BLOCKS_MIN_SITES", len(small.sites))
     large, _ = timeline_site_blocks(td, fm, fm.fast.lp)
@@ -282,12 +278,8 @@ def test_block_link_is_each_pools_columns_once(tmp_path):
     from dataclasses import replace
 
     from optimizer.model.costsplit_periods import _block_link, timeline_site_blocks
-    from optimizer.model.fast_periods import build_fast_timeline, timeline_network, timeline_pools
-    from optimizer.model.periods import TimelineData
-    folder = generate_fleet(tmp_path / "fleet", sites=120, skus=4, seed=7, periods=3, tariffs="site")
-    td = TimelineData.from_timeline(load_timeline(folder))
-    network = timeline_network(td)
-    fm = build_fast_timeline(td, network=network, pools=timeline_pools(td, network.site_class, by_cost=False))
+    td, fm = value_stage_model(load_timeline(generate_fleet(tmp_path / "fleet", sites=120, skus=4, seed=7, periods=3,
+                                                            tariffs="site")))
     lp = fm.fast.lp
     blocks, _ = timeline_site_blocks(td, fm, lp)
     T, C = len(td.periods), td.first.n_chips
@@ -429,12 +421,8 @@ def test_pricing_by_pool_groups_is_pricing_per_block_bit_for_bit(tmp_path):
     from dataclasses import replace
 
     from optimizer.model.costsplit_periods import TimelineCostStage, timeline_site_blocks
-    from optimizer.model.fast_periods import build_fast_timeline, timeline_network, timeline_pools
-    from optimizer.model.periods import TimelineData
-    folder = generate_fleet(tmp_path / "fleet", sites=120, skus=4, seed=7, periods=3, tariffs="site")
-    td = TimelineData.from_timeline(load_timeline(folder))
-    network = timeline_network(td)
-    fm = build_fast_timeline(td, network=network, pools=timeline_pools(td, network.site_class, by_cost=False))
+    td, fm = value_stage_model(load_timeline(generate_fleet(tmp_path / "fleet", sites=120, skus=4, seed=7, periods=3,
+                                                            tariffs="site")))
     grouped, start = timeline_site_blocks(td, fm, fm.fast.lp)
     TC = grouped.n_chips
     cols = (grouped.link_of_block[:, None] * TC + np.arange(TC)[None, :]).ravel()

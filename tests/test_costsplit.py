@@ -9,6 +9,7 @@ import hashlib
 import highspy
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from optimizer import check_plan, load_scenario, solve
 from optimizer.bench.generate import generate_fleet
@@ -359,3 +360,18 @@ def test_block_columns_refuses_sites_of_blocks_not_asked_for(tmp_path):
     assert abs(cols - every[:, which]).max() < 1e-9
     with pytest.raises(ValueError, match="not among the blocks"):
         costsplit.block_columns(blocks, y, which)
+
+
+def test_held_columns_let_in_at_most_enter_most_most_negative_first():
+    """Held-out master columns enter by reduced cost c - A^T·y below -ENTER_TOL, the most
+    negative first, at most ``enter_most`` a round (default max(ENTER_MIN, rows / ENTER_ROWS))."""
+    from optimizer.model.lp import LinearProgram
+    n = 6
+    master = LinearProgram(A=sp.csr_matrix(np.ones((1, n))), c=np.array([1.0, -3.0, -1.0, -2.0, 0.5, -1e-12]),
+                           cost=np.zeros(n), col_lo=np.zeros(n), col_hi=np.full(n, np.inf),
+                           row_lo=np.zeros(1), row_hi=np.ones(1), var_blocks={}, row_blocks={})
+    start = np.zeros(n)                          # every column at zero: all held out
+    duals = np.zeros(1)
+    assert highs.HeldColumns(master, start, enter_most=2).entering(duals).tolist() == [1, 3]
+    assert highs.HeldColumns(master, start, enter_most=10).entering(duals).tolist() == [1, 3, 2]
+    assert highs.HeldColumns(master, start).enter_most == highs.ENTER_MIN

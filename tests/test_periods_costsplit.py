@@ -142,6 +142,38 @@ def test_large_fleets_take_a_block_per_pool(tmp_path, monkeypatch):
     assert share(small) == costsplit_periods.TIMELINE_NEW_COLUMN_SHARE
 
 
+def test_multi_period_masters_let_in_a_fixed_number_of_their_columns(tmp_path, monkeypatch):
+    """Over several periods the master's own held-out columns enter TIMELINE_MASTER_ENTER a round
+    (one period: the snapshot's rule, None); with one a round (the most churn) the optimum is the
+    same and columns do enter."""
+    from optimizer.model import costsplit_periods
+    caps, entered = [], []
+    init, enter = highs.HeldColumns.__init__, highs.HeldColumns.enter
+
+    def recording_init(self, master, start, enter_most=None):
+        caps.append(enter_most)
+        init(self, master, start, enter_most)
+
+    def counting_enter(self, h, which):
+        entered.append(len(which))
+        enter(self, h, which)
+    monkeypatch.setattr(highs.HeldColumns, "__init__", recording_init)
+    monkeypatch.setattr(highs.HeldColumns, "enter", counting_enter)
+    monkeypatch.setattr(periods, "timeline_costs_split_pools", lambda by_cost, blind: True)
+    tl = load_timeline(generate_fleet(tmp_path / "fleet", sites=150, skus=4, seed=5, periods=4, tariffs="site"))
+    default = solve_timeline(tl, path="fast")
+    assert caps == [costsplit_periods.TIMELINE_MASTER_ENTER]
+    monkeypatch.setattr(costsplit_periods, "TIMELINE_MASTER_ENTER", 1)
+    entered.clear()
+    churn = solve_timeline(tl, path="fast")
+    assert caps[-1] == 1 and sum(entered) > 0 and max(entered) == 1
+    assert_same_optimum(default, churn)
+    assert_period_rules(tl, churn)
+    one = load_timeline(generate_fleet(tmp_path / "one", sites=150, skus=4, seed=5, periods=1, tariffs="site"))
+    solve_timeline(one, path="fast")
+    assert caps[-1] is None
+
+
 SOFT_SEEDS = range(6)
 
 

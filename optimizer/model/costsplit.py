@@ -252,6 +252,11 @@ class CostStage:
         """The share of pricing-out blocks whose columns enter each round (NEW_COLUMN_SHARE)."""
         return NEW_COLUMN_SHARE
 
+    def master_columns_per_round(self) -> int | None:
+        """How many of the master's own held-out columns (flows, ...) may enter each round; None:
+        the column generation's default (:class:`optimizer.solvers.highs.HeldColumns`)."""
+        return None
+
     def price(self, row_duals: np.ndarray) -> tuple[sp.csc_matrix, np.ndarray, float]:
         """New columns (with negative reduced cost: those of :func:`entering_blocks`), their
         costs, and the bound gap -Σ_b min(0, rc_b) over every block (master cost minus this gap

@@ -182,3 +182,28 @@ def test_plan_is_finished_and_read_only(tmp_path):
                                             "new_units", "units", "tpp", "power_kw", "racks"]
     assert list(plan.service.columns) == ["market_id", "site_id", "period", "tpp", "rtt_ms"]
     assert np.all(np.diff(plan.placement["units"].to_numpy()) >= 0)
+
+
+def test_periods_share_the_first_periods_network_lazily(tmp_path, monkeypatch):
+    """Every period reads the first period's eligibility bitsets and pairs (the same objects),
+    and building the periods' data computes neither: the fast path reads only the bitsets, and
+    a solve on it never builds the pairs table."""
+    from optimizer.bench.generate import generate_fleet
+    from optimizer.inputs.timeline import load_timeline
+    from optimizer.model import data
+    from optimizer.model.periods import TimelineData
+    tl = load_timeline(generate_fleet(tmp_path / "fleet", sites=60, skus=3, seed=2, periods=3, tariffs="site"))
+    td = TimelineData.from_timeline(tl)
+    assert not any({"pairs", "eligibility"} & set(p.d.__dict__) for p in td.periods)
+    assert all(p.d.eligibility is td.first.eligibility for p in td.periods[1:])
+    assert "pairs" not in td.first.__dict__
+    assert all(p.d.pairs is td.first.pairs for p in td.periods[1:])
+    built = []
+    real = data.eligible_pairs
+
+    def counted(scenario):
+        built.append(scenario)
+        return real(scenario)
+    monkeypatch.setattr(data, "eligible_pairs", counted)
+    plan = solve_timeline(tl, path="fast")
+    assert plan.summary["status"] == "optimal" and built == []

@@ -82,23 +82,28 @@ class ModelData:
 
     @cached_property
     def pairs(self) -> pd.DataFrame:
-        """Eligible pairs: market_id, site_id, rtt_ms, m, s (computed on first use)."""
-        return eligible_pairs(self.scenario)
+        """Eligible pairs: market_id, site_id, rtt_ms, m, s (computed on first use; the network
+        source's, after :meth:`share_network`)."""
+        source = self.__dict__.get("_network_source")
+        return source.pairs if source is not None else eligible_pairs(self.scenario)
 
     @cached_property
     def eligibility(self) -> np.ndarray:
-        """Per site, its eligible markets as a packed bitset (see eligibility_bits)."""
-        return eligibility_bits(self.scenario)
+        """Per site, its eligible markets as a packed bitset (see eligibility_bits; the network
+        source's, after :meth:`share_network`)."""
+        source = self.__dict__.get("_network_source")
+        return source.eligibility if source is not None else eligibility_bits(self.scenario)
 
     def set_eligibility(self, bits: np.ndarray) -> None:
         """Use bits computed for an identical site-market geometry (see eligibility_key)."""
         self.__dict__["eligibility"] = bits
 
     def share_network(self, other: "ModelData") -> None:
-        """Use ``other``'s eligible pairs and bitsets: another period of the same timeline
-        (its sites, markets and links are the same, so its eligibility is too)."""
-        self.__dict__["pairs"] = other.pairs
-        self.__dict__["eligibility"] = other.eligibility
+        """Use ``other``'s eligible pairs and bitsets (the same objects, computed when first
+        used, here or there): another period of the same timeline (its sites, markets and links
+        are the same, so its eligibility is too). Lazily: the fast path reads only the bitsets,
+        and the pairs (594,932 rows at 3,000 sites) took 0.36 s to build."""
+        self.__dict__["_network_source"] = other
 
     @property
     def n_sites(self) -> int:

@@ -362,16 +362,24 @@ def test_block_columns_refuses_sites_of_blocks_not_asked_for(tmp_path):
         costsplit.block_columns(blocks, y, which)
 
 
-def test_held_columns_let_in_at_most_enter_most_most_negative_first():
+def test_held_columns_let_in_at_most_max_entering_most_negative_first():
     """Held-out master columns enter by reduced cost c - A^T·y below -ENTER_TOL, the most
-    negative first, at most ``enter_most`` a round (default max(ENTER_MIN, rows / ENTER_ROWS))."""
+    negative first, at most ``max_entering`` a round (default max(ENTER_MIN, rows / ENTER_ROWS));
+    a cap below 1 is refused (the stopping test would read it as nothing pricing in)."""
     from optimizer.model.lp import LinearProgram
-    n = 6
-    master = LinearProgram(A=sp.csr_matrix(np.ones((1, n))), c=np.array([1.0, -3.0, -1.0, -2.0, 0.5, -1e-12]),
-                           cost=np.zeros(n), col_lo=np.zeros(n), col_hi=np.full(n, np.inf),
-                           row_lo=np.zeros(1), row_hi=np.ones(1), var_blocks={}, row_blocks={})
-    start = np.zeros(n)                          # every column at zero: all held out
+
+    def master(rows: int) -> LinearProgram:
+        n = 6
+        return LinearProgram(A=sp.csr_matrix(np.ones((rows, n))), c=np.array([1.0, -3.0, -1.0, -2.0, 0.5, -1e-12]),
+                             cost=np.zeros(n), col_lo=np.zeros(n), col_hi=np.full(n, np.inf),
+                             row_lo=np.zeros(rows), row_hi=np.ones(rows), var_blocks={}, row_blocks={})
+    start = np.zeros(6)                          # every column at zero: all held out
     duals = np.zeros(1)
-    assert highs.HeldColumns(master, start, enter_most=2).entering(duals).tolist() == [1, 3]
-    assert highs.HeldColumns(master, start, enter_most=10).entering(duals).tolist() == [1, 3, 2]
-    assert highs.HeldColumns(master, start).enter_most == highs.ENTER_MIN
+    assert highs.HeldColumns(master(1), start, max_entering=2).entering(duals).tolist() == [1, 3]
+    assert highs.HeldColumns(master(1), start, max_entering=10).entering(duals).tolist() == [1, 3, 2]
+    assert highs.HeldColumns(master(1), start).max_entering == highs.ENTER_MIN
+    rows = highs.ENTER_ROWS * (highs.ENTER_MIN + 1)
+    assert highs.HeldColumns(master(rows), start).max_entering == highs.ENTER_MIN + 1
+    for cap in (0, -1):
+        with pytest.raises(ValueError, match="at least 1"):
+            highs.HeldColumns(master(1), start, max_entering=cap)

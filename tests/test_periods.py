@@ -207,3 +207,20 @@ def test_periods_share_the_first_periods_network_lazily(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "eligible_pairs", counted)
     plan = solve_timeline(tl, path="fast")
     assert plan.summary["status"] == "optimal" and built == []
+
+
+def test_sharing_a_network_drops_what_was_computed_and_follows_the_source(tmp_path):
+    """share_network: bitsets read before sharing are replaced by the source's; a chain of
+    sources leads to the first; sharing with oneself changes nothing."""
+    from optimizer.bench.generate import generate_fleet
+    from optimizer.inputs.timeline import load_timeline
+    from optimizer.model.data import ModelData
+    tl = load_timeline(generate_fleet(tmp_path / "fleet", sites=40, skus=3, seed=4, periods=3, tariffs="site"))
+    first, second, third = (ModelData.from_scenario(p.scenario) for p in tl.periods)
+    early = second.eligibility
+    second.share_network(first)
+    third.share_network(second)
+    first.share_network(first)
+    assert second.eligibility is first.eligibility is third.eligibility
+    assert second.eligibility is not early and np.array_equal(second.eligibility, early)
+    assert third.pairs is first.pairs

@@ -144,30 +144,37 @@ def test_large_fleets_take_a_block_per_pool(tmp_path, monkeypatch):
 
 def test_multi_period_masters_let_in_a_fixed_number_of_their_columns(tmp_path, monkeypatch):
     """Over several periods the master's own held-out columns enter TIMELINE_MASTER_ENTER a round
-    (one period: the snapshot's rule, None); with one a round (the most churn) the optimum is the
-    same and columns do enter."""
+    (one period: the snapshot's rule, None); with one a round, where more price in (the cap
+    binds), the optimum is still the plain formulation's."""
     from optimizer.model import costsplit_periods
-    caps, entered = [], []
-    init, enter = highs.HeldColumns.__init__, highs.HeldColumns.enter
+    caps, entered, candidates = [], [], []
+    init, enter, entering = highs.HeldColumns.__init__, highs.HeldColumns.enter, highs.HeldColumns.entering
 
-    def recording_init(self, master, start, enter_most=None):
-        caps.append(enter_most)
-        init(self, master, start, enter_most)
+    def recording_init(self, master, start, max_entering=None):
+        caps.append(max_entering)
+        init(self, master, start, max_entering)
+
+    def counting_entering(self, row_duals):
+        reduced = self.c - self.A_T @ row_duals
+        candidates.append(int((~self.held & (reduced < -highs.ENTER_TOL)).sum()))
+        return entering(self, row_duals)
 
     def counting_enter(self, h, which):
         entered.append(len(which))
         enter(self, h, which)
     monkeypatch.setattr(highs.HeldColumns, "__init__", recording_init)
+    monkeypatch.setattr(highs.HeldColumns, "entering", counting_entering)
     monkeypatch.setattr(highs.HeldColumns, "enter", counting_enter)
-    monkeypatch.setattr(periods, "timeline_costs_split_pools", lambda by_cost, blind: True)
     tl = load_timeline(generate_fleet(tmp_path / "fleet", sites=150, skus=4, seed=5, periods=4, tariffs="site"))
-    default = solve_timeline(tl, path="fast")
+    plain, default = plain_and_blocks(tl, monkeypatch)
     assert caps == [costsplit_periods.TIMELINE_MASTER_ENTER]
     monkeypatch.setattr(costsplit_periods, "TIMELINE_MASTER_ENTER", 1)
     entered.clear()
+    candidates.clear()
     churn = solve_timeline(tl, path="fast")
-    assert caps[-1] == 1 and sum(entered) > 0 and max(entered) == 1
-    assert_same_optimum(default, churn)
+    assert caps[-1] == 1 and max(entered) == 1 and max(candidates) > 1
+    assert_same_optimum(plain, default)
+    assert_same_optimum(plain, churn)
     assert_period_rules(tl, churn)
     one = load_timeline(generate_fleet(tmp_path / "one", sites=150, skus=4, seed=5, periods=1, tariffs="site"))
     solve_timeline(one, path="fast")

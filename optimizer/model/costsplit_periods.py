@@ -142,11 +142,12 @@ POOL_BLOCKS_SHARE = 0.2
 
 # The master's own held-out columns (flows, chain and non-decomposed stock columns) let in per round
 # over several periods: a fixed 30, not the snapshot's max(30, rows / 40) (170 at 3,000 sites x 12
-# quarters). Cost stage from one stored value stage, one process each, the same cost to 1e-10:
-# per-site 12-quarter fleets, 3,000 sites seed 1 14.1 -> 12.5 s (13.4-14.2 s at 170 on other runs),
-# seed 2 9.8 -> 9.7, seed 3 17.6 -> 16.2, seeds 5, 6, 8 10.5 -> 10.5, 10.8 -> 10.5, 13.6 -> 13.2,
-# 2,000 sites 12.0 -> 10.2, 1,000 sites 4.9 -> 4.3, 5,000 sites 44.1 -> 40.3; metro 3,000 sites
-# 6.9 -> 6.6. 20 was as good (16.9, 10.2, 12.4 s on seed 3, 2,000 sites, seed 1), 50 in between
+# quarters: 6,813 master rows). Cost stage from one stored value stage, one run each (a fleet's own
+# runs spread by about 5 %: seed 1 at 170 took 13.4-14.2 s), the same cost to 1e-10: per-site
+# 12-quarter fleets, 3,000 sites seed 1 14.1 -> 12.5 s, seed 2 9.8 -> 9.7, seed 3 17.6 -> 16.2,
+# seeds 5, 6, 8 10.5 -> 10.5, 10.8 -> 10.5, 13.6 -> 13.2, 2,000 sites 12.0 -> 10.2, 1,000 sites
+# 4.9 -> 4.3, 5,000 sites 44.1 -> 40.3; metro 3,000 sites 6.9 -> 6.6: none slower, seeds 2 and 5
+# within 2 %. 20 was as good (16.9, 10.2, 12.4 s on seed 3, 2,000 sites, seed 1), 50 no better
 # (18.3, 10.2, 13.4 s), 10 and 3 slower (14.9 and 27.0 s on seed 1). One period keeps the
 # snapshot's rule, where it was measured.
 TIMELINE_MASTER_ENTER = 30

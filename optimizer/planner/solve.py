@@ -493,7 +493,7 @@ def block_cost_stage(stage: CostStage, lp: LinearProgram, result: SolveResult, t
     master = master_lp(blocks, lp, value_floor(result.objective), stage.y0)
     start = np.concatenate([result.x[blocks.keep_cols], np.ones(blocks.n_blocks)])   # the value stage's plan
     cg = highs.column_generation(master, stage.price, GAP_REL, time_limit, dict(options), start=start,
-                                 enter_most=stage.master_columns_per_round())
+                                 max_entering=stage.master_columns_per_round())
     if cg.termination != Termination.OPTIMAL:
         cost_stage_stopped(result, cg.termination)
     return cg, {"cost_blocks": blocks.n_blocks, "cost_stage_rounds": cg.rounds}

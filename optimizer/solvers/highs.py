@@ -407,7 +407,7 @@ class HeldColumns:
     """Which columns of a column-generation master HiGHS holds (partial pricing). Ids number the
     master's own columns first, then the generated ones in the order they were priced. A master
     column at zero may be held out: it enters when its reduced cost c_j - a_j·y at the master's
-    row duals y is negative (below -ENTER_TOL), a few per round (``enter_most``; by default
+    row duals y is negative (below -ENTER_TOL), a few per round (``max_entering``; by default
     max(ENTER_MIN, rows / ENTER_ROWS)). A held column
     at zero whose reduced cost stayed positive for DROP_AFTER rounds leaves: nonbasic at its lower
     bound, so the basis and the plan stay as they are, and it can come back (a master column by
@@ -415,9 +415,13 @@ class HeldColumns:
     would otherwise price every iteration is where the speed comes from: at 10,000 per-site
     sites, 25,000 flow columns of which ~3,000 are ever used, and ~500 generated per round."""
 
-    def __init__(self, master: LinearProgram, start: np.ndarray | None, enter_most: int | None = None):
+    def __init__(self, master: LinearProgram, start: np.ndarray | None, max_entering: int | None = None):
+        if max_entering is not None and max_entering < 1:
+            # the stopping test reads "nothing entered" as "nothing prices in": a cap below 1
+            # would end the loop 'optimal' with columns still pricing in
+            raise ValueError(f"HeldColumns: max_entering must be at least 1, not {max_entering}")
         self.master = master
-        self.enter_most = max(ENTER_MIN, master.num_row // ENTER_ROWS) if enter_most is None else enter_most
+        self.max_entering = max(ENTER_MIN, master.num_row // ENTER_ROWS) if max_entering is None else max_entering
         self.A_T = master.A.T.tocsr()            # A^T y for the master's reduced costs
         self.A = master.A.tocsc()
         self.c, self.lo, self.hi = master.c, master.col_lo, master.col_hi
@@ -438,10 +442,10 @@ class HeldColumns:
 
     def entering(self, row_duals: np.ndarray) -> np.ndarray:
         """Held-out master columns whose reduced cost is below -ENTER_TOL, most negative first
-        (at most :attr:`enter_most`)."""
+        (at most :attr:`max_entering`)."""
         reduced = self.c - self.A_T @ row_duals
         out = np.flatnonzero(~self.held & (reduced < -ENTER_TOL))
-        return out[np.argsort(reduced[out], kind="stable")[:self.enter_most]]
+        return out[np.argsort(reduced[out], kind="stable")[:self.max_entering]]
 
     def leaving(self, col_value: np.ndarray, col_dual: np.ndarray) -> np.ndarray:
         """HiGHS positions of the held columns to drop (see the class)."""
@@ -515,7 +519,7 @@ MASTER_SIMPLEX = {"simplex_strategy": 4, "primal_simplex_bound_perturbation_mult
 
 def column_generation(master: LinearProgram, price, gap_rel: float, time_limit: float | None = None,
                       options: dict | None = None, max_rounds: int = 1000,
-                      start: np.ndarray | None = None, enter_most: int | None = None) -> ColumnGeneration:
+                      start: np.ndarray | None = None, max_entering: int | None = None) -> ColumnGeneration:
     """Minimize ``master.c`` by column generation: solve the master (primal simplex, warm from
     the last basis after each round), hand its row duals to ``price``, which returns new columns
     (CSC over the master's rows), their costs and the bound gap (how far the master's cost may
@@ -524,11 +528,11 @@ def column_generation(master: LinearProgram, price, gap_rel: float, time_limit: 
     in use or recently attractive; the optimum is the full master's).
     ``start``: a feasible point of the master, from which crossover finds the first basis (the
     primal simplex then skips its search for a feasible one: 40,000 iterations on 30,000 sites);
-    its zero columns start held out. ``enter_most``: held-out master columns let in per round
+    its zero columns start held out. ``max_entering``: held-out master columns let in per round
     (None: :class:`HeldColumns`' default)."""
     t0 = time.perf_counter()
     phase("cost stage")
-    cols_held = HeldColumns(master, start, enter_most)
+    cols_held = HeldColumns(master, start, max_entering)
     h = make_highs({**(options or {}), **MASTER_SIMPLEX})
     pass_lp(h, cols_held.first_master(), maximize=False)
     if start is not None:

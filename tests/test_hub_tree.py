@@ -1,6 +1,6 @@
 """The hub tree over site classes (optimizer.model.reduce): a valid binary tree, a cover that
-gives every group exactly its classes, and splits by the groups' own class sets that need far
-fewer draws than splits by geography alone."""
+gives every group exactly its classes, splits by the groups' own class sets that need far
+fewer draws than splits by geography alone, and idle hubs spliced out with the cover kept."""
 from __future__ import annotations
 
 import numpy as np
@@ -152,3 +152,36 @@ def test_network_pairs_by_group_then_class(seed):
     expected = sorted({(int(red.market_group[m]), int(red.site_class[s]))
                        for s, m in zip(*np.nonzero(eligible))})
     assert list(zip(red.pair_group.tolist(), red.pair_class.tolist())) == expected
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_idle_hubs_are_spliced_out_and_the_cover_stays(seed):
+    """without_idle_hubs: every hub left is drawn from, every node keeps its classes and hangs
+    from its nearest kept ancestor, and the spliced tree's cover is the same draws (renumbered):
+    the LP on it has the same group-class arcs and one hub row less per idle hub."""
+    from optimizer.model.reduce import without_idle_hubs
+    rng = np.random.default_rng(seed)
+    xyz, member = random_member(rng, int(rng.integers(2, 40)), int(rng.integers(20, 150)))
+    red = reduction(member)
+    tree = build_class_tree(xyz, red if seed % 2 else None)
+    h, node = tree_cover(tree, red)
+    spliced, h2, node2 = without_idle_hubs(tree, h, node)
+    G = tree.n_leaves
+    kept = np.concatenate([np.arange(G), np.unique(node[node >= G])])
+    assert spliced.n_nodes == len(kept) < tree.n_nodes                 # some hub was idle here
+    assert np.array_equal(h2, h) and np.array_equal(kept[node2], node)
+    assert set(range(G, spliced.n_nodes)) <= set(node2.tolist())     # no idle hub left
+    for new, old in enumerate(kept):
+        assert np.array_equal(leaves_under(spliced, new), leaves_under(tree, old))
+        up = tree.parent[old]
+        while up >= 0 and up not in kept:
+            up = tree.parent[up]
+        assert spliced.parent[new] == (-1 if up < 0 else int(np.flatnonzero(kept == up)[0]))
+    assert all(np.array_equal(a, b) for a, b in zip(tree_cover(spliced, red), (h2, node2)))
+
+
+def test_a_tree_without_idle_hubs_is_returned_as_it_is():
+    from optimizer.model.reduce import without_idle_hubs
+    tree = build_class_tree(np.eye(3)[[0, 1, 2, 0]] + 0.01 * np.arange(4)[:, None])
+    drawn = np.arange(tree.n_leaves, tree.n_nodes)
+    assert without_idle_hubs(tree, np.zeros(len(drawn), np.int64), drawn)[0] is tree

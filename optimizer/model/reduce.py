@@ -126,13 +126,14 @@ def _split_groups(red: Reduction, flow_group: np.ndarray, flow_class: np.ndarray
 # --------------------------------------------------------------------------------------------
 # Hub tree over site classes: exact compression of the group-class arcs.
 #
-# Classes are leaves of a binary tree; every internal node is an uncapacitated hub
+# Classes are leaves of a tree; every internal node is an uncapacitated hub
 # with conservation  e[T] + Σ_h d[h,T] = Σ_{children c} e[c]  (e: flow up to the parent, d: a
 # group's draw). A group draws from the maximal subtrees whose classes it may all use, so each
 # path class -> hubs -> group stands for an arc of the group-class graph, and every flow on that
-# graph routes through the tree: the LPs have the same optimum, for any binary tree, with far
-# fewer arcs when a group's classes fill whole subtrees (build_class_tree splits by the groups'
-# own class sets; by geography alone, a disk needs about its boundary's worth of subtrees).
+# graph routes through the tree: the LPs have the same optimum, for any tree, with far fewer
+# arcs when a group's classes fill whole subtrees (build_class_tree splits by the groups' own
+# class sets; by geography alone, a disk needs about its boundary's worth of subtrees). The
+# trees are built binary; the hubs no group draws from are then spliced out (without_idle_hubs).
 # --------------------------------------------------------------------------------------------
 
 
@@ -268,7 +269,35 @@ def best_hub_tree(xyz: np.ndarray, red: Reduction) -> tuple[ClassTree, np.ndarra
         draws = tree_cover(tree, red)
         if best is None or len(draws[0]) < len(best[1]):
             best = (tree, *draws)
-    return best
+    return without_idle_hubs(*best)
+
+
+def without_idle_hubs(tree: ClassTree, draw_group: np.ndarray, draw_node: np.ndarray
+                      ) -> tuple[ClassTree, np.ndarray, np.ndarray]:
+    """The tree with every hub no group draws from spliced out (its children hang from its
+    nearest kept ancestor, or become roots), nodes renumbered in order, and the draws on the new
+    numbers. Exact: an idle hub's row says e[T] = Σ_children e[c] (a root's, Σ e[c] = 0), so its
+    parent's row may take its children's flows directly (and a root's children carry nothing
+    up either way), and every drawn subtree keeps its classes. Such rows reach LPs that are
+    never presolved (the cost stage's warm-started master: at 3,000 sites x 12 quarters 25 of
+    each period's 110 hubs)."""
+    G = tree.n_leaves
+    keep = np.ones(tree.n_nodes, dtype=bool)
+    keep[G:] = np.isin(np.arange(G, tree.n_nodes), draw_node)
+    if keep.all():
+        return tree, draw_group, draw_node
+    parent = tree.parent.copy()
+    while True:                                   # pointer jumping past idle hubs (depth steps)
+        idle = (parent >= 0) & ~keep[np.maximum(parent, 0)]
+        if not idle.any():
+            break
+        parent[idle] = tree.parent[parent[idle]]
+    new_id = np.cumsum(keep) - 1
+    kept = np.flatnonzero(keep)
+    parent = parent[kept]
+    parent = np.where(parent >= 0, new_id[np.maximum(parent, 0)], -1)
+    spliced = ClassTree(parent, G, tree.leaf_start[kept], tree.leaf_end[kept], tree.leaf_order)
+    return spliced, draw_group, new_id[draw_node]
 
 
 def unfold_tree_flows(tree: ClassTree, draw_group: np.ndarray, draw_node: np.ndarray,

@@ -185,3 +185,69 @@ def test_a_tree_without_idle_hubs_is_returned_as_it_is():
     tree = build_class_tree(np.eye(3)[[0, 1, 2, 0]] + 0.01 * np.arange(4)[:, None])
     drawn = np.arange(tree.n_leaves, tree.n_nodes)
     assert without_idle_hubs(tree, np.zeros(len(drawn), np.int64), drawn)[0] is tree
+
+
+def tree_lp(tree: ClassTree, h: np.ndarray, node: np.ndarray, cap: np.ndarray, demand: np.ndarray,
+            value: np.ndarray, class_cost: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """The fast model's network on ``tree`` as a small LP (scipy): groups serve u_h <= demand_h
+    worth value_h, drawn through the tree (hub rows e[T] + Σ d[h,T] = Σ_children e[c], group rows
+    u_h = Σ_n d[h,n]) from classes of capacity ``cap`` whose outflow costs ``class_cost``;
+    its optimum, the draws and every node's upward flow."""
+    from scipy.optimize import linprog
+    G, nd = tree.n_leaves, len(h)
+    nonroot = np.flatnonzero(tree.parent >= 0)
+    e_col = np.full(tree.n_nodes, -1)
+    e_col[nonroot] = nd + np.arange(len(nonroot))
+    nv = nd + len(nonroot) + len(demand)
+    c = np.zeros(nv)
+    c[nd + len(nonroot):] = -value
+    leaf_up = np.flatnonzero(e_col[:G] >= 0)
+    c[e_col[leaf_up]] += class_cost[leaf_up]
+    on_leaf = np.flatnonzero(node < G)
+    c[on_leaf] += class_cost[node[on_leaf]]
+    eq = []
+    for hub in range(G, tree.n_nodes):
+        row = np.zeros(nv)
+        if e_col[hub] >= 0:
+            row[e_col[hub]] = 1.0
+        row[:nd][node == hub] = 1.0
+        row[e_col[np.flatnonzero(tree.parent == hub)]] -= 1.0
+        eq.append(row)
+    for g in range(len(demand)):
+        row = np.zeros(nv)
+        row[nd + len(nonroot) + g] = 1.0
+        row[:nd][h == g] = -1.0
+        eq.append(row)
+    ub = np.zeros((G, nv))
+    ub[leaf_up, e_col[leaf_up]] = 1.0
+    ub[node[on_leaf], on_leaf] = 1.0
+    res = linprog(c, A_ub=ub, b_ub=cap, A_eq=np.array(eq), b_eq=np.zeros(len(eq)), method="highs",
+                  bounds=[(0, None)] * (nd + len(nonroot)) + [(0, x) for x in demand])
+    assert res.status == 0
+    up = np.zeros(tree.n_nodes)
+    up[nonroot] = res.x[nd:nd + len(nonroot)]
+    return res.fun, res.x[:nd], up
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_spliced_tree_has_the_same_network_optimum_and_unfolds_within_the_rules(seed):
+    """The network LP on the spliced tree has the binary tree's optimum (idle roots, chains of
+    idle hubs and leaves under idle hubs among these trees), and its flows unfold onto eligible
+    group-class pairs within each class's capacity, each group getting what it drew."""
+    from optimizer.model.reduce import unfold_tree_flows, without_idle_hubs
+    rng = np.random.default_rng(seed)
+    xyz, member = random_member(rng, int(rng.integers(2, 25)), int(rng.integers(5, 60)))
+    red = reduction(member)
+    tree = build_class_tree(xyz, red if seed % 2 else None)
+    h, node = tree_cover(tree, red)
+    spliced, h2, node2 = without_idle_hubs(tree, h, node)
+    G, H = tree.n_leaves, member.shape[0]
+    cap, demand = rng.uniform(0, 3, G), rng.uniform(0, 5, H)
+    value, class_cost = rng.uniform(1, 3, H), rng.uniform(0, 1.5, G)
+    before, _, _ = tree_lp(tree, h, node, cap, demand, value, class_cost)
+    after, draws, up = tree_lp(spliced, h2, node2, cap, demand, value, class_cost)
+    assert after == pytest.approx(before, rel=1e-9, abs=1e-9)
+    group, cls, amount = unfold_tree_flows(spliced, h2, node2, draws, up)
+    assert member[group, cls].all()
+    assert (np.bincount(cls, amount, G) <= cap + 1e-7).all()
+    assert np.allclose(np.bincount(group, amount, H), np.bincount(h2, draws, H), atol=1e-7)

@@ -279,7 +279,7 @@ def without_idle_hubs(tree: ClassTree, draw_group: np.ndarray, draw_node: np.nda
     numbers. Exact: an idle hub's row says e[T] = Σ_children e[c] (a root's, Σ e[c] = 0), so its
     parent's row may take its children's flows directly (and a root's children carry nothing
     up either way), and every drawn subtree keeps its classes. Such rows reach LPs that are
-    never presolved (the cost stage's warm-started master: at 3,000 sites x 12 quarters 25 of
+    never presolved (the cost stage's warm-started master: at 3,000 sites x 12 quarters 24 of
     each period's 110 hubs)."""
     G = tree.n_leaves
     keep = np.ones(tree.n_nodes, dtype=bool)
@@ -287,7 +287,7 @@ def without_idle_hubs(tree: ClassTree, draw_group: np.ndarray, draw_node: np.nda
     if keep.all():
         return tree, draw_group, draw_node
     parent = tree.parent.copy()
-    while True:                                   # pointer jumping past idle hubs (depth steps)
+    while True:                                   # climb past idle hubs, one level a pass
         idle = (parent >= 0) & ~keep[np.maximum(parent, 0)]
         if not idle.any():
             break

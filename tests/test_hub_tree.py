@@ -154,18 +154,25 @@ def test_network_pairs_by_group_then_class(seed):
     assert list(zip(red.pair_group.tolist(), red.pair_class.tolist())) == expected
 
 
+def spliced_random_tree(rng: np.random.Generator, groups: tuple[int, int], classes: tuple[int, int], by_groups: bool):
+    """Random caps (:func:`random_member`), a tree over them (split by the groups or by place),
+    its cover, and the tree with its idle hubs spliced out (optimizer.model.reduce.without_idle_hubs)
+    with its draws."""
+    from optimizer.model.reduce import without_idle_hubs
+    xyz, member = random_member(rng, int(rng.integers(*groups)), int(rng.integers(*classes)))
+    red = reduction(member)
+    tree = build_class_tree(xyz, red if by_groups else None)
+    cover = tree_cover(tree, red)
+    return member, red, tree, cover, without_idle_hubs(tree, *cover)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_idle_hubs_are_spliced_out_and_the_cover_stays(seed):
     """without_idle_hubs: every hub left is drawn from, every node keeps its classes and hangs
     from its nearest kept ancestor, and the spliced tree's cover is the same draws (renumbered):
     the LP on it has the same group-class arcs and one hub row less per idle hub."""
-    from optimizer.model.reduce import without_idle_hubs
     rng = np.random.default_rng(seed)
-    xyz, member = random_member(rng, int(rng.integers(2, 40)), int(rng.integers(20, 150)))
-    red = reduction(member)
-    tree = build_class_tree(xyz, red if seed % 2 else None)
-    h, node = tree_cover(tree, red)
-    spliced, h2, node2 = without_idle_hubs(tree, h, node)
+    member, red, tree, (h, node), (spliced, h2, node2) = spliced_random_tree(rng, (2, 40), (20, 150), seed % 2)
     G = tree.n_leaves
     kept = np.concatenate([np.arange(G), np.unique(node[node >= G])])
     assert spliced.n_nodes == len(kept) < tree.n_nodes                 # some hub was idle here
@@ -234,13 +241,9 @@ def test_the_spliced_tree_has_the_same_network_optimum_and_unfolds_within_the_ru
     """The network LP on the spliced tree has the binary tree's optimum (idle roots, chains of
     idle hubs and leaves under idle hubs among these trees), and its flows unfold onto eligible
     group-class pairs within each class's capacity, each group getting what it drew."""
-    from optimizer.model.reduce import unfold_tree_flows, without_idle_hubs
+    from optimizer.model.reduce import unfold_tree_flows
     rng = np.random.default_rng(seed)
-    xyz, member = random_member(rng, int(rng.integers(2, 25)), int(rng.integers(5, 60)))
-    red = reduction(member)
-    tree = build_class_tree(xyz, red if seed % 2 else None)
-    h, node = tree_cover(tree, red)
-    spliced, h2, node2 = without_idle_hubs(tree, h, node)
+    member, red, tree, (h, node), (spliced, h2, node2) = spliced_random_tree(rng, (2, 25), (5, 60), seed % 2)
     G, H = tree.n_leaves, member.shape[0]
     cap, demand = rng.uniform(0, 3, G), rng.uniform(0, 5, H)
     value, class_cost = rng.uniform(1, 3, H), rng.uniform(0, 1.5, G)

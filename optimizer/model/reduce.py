@@ -282,8 +282,9 @@ def without_idle_hubs(tree: ClassTree, draw_group: np.ndarray, draw_node: np.nda
     never presolved (the cost stage's warm-started master: at 3,000 sites x 12 quarters 24 of
     each period's 110 hubs)."""
     G = tree.n_leaves
-    keep = np.ones(tree.n_nodes, dtype=bool)
-    keep[G:] = np.isin(np.arange(G, tree.n_nodes), draw_node)
+    keep = np.zeros(tree.n_nodes, dtype=bool)
+    keep[:G] = True                               # every class
+    keep[draw_node] = True                        # and every node some group draws from
     if keep.all():
         return tree, draw_group, draw_node
     parent = tree.parent.copy()

@@ -488,3 +488,98 @@ def test_pricing_by_pool_groups_is_pricing_per_block_bit_for_bit(tmp_path):
                 replace(per_block, link_of_block=grouped.link_of_block, link=per_block.link[:, :-1])):
         with pytest.raises(ValueError, match="link groups"):
             TimelineCostStage(bad, td.first.power, td.first.racks, y0, start=start, n_periods=len(td.periods))
+
+
+def random_master(rng, rows: int = 30, own: int = 12, blocks: int = 4, T: int = 4):
+    """A small master-shaped LP: own columns, block columns whose entries in the chained rows are
+    a step sequence over periods (a chip added at some period and held), convexity rows, and
+    chained rows (K chains x T periods) drawn among the first rows."""
+    K = 3
+    chained = rng.choice(rows, size=(K, T), replace=False)
+    own_cols = sp.random(rows + blocks, own, density=0.3, random_state=rng, format="csc")
+    own_cols = sp.vstack([own_cols[:rows], sp.csc_matrix((blocks, own))]).tocsc()
+    block_cols = np.zeros((rows + blocks, blocks))
+    block_cols[:rows] = rng.uniform(-1, 1, (rows, blocks)) * (rng.random((rows, blocks)) < 0.3)
+    for j in range(blocks):
+        block_cols[rows + j, j] = 1.0
+        for k in range(K):
+            first = rng.integers(0, T - 1)      # held for two periods at least
+            block_cols[chained[k], j] = np.where(np.arange(T) >= first, rng.uniform(0.5, 2.0), 0.0)
+    A = sp.hstack([own_cols, sp.csc_matrix(block_cols)]).tocsr()
+    n = own + blocks
+    x = rng.uniform(0, 1, n)
+    activity = A @ x
+    lp = LinearProgram(A=A, c=rng.uniform(0.1, 1.0, n), cost=np.zeros(n), col_lo=np.zeros(n),
+                       col_hi=np.concatenate([np.full(own, 5.0), np.full(blocks, np.inf)]),
+                       row_lo=np.concatenate([activity[:rows] - rng.uniform(0, 1, rows), np.full(blocks, -np.inf)]),
+                       row_hi=np.concatenate([activity[:rows] + rng.uniform(0, 1, rows), np.ones(blocks)]),
+                       var_blocks={}, row_blocks={}, cost_scale=1.0, cost_offset=0.0)
+    return lp, chained, own, x
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_chained_master_has_the_same_rows_and_optimum(seed):
+    """StockChains: at any point, the chained master's own rows read what the master's did (the
+    chain columns at their values) and its chain rows hold; both LPs have the same optimum, and
+    the chained one's duals on the master's rows price every block column as the master's do."""
+    from optimizer.model.costsplit_periods import StockChains
+    rng = np.random.default_rng(seed)
+    lp, chained, own, x = random_master(rng)
+    chains = StockChains(chained)
+    master, start = chains.master(lp, x, own)
+    s = start[lp.num_col:]
+    assert np.array_equal(start[:lp.num_col], x)
+    np.testing.assert_allclose((master.A @ start)[:lp.num_row], lp.A @ x, atol=1e-12)
+    np.testing.assert_allclose((master.A @ start)[lp.num_row:], 0.0, atol=1e-12)
+    np.testing.assert_allclose(s, (lp.A[:, own:] @ x[own:])[chained.ravel()], atol=1e-12)
+    # a new block column enters both forms alike, and its chain entries sit where its steps are:
+    # one per chain (random_master steps each chain once), none in the chained rows
+    col = sp.csc_matrix(lp.A[:, own:][:, [0]])
+    moved = chains.columns(col)
+    np.testing.assert_allclose(moved.toarray(), master.A[:, [own]].toarray(), atol=1e-15)
+    assert moved[lp.num_row:].nnz == chained.shape[0]
+    assert moved[chained.ravel()].nnz == 0
+    first, second = highs.solve_lp(lp, lexicographic=False), highs.solve_lp(master, lexicographic=False)
+    assert first.status.value == second.status.value == "optimal"
+    assert second.objective == pytest.approx(first.objective, rel=1e-9, abs=1e-9)
+    y = second.row_duals[:lp.num_row]
+    reduced = lp.c[own:] - lp.A[:, own:].T @ y
+    reduced_chained = master.c[own:lp.num_col] - master.A[:, own:lp.num_col].T @ second.row_duals
+    np.testing.assert_allclose(reduced, reduced_chained, atol=1e-7)
+
+
+def test_chains_need_every_period_kept(tmp_path):
+    """The inventory rows of every period are chained; with one period, or a period's row not in
+    the master, nothing is."""
+    from optimizer.model.costsplit_periods import stock_chains, timeline_site_blocks
+    tl = load_timeline(generate_fleet(tmp_path / "fleet", sites=60, skus=3, seed=2, periods=3, tariffs="site"))
+    td, fm = value_stage_model(tl)
+    lp = fm.fast.lp
+    blocks, _ = timeline_site_blocks(td, fm, lp)
+    chains = stock_chains(td, lp, blocks.keep_rows)
+    assert chains.rows.shape == (3, 3)
+    inventory = [lp.row_blocks["inventory" + p.tag] for p in td.periods]
+    assert [list(blocks.keep_rows[chains.rows[:, t]]) for t in range(3)] == \
+        [list(range(b.start, b.start + b.size)) for b in inventory]
+    dropped = blocks.keep_rows[blocks.keep_rows != inventory[1].start]
+    assert stock_chains(td, lp, dropped) is None
+    one = load_timeline(generate_fleet(tmp_path / "one", sites=60, skus=3, seed=2, periods=1, tariffs="site"))
+    td1, fm1 = value_stage_model(one)
+    assert stock_chains(td1, fm1.fast.lp, timeline_site_blocks(td1, fm1, fm1.fast.lp)[0].keep_rows) is None
+
+
+def test_chained_master_gives_the_unchained_optimum(tmp_path, monkeypatch):
+    """A generated per-site fleet over four quarters: the cost stage on the chained master (its
+    inventory rows chained) and on the master as built end at the same value and cost, and the
+    chained plan passes check."""
+    tl = load_timeline(generate_fleet(tmp_path / "fleet", sites=150, skus=4, seed=6, periods=4, tariffs="site"))
+    chained = solve_timeline(tl, path="fast")
+    assert chained.summary["model"]["cost_chained_rows"] == 4 * 4          # skus x quarters
+    monkeypatch.setattr(periods, "stock_chains", lambda *args: None)
+    unchained = solve_timeline(tl, path="fast")
+    assert unchained.summary["model"]["cost_chained_rows"] == 0
+    assert chained.summary["objective"] == pytest.approx(unchained.summary["objective"], rel=1e-9)
+    assert chained.summary["cost"]["discounted_usd"] == pytest.approx(unchained.summary["cost"]["discounted_usd"],
+                                                                      rel=1e-9)
+    report = check_timeline_plan(tl, chained.placement, chained.service)
+    assert report.ok, report.failures()

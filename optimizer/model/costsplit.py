@@ -257,10 +257,25 @@ class CostStage:
         the column generation's default (:class:`optimizer.solvers.highs.HeldColumns`)."""
         return None
 
+    def master(self, lp: LinearProgram, floor: float, start: np.ndarray) -> tuple[LinearProgram, np.ndarray]:
+        """The master the loop solves and ``start`` over its columns: :func:`master_lp` of ``lp``
+        (the value stage's LP) with the value at ``floor``, ``start`` a point over its columns."""
+        return master_lp(self.blocks, lp, floor, self.y0), start
+
+    def in_master(self, cols: sp.csc_matrix) -> sp.csc_matrix:
+        """Block columns (over :func:`master_lp`'s rows) over the rows of :meth:`master`."""
+        return cols
+
+    def master_plan(self, x: np.ndarray) -> np.ndarray:
+        """A plan of :meth:`master` (its columns, then the generated ones) over :func:`master_lp`'s
+        columns, then the generated ones."""
+        return x
+
     def price(self, row_duals: np.ndarray) -> tuple[sp.csc_matrix, np.ndarray, float]:
-        """New columns (with negative reduced cost: those of :func:`entering_blocks`), their
-        costs, and the bound gap -Σ_b min(0, rc_b) over every block (master cost minus this gap
-        is a lower bound)."""
+        """New columns (with negative reduced cost: those of :func:`entering_blocks`; over the rows
+        of :meth:`master`), their costs, and the bound gap -Σ_b min(0, rc_b) over every block
+        (master cost minus this gap is a lower bound). ``row_duals``: the master's, of which the
+        rows of :func:`master_lp` come first."""
         bl = self.blocks
         n_kept = len(bl.keep_rows)
         pi = (bl.link.T @ row_duals[:n_kept]).reshape(-1, bl.n_chips)       # per link group
@@ -277,7 +292,7 @@ class CostStage:
         y = self.rows(found, members)
         cols, cost = block_columns(bl, y, new, members)
         self._added.append((new, members, y))
-        return cols, cost, gap
+        return self.in_master(cols), cost, gap
 
     def placement(self, lam: np.ndarray) -> np.ndarray:
         """Sites (of ``blocks``) x chips: Σ_j λ_j·y^j, with ``lam`` the master's λ columns in order

@@ -27,7 +27,7 @@ from optimizer.analysis.diagnose import diagnose_rows
 from optimizer.errors import InfeasibleError, InputError, SolverError
 from optimizer.inputs.timeline import Timeline, load_timeline
 from optimizer.model.additions import StockAdditions, stock_additions
-from optimizer.model.costsplit_periods import TimelineCostStage, timeline_site_blocks
+from optimizer.model.costsplit_periods import TimelineCostStage, stock_chains, timeline_site_blocks
 from optimizer.model.data import MTPP, UNIT, Objective
 from optimizer.model.elastic import policy_rows, with_elastic_rows
 from optimizer.model.fast_periods import (
@@ -407,8 +407,10 @@ def _timeline_cost_stage(td: TimelineData, fm: FastTimelineModel, result: SolveR
     lp, T, C = fm.fast.lp, len(td.periods), td.first.n_chips
     blocks, start = timeline_site_blocks(td, fm, lp)
     y0 = np.hstack([xs[blocks.sites] for xs in x_site])                # sites x (T·C)
-    stage = TimelineCostStage(blocks, td.first.power, td.first.racks, y0, start=start, n_periods=T)
+    chains = stock_chains(td, lp, blocks.keep_rows)
+    stage = TimelineCostStage(blocks, td.first.power, td.first.racks, y0, start=start, n_periods=T, chains=chains)
     cg, counts = block_cost_stage(stage, lp, result, time_limit, {**MASTER_OPTIONS, **native})
+    counts["cost_chained_rows"] = 0 if chains is None else chains.n_chains
     if cg.x is None:
         return x_site, counts
     n_kept = len(blocks.keep_cols)

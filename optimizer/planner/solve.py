@@ -27,7 +27,7 @@ from optimizer.analysis.explain import probe_share_prices, shadow_prices, unserv
 from optimizer.errors import InfeasibleError, InputError, SolverError
 from optimizer.inputs.scenario import Scenario
 from optimizer.inputs.validation import load_scenario
-from optimizer.model.costsplit import GAP_REL, CostStage, master_lp, site_blocks
+from optimizer.model.costsplit import GAP_REL, CostStage, site_blocks
 from optimizer.model.data import MTPP, UNIT, ModelData, Objective
 from optimizer.model.elastic import policy_rows, with_elastic_rows
 from optimizer.model.eligibility import eligibility_key
@@ -490,10 +490,12 @@ def block_cost_stage(stage: CostStage, lp: LinearProgram, result: SolveResult, t
     value stage's plan (``result``, whose value sets the floor; marked when a limit stopped the
     loop: then ``x`` is the last master plan, or None); with the decomposition's counts."""
     blocks = stage.blocks
-    master = master_lp(blocks, lp, value_floor(result.objective), stage.y0)
     start = np.concatenate([result.x[blocks.keep_cols], np.ones(blocks.n_blocks)])   # the value stage's plan
+    master, start = stage.master(lp, value_floor(result.objective), start)
     cg = highs.column_generation(master, stage.price, GAP_REL, time_limit, dict(options), start=start,
                                  max_entering=stage.master_columns_per_round())
+    if cg.x is not None:          # over master_lp's columns (the stage may solve another form of it)
+        cg = replace(cg, x=stage.master_plan(cg.x))
     if cg.termination != Termination.OPTIMAL:
         cost_stage_stopped(result, cg.termination)
     return cg, {"cost_blocks": blocks.n_blocks, "cost_stage_rounds": cg.rounds}

@@ -532,11 +532,14 @@ def test_chained_master_has_the_same_rows_and_optimum(seed):
     np.testing.assert_allclose((master.A @ start)[:lp.num_row], lp.A @ x, atol=1e-12)
     np.testing.assert_allclose((master.A @ start)[lp.num_row:], 0.0, atol=1e-12)
     np.testing.assert_allclose(s, (lp.A[:, own:] @ x[own:])[chained.ravel()], atol=1e-12)
-    # a new block column enters both forms alike, and its chain entries sit where its steps are:
-    # one per chain (random_master steps each chain once), none in the chained rows
-    col = sp.csc_matrix(lp.A[:, own:][:, [0]])
-    moved = chains.columns(col)
-    np.testing.assert_allclose(moved.toarray(), master.A[:, [own]].toarray(), atol=1e-15)
+    # a new block column: nothing in the chained rows, minus its period-to-period changes in the
+    # chain rows (one per chain: random_master steps each chain once)
+    col = lp.A[:, own:][:, [0]].toarray().ravel()
+    expected = np.concatenate([col, -np.diff(col[chained], axis=1, prepend=0.0).ravel()])
+    expected[chained.ravel()] = 0.0
+    moved = chains.columns(sp.csc_matrix(col[:, None]))
+    np.testing.assert_allclose(moved.toarray().ravel(), expected, atol=1e-15)
+    np.testing.assert_allclose(master.A[:, [own]].toarray().ravel(), expected, atol=1e-15)
     assert moved[lp.num_row:].nnz == chained.shape[0]
     assert moved[chained.ravel()].nnz == 0
     first, second = highs.solve_lp(lp, lexicographic=False), highs.solve_lp(master, lexicographic=False)
@@ -582,4 +585,27 @@ def test_chained_master_gives_the_unchained_optimum(tmp_path, monkeypatch):
     assert chained.summary["cost"]["discounted_usd"] == pytest.approx(unchained.summary["cost"]["discounted_usd"],
                                                                       rel=1e-9)
     report = check_timeline_plan(tl, chained.placement, chained.service)
+    assert report.ok, report.failures()
+
+
+def test_a_stopped_chained_cost_stage_leaves_a_plan_that_passes_check(tmp_path, monkeypatch):
+    """A cost stage stopped by a limit (here three rounds) on the chained master: the plan is its
+    last master plan mapped back (chain columns removed), status feasible with the note, the
+    value within the floor's allowance of the plain optimum, and every period within its rules."""
+    real = highs.column_generation
+    rounds = []
+
+    def three_rounds(*args, **kwargs):
+        cg = real(*args, **{**kwargs, "max_rounds": 3})
+        rounds.append(cg.rounds)
+        return cg
+    tl = load_timeline(generate_fleet(tmp_path / "fleet", sites=150, skus=4, seed=6, periods=4, tariffs="site"))
+    plain = solve_timeline(tl, path="plain")
+    monkeypatch.setattr(highs, "column_generation", three_rounds)
+    stopped = solve_timeline(tl, path="fast")
+    assert rounds == [3] and stopped.summary["model"]["cost_chained_rows"] > 0
+    assert stopped.summary["status"] == "feasible"
+    assert any("cost stage stopped" in note for note in stopped.summary["notes"])
+    assert stopped.summary["objective"] >= plain.summary["objective"] * (1 - 2e-7)
+    report = check_timeline_plan(tl, stopped.placement, stopped.service)
     assert report.ok, report.failures()

@@ -57,7 +57,7 @@ within every site's room in every period.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -193,7 +193,7 @@ class StockChains:
     def n_chains(self) -> int:
         return self.rows.size
 
-    @cached_property
+    @cached_property          # computed once (a frozen dataclass still has its instance __dict__)
     def difference(self) -> sp.csr_matrix:
         """The chain rows' operator on period values v (chain-major): v_t - v_{t-1}."""
         K, T = self.rows.shape
@@ -222,12 +222,12 @@ class StockChains:
                            self.difference])
         blocks = A[:, first_block:]
         s0 = (blocks @ start[first_block:])[self.rows.ravel()]
-        none, free = np.zeros(n), np.full(n, np.inf)
+        zeros, inf = np.zeros(n), np.full(n, np.inf)
         chained = LinearProgram(
-            A=sp.hstack([own, self.columns(blocks), chain]).tocsr(), c=np.concatenate([master.c, none]),
-            cost=np.concatenate([master.cost, none]), col_lo=np.concatenate([master.col_lo, -free]),
-            col_hi=np.concatenate([master.col_hi, free]), row_lo=np.concatenate([master.row_lo, none]),
-            row_hi=np.concatenate([master.row_hi, none]), var_blocks={}, row_blocks={},
+            A=sp.hstack([own, self.columns(blocks), chain]).tocsr(), c=np.concatenate([master.c, zeros]),
+            cost=np.concatenate([master.cost, zeros]), col_lo=np.concatenate([master.col_lo, -inf]),
+            col_hi=np.concatenate([master.col_hi, inf]), row_lo=np.concatenate([master.row_lo, zeros]),
+            row_hi=np.concatenate([master.row_hi, zeros]), var_blocks={}, row_blocks={},
             cost_scale=master.cost_scale, cost_offset=master.cost_offset)
         return chained, np.concatenate([start, s0])
 
@@ -258,6 +258,7 @@ class TimelineCostStage(CostStage):
     start: np.ndarray | None = None       # per site, its first period with room
     n_periods: int = 1
     chains: StockChains | None = None
+    _master_columns: int | None = field(default=None, init=False, repr=False)   # master_lp's, by master()
 
     def new_column_share(self) -> float:
         return POOL_BLOCKS_SHARE if pool_blocks(len(self.start)) else TIMELINE_NEW_COLUMN_SHARE
@@ -267,6 +268,7 @@ class TimelineCostStage(CostStage):
 
     def master(self, lp: LinearProgram, floor: float, start: np.ndarray) -> tuple[LinearProgram, np.ndarray]:
         master, start = super().master(lp, floor, start)
+        self._master_columns = master.num_col              # the chain columns come after these
         return (master, start) if self.chains is None else self.chains.master(master, start, len(self.blocks.keep_cols))
 
     def in_master(self, cols: sp.csc_matrix) -> sp.csc_matrix:
@@ -275,7 +277,9 @@ class TimelineCostStage(CostStage):
     def master_plan(self, x: np.ndarray) -> np.ndarray:
         if self.chains is None:
             return x
-        end = len(self.blocks.keep_cols) + self.blocks.n_blocks           # master_lp's columns
+        if self._master_columns is None:
+            raise ValueError("TimelineCostStage.master_plan: no master built (call master() first)")
+        end = self._master_columns
         return np.delete(x, np.arange(end, end + self.chains.n_chains))
 
     def __post_init__(self) -> None:

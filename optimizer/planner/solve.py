@@ -486,9 +486,11 @@ def _cost_stage_by_blocks(d: ModelData, fm: FastModel, lp: LinearProgram, result
 def block_cost_stage(stage: CostStage, lp: LinearProgram, result: SolveResult, time_limit: float | None,
                      options: Mapping[str, Any]) -> tuple[ColumnGeneration, dict]:
     """The cost stage by column generation on the master of :mod:`optimizer.model.costsplit`
-    (``stage.blocks`` of ``lp``, the value stage's LP), priced by ``stage`` and started from the
-    value stage's plan (``result``, whose value sets the floor; marked when a limit stopped the
-    loop: then ``x`` is the last master plan, or None); with the decomposition's counts."""
+    (``stage.blocks`` of ``lp``, the value stage's LP; solved in the form ``stage.master`` gives),
+    priced by ``stage`` and started from the value stage's plan (``result``, whose value sets the
+    floor; marked when a limit stopped the loop: then ``x`` is the last master plan, or None);
+    with the decomposition's counts. The returned ``x`` is over master_lp's columns, then
+    the generated ones (``stage.master_plan``), whether the loop finished or stopped."""
     blocks = stage.blocks
     start = np.concatenate([result.x[blocks.keep_cols], np.ones(blocks.n_blocks)])   # the value stage's plan
     master, start = stage.master(lp, value_floor(result.objective), start)

@@ -385,9 +385,10 @@ def solve_feasibility(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_co
 class ColumnGeneration:
     """What :func:`column_generation` leaves: the master's last plan (``x``: its columns, the
     generated ones after the master's own, in the order they were priced, zero for those not
-    held at the end; a caller that solved another form of its master maps it back), its cost, the bound gap when it stopped, the rounds, and the termination
-    (OPTIMAL: the gap closed; a limit: ``x`` is the last feasible plan, or None when the first
-    master solve already failed)."""
+    held at the end; a caller that solved another form of its master maps it back), its cost,
+    the bound gap when it stopped, the rounds, and the termination (OPTIMAL: the gap closed; a
+    limit: ``x`` is the last feasible plan, or None when the first master solve already
+    failed)."""
 
     termination: Termination
     x: np.ndarray | None

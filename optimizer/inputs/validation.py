@@ -239,6 +239,11 @@ def _scenario_tiers(folder: Path, problems: list[str], clock: dict[str, float],
                         "list each country once")
     if len(problems) > before:
         return None
+    written = pd.Series(table.index.astype(str).str.strip(), index=table.index)
+    recased = codes != written
+    if recased.any():
+        notes.append(f"countries.csv: column iso3 has code(s) not in upper case, read as "
+                     f"{_ids(written[recased] + ' -> ' + codes[recased])}")
     return dict(zip(codes, tier.astype(int)))
 
 
@@ -272,7 +277,7 @@ def _read_typed(folder: Path, spec: TableSpec, problems: list[str], known: set[s
     for col in spec.columns:    # a required column the header lacks is reported already
         if col.name in raw.columns or not col.required:
             text = raw[col.name].astype(str).str.strip() if col.name in raw.columns else None
-            out[col.name] = _convert(spec.file, col, text, labels, problems, known, len(raw))
+            out[col.name] = _convert(spec.file, col, text, labels, problems, known, len(raw), notes)
     if set(spec.ids) <= set(out.columns):
         _check_duplicates(spec, out, labels, problems)
     if spec is MARKETS_USD and len(problems) == before:
@@ -432,8 +437,11 @@ def _row_labels(raw: pd.DataFrame, spec: TableSpec) -> pd.Series:
 
 
 def _convert(file: str, col: Column, text: pd.Series | None, labels: pd.Series,
-             problems: list[str], known: set[str], n: int) -> pd.Series:
-    """Convert one text column to its kind, reporting blanks, bad numbers and out-of-range values."""
+             problems: list[str], known: set[str], n: int, notes: list[str]) -> pd.Series:
+    """Convert one text column to its kind, reporting blanks, bad numbers and out-of-range values.
+
+    Country codes are case-insensitive: one written in lower or mixed case is read in upper case
+    and named in ``notes`` (used, never silently)."""
     if text is None:
         return pd.Series([col.default] * n, index=labels.index)
     blank = text == ""
@@ -449,6 +457,10 @@ def _convert(file: str, col: Column, text: pd.Series | None, labels: pd.Series,
             problems.append(f"{file}: column {col.name} has unknown country code(s) in rows "
                             f"{_ids(labels[bad], text[bad])}; use ISO 3166-1 alpha-3 codes "
                             "(datasets/countries.csv), or add the code to the scenario's countries.csv")
+        recased = ~bad & (codes != text)
+        if recased.any():
+            notes.append(f"{file}: column {col.name} has country code(s) not in upper case, read as "
+                         f"{_ids(labels[recased], text[recased] + ' -> ' + codes[recased])}")
         return codes
     if col.kind == "bool":
         lower = text.str.lower()

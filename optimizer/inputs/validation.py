@@ -11,6 +11,7 @@ import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,7 @@ from optimizer.inputs.tables import (
     Column,
     TableSpec,
 )
-from optimizer.policy.policy import DEFAULT_POLICY, Policy, parse_policy, policy_codes, read_policy_file
+from optimizer.policy.policy import DEFAULT_POLICY, Policy, parse_policy, policy_codes, read_policy_file, recased_codes
 from optimizer.progress import phase
 
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
@@ -97,13 +98,14 @@ def snapshot_only_problems(folder: Path) -> list[str]:
 @dataclass(frozen=True)
 class ResolvedPolicy:
     """A policy as read for a scenario: the policy (None when broken), the country codes it
-    names, its source (for messages), and the policy the tier checks run on (see
-    :func:`resolve_policy`)."""
+    names, its source (for messages), the policy the tier checks run on (see
+    :func:`resolve_policy`), and notes on how its file was read."""
 
     policy: Policy | None
     codes: dict[str, list[str]]
     source: str
     partial: Policy | None
+    notes: tuple[str, ...] = ()     # codes written in lower or mixed case, read in upper case
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,10 @@ class FolderTables:
 def resolve_policy(folder: Path, policy: str | Path | Policy | None, problems: list[str]) -> ResolvedPolicy:
     """The scenario's policy: ``policy`` (a Policy, preset name or TOML path), else the folder's
     policy.toml, else the default preset; its problems go to ``problems``."""
-    return ResolvedPolicy(*_policy_and_codes(folder, policy, problems))
+    pol, codes, source, partial, raw = _policy_and_codes(folder, policy, problems)
+    recased = recased_codes(raw)
+    notes = (f"{source}: country code(s) not in upper case, read as {', '.join(recased)}",) if recased else ()
+    return ResolvedPolicy(pol, codes, source, partial, notes)
 
 
 def read_folder(folder: Path, problems: list[str], clock: dict[str, float]) -> FolderTables:
@@ -161,7 +166,7 @@ def build_scenario(folder: Path, files: FolderTables, resolved: ResolvedPolicy, 
         chips=tables["chips.csv"], markets=tables["markets.csv"],
         installed=_installed(tables["installed.csv"]), links=_links(tables["links.csv"]),
         tiers=countries.tiers, policy=resolved.policy, path=folder,
-        notes=[*files.notes, *countries.notes, *policy_notes],
+        notes=[*files.notes, *resolved.notes, *countries.notes, *policy_notes],
         counts_as=countries.counts_as, scenario_tiers=files.scenario_tiers,
         economics=replace(files.economics, dollars=MARKET_USD.name in tables["markets.csv"].columns),
     )
@@ -174,26 +179,27 @@ def build_scenario(folder: Path, files: FolderTables, resolved: ResolvedPolicy, 
 
 
 def _policy_and_codes(folder: Path, policy: str | Path | Policy | None, problems: list[str]
-                      ) -> tuple[Policy | None, dict[str, list[str]], str, Policy | None]:
+                      ) -> tuple[Policy | None, dict[str, list[str]], str, Policy | None, Mapping[str, Any]]:
     """The policy (None when it is broken: its problems go to ``problems``), the country codes it
-    names, its source (for messages), and the policy to run the tier-dependent checks on: the
-    policy itself, or, for a broken one, the policy made of its valid keys (so that a bad value
-    does not hide a cap on a Tier-1 country), None when even that cannot be built."""
+    names, its source (for messages), the policy to run the tier-dependent checks on (the
+    policy itself, or, for a broken one, the policy made of its valid keys, so that a bad value
+    does not hide a cap on a Tier-1 country; None when even that cannot be built), and the values
+    as written (a Policy's own, already in canonical form; {} when the file cannot be read)."""
     if isinstance(policy, Policy):
-        return policy, policy_codes(policy.values()), policy.source, policy
+        return policy, policy_codes(policy.values()), policy.source, policy, policy.values()
     local = folder / "policy.toml"
     spec = policy if policy is not None else local if local.is_file() else DEFAULT_POLICY
     try:
         raw, source = read_policy_file(spec)
     except InputError as exc:
         problems.extend(exc.problems)
-        return None, {}, str(spec), None
+        return None, {}, str(spec), None, {}
     try:
         pol = parse_policy(raw, source)
-        return pol, policy_codes(raw), source, pol
+        return pol, policy_codes(raw), source, pol, raw
     except InputError as exc:
         problems.extend(exc.problems)
-        return None, policy_codes(raw), source, _valid_part(raw, source)
+        return None, policy_codes(raw), source, _valid_part(raw, source), raw
 
 
 def _valid_part(raw: dict, source: str) -> Policy | None:

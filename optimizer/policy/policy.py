@@ -304,6 +304,24 @@ def policy_codes(values: Mapping[str, Any]) -> dict[str, list[str]]:
     return out
 
 
+def recased_codes(values: Mapping[str, Any]) -> list[str]:
+    """Where a policy writes a country code in lower or mixed case, which it reads in upper case:
+    ``KEY written -> CODE``, one per code, in :func:`policy_codes`'s key order; tolerant of
+    malformed values, as that is."""
+    written: dict[str, list[str]] = {"home_country": [values.get("home_country")]}
+    for key in TABLE_KEYS:
+        table = values.get(key)
+        written[f"[{key}]"] = list(table) if isinstance(table, Mapping) else []
+    groups = values.get("groups")
+    written["[groups]"] = [k for g in (groups.values() if isinstance(groups, Mapping) else [])
+                           if isinstance(g, Mapping) and isinstance(g.get("countries"), (list, tuple))
+                           for k in g["countries"]]
+    flagged = values.get("licence_required")
+    written["licence_required"] = list(flagged) if isinstance(flagged, (list, tuple)) else []
+    return [f"{key} {k} -> {k.upper()}" for key, codes in written.items()
+            for k in codes if _is_code(k) and k != k.upper()]
+
+
 def _normalised(values: Mapping[str, Any]) -> dict[str, Any]:
     """Valid values in canonical form: floats, upper-case codes, read-only tables."""
     home = values.get("home_country")

@@ -201,18 +201,36 @@ def _is_sweep_json(path: Path) -> bool:
 
 
 def _only_variants(folder: Path) -> bool:
-    """variants/ (if any) holds only variant folders of result.json and plan/."""
+    """variants/ (if any) holds only variant folders of result.json and a plan fleetopt wrote."""
+    return not _variant_strangers(folder)
+
+
+def _variant_strangers(folder: Path) -> list[str]:
+    """What in a sweep folder's variants/ fleetopt did not write, as paths from ``folder``
+    (sorted): anything but variant folders holding result.json and plan/ (and their lock and
+    temporary names), and a plan/ that is not an empty folder or a plan fleetopt wrote (its
+    files it did not write; the folder itself when it is not a plan at all)."""
     variants = folder / "variants"
     if not variants.exists():
-        return True
-    if not variants.is_dir():
-        return False
+        return []
+    if variants.is_symlink() or not variants.is_dir():
+        return ["variants"]
+    strangers = []
     for v in os.scandir(variants):
-        if not v.is_dir(follow_symlinks=False) or any(
-                e not in VARIANT_FILES and e != ".plan.lock" and not _is_leftover(e, VARIANT_FILES)
-                for e in os.listdir(v.path)):
-            return False
-    return True
+        where = f"variants/{v.name}"
+        if not v.is_dir(follow_symlinks=False):
+            strangers.append(where)
+            continue
+        strangers += [f"{where}/{e}" for e in os.listdir(v.path)
+                      if e not in VARIANT_FILES and e != ".plan.lock" and not _is_leftover(e, VARIANT_FILES)]
+        plan = Path(v.path) / "plan"
+        if plan.is_symlink() or (plan.exists() and not plan.is_dir()):
+            strangers.append(f"{where}/plan")
+        elif plan.is_dir() and folder_kind(plan) not in ("empty", "plan"):
+            ours = set(PLAN_FILES) | _listed_extras(plan)
+            foreign = sorted(n for n in os.listdir(plan) if n not in ours and not _is_leftover(n, PLAN_FILES))
+            strangers += [f"{where}/plan/{n}" for n in foreign] or [f"{where}/plan"]
+    return sorted(strangers)
 
 
 def _is_leftover(entry: str, names: tuple[str, ...]) -> bool:
@@ -236,7 +254,8 @@ def _describe(folder: Path, found: str | None, kind: str) -> str:
         return "folder exists and " + " and ".join(parts)
     ours = {"plan": set(PLAN_FILES) | _listed_extras(folder), "sweep": {*SWEEP_FILES, "variants"},
             "scenario": set()}[kind]
-    return f"folder exists and holds files fleetopt did not write ({_first(sorted(names - ours) or sorted(names))})"
+    strangers = sorted(names - ours) or (_variant_strangers(folder) if kind == "sweep" else []) or sorted(names)
+    return f"folder exists and holds files fleetopt did not write ({_first(strangers)})"
 
 
 def _first(names: list[str], shown: int = 5) -> str:

@@ -31,6 +31,12 @@ def swept(tmp: Path) -> None:
     assert r.exit_code == 0, r.output
 
 
+def in_variant(tmp: Path, name: str) -> None:
+    """A user's file in the first variant folder of the sweep at sw/ (``name`` may go into plan/)."""
+    variant = sorted((tmp / "sw" / "variants").iterdir())[0]
+    (variant / name).write_text("my notes\n")
+
+
 def summary_edit(folder: Path, change) -> None:
     path = folder / "summary.json"
     data = json.loads(path.read_text())
@@ -160,6 +166,12 @@ CASES = [
     Case("sweep-out-inside-scenario", "sweep", (*SWEEP, "{scn}/sw"), 2, ("inside the scenario folder",)),
     Case("sweep-folder-with-user-file", "sweep", (*SWEEP, "{tmp}/sw"), 2, ("did not write", "notes.txt"),
          setup=then(swept, lambda t: (t / "sw" / "notes.txt").write_text("mine\n"))),
+    Case("sweep-restart-user-file-in-variant-plan", "sweep", (*SWEEP, "{tmp}/sw", "--restart"), 2,
+         ("did not write", "/plan/notes.txt"), setup=then(swept, lambda t: in_variant(t, "plan/notes.txt"))),
+    Case("sweep-rerun-user-file-in-variant-plan", "sweep", (*SWEEP, "{tmp}/sw"), 2,
+         ("did not write", "/plan/notes.txt"), setup=then(swept, lambda t: in_variant(t, "plan/notes.txt"))),
+    Case("sweep-restart-user-file-in-variant", "sweep", (*SWEEP, "{tmp}/sw", "--restart"), 2,
+         ("did not write", "variants/", "/mine.txt"), setup=then(swept, lambda t: in_variant(t, "mine.txt"))),
     Case("sweep-rerun-after-chips-edit", "sweep", (*SWEEP, "{tmp}/sw"), 2,
          ("chips.csv changed", "new --out", "--restart"),
          setup=then(swept, lambda t: edit_csv(t / "scn/chips.csv", ",100,", ",90,"))),

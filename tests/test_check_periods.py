@@ -118,6 +118,17 @@ def test_new_units_not_the_difference(timeline):
     assert failures.iloc[0]["offenders"] == "PL/H"
 
 
+def test_new_units_checked_to_the_precision_of_the_stocks_they_difference(timeline):
+    """u[t] and u[t-1] are read as a file states them (10 significant digits), so their difference
+    carries their rounding: new_units may miss it by REL_TOL of the stock (260 units: 2.6e-4), not
+    only of the units added (100: 1e-4; a re-plan's 2e-5 units added to a 13,146-unit stock failed
+    so). A miss beyond the stock's precision is still broken."""
+    within = edited(Q3=[("US", 10, 100 + 2e-4, 260), ("DE", 0, 0, 20), ("PL", 0, 0, 20)])
+    assert check_timeline_plan(timeline, *plan(within)).ok
+    beyond = edited(Q3=[("US", 10, 100 + 1e-3, 260), ("DE", 0, 0, 20), ("PL", 0, 0, 20)])
+    assert where(broken(timeline, beyond)) == {("Q3", "new_units_add_up")}
+
+
 def test_availability_exceeded_in_q1_only(timeline):
     rows = edited(Q1=[("US", 10, 100, 110), ("PL", 0, 10, 10)], Q2=[("US", 10, 50, 160), ("DE", 0, 20, 20),
                                                                    ("PL", 0, 10, 20)])

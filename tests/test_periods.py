@@ -224,3 +224,52 @@ def test_sharing_a_network_drops_what_was_computed_and_follows_the_source(tmp_pa
     assert second.eligibility is first.eligibility is third.eligibility
     assert second.eligibility is not early and np.array_equal(second.eligibility, early)
     assert third.pairs is first.pairs
+
+
+def test_a_site_without_room_holds_and_serves_nothing_in_the_plain_lp(tmp_path):
+    """DE has no power in A (its hall is energised in B): its new stock and its service in A are
+    fixed to 0 in the plain LP (exact: every chip draws power), so a solver's feasibility
+    tolerance cannot place a few thousandths of a unit there, or serve 0.01 TPP from it, which
+    `check` rightly calls a broken limit of 0 (a careless user's re-plan of sample-quarterly did
+    both). US, with room in both periods, keeps free columns."""
+    from optimizer.model.periods import TimelineData, build_plain_timeline
+    f = write_scenario(tmp_path, [site("DE", "DEU", power_mw=1.0), site("US", "USA", power_mw=1.0)],
+                       [chip(inventory=100)], [market("de", "DEU", 100 * M), market("us", "USA", 100 * M)],
+                       policy=OPEN)
+    tl = timeline_from(f, [("A", Q, 1.0, {"power_mw": {"DE": 0.0}}), ("B", Q, 1.0, {})])
+    td = TimelineData.from_timeline(tl)
+    lp = build_plain_timeline(td)
+    for period, de_open in (("A", False), ("B", True)):
+        x, flows = lp.var_blocks["x@" + period], lp.var_blocks["f@" + period]
+        x_hi = pd.Series(lp.col_hi[x.slice], index=x.index)
+        f_hi = pd.Series(lp.col_hi[flows.slice], index=flows.index)
+        assert (x_hi.xs("DE", level="site_id") > 0).all() == de_open
+        assert (f_hi.xs("DE", level="site_id") > 0).all() == de_open
+        assert np.isinf(x_hi.xs("US", level="site_id")).all() and np.isinf(f_hi.xs("US", level="site_id")).all()
+    plan = solve_timeline(tl, path="plain")
+    service = plan.service
+    assert service.loc[(service["period"] == "A") & (service["site_id"] == "DE"), "tpp"].sum() == 0
+    assert served(plan, "A") > 0
+
+
+def test_frozen_stock_moves_within_a_plan_files_precision_only():
+    """stock_at_file_precision: stock that breaks a row by less than a plan file's rounding moves
+    within FROZEN_REL_TOL of itself, as little as it can, to meet the row exactly; stock that breaks
+    it by more is returned as read (the solve then reports the trap); a row the stock still to plan
+    enters is not the frozen stock's to meet."""
+    import scipy.sparse as sp
+
+    from optimizer.model.lp import LinearProgram
+    from optimizer.planner.periods import FROZEN_REL_TOL, stock_at_file_precision
+
+    def lp(rhs: float) -> LinearProgram:      # columns: frozen a, frozen b, free c (stock still to plan)
+        A = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [1.0, 0.0, -1.0]]))
+        return LinearProgram(A=A, c=np.zeros(3), cost=np.zeros(3), col_lo=np.zeros(3), col_hi=np.full(3, np.inf),
+                             row_lo=np.array([-np.inf, -5.0]), row_hi=np.array([rhs, -1.0]), var_blocks={}, row_blocks={})
+
+    held, others, value = np.array([True, True, False]), np.array([False, False, True]), np.array([100.0, 100.0, 0.0])
+    assert np.array_equal(stock_at_file_precision(lp(200.0), held, value, others), [100.0, 100.0])   # met as read
+    x = stock_at_file_precision(lp(200.0 - 1e-8), held, value, others)
+    assert x.sum() <= 200.0 - 1e-8 and np.all(np.abs(x - 100.0) <= FROZEN_REL_TOL * 100.0)
+    assert np.count_nonzero(x != 100.0) == 1                    # the least move: one value, not both
+    assert np.array_equal(stock_at_file_precision(lp(199.0), held, value, others), [100.0, 100.0])   # a trap

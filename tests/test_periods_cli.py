@@ -160,3 +160,26 @@ def test_solve_names_every_file_it_wrote(tmp_path):
     assert result.exit_code == 0 and result.exception is None, result.output
     names = ", ".join(sorted(p.name for p in (tmp_path / "p").iterdir() if not p.name.startswith(".")))
     assert f"({names})" in result.output.splitlines()[-1]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_replanning_from_a_plan_just_written_keeps_it_and_passes_check(tmp_path, seed):
+    """A plan file states each number to 10 significant digits, so a plan at a binding limit,
+    read back, breaks it by that rounding: re-planning from a plan `solve` had just written ended
+    exit 3 ("infeasible") on every generated per-site fleet (a careless-user pass). Now the frozen
+    stock moves within the file's precision to meet its limits exactly: the re-plan is written,
+    passes check, and states the frozen periods as the earlier plan does, digit for digit."""
+    from optimizer.bench.generate import generate_fleet
+    f = generate_fleet(tmp_path / "fleet", sites=60, seed=seed, periods=3, tariffs="site")
+    first, again = tmp_path / "first", tmp_path / "again"
+    assert run("solve", f, "--out", first).exit_code == 0
+    result = run("solve", f, "--out", again, "--freeze-through", "2025Q1", "--plan", first)
+    assert result.exit_code == 0, result.output
+    assert "were moved within it (by at most 1e-09 of themselves)" in result.output
+    assert json.loads((again / "summary.json").read_text())["model"]["frozen_units_moved"] > 0
+    check = run("check", f, again)
+    assert check.exit_code == 0 and "compliant" in check.output, check.output
+    keys = ["site_id", "sku", "period"]
+    old, new = (pd.read_csv(p / "placement.csv").query("period == '2025Q1'").set_index(keys)["units"]
+                for p in (first, again))
+    pd.testing.assert_series_equal(old.sort_index(), new.sort_index())

@@ -61,12 +61,13 @@ def add_placement_vars(b: LPBuilder, d: ModelData, sites: np.ndarray | None = No
                hi=hi)
 
 
-def add_service_vars(b: LPBuilder, d: ModelData, tag: str = "", weight: float = 1.0) -> None:
-    """f[m,s] >= 0 on eligible pairs, worth weight·value_m per TPP served."""
+def add_service_vars(b: LPBuilder, d: ModelData, tag: str = "", weight: float = 1.0,
+                     hi: np.ndarray | float = np.inf) -> None:
+    """f[m,s] >= 0 on eligible pairs, worth weight·value_m per TPP served, at most ``hi``."""
     p = d.pairs
     index = pd.MultiIndex.from_arrays([p["market_id"], p["site_id"]], names=["market_id", "site_id"])
     value = d.scenario.markets["value"].to_numpy(float)[p["m"].to_numpy()]
-    b.add_vars("f" + tag, index, obj=weight * value)
+    b.add_vars("f" + tag, index, obj=weight * value, hi=hi)
 
 
 def add_inventory_rows(b: LPBuilder, d: ModelData, sites: np.ndarray | None = None, tag: str = "") -> None:

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from optimizer.analysis.compliance import compare_timeline_to_baseline
 from optimizer.analysis.diagnose import diagnose_rows
@@ -62,6 +63,7 @@ from optimizer.policy.policy import Policy
 from optimizer.policy.rules import SHARE, SHARE_FAMILIES, Family
 from optimizer.progress import phase
 from optimizer.results.periods import H100E_TPP, PeriodSolution, TimelinePlan, build_timeline_summary, timeline_figures
+from optimizer.results.plan import SIGNIFICANT_DIGITS
 from optimizer.results.solution import site_chip_series, unfold_service
 from optimizer.solvers import highs
 from optimizer.solvers.contract import SolveOptions
@@ -83,12 +85,13 @@ NOT_YET = "not supported in multi-period mode yet"
 @dataclass(frozen=True)
 class TimelineSolution:
     """A solved multi-period model: the result, the LP (None for PuLP), each period's stock,
-    service and prices, and the model's size."""
+    service and prices, the model's size, and notes on how it was built."""
 
     result: SolveResult
     lp: LinearProgram | None
     periods: list[PeriodSolution] | None
     counts: Mapping[str, int]
+    notes: tuple[str, ...] = ()      # how the model was built from its inputs (for the summary)
 
 
 def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_limit: float | None = None,
@@ -156,6 +159,7 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     if path == SolverPath.FAST and frozen:
         notes.append("re-planning with frozen stock runs on the plain formulation (the stock is fixed site by "
                      "site, which the fast path's site pools do not keep apart); the plan is the same optimum")
+    notes += sol.notes
     if not integer:
         notes += build_decision_notes(tl.first)
     soft_block = soft_summary(sol, td, prices, figures) if prices is not None else None
@@ -248,7 +252,7 @@ def _plain(td: TimelineData, path: SolverPath, time_limit: float | None, prices:
     """The plain multi-period LP on the path's backend (HiGHS for fast and plain, OR-Tools GLOP
     or PDLP), both stages; any backend of the solver contract with LPs, duals and the cost stage
     takes it unchanged."""
-    lp = with_frozen_stock(soft_rows(build_plain_timeline(td), td, prices), td, frozen)
+    lp, moved = with_frozen_stock(soft_rows(build_plain_timeline(td), td, prices), td, frozen)
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     result = backend(PLAIN_BACKENDS.get(path, "highs")).solve(
@@ -257,8 +261,14 @@ def _plain(td: TimelineData, path: SolverPath, time_limit: float | None, prices:
     timings.update(stage_seconds(result))
     counts = {"variables": lp.num_col, "rows": lp.num_row, "nonzeros": int(lp.A.nnz),
               "periods": len(td.periods), "pairs": len(td.first.pairs)}
+    notes = ()
+    if moved:
+        counts["frozen_units_moved"] = moved
+        notes = (f"the frozen stock as its plan file states it ({SIGNIFICANT_DIGITS} significant digits) broke a "
+                 f"limit by less than that rounding; {moved} of its values were moved within it (by at most "
+                 f"{FROZEN_REL_TOL:g} of themselves) to meet every limit exactly",)
     periods = _plain_periods(lp, result, td) if result.status.has_solution else None
-    return TimelineSolution(result, lp, periods, counts)
+    return TimelineSolution(result, lp, periods, counts, notes)
 
 
 def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, native: Mapping, timings: dict,
@@ -556,21 +566,67 @@ def period_prices(lp: LinearProgram, result: SolveResult, p, fleet_mtpp: float) 
     return {"policy": policy, "inventory_per_unit": inventory}
 
 
+# Plan files round every number to SIGNIFICANT_DIGITS significant digits, moving it by at most
+# 5e-10 of itself, so a plan read back lies that far from the solution it was. Fixed as read, a
+# plan at a binding limit broke that limit by as much: re-planning from a plan just written ended
+# "infeasible" (found by a careless-user pass, on every generated per-site fleet it tried). Frozen
+# stock is therefore held to the precision a plan file carries, twice that rounding.
+FROZEN_REL_TOL = 10.0 ** (1 - SIGNIFICANT_DIGITS)
+
+
 def with_frozen_stock(lp: LinearProgram, td: TimelineData, frozen: Mapping[str, pd.Series],
-                      var: str = "x") -> LinearProgram:
-    """``lp`` with the new stock of each frozen period fixed (column bounds lo = hi) to the
-    given units; a (site, sku) the period has no column for holds no frozen stock
-    (checked by :func:`_check_frozen`)."""
+                      var: str = "x") -> tuple[LinearProgram, int]:
+    """``lp`` with the new stock of each frozen period fixed (column bounds lo = hi) to the given
+    units x̂ as a plan file states them (:func:`stock_at_file_precision`), and how many of them
+    that moved; a (site, sku) the period has no column for holds no frozen stock (checked by
+    :func:`_check_frozen`)."""
     if not frozen:
-        return lp
-    lo, hi = lp.col_lo.copy(), lp.col_hi.copy()
+        return lp, 0
+    held, value = np.zeros(lp.num_col, dtype=bool), np.zeros(lp.num_col)
     for p in td.periods:
-        if p.id not in frozen:
-            continue
-        blk = lp.var_blocks[var + p.tag]
-        value = frozen[p.id].reindex(blk.index).fillna(0.0).to_numpy(float) / UNIT
-        lo[blk.slice] = hi[blk.slice] = value
-    return replace(lp, col_lo=lo, col_hi=hi)
+        if p.id in frozen:
+            blk = lp.var_blocks[var + p.tag]
+            held[blk.slice] = True
+            value[blk.slice] = frozen[p.id].reindex(blk.index).fillna(0.0).to_numpy(float) / UNIT
+    others = np.zeros(lp.num_col, dtype=bool)          # the stock of the periods left to plan
+    for name, blk in lp.var_blocks.items():
+        others[blk.slice] |= name.startswith(var + "@")
+    others &= ~held
+    x = stock_at_file_precision(lp, held, value, others)
+    lo, hi = lp.col_lo.copy(), lp.col_hi.copy()
+    lo[held] = hi[held] = x
+    return replace(lp, col_lo=lo, col_hi=hi), int(np.count_nonzero(x != value[held]))
+
+
+def stock_at_file_precision(lp: LinearProgram, held: np.ndarray, value: np.ndarray,
+                            others: np.ndarray) -> np.ndarray:
+    """The frozen stock (the columns ``held``): ``value`` x̂ itself when it meets every row of
+    ``lp`` that no column of ``others`` (the stock still to plan) enters, with the remaining
+    columns (flows, violations) at 0 or their nearest bound; else the point of the box
+    |x - x̂| <= FROZEN_REL_TOL·x̂ that meets those rows with the least Σ_j |x_j - x̂_j| / x̂_j
+    (so most values stay as read); else (a limit broken by more than the file's rounding) x̂,
+    and the solve reports the trap."""
+    A = lp.A.tocsr()
+    rows = np.flatnonzero((abs(A) @ others.astype(float) == 0) & (abs(A) @ held.astype(float) > 0))
+    rest = ~held
+    fill = np.clip(0.0, lp.col_lo[rest], lp.col_hi[rest])
+    sub = A[rows]
+    base = sub[:, np.flatnonzero(rest)] @ fill
+    row_lo, row_hi = lp.row_lo[rows] - base, lp.row_hi[rows] - base
+    a, x0 = sub[:, np.flatnonzero(held)], value[held]
+    activity = a @ x0
+    if np.all((activity >= row_lo) & (activity <= row_hi)):
+        return x0
+    box = FROZEN_REL_TOL * np.abs(x0)
+    weight = -1.0 / np.where(x0 != 0, np.abs(x0), 1.0)            # maximized: -|deviation| / x̂
+    n = len(x0)
+    near = LinearProgram(A=sp.hstack([a, -a]).tocsr(), c=np.concatenate([weight, weight]), cost=np.zeros(2 * n),
+                         col_lo=np.zeros(2 * n), col_hi=np.concatenate([box, box]), row_lo=row_lo - activity,
+                         row_hi=row_hi - activity, var_blocks={}, row_blocks={})
+    result = highs.solve_lp(near, options={"primal_feasibility_tolerance": 1e-10}, lexicographic=False)
+    if result.status != Status.OPTIMAL:
+        return x0
+    return x0 + np.clip(result.x[:n], 0.0, box) - np.clip(result.x[n:], 0.0, box)
 
 
 def _check_frozen(td: TimelineData, frozen: Mapping[str, pd.Series]) -> None:

@@ -143,7 +143,8 @@ def _timeline_rules(timeline: Timeline, placement: pd.DataFrame, service: pd.Dat
         stock_units = _units_table(period.scenario, stock)
         row = listed[period.id]
         found = [_stock_never_falls(before, units),
-                 _new_units_add_up(wide["new_units"][period.id][row], (units - stated_before)[row])]
+                 _new_units_add_up(wide["new_units"][period.id][row], (units - stated_before)[row],
+                                   np.maximum(units, stated_before)[row])]
         found += _snapshot_rules(period.scenario, stock_units, service.loc[service["period"] == period.id], integer)
         rows += [r | {"period": period.id} for r in found]
     return rows
@@ -174,10 +175,14 @@ def _stock_never_falls(before: pd.Series, units: pd.Series) -> dict:
                   units.set_axis(_pair_labels(units.index)))
 
 
-def _new_units_add_up(stated: pd.Series, added: pd.Series) -> dict:
+def _new_units_add_up(stated: pd.Series, added: pd.Series, stock: pd.Series) -> dict:
     """The file's new_units is the stock added in the period, u[t] - u[t-1], on every row it has
-    (a pair without a row in t has no stock then, and states no new_units)."""
-    bad = stated.index[(stated - added).abs() > REL_TOL * np.maximum(1.0, added.abs())]
+    (a pair without a row in t has no stock then, and states no new_units), to REL_TOL of the
+    larger of the two and ``stock`` (u[t]): u[t] and u[t-1] are read as a file states them, so
+    their difference carries their rounding (a plan file's 10 significant digits put 1e-5 on a
+    stock of 13,146 units, where a unit added in the period may be 2e-5)."""
+    bad = stated.index[(stated - added).abs() > REL_TOL * np.maximum.reduce(
+        [np.ones(len(added)), added.abs().to_numpy(), stock.abs().to_numpy()])]
     return _row("new_units_add_up", "all", len(bad), 0, -len(bad), 0, _pair_labels(bad))
 
 

@@ -135,7 +135,7 @@ def test_value_ratio_at_the_limit_loads_and_beyond_is_refused(tmp_path):
     _edit(f / "markets.csv", lambda t: t.assign(value=["1e-3", str(1.001e-3 * MAX_VALUE_RATIO)]))
     with pytest.raises(InputError, match="ratio above 1e6"):
         load_scenario(f)
-    _edit(f / "markets.csv", lambda t: t.assign(demand_tpp=["0", "1"]))   # no demand: no ratio
+    _edit(f / "markets.csv", lambda t: t.assign(demand_tpp=["0", "100"]))   # no demand: no ratio
     load_scenario(f)
 
 
@@ -148,6 +148,7 @@ EDGES = {
     "tpp 1e8 per unit, big inventory": dict(tpp=1e8, inventory=1e9, demand=1e13, power_mw=1e5, racks=1e7),
     "largest of every column": dict(tpp=1e8, inventory=1e9, demand=1e13, power_kw=1e3, units_per_rack=0.1,
                                     capex_usd=1e9, power_mw=1e5, racks=1e7, values=(1.0, 1e6)),
+    "smallest demand, largest tpp": dict(tpp=1e8, demand=1e2),
     "smallest of every column": dict(tpp=100.0, inventory=1e3, demand=1e2, power_kw=1e-3, units_per_rack=1e3,
                                      power_mw=1e-3, racks=1.0, values=(1e-3, 1e-3)),
 }

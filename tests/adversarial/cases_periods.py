@@ -116,7 +116,7 @@ CASES = [
          ("periods Q2, Q3", "installed fleet already exceeds capacity.csv", "power_mw", "US"),
          setup=files(periods=PERIODS, capacity="site_id,period,power_mw,racks\nUS,Q2,0.001,100\n")),
     Case("periods-demand-unknown-market", "periods", VALIDATE, 2, ("demand.csv", "unknown market_id", "de", "markets.csv"),
-         setup=files(periods=PERIODS, demand="market_id,period,demand_tpp\nde,Q1,5\n")),
+         setup=files(periods=PERIODS, demand="market_id,period,demand_tpp\nde,Q1,500\n")),
     Case("periods-demand-negative", "periods", VALIDATE, 2, ("demand.csv", "column demand_tpp", "us/Q1 (-5)"),
          setup=files(periods=PERIODS, demand="market_id,period,demand_tpp\nus,Q1,-5\n")),
     Case("periods-demand-duplicate", "periods", VALIDATE, 2, ("demand.csv", "duplicate market_id and period", "us/Q1"),

@@ -377,6 +377,8 @@ def _parse_prices(items: list[str] | None) -> dict[str, float]:
     prices: dict[str, float] = {}
     for item in items or []:
         family, _, value = item.partition("=")
+        if family.strip() in prices:
+            raise InputError(f"--soft-price {family.strip()} is given twice; give each family one price")
         try:
             prices[family.strip()] = float(value)
         except ValueError:

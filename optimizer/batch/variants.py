@@ -46,7 +46,7 @@ def variant_id(params: dict[str, Any]) -> str:
     """Stable id from the parameters (so resuming does not depend on grid order)."""
     text = json.dumps(params, sort_keys=True, default=str)
     slug = "_".join(f"{k}={v}" for k, v in sorted(params.items()))[:60] or "base"
-    slug = "".join(ch if ch.isalnum() or ch in "._=-" else "-" for ch in slug)
+    slug = "".join(ch if ch.isalnum() or ch in "._=-" else "" if ch == "+" else "-" for ch in slug)   # 1e+300: 1e300
     return f"{slug}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
 
 
@@ -117,6 +117,7 @@ def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_
     timeline, ``each_tier2`` moves each country that is Tier 2 in any period."""
     axes: dict[str, list] = {}
     rows: list[dict] = []
+    given: dict[str, str] = {}          # each parameter (case-insensitive codes) -> where it was given
     if grid is not None:
         if not grid.is_file():
             raise InputError(f"--grid {grid}: file not found")
@@ -126,6 +127,7 @@ def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_
             if not rows:
                 raise InputError(f"--grid {grid}: no variants (a CSV grid is a header and one row per variant)")
             check_keys({k for r in rows for k in r}, str(grid))
+            _claim(given, {k for r in rows for k in r}, f"--grid {grid.name}")
         else:
             try:
                 raw = tomllib.loads(text)
@@ -136,6 +138,7 @@ def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_
                 raise InputError(f"--grid {grid}: no parameters (a TOML grid is KEY = [values] or "
                                  "KEY = \"START:STOP:STEP\" lines)")
             check_keys(raw, str(grid))
+            _claim(given, raw, f"--grid {grid.name}")
             axes.update({k: parse_values(k, v) for k, v in raw.items()})
     for item in vary:
         key, sep, value = item.partition("=")
@@ -143,9 +146,15 @@ def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_
             raise InputError(f"--vary {item!r}: expected KEY=START:STOP:STEP or KEY=V1,V2 with no empty "
                              "value (write none to lift a limit)")
         check_keys([key], "--vary")
+        _claim(given, [key], f"--vary {item}")
         axes[key] = parse_values(key, value) if ":" in value else [_scalar(v) for v in value.split(",")]
     if policies:
+        _claim(given, ["policy"], "--policies")
         axes["policy"] = policies
+    moved = sorted(k for k in given if k.startswith("tier."))
+    if each_tier2 and moved:
+        raise InputError(f"sweep: each_tier2_country_to_tier1 moves every Tier-2 country to Tier 1 by itself, and "
+                         f"{', '.join(moved)} is given too ({given[moved[0]]}); leave out one or the other")
     product = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())] if axes else [{}]
     if rows:
         product = [{**r, **p} for r in rows for p in product]
@@ -154,6 +163,7 @@ def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_
         product = [p for p in product] + [{**p, f"tier.{k}": 1} for p in product for k in countries]
     check_targets({k for p in product for k in p}, base)
     check_values(product)
+    check_scaled(product, base)
     nan_keys = sorted({k for p in product for k, v in p.items() if isinstance(v, float) and math.isnan(v)})
     if nan_keys:
         raise InputError(f"grid: {', '.join(nan_keys)} = nan is not a value; write none to lift a limit")
@@ -164,6 +174,54 @@ def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_
             seen.add(vid)
             variants.append(Variant(vid, params))
     return variants
+
+
+def canonical_key(key: str) -> str:
+    """A parameter as compared for repeats: the country code after tier., cap. and
+    demand_multiplier. in upper case (codes are case-insensitive; sku names are not)."""
+    head, dot, tail = key.partition(".")
+    return f"{head}.{tail.upper()}" if dot and head in ("tier", "cap", "demand_multiplier") else key
+
+
+def _claim(given: dict[str, str], keys: Iterable[str], where: str) -> None:
+    """Record that ``where`` gives ``keys``; a parameter given twice (two --vary, a grid and a
+    --vary, --policies and a policy column) would keep only one source's values: refused."""
+    for key in keys:
+        k = canonical_key(key)
+        if k in given:
+            raise InputError(f"sweep: {key} is given twice ({given[k]} and {where}), and only one could "
+                             "count; give each parameter once, with all its values")
+        given[k] = where
+
+
+def check_scaled(product: list[dict[str, Any]], base: Scenario | Timeline) -> None:
+    """Refuse (exit 2) a demand or inventory multiplier that is negative, or that scales a value out
+    of its column's range (the range fleetopt solves exactly; a file holding the scaled value would
+    be refused the same way), in any period."""
+    from optimizer.inputs.tables import DEMAND_TPP, INVENTORY
+    problems = []
+    for key, value in dict.fromkeys((k, v) for p in product for k, v in p.items()):
+        head, _, tail = key.partition(".")
+        if head not in ("demand_multiplier", "inventory_multiplier"):
+            continue
+        if not math.isfinite(value) or value < 0:
+            problems.append(f"sweep: {key} = {value!r}: a multiplier is a finite number >= 0")
+            continue
+        col = DEMAND_TPP if head == "demand_multiplier" else INVENTORY
+        for s in snapshots(base):
+            if head == "demand_multiplier":
+                column = s.markets.loc[s.markets["country"] == tail.upper() if tail else slice(None), "demand_tpp"]
+            else:
+                column = s.chips.loc[s.chips.index == tail if tail else slice(None), "inventory"]
+            scaled = column[column > 0] * value
+            outside = scaled[(scaled > col.max) | ((scaled > 0) & (scaled < (col.min_positive or 0)))]
+            if len(outside):
+                span = f"0, or {col.min_positive:g} to {col.max:g}" if col.min_positive else f"{col.min:g} to {col.max:g}"
+                problems.append(f"sweep: {key} = {value!r}: scales {col.name} out of its range ({span}: what "
+                                f"fleetopt solves exactly) for {', '.join(map(str, outside.index[:5]))}")
+                break
+    if problems:
+        raise InputError(list(dict.fromkeys(problems)))
 
 
 def check_values(product: list[dict[str, Any]]) -> None:

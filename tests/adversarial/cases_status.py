@@ -92,6 +92,8 @@ CASES = [
     Case("soft-price-junk", "options", OUT + ("--soft-price", "tier2_cap=abc"), 2,
          ("error:", "--soft-price", "FAMILY=PRICE")),
     Case("soft-price-no-equals", "options", OUT + ("--soft-price", "20"), 2, ("error:", "FAMILY=PRICE")),
+    Case("soft-price-family-twice", "options", OUT + ("--soft-price", "tier2_cap=20", "--soft-price", "tier2_cap=30"),
+         2, ("error:", "--soft-price tier2_cap is given twice")),
     Case("soft-price-negative", "options", OUT + ("--soft-price", "tier2_cap=-1"), 2,
          ("error:", "finite numbers >= 0", "tier2_cap")),
     Case("soft-price-nan", "options", OUT + ("--soft-price", "home_share=nan"), 2,

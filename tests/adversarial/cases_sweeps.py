@@ -35,7 +35,50 @@ def every_variant_plan_checks(t: Path, output: str) -> None:
         assert all("sweep_parameters" in p["policy"] for p in summary["periods"])
 
 
+def write_grid(name: str, text: str):
+    """A setup that writes a grid file ``name`` beside the scenario."""
+    return lambda t: (t / name).write_text(text)
+
+
+def variant_folders_named(*names: str):
+    """A check: the sweep's variant folders start with ``names`` (ids keep an exponent's digits:
+    1e+20 is written 1e20, not 1e-20)."""
+    def check(t: Path, output: str) -> None:
+        folders = sorted(p.name.rsplit("-", 1)[0] for p in (t / "sw" / "variants").iterdir())
+        assert folders == sorted(names), (folders, output)
+    return check
+
+
 CASES = [
+    # --- a parameter given twice would keep one source's values only: refused -----------------------
+    Case("sweep-vary-twice", "sweep", (*SWEEP, "--vary", "max_tier2_country_share=0.05", "--vary",
+                                       "max_tier2_country_share=0.07"), 2,
+         ("max_tier2_country_share is given twice", "give each parameter once")),
+    Case("sweep-vary-twice-code-case", "sweep", (*SWEEP, "--vary", "cap.pol=1e8", "--vary", "cap.POL=2e8"), 2,
+         ("cap.POL is given twice",)),
+    Case("sweep-grid-toml-and-vary", "sweep", (*SWEEP, "--grid", "{tmp}/grid.toml", "--vary",
+                                               "max_tier2_country_share=0.07"), 2,
+         ("max_tier2_country_share is given twice", "--grid grid.toml"),
+         setup=write_grid("grid.toml", "max_tier2_country_share = [0.05, 0.06]\n")),
+    Case("sweep-grid-csv-and-vary", "sweep", (*SWEEP, "--grid", "{tmp}/grid.csv", "--vary",
+                                              "max_tier2_country_share=0.07"), 2,
+         ("max_tier2_country_share is given twice", "--grid grid.csv"),
+         setup=write_grid("grid.csv", "max_tier2_country_share\n0.05\n0.06\n")),
+    Case("sweep-policies-and-vary-policy", "sweep", (*SWEEP, "--vary", "policy=none", "--policies", "aidr-2025"), 2,
+         ("policy is given twice", "--policies")),
+    Case("sweep-each-tier2-and-a-tier-move", "sweep", (*SWEEP, "--each-tier2-country-to-tier1", "--vary", "tier.POL=1"),
+         2, ("each_tier2_country_to_tier1", "tier.POL is given too")),
+    # --- multipliers that leave the ranges fleetopt solves exactly ----------------------------------
+    Case("sweep-multiplier-negative", "sweep", (*SWEEP, "--vary", "demand_multiplier=-1"), 2,
+         ("demand_multiplier = -1", "a multiplier is a finite number >= 0")),
+    Case("sweep-multiplier-too-big", "sweep", (*SWEEP, "--vary", "demand_multiplier=1,1e6"), 2,
+         ("demand_multiplier = 1000000.0", "scales demand_tpp out of its range", "us, pl")),
+    Case("sweep-multiplier-too-small", "sweep", (*SWEEP, "--vary", "demand_multiplier.POL=1e-7"), 2,
+         ("demand_multiplier.POL = 1e-07", "0, or 100 to 1e+13", "pl")),
+    Case("sweep-inventory-multiplier-too-big", "sweep", (*SWEEP, "--vary", "inventory_multiplier.H=1e8"), 2,
+         ("inventory_multiplier.H", "scales inventory out of its range (0 to 1e+09")),
+    Case("sweep-variant-ids-keep-exponents", "sweep", (*SWEEP, "--vary", "cap.POL=1e+20,2e+20"), 0,
+         ("2 variants",), writes=("sw",), check=variant_folders_named("cap.POL=1e20", "cap.POL=2e20")),
     Case("sweep-cap-none", "sweep", (*SWEEP, "--vary", "cap.POL=none,1e9"), 2,
          ("cap.POL = 'none': must be a number", "leave the cap out")),
     Case("sweep-tier-four", "sweep", (*SWEEP, "--vary", "tier.POL=1,4"), 2, ("tier.POL = 4: a tier is 1, 2 or 3",)),

@@ -228,21 +228,18 @@ def test_sharing_a_network_drops_what_was_computed_and_follows_the_source(tmp_pa
 
 def test_a_site_without_room_holds_and_serves_nothing_in_the_plain_lp(tmp_path):
     """DE has no power in A (its hall is energised in B): its new stock and its service in A are
-    fixed to 0 in the plain LP (exact: every chip draws power), so a solver's feasibility
-    tolerance cannot place a few thousandths of a unit there, or serve 0.01 TPP from it, which
-    `check` rightly calls a broken limit of 0 (a careless user's re-plan of sample-quarterly did
-    both). US, with room in both periods, keeps free columns."""
+    fixed to 0 in the plain LP (exact: the chip draws power), so a solver's feasibility tolerance
+    cannot place a few thousandths of a unit there, or serve 0.01 TPP from it, which `check`
+    rightly calls a broken limit of 0 (a careless user's re-plan of sample-quarterly did both).
+    US, with room in both periods, keeps free columns."""
     from optimizer.model.periods import TimelineData, build_plain_timeline
     f = write_scenario(tmp_path, [site("DE", "DEU", power_mw=1.0), site("US", "USA", power_mw=1.0)],
                        [chip(inventory=100)], [market("de", "DEU", 100 * M), market("us", "USA", 100 * M)],
                        policy=OPEN)
     tl = timeline_from(f, [("A", Q, 1.0, {"power_mw": {"DE": 0.0}}), ("B", Q, 1.0, {})])
-    td = TimelineData.from_timeline(tl)
-    lp = build_plain_timeline(td)
+    lp = build_plain_timeline(TimelineData.from_timeline(tl))
     for period, de_open in (("A", False), ("B", True)):
-        x, flows = lp.var_blocks["x@" + period], lp.var_blocks["f@" + period]
-        x_hi = pd.Series(lp.col_hi[x.slice], index=x.index)
-        f_hi = pd.Series(lp.col_hi[flows.slice], index=flows.index)
+        x_hi, f_hi = _upper_bounds(lp, "x@" + period), _upper_bounds(lp, "f@" + period)
         assert (x_hi.xs("DE", level="site_id") > 0).all() == de_open
         assert (f_hi.xs("DE", level="site_id") > 0).all() == de_open
         assert np.isinf(x_hi.xs("US", level="site_id")).all() and np.isinf(f_hi.xs("US", level="site_id")).all()
@@ -252,24 +249,59 @@ def test_a_site_without_room_holds_and_serves_nothing_in_the_plain_lp(tmp_path):
     assert served(plan, "A") > 0
 
 
+def test_a_chip_drawing_no_power_still_fits_where_only_racks_are_left(tmp_path):
+    """A chip with power_kw 0 (allowed) needs racks only: at DE, with no power in A but racks, its
+    column stays free (and DE may serve), the power-drawing chip's is fixed to 0; and the plan
+    places it there. (A cold review found the first version of the fixing cut it off: a lower
+    optimum, called optimal.)"""
+    from optimizer.model.periods import TimelineData, build_plain_timeline
+    f = write_scenario(tmp_path, [site("DE", "DEU", power_mw=1.0)],
+                       [chip(inventory=100), chip("Z", power_kw=0.0, inventory=100)],
+                       [market("de", "DEU", 100 * M, in_country_only=True)], policy=OPEN)
+    tl = timeline_from(f, [("A", Q, 1.0, {"power_mw": {"DE": 0.0}}), ("B", Q, 1.0, {})])
+    lp = build_plain_timeline(TimelineData.from_timeline(tl))
+    x_hi = _upper_bounds(lp, "x@A")
+    assert x_hi[("DE", "H")] == 0 and np.isinf(x_hi[("DE", "Z")])
+    assert np.isinf(_upper_bounds(lp, "f@A")[("de", "DE")])
+    assert served(solve_timeline(tl, path="plain"), "A") == pytest.approx(100 * M, rel=1e-6)
+
+
+def _upper_bounds(lp, block: str) -> pd.Series:
+    b = lp.var_blocks[block]
+    return pd.Series(lp.col_hi[b.slice], index=b.index)
+
+
 def test_frozen_stock_moves_within_a_plan_files_precision_only():
     """stock_at_file_precision: stock that breaks a row by less than a plan file's rounding moves
-    within FROZEN_REL_TOL of itself, as little as it can, to meet the row exactly; stock that breaks
-    it by more is returned as read (the solve then reports the trap); a row the stock still to plan
-    enters is not the frozen stock's to meet."""
+    within FROZEN_REL_TOL of itself, by the least relative deviation, to meet the row exactly; stock
+    that breaks it by more is returned as read (the solve then reports the trap); a row the stock
+    still to plan enters is not the frozen stock's to meet, unless the whole LP is asked for; other
+    columns (flows, priced violations) are free within their bounds."""
     import scipy.sparse as sp
 
     from optimizer.model.lp import LinearProgram
     from optimizer.planner.periods import FROZEN_REL_TOL, stock_at_file_precision
 
-    def lp(rhs: float) -> LinearProgram:      # columns: frozen a, frozen b, free c (stock still to plan)
-        A = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [1.0, 0.0, -1.0]]))
-        return LinearProgram(A=A, c=np.zeros(3), cost=np.zeros(3), col_lo=np.zeros(3), col_hi=np.full(3, np.inf),
-                             row_lo=np.array([-np.inf, -5.0]), row_hi=np.array([rhs, -1.0]), var_blocks={}, row_blocks={})
+    def lp(rhs: float, later_hi: float = np.inf, violation_hi: float = 0.0) -> LinearProgram:
+        # columns: frozen a, frozen b, later c (stock still to plan, c >= a), a violation v
+        A = sp.csr_matrix(np.array([[1.0, 1.0, 0.0, -1.0], [-1.0, 0.0, 1.0, 0.0]]))
+        return LinearProgram(A=A, c=np.zeros(4), cost=np.zeros(4), col_lo=np.zeros(4),
+                             col_hi=np.array([np.inf, np.inf, later_hi, violation_hi]),
+                             row_lo=np.array([-np.inf, 0.0]), row_hi=np.array([rhs, np.inf]), var_blocks={}, row_blocks={})
 
-    held, others, value = np.array([True, True, False]), np.array([False, False, True]), np.array([100.0, 100.0, 0.0])
-    assert np.array_equal(stock_at_file_precision(lp(200.0), held, value, others), [100.0, 100.0])   # met as read
-    x = stock_at_file_precision(lp(200.0 - 1e-8), held, value, others)
-    assert x.sum() <= 200.0 - 1e-8 and np.all(np.abs(x - 100.0) <= FROZEN_REL_TOL * 100.0)
-    assert np.count_nonzero(x != 100.0) == 1                    # the least move: one value, not both
-    assert np.array_equal(stock_at_file_precision(lp(199.0), held, value, others), [100.0, 100.0])   # a trap
+    held, later, value = np.array([True, True, False, False]), np.array([False, False, True, False]), np.array([100.0, 50.0])
+    assert np.array_equal(stock_at_file_precision(lp(150.0), held, value, later), value)      # met as read
+    x = stock_at_file_precision(lp(150.0 - 1e-8), held, value, later)
+    assert x.sum() <= 150.0 - 1e-8 and np.all(np.abs(x - value) <= FROZEN_REL_TOL * value)
+    assert x[1] == 50.0 and x[0] < 100.0          # the least relative move: the larger value moves
+    assert np.array_equal(stock_at_file_precision(lp(149.0), held, value, later), value)      # a trap
+    # the later stock may not exceed 100 - 1e-8 (its period's limit): only the whole LP sees it
+    assert np.array_equal(stock_at_file_precision(lp(150.0, later_hi=100.0 - 1e-8), held, value, later), value)
+    x = stock_at_file_precision(lp(150.0, later_hi=100.0 - 1e-8), held, value, None)
+    assert x[0] <= 100.0 - 1e-8 and x[1] == 50.0
+    # soft limits: the stock moves rather than a rounding be priced as a violation; a violation
+    # beyond the rounding (the earlier soft plan's own) is left to the violation column
+    violations = np.array([False, False, False, True])
+    x = stock_at_file_precision(lp(150.0 - 1e-8, violation_hi=np.inf), held, value, later, violations)
+    assert x.sum() <= 150.0 - 1e-8 and x[1] == 50.0
+    assert np.array_equal(stock_at_file_precision(lp(149.0, violation_hi=np.inf), held, value, later, violations), value)

@@ -46,7 +46,7 @@ def variant_id(params: dict[str, Any]) -> str:
     """Stable id from the parameters (so resuming does not depend on grid order)."""
     text = json.dumps(params, sort_keys=True, default=str)
     slug = "_".join(f"{k}={v}" for k, v in sorted(params.items()))[:60] or "base"
-    slug = "".join(ch if ch.isalnum() or ch in "._=-" else "" if ch == "+" else "-" for ch in slug)   # 1e+300: 1e300
+    slug = "".join(ch if ch.isalnum() or ch in "._=-" else "-" for ch in slug)
     return f"{slug}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
 
 
@@ -123,6 +123,11 @@ def grid_variants(grid: Path | None, vary: list[str], policies: list[str], each_
             raise InputError(f"--grid {grid}: file not found")
         text = _grid_text(grid)
         if grid.suffix == ".csv":
+            header = next(csv.reader(io.StringIO(text)), [])
+            twice = sorted({k for k in header if header.count(k) > 1})
+            if twice:
+                raise InputError(f"--grid {grid}: column {', '.join(twice)} given twice, and only one could count; "
+                                 "give each parameter one column")
             rows = [{k: _scalar(v) for k, v in r.items() if v != ""} for r in csv.DictReader(io.StringIO(text))]
             if not rows:
                 raise InputError(f"--grid {grid}: no variants (a CSV grid is a header and one row per variant)")
@@ -195,31 +200,29 @@ def _claim(given: dict[str, str], keys: Iterable[str], where: str) -> None:
 
 
 def check_scaled(product: list[dict[str, Any]], base: Scenario | Timeline) -> None:
-    """Refuse (exit 2) a demand or inventory multiplier that is negative, or that scales a value out
-    of its column's range (the range fleetopt solves exactly; a file holding the scaled value would
-    be refused the same way), in any period."""
+    """Refuse (exit 2) a demand or inventory multiplier that is negative, or a variant whose
+    multipliers together (``demand_multiplier`` and ``demand_multiplier.ISO3`` multiply) scale a
+    value out of its column's range (the range fleetopt solves exactly; a file holding the scaled
+    value would be refused the same way), in any period."""
     from optimizer.inputs.tables import DEMAND_TPP, INVENTORY
     problems = []
-    for key, value in dict.fromkeys((k, v) for p in product for k, v in p.items()):
-        head, _, tail = key.partition(".")
-        if head not in ("demand_multiplier", "inventory_multiplier"):
-            continue
+    scaling = [{k: v for k, v in p.items() if k.partition(".")[0] in ("demand_multiplier", "inventory_multiplier")}
+               for p in product]
+    for key, value in dict.fromkeys((k, v) for p in scaling for k, v in p.items()):
         if not math.isfinite(value) or value < 0:
             problems.append(f"sweep: {key} = {value!r}: a multiplier is a finite number >= 0")
-            continue
-        col = DEMAND_TPP if head == "demand_multiplier" else INVENTORY
+    if problems:
+        raise InputError(problems)
+    for params in {json.dumps(p, sort_keys=True): p for p in scaling if p}.values():
         for s in snapshots(base):
-            if head == "demand_multiplier":
-                column = s.markets.loc[s.markets["country"] == tail.upper() if tail else slice(None), "demand_tpp"]
-            else:
-                column = s.chips.loc[s.chips.index == tail if tail else slice(None), "inventory"]
-            scaled = column[column > 0] * value
-            outside = scaled[(scaled > col.max) | ((scaled > 0) & (scaled < (col.min_positive or 0)))]
-            if len(outside):
-                span = f"0, or {col.min_positive:g} to {col.max:g}" if col.min_positive else f"{col.min:g} to {col.max:g}"
-                problems.append(f"sweep: {key} = {value!r}: scales {col.name} out of its range ({span}: what "
-                                f"fleetopt solves exactly) for {', '.join(map(str, outside.index[:5]))}")
-                break
+            edited = apply_scenario_edits(s, params)
+            for col, values in ((DEMAND_TPP, edited.markets["demand_tpp"]), (INVENTORY, edited.chips["inventory"])):
+                outside = values[(values > col.max) | ((values > 0) & (values < (col.min_positive or 0)))]
+                if len(outside):
+                    span = f"0, or {col.min_positive:g} to {col.max:g}" if col.min_positive else f"{col.min:g} to {col.max:g}"
+                    given = ", ".join(f"{k} = {v!r}" for k, v in sorted(params.items()))
+                    problems.append(f"sweep: {given}: scales {col.name} out of its range ({span}: what fleetopt "
+                                    f"solves exactly) for {', '.join(map(str, outside.index[:5]))}")
     if problems:
         raise InputError(list(dict.fromkeys(problems)))
 

@@ -112,27 +112,27 @@ class TimelineData:
         """T x len(sites): site open in period t (else its new stock is fixed to 0)."""
         return np.stack([np.isin(self.sites, p.d.open_sites) for p in self.periods])
 
-    @cached_property
-    def room(self) -> np.ndarray:
-        """T x len(sites): site open in period t with power and racks left beyond its installed
-        base (capacity.csv may give it none before a hall is energised). Without room its new
-        stock is fixed to 0: exact (every chip draws power and takes rack space), and it keeps a
-        solver's feasibility tolerance from placing a few thousandths of a unit at a site with no
-        power, which the checker, rightly, calls a broken limit of 0."""
-        def has_room(d: ModelData) -> np.ndarray:
-            s = d.scenario.sites
-            power = s["power_mw"].to_numpy(float) - d.inst_power
-            racks = s["racks"].to_numpy(float) - d.inst_racks
-            return ((power > 0) & (racks > 0))[self.sites]
-        return self.open & np.stack([has_room(p.d) for p in self.periods])
+    def may_add(self, t: int) -> np.ndarray:
+        """len(sites) x chips: whether new stock of the chip may sit at the site in period t: the
+        site is open, has racks left beyond its installed base (every unit takes rack space) and
+        power left unless the chip draws none (capacity.csv may give a site none before a hall is
+        energised). Elsewhere its new stock is fixed to 0: exact, and it keeps a solver's
+        feasibility tolerance from placing a few thousandths of a unit where nothing fits, which
+        the checker, rightly, calls a broken limit of 0."""
+        d = self.periods[t].d
+        s = d.scenario.sites
+        power = (s["power_mw"].to_numpy(float) - d.inst_power)[self.sites] > 0
+        racks = (s["racks"].to_numpy(float) - d.inst_racks)[self.sites] > 0
+        draws = d.scenario.chips["power_kw"].to_numpy(float) > 0
+        return (self.open[t] & racks)[:, None] & (power[:, None] | ~draws[None, :])
 
     def can_serve(self, t: int) -> np.ndarray:
         """Per site (all of the scenario's): it holds compute in period t, installed or new, or
-        has :attr:`room` for it. A site that cannot serves nothing (its pairs' f fixed to 0,
-        exact), so no tolerance-level service comes from it."""
+        may add some (:meth:`may_add`). A site that cannot serves nothing (its pairs' f fixed to
+        0, exact), so no tolerance-level service comes from it."""
         d = self.periods[t].d
         out = d.inst_tpp > 0
-        out[self.sites[self.room[t]]] = True
+        out[self.sites[self.may_add(t).any(axis=1)]] = True
         return out
 
     def stock_cost(self, t: int) -> np.ndarray:
@@ -157,7 +157,7 @@ def build_plain_timeline(td: TimelineData) -> LinearProgram:
     sites = td.sites
     for t, p in enumerate(td.periods):
         xs, xc = placement_layout(p.d, sites)
-        hi = np.where(np.repeat(td.room[t], p.d.n_chips), np.inf, 0.0)
+        hi = np.where(td.may_add(t).ravel(), np.inf, 0.0)
         add_placement_vars(b, p.d, sites, p.tag, cost=td.stock_cost(t)[xs, xc], hi=hi, weight=p.weight)
         add_service_vars(b, p.d, p.tag, weight=p.weight, hi=np.where(td.can_serve(t)[p.d.pairs["s"].to_numpy()], np.inf, 0.0))
     for t, p in enumerate(td.periods):

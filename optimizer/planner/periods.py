@@ -252,11 +252,18 @@ def _plain(td: TimelineData, path: SolverPath, time_limit: float | None, prices:
     """The plain multi-period LP on the path's backend (HiGHS for fast and plain, OR-Tools GLOP
     or PDLP), both stages; any backend of the solver contract with LPs, duals and the cost stage
     takes it unchanged."""
-    lp, moved = with_frozen_stock(soft_rows(build_plain_timeline(td), td, prices), td, frozen)
+    unfrozen = soft_rows(build_plain_timeline(td), td, prices)
+    lp, moved = with_frozen_stock(unfrozen, td, frozen)
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    result = backend(PLAIN_BACKENDS.get(path, "highs")).solve(
-        lp, SolveOptions(time_limit=time_limit, two_stage=True, native=native))
+    options = SolveOptions(time_limit=time_limit, two_stage=True, native=native)
+    result = backend(PLAIN_BACKENDS.get(path, "highs")).solve(lp, options)
+    if frozen and result.status in (Status.INFEASIBLE, Status.INFEASIBLE_OR_UNBOUNDED):
+        # the frozen stock as read may break a later period's limit through "stock never falls":
+        # move it within the file's precision against the whole LP, and solve again
+        lp, moved = with_frozen_stock(unfrozen, td, frozen, whole=True)
+        left = None if time_limit is None else max(time_limit - (time.perf_counter() - t1), 1e-3)
+        result = backend(PLAIN_BACKENDS.get(path, "highs")).solve(lp, replace(options, time_limit=left))
     timings["solve"] = time.perf_counter() - t1
     timings.update(stage_seconds(result))
     counts = {"variables": lp.num_col, "rows": lp.num_row, "nonzeros": int(lp.A.nnz),
@@ -575,9 +582,10 @@ FROZEN_REL_TOL = 10.0 ** (1 - SIGNIFICANT_DIGITS)
 
 
 def with_frozen_stock(lp: LinearProgram, td: TimelineData, frozen: Mapping[str, pd.Series],
-                      var: str = "x") -> tuple[LinearProgram, int]:
+                      var: str = "x", whole: bool = False) -> tuple[LinearProgram, int]:
     """``lp`` with the new stock of each frozen period fixed (column bounds lo = hi) to the given
-    units x̂ as a plan file states them (:func:`stock_at_file_precision`), and how many of them
+    units x̂ as a plan file states them (:func:`stock_at_file_precision` over the rows the frozen
+    stock alone decides, or with ``whole`` over every row of ``lp``), and how many of its values
     that moved; a (site, sku) the period has no column for holds no frozen stock (checked by
     :func:`_check_frozen`)."""
     if not frozen:
@@ -588,45 +596,73 @@ def with_frozen_stock(lp: LinearProgram, td: TimelineData, frozen: Mapping[str, 
             blk = lp.var_blocks[var + p.tag]
             held[blk.slice] = True
             value[blk.slice] = frozen[p.id].reindex(blk.index).fillna(0.0).to_numpy(float) / UNIT
-    others = np.zeros(lp.num_col, dtype=bool)          # the stock of the periods left to plan
+    later = np.zeros(lp.num_col, dtype=bool)           # the stock of the periods left to plan
     for name, blk in lp.var_blocks.items():
-        others[blk.slice] |= name.startswith(var + "@")
-    others &= ~held
-    x = stock_at_file_precision(lp, held, value, others)
+        later[blk.slice] |= name.startswith(var + "@")
+    violations = np.zeros(lp.num_col, dtype=bool)      # soft limits' priced violation columns
+    if "violation" in lp.var_blocks:
+        violations[lp.var_blocks["violation"].slice] = True
+    x = stock_at_file_precision(lp, held, value[held], None if whole else later & ~held, violations)
     lo, hi = lp.col_lo.copy(), lp.col_hi.copy()
     lo[held] = hi[held] = x
     return replace(lp, col_lo=lo, col_hi=hi), int(np.count_nonzero(x != value[held]))
 
 
 def stock_at_file_precision(lp: LinearProgram, held: np.ndarray, value: np.ndarray,
-                            others: np.ndarray) -> np.ndarray:
-    """The frozen stock (the columns ``held``): ``value`` x̂ itself when it meets every row of
-    ``lp`` that no column of ``others`` (the stock still to plan) enters, with the remaining
-    columns (flows, violations) at 0 or their nearest bound; else the point of the box
-    |x - x̂| <= FROZEN_REL_TOL·x̂ that meets those rows with the least Σ_j |x_j - x̂_j| / x̂_j
-    (so most values stay as read); else (a limit broken by more than the file's rounding) x̂,
-    and the solve reports the trap."""
+                            later: np.ndarray | None, violations: np.ndarray | None = None) -> np.ndarray:
+    """The frozen stock (the columns ``held``, read as x̂ = ``value``) to the precision of a plan
+    file: the point of the box |x - x̂| <= FROZEN_REL_TOL·x̂ with the least Σ_j |x_j - x̂_j| / x̂_j
+    (so most values stay as read) that, with ``lp``'s other columns free within their bounds,
+    meets the rows no column of ``later`` (the stock still to plan) enters, or with ``later``
+    None every row of ``lp``; x̂ itself when it meets them with the other columns at their bound
+    nearest 0, or when no point of the box does (a limit broken by more than the file's rounding:
+    the solve reports the trap). The columns ``violations`` (soft limits' priced violations) stay
+    at 0 if they can, so that rounding is not priced as a violation."""
+    if violations is not None and violations.any():
+        kept = replace(lp, col_hi=np.where(violations, np.clip(0.0, lp.col_lo, lp.col_hi), lp.col_hi))
+        x = stock_at_file_precision(kept, held, value, later)
+        if not np.array_equal(x, value) or _meets(kept, held, value, later):
+            return x
+    if later is not None and _meets(lp, held, value, later):
+        return value
     A = lp.A.tocsr()
-    rows = np.flatnonzero((abs(A) @ others.astype(float) == 0) & (abs(A) @ held.astype(float) > 0))
-    rest = ~held
-    fill = np.clip(0.0, lp.col_lo[rest], lp.col_hi[rest])
+    rows = _rows_decided(A, held, later)
+    rest = np.flatnonzero(~held)
     sub = A[rows]
-    base = sub[:, np.flatnonzero(rest)] @ fill
-    row_lo, row_hi = lp.row_lo[rows] - base, lp.row_hi[rows] - base
-    a, x0 = sub[:, np.flatnonzero(held)], value[held]
-    activity = a @ x0
-    if np.all((activity >= row_lo) & (activity <= row_hi)):
-        return x0
-    box = FROZEN_REL_TOL * np.abs(x0)
-    weight = -1.0 / np.where(x0 != 0, np.abs(x0), 1.0)            # maximized: -|deviation| / x̂
-    n = len(x0)
-    near = LinearProgram(A=sp.hstack([a, -a]).tocsr(), c=np.concatenate([weight, weight]), cost=np.zeros(2 * n),
-                         col_lo=np.zeros(2 * n), col_hi=np.concatenate([box, box]), row_lo=row_lo - activity,
-                         row_hi=row_hi - activity, var_blocks={}, row_blocks={})
+    a, b = sub[:, np.flatnonzero(held)], sub[:, rest]
+    activity = a @ value
+    used = np.flatnonzero(abs(b).sum(axis=0).A1 > 0)       # the other columns these rows hold
+    b, rest = b[:, used], rest[used]
+    box = FROZEN_REL_TOL * np.abs(value)
+    weight = -1.0 / np.where(value != 0, np.abs(value), 1.0)          # maximized: -|deviation| / x̂
+    n = len(value)
+    near = LinearProgram(A=sp.hstack([a, -a, b]).tocsr(), c=np.concatenate([weight, weight, np.zeros(len(rest))]),
+                         cost=np.zeros(2 * n + len(rest)), col_lo=np.concatenate([np.zeros(2 * n), lp.col_lo[rest]]),
+                         col_hi=np.concatenate([box, box, lp.col_hi[rest]]), row_lo=lp.row_lo[rows] - activity,
+                         row_hi=lp.row_hi[rows] - activity, var_blocks={}, row_blocks={})
     result = highs.solve_lp(near, options={"primal_feasibility_tolerance": 1e-10}, lexicographic=False)
     if result.status != Status.OPTIMAL:
-        return x0
-    return x0 + np.clip(result.x[:n], 0.0, box) - np.clip(result.x[n:], 0.0, box)
+        return value
+    return value + np.clip(result.x[:n], 0.0, box) - np.clip(result.x[n:2 * n], 0.0, box)
+
+
+def _rows_decided(A: sp.csr_matrix, held: np.ndarray, later: np.ndarray | None) -> np.ndarray:
+    """The rows the frozen stock must meet in :func:`stock_at_file_precision`: every row (``later``
+    None), or those it enters that no column of ``later`` does."""
+    if later is None:
+        return np.arange(A.shape[0])
+    return np.flatnonzero((abs(A) @ held.astype(float) > 0) & (abs(A) @ later.astype(float) == 0))
+
+
+def _meets(lp: LinearProgram, held: np.ndarray, value: np.ndarray, later: np.ndarray | None) -> bool:
+    """Whether the frozen stock x̂ meets the rows of :func:`_rows_decided` with ``lp``'s other
+    columns at their bound nearest 0."""
+    A = lp.A.tocsr()
+    rows = _rows_decided(A, held, later)
+    x = np.clip(0.0, lp.col_lo, lp.col_hi)
+    x[held] = value
+    activity = A[rows] @ x
+    return bool(np.all((activity >= lp.row_lo[rows]) & (activity <= lp.row_hi[rows])))
 
 
 def _check_frozen(td: TimelineData, frozen: Mapping[str, pd.Series]) -> None:

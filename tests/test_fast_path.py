@@ -77,3 +77,18 @@ def test_generator_is_deterministic(tmp_path):
         assert (a / name).read_text() == (b / name).read_text()
     s = load_scenario(a)
     assert set(s.sites["tier"]) == {1, 2, 3} and len(s.sites) == 150
+
+
+def test_a_chip_drawing_no_power_at_a_site_with_racks_but_no_power_is_solved_exactly(tmp_path):
+    """A chip with power_kw 0 fits at DE, which has racks but no power: the fast path's pools hold
+    only sites with power and racks left, so it served nothing there and called that optimal (0
+    against the plain path's 100 MTPP); such a scenario is solved on the plain formulation, with a note."""
+    from helpers import M, chip, market, site, write_scenario
+    f = write_scenario(tmp_path, [site("DE", "DEU", power_mw=0.0)],
+                       [chip(inventory=100), chip("Z", power_kw=0.0, inventory=100)],
+                       [market("de", "DEU", 100 * M, in_country_only=True)], policy="ban_tier3 = true\n")
+    s = load_scenario(f)
+    fast, plain = solve(s, path="fast"), solve(s, path="plain")
+    assert fast.summary["served_tpp"] == pytest.approx(plain.summary["served_tpp"], rel=1e-9)
+    assert plain.summary["served_tpp"] == pytest.approx(100 * M, rel=1e-6)
+    assert any("a chip draws no power (power_kw 0)" in n for n in fast.summary["notes"])

@@ -264,6 +264,9 @@ def test_a_chip_drawing_no_power_still_fits_where_only_racks_are_left(tmp_path):
     assert x_hi[("DE", "H")] == 0 and np.isinf(x_hi[("DE", "Z")])
     assert np.isinf(_upper_bounds(lp, "f@A")[("de", "DE")])
     assert served(solve_timeline(tl, path="plain"), "A") == pytest.approx(100 * M, rel=1e-6)
+    fast = solve_timeline(tl, path="fast")         # its pools hold no such site: solved on the plain LP
+    assert served(fast, "A") == pytest.approx(100 * M, rel=1e-6)
+    assert any("solved on the plain formulation: a chip draws no power" in n for n in fast.summary["notes"])
 
 
 def _upper_bounds(lp, block: str) -> pd.Series:

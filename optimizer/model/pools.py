@@ -45,6 +45,19 @@ def type_cone(d: ModelData, power: np.ndarray, racks: np.ndarray) -> np.ndarray:
     return (racks[:, None] > ratios[None, :] * power[:, None]).sum(axis=1)
 
 
+def pools_miss_unpowered_room(d: ModelData) -> bool:
+    """Whether a chip draws no power (power_kw 0, allowed) while an open site has racks left but no
+    power: that site can take the chip, but pools hold only sites with power and racks left (and
+    their pricing assumes every chip draws power), so the fast formulation would leave it out and
+    call a lower value optimal. Callers solve such a scenario on the plain formulation."""
+    s = d.scenario
+    if not (s.chips["power_kw"].to_numpy(float) == 0).any():
+        return False
+    power = (s.sites["power_mw"].to_numpy(float) - d.inst_power)[d.open_sites]
+    racks = (s.sites["racks"].to_numpy(float) - d.inst_racks)[d.open_sites]
+    return bool(((power <= 0) & (racks > 0)).any())
+
+
 def make_pools(d: ModelData, site_class: np.ndarray, merge: bool = True, by_cost: bool = True) -> Pools:
     """Group open sites with room left by (class, country, unit costs, type cone);
     ``merge=False``: one pool per site; ``by_cost=False``: sites whose cost-stage unit costs

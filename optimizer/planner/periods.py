@@ -41,6 +41,7 @@ from optimizer.model.fast_periods import (
 )
 from optimizer.model.lp import LinearProgram
 from optimizer.model.periods import TimelineData, build_plain_timeline
+from optimizer.model.pools import pools_miss_unpowered_room
 from optimizer.model.reduce import Reduction
 from optimizer.planner.integer import IntegerMethod, IntegerOptions, MipSolver
 from optimizer.planner.integer_periods import solve_timeline_integer
@@ -48,6 +49,7 @@ from optimizer.planner.solve import (
     BY_BLOCKS_POOL_RATIO,
     COST_STAGE_OPTIONS,
     PLAIN_BACKENDS,
+    UNPOWERED_ROOM_NOTE,
     SolverPath,
     baseline_block,
     baseline_policy,
@@ -143,12 +145,13 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     timings: dict[str, float] = {}
     td = TimelineData.from_timeline(tl, objective)
     _check_frozen(td, frozen or {})
+    unpowered = choice is None and any(pools_miss_unpowered_room(p.d) for p in td.periods)
     info = None
     if choice is not None:
         sol, info = _integer(td, path, IntegerOptions(*choice, time_limit, gap), timings, t0)
     elif path == SolverPath.PULP:
         sol = _pulp(td, time_limit, timings, objective)
-    elif path == SolverPath.FAST and not frozen:
+    elif path == SolverPath.FAST and not frozen and not unpowered:
         sol = _fast(td, time_limit, prices, native, timings, t0)
     else:       # re-planning fixes stock per site: the plain formulation (said in a note)
         sol = _plain(td, path, time_limit, prices, frozen or {}, native, timings, t0)
@@ -159,6 +162,8 @@ def solve_timeline(tl: Timeline, path: SolverPath | str = SolverPath.FAST, time_
     if path == SolverPath.FAST and frozen:
         notes.append("re-planning with frozen stock runs on the plain formulation (the stock is fixed site by "
                      "site, which the fast path's site pools do not keep apart); the plan is the same optimum")
+    elif path == SolverPath.FAST and unpowered:
+        notes.append(UNPOWERED_ROOM_NOTE)
     notes += sol.notes
     if not integer:
         notes += build_decision_notes(tl.first)

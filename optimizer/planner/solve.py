@@ -34,7 +34,7 @@ from optimizer.model.eligibility import eligibility_key
 from optimizer.model.fast import FastModel, build_fast, fleet_network
 from optimizer.model.lp import LinearProgram
 from optimizer.model.plain import build_plain
-from optimizer.model.pools import make_pools
+from optimizer.model.pools import make_pools, pools_miss_unpowered_room
 from optimizer.model.reduce import Reduction
 from optimizer.planner.integer import IntegerMethod, IntegerOptions, MipSolver, solve_integer
 from optimizer.policy.policy import Policy, load_policy
@@ -131,6 +131,10 @@ def check_objective(s: Scenario, objective: Objective | str) -> Objective:
     return objective
 
 
+UNPOWERED_ROOM_NOTE = ("solved on the plain formulation: a chip draws no power (power_kw 0) and a site has racks "
+                       "but no power left, which the fast path's site pools do not hold; the plan is the same optimum")
+
+
 def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: float | None = None,
           highs_options: dict | None = None, soft: dict[str, float] | None = None,
           integer: bool = False, method: IntegerMethod | str = IntegerMethod.AUTO,
@@ -176,6 +180,9 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     d = ModelData.from_scenario(s, objective)
     if warm is not None:     # sweeps: site-market eligibility rarely changes between variants
         d.set_eligibility(warm.cached(eligibility_key(s), lambda: d.eligibility))
+    routed = []
+    if path == SolverPath.FAST and choice is None and pools_miss_unpowered_room(d):
+        path, routed = SolverPath.PLAIN, [UNPOWERED_ROOM_NOTE]
     run = LpRun(path, time_limit, MappingProxyType(dict(highs_options or {})), prices, warm,
                 dict(s.load_timings), t0, objective)
     timings = run.timings
@@ -190,7 +197,7 @@ def solve(s: Scenario, path: SolverPath | str = SolverPath.FAST, time_limit: flo
     service = service_table(s, sol.market_pos, sol.site_pos, sol.served)
     # the tables and their figures, which the analysis blocks read; the finished plan replaces the summary
     tables = Plan(placement, service, freeze(plan_figures(s, placement, service)), s)
-    notes = list(s.notes) + sol.result.notes
+    notes = list(s.notes) + routed + sol.result.notes
     if integer:
         notes += info.get("notes", [])
     else:

@@ -65,7 +65,7 @@ from optimizer.policy.policy import Policy
 from optimizer.policy.rules import SHARE, SHARE_FAMILIES, Family
 from optimizer.progress import phase
 from optimizer.results.periods import H100E_TPP, PeriodSolution, TimelinePlan, build_timeline_summary, timeline_figures
-from optimizer.results.plan import SIGNIFICANT_DIGITS
+from optimizer.results.plan import FILE_PRECISION, SIGNIFICANT_DIGITS
 from optimizer.results.solution import site_chip_series, unfold_service
 from optimizer.solvers import highs
 from optimizer.solvers.contract import SolveOptions
@@ -578,12 +578,12 @@ def period_prices(lp: LinearProgram, result: SolveResult, p, fleet_mtpp: float) 
     return {"policy": policy, "inventory_per_unit": inventory}
 
 
-# Plan files round every number to SIGNIFICANT_DIGITS significant digits, moving it by at most
-# 5e-10 of itself, so a plan read back lies that far from the solution it was. Fixed as read, a
-# plan at a binding limit broke that limit by as much: re-planning from a plan just written ended
-# "infeasible" (found by a careless-user pass, on every generated per-site fleet it tried). Frozen
-# stock is therefore held to the precision a plan file carries, twice that rounding.
-FROZEN_REL_TOL = 10.0 ** (1 - SIGNIFICANT_DIGITS)
+# Plan files round every number to SIGNIFICANT_DIGITS significant digits, so a plan read back lies
+# up to 5e-10 of itself from the solution it was. Fixed as read, a plan at a binding limit broke
+# that limit by as much: re-planning from a plan just written ended "infeasible" (found by a
+# careless-user pass, on every generated per-site fleet it tried). Frozen stock is therefore held
+# to the precision a plan file carries.
+FROZEN_REL_TOL = FILE_PRECISION
 
 
 def with_frozen_stock(lp: LinearProgram, td: TimelineData, frozen: Mapping[str, pd.Series],

@@ -25,7 +25,7 @@ from optimizer.errors import InputError
 from optimizer.inputs.scenario import Scenario
 from optimizer.inputs.timeline import Timeline
 from optimizer.policy.rules import AT_LEAST, SHARE
-from optimizer.results.plan import SIGNIFICANT_DIGITS
+from optimizer.results.plan import FILE_PRECISION
 
 REL_TOL = 1e-6      # relative slack allowed on quantities (units, MW, racks, TPP)
 SHARE_TOL = 1e-7    # absolute slack allowed on shares
@@ -176,18 +176,13 @@ def _stock_never_falls(before: pd.Series, units: pd.Series) -> dict:
                   units.set_axis(_pair_labels(units.index)))
 
 
-# How far a number of a plan file may be from the plan's own: its rounding to SIGNIFICANT_DIGITS
-# significant digits moves it by at most half of this, relative.
-FILE_ROUNDING = 10.0 ** (1 - SIGNIFICANT_DIGITS)
-
-
 def _new_units_add_up(stated: pd.Series, added: pd.Series, stock: pd.Series) -> dict:
     """The file's new_units is the stock added in the period, u[t] - u[t-1], on every row it has
     (a pair without a row in t has no stock then, and states no new_units): to REL_TOL of the
-    units added, plus the rounding of the two stocks it differences, FILE_ROUNDING·``stock``
+    units added, plus the rounding of the two stocks it differences, FILE_PRECISION·``stock``
     (the larger of them): a plan file's 10 significant digits put 1e-5 on a stock of 13,146 units,
     where a re-plan may add 2e-5 of a unit."""
-    slack = REL_TOL * np.maximum(1.0, added.abs()) + FILE_ROUNDING * stock.abs()
+    slack = REL_TOL * np.maximum(1.0, added.abs()) + FILE_PRECISION * stock.abs()
     bad = stated.index[(stated - added).abs() > slack]
     return _row("new_units_add_up", "all", len(bad), 0, -len(bad), 0, _pair_labels(bad))
 

@@ -156,6 +156,9 @@ def without_noise(change, total: float):
 
 
 SIGNIFICANT_DIGITS = 10    # numbers in written plan tables; the checker's tolerance is 1e-6 relative
+# How far a number read from a plan file may lie from the plan's own: twice the most its rounding
+# to SIGNIFICANT_DIGITS significant digits moves it (5e-10 of itself).
+FILE_PRECISION = 10.0 ** (1 - SIGNIFICANT_DIGITS)
 
 
 def written_table(table: pd.DataFrame) -> pd.DataFrame:

@@ -623,13 +623,22 @@ def stock_at_file_precision(lp: LinearProgram, held: np.ndarray, value: np.ndarr
     nearest 0, or when no point of the box does (a limit broken by more than the file's rounding:
     the solve reports the trap). The columns ``violations`` (soft limits' priced violations) stay
     at 0 if they can, so that rounding is not priced as a violation."""
-    if violations is not None and violations.any():
-        kept = replace(lp, col_hi=np.where(violations, np.clip(0.0, lp.col_lo, lp.col_hi), lp.col_hi))
-        x = stock_at_file_precision(kept, held, value, later)
-        if not np.array_equal(x, value) or _meets(kept, held, value, later):
-            return x
     if later is not None and _meets(lp, held, value, later):
         return value
+    tries = [lp]
+    if violations is not None and violations.any():         # first with every violation at 0
+        tries.insert(0, replace(lp, col_hi=np.where(violations, np.clip(0.0, lp.col_lo, lp.col_hi), lp.col_hi)))
+    for limits in tries:
+        x = _nearest_stock(limits, held, value, later)
+        if x is not None:
+            return x
+    return value
+
+
+def _nearest_stock(lp: LinearProgram, held: np.ndarray, value: np.ndarray,
+                   later: np.ndarray | None) -> np.ndarray | None:
+    """:func:`stock_at_file_precision`'s point of the box, from one LP (HiGHS); None when the box
+    holds none."""
     A = lp.A.tocsr()
     rows = _rows_decided(A, held, later)
     rest = np.flatnonzero(~held)
@@ -647,7 +656,7 @@ def stock_at_file_precision(lp: LinearProgram, held: np.ndarray, value: np.ndarr
                          row_hi=lp.row_hi[rows] - activity, var_blocks={}, row_blocks={})
     result = highs.solve_lp(near, options={"primal_feasibility_tolerance": 1e-10}, lexicographic=False)
     if result.status != Status.OPTIMAL:
-        return value
+        return None
     return value + np.clip(result.x[:n], 0.0, box) - np.clip(result.x[n:2 * n], 0.0, box)
 
 

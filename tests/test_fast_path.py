@@ -92,3 +92,23 @@ def test_a_chip_drawing_no_power_at_a_site_with_racks_but_no_power_is_solved_exa
     assert fast.summary["served_tpp"] == pytest.approx(plain.summary["served_tpp"], rel=1e-9)
     assert plain.summary["served_tpp"] == pytest.approx(100 * M, rel=1e-6)
     assert any("a chip draws no power (power_kw 0)" in n for n in fast.summary["notes"])
+
+
+@pytest.mark.parametrize("method", ["exact", "round"])
+def test_whole_racks_of_a_chip_drawing_no_power_fit_at_a_site_with_racks_but_no_power(tmp_path, method):
+    """The whole-rack MIP (one place per site) and the round method's LP relaxation left out DE, a
+    site with racks but no power, so --integer served only FR and called it optimal (100 against
+    the LP's 200 MTPP); both now hold DE, and its 10 racks of the chip drawing no power."""
+    from helpers import M, chip, market, site, write_scenario
+    f = write_scenario(tmp_path, [site("DE", "DEU", power_mw=0.0), site("FR", "FRA")],
+                       [chip(inventory=100), chip("Z", power_kw=0.0, inventory=100)],
+                       [market("de", "DEU", 100 * M, in_country_only=True),
+                        market("fr", "FRA", 100 * M, in_country_only=True)], policy="ban_tier3 = true\n")
+    s = load_scenario(f)
+    plan = solve(s, integer=True, method=method)
+    assert plan.summary["status"] == "optimal"
+    assert plan.summary["served_tpp"] == pytest.approx(200 * M, rel=1e-9)
+    assert plan.summary["integer"]["bound"] == pytest.approx(200 * M, rel=1e-9)
+    placed = plan.placement.set_index(["site_id", "sku"])["units"]
+    assert placed[("DE", "Z")] == pytest.approx(100)
+    assert check_plan(s, plan.placement, plan.service).ok

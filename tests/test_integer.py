@@ -201,3 +201,18 @@ def test_round_status_is_optimal_only_within_its_target(tmp_path, gap):
     plan = integer_checked(s, "round", "highs", gap=gap)
     info = plan.summary["integer"]
     assert (plan.summary["status"] == "optimal") == (info["gap"] <= gap), info
+
+
+@pytest.mark.parametrize("method,solver", [("exact", "highs"), ("exact", "ortools"), ("exact", "cbc"),
+                                           ("round", "highs")])
+def test_no_room_anywhere_is_a_whole_rack_plan_of_nothing_new(tmp_path, method, solver):
+    """No site has power left: the whole-rack MIP has no integer column. It was an internal error
+    (exit 4, 'cannot take a MIP gap on an LP'; SCIP 'cannot take LP problems'); it is the LP it is,
+    solved exactly: nothing new placed, optimal, compliant."""
+    f = write_scenario(tmp_path, [site("DE", "DEU", power_mw=0.0)], [chip(inventory=100)],
+                       [market("de", "DEU", 100 * M, in_country_only=True)], policy="ban_tier3 = true\n")
+    s = load_scenario(f)
+    plan = solve(s, integer=True, method=method, mip_solver=solver)
+    assert plan.summary["status"] == "optimal" and plan.summary["served_tpp"] == 0
+    assert plan.summary["integer"]["gap"] == 0
+    assert check_plan(s, plan.placement, plan.service).ok

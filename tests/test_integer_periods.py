@@ -191,3 +191,14 @@ def test_cli_integer_with_a_baseline_solves_the_baseline_in_whole_racks_too(tmp_
     summary = json.loads((out / "summary.json").read_text())
     assert summary["lp_mode"] == "integer" and summary["baseline"]["mode"] == "integer"
     assert runner.invoke(app, ["check", str(f), str(out)]).exit_code == 0
+
+
+@pytest.mark.parametrize("method,solver", [("exact", "highs"), ("exact", "ortools"), ("round", "highs")])
+def test_no_room_in_any_period_is_a_whole_rack_plan_of_nothing_new(tmp_path, method, solver):
+    """No site has power in any period: the MIP has no integer column (it was an internal error,
+    exit 4); it is solved as the LP it is: nothing new, optimal, compliant."""
+    f = write_scenario(tmp_path / "scn", [site("A", "USA", power_mw=0.0)], [chip(inventory=10)],
+                       [market("us", "USA", 10 * M)], policy=OPEN)
+    tl = load_timeline(write_periods(f, [("P1", 0.25, 1.0), ("P2", 0.25, 0.9)]))
+    plan = checked(tl, method=method, mip_solver=solver)
+    assert plan.summary["status"] == "optimal" and plan.summary["served_tpp"] == 0

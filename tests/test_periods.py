@@ -269,6 +269,23 @@ def test_a_chip_drawing_no_power_still_fits_where_only_racks_are_left(tmp_path):
     assert any("solved on the plain formulation: a chip draws no power" in n for n in fast.summary["notes"])
 
 
+@pytest.mark.parametrize("method", ["exact", "round"])
+@pytest.mark.parametrize("path", ["fast", "plain"])
+def test_whole_racks_of_a_chip_drawing_no_power_fit_where_only_racks_are_left(tmp_path, method, path):
+    """The whole-rack plan too: the fast layout's places (and its LP relaxation, the round method's
+    bound) hold no site without power, so on the fast path the MIP called 0 served in A optimal;
+    it now runs on the plain formulation there, with the note, and places 10 racks of Z at DE."""
+    f = write_scenario(tmp_path, [site("DE", "DEU", power_mw=1.0)],
+                       [chip(inventory=100), chip("Z", power_kw=0.0, inventory=100)],
+                       [market("de", "DEU", 100 * M, in_country_only=True)], policy=OPEN)
+    tl = timeline_from(f, [("A", Q, 1.0, {"power_mw": {"DE": 0.0}}), ("B", Q, 1.0, {})])
+    plan = solve_timeline(tl, path=path, integer=True, method=method)
+    assert plan.summary["status"] == "optimal"
+    assert served(plan, "A") == pytest.approx(100 * M, rel=1e-6)
+    assert plan.summary["integer"]["bound"] == pytest.approx(plan.summary["integer"]["objective"], rel=1e-9)
+    assert any("a chip draws no power" in n for n in plan.summary["notes"]) == (path == "fast")
+
+
 def _upper_bounds(lp, block: str) -> pd.Series:
     b = lp.var_blocks[block]
     return pd.Series(lp.col_hi[b.slice], index=b.index)

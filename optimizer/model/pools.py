@@ -60,14 +60,20 @@ def pools_miss_unpowered_room(d: ModelData) -> bool:
 
 def make_pools(d: ModelData, site_class: np.ndarray, merge: bool = True, by_cost: bool = True) -> Pools:
     """Group open sites with room left by (class, country, unit costs, type cone);
-    ``merge=False``: one pool per site; ``by_cost=False``: sites whose cost-stage unit costs
+    ``merge=False``: one pool per site, and when a chip draws no power (power_kw 0) also the sites
+    with racks but no power left (their power row then holds every chip that draws power at 0;
+    merged pools and their pricing assume p > 0, see :func:`pools_miss_unpowered_room`);
+    ``by_cost=False``: sites whose cost-stage unit costs
     differ merge too, keyed only by what the value stage charges (``margin_cost``: nothing under
     the serve objective) — exact for the value stage, and only there: the pool's cost-stage unit
     cost is then its first site's, meaningless (see optimizer.model.costsplit)."""
     s = d.scenario
     power = s.sites["power_mw"].to_numpy(float) - d.inst_power
     racks = s.sites["racks"].to_numpy(float) - d.inst_racks
-    sites = d.open_sites[(power[d.open_sites] > 0) & (racks[d.open_sites] > 0)]
+    powered = power[d.open_sites] > 0
+    if not merge and (s.chips["power_kw"].to_numpy(float) == 0).any():
+        powered |= power[d.open_sites] >= 0     # a chip drawing no power fits where only racks are left
+    sites = d.open_sites[powered & (racks[d.open_sites] > 0)]
     # both objectives' per-unit costs, or the value stage's alone
     costs = np.hstack([d.unit_cost[sites], d.margin_cost[sites]]) if by_cost else d.margin_cost[sites]
     cost_id = pd.DataFrame(costs).groupby(list(range(costs.shape[1])), sort=False).ngroup().to_numpy()

@@ -28,6 +28,7 @@ import numpy as np
 from optimizer.model.data import MTPP, MUSD, UNIT, ModelData
 from optimizer.model.fast import FastModel, build_fast
 from optimizer.model.lp import Block, LinearProgram
+from optimizer.model.pools import pools_miss_unpowered_room
 from optimizer.progress import section
 from optimizer.results.solution import Solution, expand_fast, site_placement
 from optimizer.solvers import highs
@@ -168,10 +169,17 @@ def round_status(result: SolveResult, info: dict, gap_target: float) -> None:
 
 
 def mip_on_backend(lp: LinearProgram, integrality: np.ndarray, options: IntegerOptions) -> SolveResult:
-    """The MIP on the options' backend, with the cost stage where the backend has one."""
-    mip = backend(options.solver.backend)
-    return mip.solve(lp, SolveOptions(time_limit=options.time_limit, gap=options.gap,
+    """The MIP on the options' backend, with the cost stage where the backend has one. With no
+    integer column (no site has room for new units) it is an LP, solved as one: no gap to close."""
+    if integrality.any():
+        mip, gap = backend(options.solver.backend), options.gap
+    else:       # SCIP takes MIPs only: its LP sibling in OR-Tools
+        mip, gap = backend(LP_SIBLING.get(options.solver.backend, options.solver.backend)), None
+    return mip.solve(lp, SolveOptions(time_limit=options.time_limit, gap=gap,
                                       two_stage=mip.capabilities.two_stage), integrality)
+
+
+LP_SIBLING = {"ortools-scip": "ortools-glop"}    # a MIP backend's LP solver, for a MIP with no integer column
 
 
 @dataclass(frozen=True)
@@ -264,7 +272,8 @@ def _round_and_repair(d: ModelData, options: IntegerOptions) -> tuple[Solution, 
     racks (:func:`_fill_racks`)."""
     time_limit = options.time_limit
     t0 = time.perf_counter()
-    relaxed = build_fast(d)
+    # merged pools leave out a site with racks but no power, where a chip drawing no power fits
+    relaxed = build_fast(d, merge_sites=not pools_miss_unpowered_room(d))
     with section("LP relaxation"):
         lp_result = highs.solve_lp(relaxed.lp, lexicographic=False,
                                    options={"solver": "ipm"} if relaxed.lp.num_col >= 20_000 else None)

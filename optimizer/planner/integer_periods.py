@@ -243,7 +243,7 @@ def _neighbourhood(td: TimelineData, mip: TimelineMip, stocks: list[pd.Series]) 
     col_lo, col_hi = lp.col_lo.copy(), lp.col_hi.copy()
     for t, (p, name, stock) in enumerate(zip(td.periods, mip.blocks, stocks)):
         blk = lp.var_blocks[name]
-        racks = (stock.reindex(index).fillna(0.0).to_numpy(float) / np.tile(upr, places)).reshape(places, -1)
+        racks = (stock.reindex(index).fillna(0.0).to_numpy(float) / np.tile(upr, places)).reshape(places, len(upr))
         lo, hi = rack_neighbourhood(racks, p.d.power * upr / UNIT, mip.room_power[t], mip.room_racks[t], min_mw)
         col_lo[blk.slice] = lo.ravel()
         col_hi[blk.slice] = np.minimum(hi.ravel(), col_hi[blk.slice])

@@ -234,13 +234,20 @@ def _integer(td: TimelineData, path: SolverPath, options: IntegerOptions, timing
         options = replace(options, method=IntegerMethod.EXACT if columns <= AUTO_EXACT_MAX_TIMELINE_COLUMNS
                           else IntegerMethod.ROUND)
 
+    # the fast layout's places leave out a site with racks but no power, where a chip drawing no
+    # power fits: then the MIP and its relaxation are the plain formulation's
+    unpowered = any(pools_miss_unpowered_room(p.d) for p in td.periods)
+
     def relax():
-        lp_sol = _fast(td, None, None, MappingProxyType({}), {}, time.perf_counter())
+        lp_sol = (_plain(td, SolverPath.PLAIN, None, None, {}, MappingProxyType({}), {}, time.perf_counter())
+                  if unpowered else _fast(td, None, None, MappingProxyType({}), {}, time.perf_counter()))
         return lp_sol.result, [p.stock for p in lp_sol.periods] if lp_sol.periods else None
 
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    result, mip, info = solve_timeline_integer(td, options, relax, fast=path == SolverPath.FAST)
+    result, mip, info = solve_timeline_integer(td, options, relax, fast=path == SolverPath.FAST and not unpowered)
+    if path == SolverPath.FAST and unpowered:
+        info["notes"] = [*info.get("notes", []), UNPOWERED_ROOM_NOTE]
     timings["solve"] = time.perf_counter() - t1
     lp = mip.lp
     counts = {"variables": lp.num_col, "rows": lp.num_row, "nonzeros": int(lp.A.nnz), "periods": len(td.periods),

@@ -210,7 +210,7 @@ def _id_rules(s: Scenario, placement: pd.DataFrame, service: pd.DataFrame,
         name = "placement" if table is placement else "service"
         out.append(_row(f"{name}_ids_known", col, len(bad), 0, -len(bad), 0, bad))
     for table, cols in ((placement, list(numbers)), (service, ["tpp"])):
-        vals = table[cols].apply(pd.to_numeric, errors="coerce")
+        vals = table[cols].apply(pd.to_numeric, errors="coerce").astype(float)    # float when empty too
         bad_mask = ~np.isfinite(vals).all(axis=1) | (vals < -1e-9).any(axis=1)
         ids = (table.loc[bad_mask, "site_id"] if "sku" not in table else
                table.loc[bad_mask, "site_id"] + "/" + table.loc[bad_mask, "sku"]).tolist()

@@ -12,8 +12,8 @@ from test_periods_agreement import assert_period_rules, random_timeline, solved
 from test_periods_cli import CAP, OPEN, periods_folder, run
 
 from optimizer.analysis.report import is_report
-from optimizer.inputs.timeline import load_timeline
 from optimizer.inputs.economics import H100E_TPP, HOURS_PER_YEAR, capital_recovery_factor
+from optimizer.inputs.timeline import load_timeline
 from optimizer.planner.periods import solve_timeline
 from optimizer.results.check import check_timeline_plan
 from optimizer.solvers import highs

@@ -112,3 +112,12 @@ def test_whole_racks_of_a_chip_drawing_no_power_fit_at_a_site_with_racks_but_no_
     placed = plan.placement.set_index(["site_id", "sku"])["units"]
     assert placed[("DE", "Z")] == pytest.approx(100)
     assert check_plan(s, plan.placement, plan.service).ok
+
+
+def test_northwest_corner_puts_overflow_on_the_last_place_holding_something():
+    """Supply above the total capacity (a solver's tolerance) goes to the last positive capacity,
+    not to a trailing place that holds nothing (check rejects a site serving without units)."""
+    i, j, amt = northwest_corner(np.array([1.0, 1.0 + 1e-6]), np.array([1.0, 1.0, 0.0, 0.0]))
+    assert j.max() == 1 and amt.sum() == pytest.approx(2.0 + 1e-6)
+    i, j, amt = northwest_corner(np.array([1.0]), np.array([0.0, 0.0]))      # nothing holds: the last
+    assert list(j) == [1]

@@ -57,7 +57,9 @@ def northwest_corner(supply: np.ndarray, capacity: np.ndarray, tiny: float = 0.0
     """Split Σ supply over consecutive capacities: (i, j, amount) with amounts > tiny.
 
     The i-th supply and j-th capacity share the overlap of [A_{i-1}, A_i) and [B_{j-1}, B_j)
-    (A, B cumulative sums). Supply beyond the total capacity (solver tolerance) goes to the last.
+    (A, B cumulative sums). Supply beyond the total capacity (solver tolerance) goes to the last
+    capacity that is positive (not to a place holding nothing: a CBC plan's tolerance put 40 TPP
+    at a site without units, which check rejects), or to the last when none is.
     """
     A, B = np.cumsum(supply), np.cumsum(capacity)
     if len(A) == 0 or len(B) == 0 or A[-1] <= 0:
@@ -66,7 +68,8 @@ def northwest_corner(supply: np.ndarray, capacity: np.ndarray, tiny: float = 0.0
     lo, hi = cuts[:-1], cuts[1:]
     mid = (lo + hi) / 2
     i = np.minimum(np.searchsorted(A, mid, side="right"), len(A) - 1)
-    j = np.minimum(np.searchsorted(B, mid, side="right"), len(B) - 1)
+    held = np.flatnonzero(capacity > 0)
+    j = np.minimum(np.searchsorted(B, mid, side="right"), held[-1] if len(held) else len(B) - 1)
     amount = hi - lo
     keep = amount > tiny
     return i[keep], j[keep], amount[keep]

@@ -35,6 +35,7 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
         check_apart,
         check_out_dir,
         check_out_file,
+        first_line_is,
         out_lock,
         read_run,
         streamed_file,
@@ -43,7 +44,7 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
     from optimizer.planner.integer import DEFAULT_GAP, IntegerMethod, MipSolver
     from optimizer.planner.solve import Objective, SolverPath, check_run_options
     from optimizer.policy.rules import AT_LEAST, ROW_FAMILIES, Family
-    from optimizer.progress import StatusLine, solver_log
+    from optimizer.progress import SOLVER_LOG_HEADER, StatusLine, solver_log
     from optimizer.results.check import check_timeline_plan
     from optimizer.solvers.result import COST_NOT_MINIMISED
 except KeyboardInterrupt:
@@ -61,6 +62,16 @@ except ImportError:
 
 
 BOOL_WORDS = {"true", "false", "yes", "no", "on", "off", "1", "0", "t", "f", "y", "n"}
+
+
+def _is_report(path: Path) -> bool:
+    from optimizer.analysis.report import is_report  # the report module loads on demand
+    return is_report(path)
+
+
+# what an existing file must be for fleetopt to replace it (check_out_file's ours and kind)
+REPORT_FILE = (_is_report, "a report")
+LOG_FILE = (lambda path: first_line_is(path, SOLVER_LOG_HEADER), "a solver log")
 
 
 class FleetoptGroup(typer.core.TyperGroup):
@@ -219,9 +230,9 @@ def solve_cmd(
         highs_options = _thread_options(threads, path, integer)
         target = check_out_dir(out, "plan", scenario)
         inputs = (target, *run_inputs(scenario, policy, baseline))
-        written = (check_out_file(report, "--report", inputs),) if report else ()
+        written = (check_out_file(report, "--report", inputs, *REPORT_FILE),) if report else ()
         if log:
-            check_out_file(log, "--log", (*inputs, *written))
+            check_out_file(log, "--log", (*inputs, *written), *LOG_FILE)
         with out_lock(target), _watched(progress, "solve"), _solver_log(log):
             check_out_dir(out, "plan", scenario, checked=target)     # again, under the lock
             s = load_scenario(scenario, policy)
@@ -266,6 +277,7 @@ def _solver_log(path: Path | None):
         yield
         return
     with streamed_file(path) as stream, solver_log(stream):
+        stream.write(SOLVER_LOG_HEADER)
         yield
 
 
@@ -298,9 +310,9 @@ def _solve_timeline(o: dict, started: str) -> None:
             check_apart(target, f"--out {o['out']}", o["plan_dir"], "--plan")
         inputs = (target, *run_inputs(o["scenario"], o["policy"], o["baseline"]),
                   *([o["plan_dir"]] if o["plan_dir"] else []))
-        written = (check_out_file(o["report"], "--report", inputs),) if o["report"] else ()
+        written = (check_out_file(o["report"], "--report", inputs, *REPORT_FILE),) if o["report"] else ()
         if o["log"]:
-            check_out_file(o["log"], "--log", (*inputs, *written))
+            check_out_file(o["log"], "--log", (*inputs, *written), *LOG_FILE)
         with out_lock(target), _watched(o["progress"], "solve"), _solver_log(o["log"]):
             check_out_dir(o["out"], "plan", o["scenario"], checked=target)
             tl = load_timeline(o["scenario"], o["policy"])
@@ -704,15 +716,13 @@ def report_cmd(
 ) -> None:
     """Write the self-contained HTML report of a plan folder (made by solve, a sweep or by hand);
     SCENARIO gives the coordinates and capacities. The policy is chosen as check chooses it."""
-    from optimizer.analysis.report import is_report, write_report
+    from optimizer.analysis.report import write_report
     try:
         _check_not_swapped(scenario, plan_dir, "report")
         sweep = _enclosing_sweep(plan_dir)
         target = out if out is not None else _default_report_path(plan_dir, sweep)
-        check_out_file(target, "--out", (plan_dir, *([sweep] if sweep else []), *run_inputs(scenario, policy)))
-        if out is None and target.exists() and not is_report(target):
-            raise InputError(f"{target}: exists and is not a report fleetopt wrote; name the file to write "
-                             "with --out")
+        check_out_file(target, "--out", (plan_dir, *([sweep] if sweep else []), *run_inputs(scenario, policy)),
+                       *REPORT_FILE)
         plan = _plan_from_folder(scenario, plan_dir, policy)
         write_report(plan, target)
     except FleetoptError as exc:
@@ -1036,13 +1046,14 @@ def compare_cmd(
         compare_dirs,
         comparison_table,
         headline_lines,
+        is_comparison_csv,
         period_lines,
         readable,
         sweep_comparison_lines,
     )
     try:
         if out is not None:
-            check_out_file(out, "--out", (*run_inputs(a), b))     # A, B and the shipped datasets
+            check_out_file(out, "--out", (*run_inputs(a), b), is_comparison_csv, "a comparison")  # A, B, datasets
         comparison = compare_dirs(a, b)
         tables = comparison.tables
         if out is not None:

@@ -85,9 +85,12 @@ def check_apart(target: Path, name: str, folder: str | Path, what: str) -> None:
                          "write into a new folder outside it")
 
 
-def check_out_file(path: str | Path, flag: str, protected: tuple[Path, ...] = ()) -> Path:
-    """Resolve a file path the user named (``--report``, ``compare --out``): it may replace a
-    file, never a folder, one of ``protected`` (input files) or a file inside a protected folder."""
+def check_out_file(path: str | Path, flag: str, protected: tuple[Path, ...] = (),
+                   ours: Callable[[Path], bool] | None = None, kind: str = "a file") -> Path:
+    """Resolve a file path the user named (``--report``, ``--log``, ``compare --out``): never a
+    folder, one of ``protected`` (input files) or a file inside a protected folder; an existing
+    file only when ``ours`` recognises it as ``kind`` that fleetopt wrote (a report, a log, a
+    comparison): fleetopt replaces its own files, never a user's."""
     given = Path(path)
     target = given.expanduser().resolve()
     name = f"{flag} {given}"
@@ -99,7 +102,19 @@ def check_out_file(path: str | Path, flag: str, protected: tuple[Path, ...] = ()
             raise InputError(f"{name}: would overwrite {'a file in ' if target != p else ''}{p}, which this "
                              "run reads or writes; choose a path outside it")
     _check_parents(target, name)
+    if (target.exists() or target.is_symlink()) and not (ours is not None and target.is_file() and ours(target)):
+        raise InputError(f"{name}: exists and is not {kind} fleetopt wrote (fleetopt replaces only its own "
+                         "files); choose a new path, or move that file away first")
     return target
+
+
+def first_line_is(path: Path, start: str) -> bool:
+    """Whether the text file ``path`` begins with ``start`` (False when it cannot be read)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(start.encode())) == start.encode()
+    except OSError:
+        return False
 
 
 def folder_kind(folder: Path) -> str | None:

@@ -60,6 +60,9 @@ def section(name: str) -> contextlib.AbstractContextManager[None]:
     return _pushed(_prefixes, name)
 
 
+SOLVER_LOG_HEADER = "[fleetopt] solver log\n"     # a --log file's first line: how fleetopt knows it wrote it
+
+
 def solver_log(stream: TextIO) -> contextlib.AbstractContextManager[None]:
     """Send the solvers' log lines (and the phase markers) to ``stream`` inside the block."""
     return _pushed(_logs, stream)

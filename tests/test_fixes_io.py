@@ -195,3 +195,26 @@ def test_solve_to_a_full_disk_stdout_still_exits_0_with_its_plan(scn, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "No space left" in r.stderr and "Traceback" not in r.stderr
     assert (tmp_path / "p" / "summary.json").is_file()
+
+
+def test_files_fleetopt_wrote_are_replaced_on_a_rerun(tmp_path):
+    """A report, a solver log and a comparison that fleetopt wrote are replaced when the same path
+    is named again (a user's file there is refused: tests/adversarial/cases_fixes_io.py)."""
+    from typer.testing import CliRunner
+
+    from cli import app
+    from optimizer.progress import SOLVER_LOG_HEADER
+    runner = CliRunner()
+    sample = ROOT / "datasets" / "sample"
+    report, log, table = tmp_path / "r.html", tmp_path / "s.log", tmp_path / "c.csv"
+    for out in ("a", "b"):
+        r = runner.invoke(app, ["solve", str(sample), "--out", str(tmp_path / out), "--report", str(report),
+                                "--log", str(log)])
+        assert r.exit_code == 0 and r.exception is None, r.output
+        assert log.read_text().startswith(SOLVER_LOG_HEADER)
+    for _ in range(2):
+        r = runner.invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(table)])
+        assert r.exit_code == 0 and r.exception is None, r.output
+        r = runner.invoke(app, ["report", str(sample), str(tmp_path / "a"), "--out", str(report)])
+        assert r.exit_code == 0 and r.exception is None, r.output
+    assert table.read_text().startswith("table,")

@@ -19,6 +19,7 @@ import pandas as pd
 from optimizer.errors import InputError
 from optimizer.inputs.economics import H100E_TPP, horizon_value_unit, usd
 from optimizer.io.planfiles import read_plan
+from optimizer.outdir import first_line_is
 from optimizer.policy.rules import Family
 from optimizer.results.plan import without_noise
 
@@ -111,6 +112,12 @@ def compare_dirs(a: Path, b: Path) -> Comparison:
         "sites": _side(pa.groupby("site_id")["tpp"].sum(), pb.groupby("site_id")["tpp"].sum(), "tpp"),
         "markets": _side(sa.groupby("market_id")["tpp"].sum(), sb.groupby("market_id")["tpp"].sum(), "served_tpp"),
     }, *plan_context(ya, yb))
+
+
+def is_comparison_csv(path: Path) -> bool:
+    """Whether ``path`` is a comparison CSV (:func:`comparison_table`: its header starts with the
+    ``table`` column), which ``compare --out`` may replace."""
+    return first_line_is(path, "table,")
 
 
 def comparison_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

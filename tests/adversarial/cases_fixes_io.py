@@ -57,6 +57,20 @@ def copy_plan(tmp: Path) -> None:
 
 
 DEAD_PID = 999_999_999    # above any pid_max: never a live process
+USER_FILE = "my budget, 2026\n"
+
+
+def user_file(tmp: Path) -> None:
+    (tmp / "budget.csv").write_text(USER_FILE)
+
+
+def user_file_and_plan(tmp: Path) -> None:
+    user_file(tmp)
+    copy_plan(tmp)
+
+
+def user_file_kept(tmp: Path, output: str) -> None:
+    assert (tmp / "budget.csv").read_text() == USER_FILE, "a file the user wrote was replaced"
 
 
 CASES = [
@@ -84,6 +98,17 @@ CASES = [
     Case("compare-out-into-datasets", "file-path",
          ("compare", "{plan}", "{tmp}/plan2", "--out", "{data}/c.csv"), 2, ("would overwrite",),
          setup=copy_plan, needs_plan=True),
+    # a file the user named for output that exists and fleetopt did not write is refused, not replaced
+    # (a careless-user pass replaced a CSV with a report, another scenario's sites.csv with a log)
+    Case("report-onto-a-users-file", "file-path", (*SOLVE, "--report", "{tmp}/budget.csv"), 2,
+         ("--report", "budget.csv", "not a report fleetopt wrote"), setup=user_file, check=user_file_kept),
+    Case("log-onto-a-users-file", "file-path", (*SOLVE, "--log", "{tmp}/budget.csv"), 2,
+         ("--log", "budget.csv", "not a solver log fleetopt wrote"), setup=user_file, check=user_file_kept),
+    Case("report-command-onto-a-users-file", "file-path", ("report", "{scn}", "{plan}", "--out", "{tmp}/budget.csv"),
+         2, ("--out", "not a report fleetopt wrote"), setup=user_file, needs_plan=True, check=user_file_kept),
+    Case("compare-onto-a-users-file", "file-path", ("compare", "{plan}", "{tmp}/plan2", "--out", "{tmp}/budget.csv"),
+         2, ("--out", "not a comparison fleetopt wrote"), setup=user_file_and_plan, needs_plan=True,
+         check=user_file_kept),
     Case("out-garbage-summary-folder", "output-folder", ("solve", "{scn}", "--out", "{tmp}/other"), 2,
          ("--out", "other", "did not write"), setup=garbage_summary),
     Case("out-foreign-json-summary-folder", "output-folder", ("solve", "{scn}", "--out", "{tmp}/other"), 2,

@@ -176,10 +176,14 @@ def test_integer_choices_accept_enums_or_values_and_refuse_others():
     from optimizer import InputError
     from optimizer.planner.integer import IntegerMethod, MipSolver
     from optimizer.planner.solve import integer_choice
-    assert integer_choice("round", "cbc") == (IntegerMethod.ROUND, MipSolver.CBC)
+    assert integer_choice("round", "highs") == (IntegerMethod.ROUND, MipSolver.HIGHS)
+    assert integer_choice("auto", "cbc") == (IntegerMethod.AUTO, MipSolver.CBC)
     assert integer_choice(IntegerMethod.EXACT, MipSolver.ORTOOLS) == (IntegerMethod.EXACT, MipSolver.ORTOOLS)
     with pytest.raises(InputError, match="--method must be exact, round or auto and --solver highs, ortools or cbc"):
         integer_choice("guess", "highs")
+    for solver in ("cbc", "ortools"):     # round solves on HiGHS: --solver would be dropped silently
+        with pytest.raises(InputError, match=f"--solver {solver} with --method round: the round method solves"):
+            integer_choice("round", solver)
 
 
 def test_integer_cbc_keeps_build_decisions(tmp_path):

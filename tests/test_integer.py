@@ -247,3 +247,17 @@ def test_cbc_whole_rack_plans_pass_check(tmp_path):
     assert any("CBC states its solution to 8 significant digits" in n for n in plan.summary["notes"])
     racks = solve(s, integer=True, mip_solver="highs").summary["objective"]
     assert plan.summary["objective"] == pytest.approx(racks, rel=2e-4)      # within the gap targets
+
+
+def test_auto_choosing_round_says_the_solver_named_was_not_used(tmp_path, monkeypatch):
+    """--method auto picks round above AUTO_EXACT_MAX_COLUMNS; round's MIPs run on HiGHS, so a
+    --solver other than highs is not used: a note says so (an explicit --method round with it is
+    exit 2, tests/test_backends.py)."""
+    import optimizer.planner.solve as planner
+    monkeypatch.setattr(planner, "AUTO_EXACT_MAX_COLUMNS", 0)
+    s = load_scenario(generate_fleet(tmp_path / "f", sites=40, skus=2, seed=2))
+    plan = solve(s, integer=True, method="auto", mip_solver="cbc")
+    assert plan.summary["integer"]["method"].startswith("round")
+    assert any("--method auto chose round" in n and "--solver cbc was not used" in n for n in plan.summary["notes"])
+    quiet = solve(s, integer=True, method="auto", mip_solver="highs")
+    assert not any("--method auto chose round" in n for n in quiet.summary["notes"])

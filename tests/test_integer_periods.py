@@ -202,3 +202,12 @@ def test_no_room_in_any_period_is_a_whole_rack_plan_of_nothing_new(tmp_path, met
     tl = load_timeline(write_periods(f, [("P1", 0.25, 1.0), ("P2", 0.25, 0.9)]))
     plan = checked(tl, method=method, mip_solver=solver)
     assert plan.summary["status"] == "optimal" and plan.summary["served_tpp"] == 0
+
+
+def test_auto_choosing_round_over_periods_says_the_solver_named_was_not_used(tmp_path, monkeypatch):
+    import optimizer.planner.periods as periods
+    monkeypatch.setattr(periods, "AUTO_EXACT_MAX_TIMELINE_COLUMNS", 0)
+    plan = checked(load_timeline(minimum_folder(tmp_path)), method="auto", mip_solver="ortools")
+    assert plan.summary["integer"]["method"].startswith("round")
+    assert any("--method auto chose round" in n and "--solver ortools was not used" in n
+               for n in plan.summary["notes"])

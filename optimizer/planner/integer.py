@@ -162,6 +162,15 @@ def solve_integer(d: ModelData, options: IntegerOptions = IntegerOptions()) -> t
     return sol, info
 
 
+def auto_round_notes(options: IntegerOptions) -> list[str]:
+    """The note of a ``--method auto`` run that chose round while --solver names another MIP
+    solver than HiGHS (round solves its MIPs on HiGHS: the solver named was not used)."""
+    if options.method != IntegerMethod.ROUND or options.solver == MipSolver.HIGHS:
+        return []
+    return [f"--method auto chose round for this size, whose MIPs run on HiGHS: --solver {options.solver.value} "
+            "was not used (--method exact solves on it)"]
+
+
 def round_status(result: SolveResult, info: dict, gap_target: float) -> None:
     """A round plan is optimal only when its gap to the LP bound is within the target, plus the
     value its cost stage may give up (LEXICOGRAPHIC_REL_TOL; the exact method's plans carry it

@@ -43,7 +43,7 @@ from optimizer.model.lp import LinearProgram
 from optimizer.model.periods import TimelineData, build_plain_timeline
 from optimizer.model.pools import pools_miss_unpowered_room
 from optimizer.model.reduce import Reduction
-from optimizer.planner.integer import IntegerMethod, IntegerOptions, MipSolver
+from optimizer.planner.integer import IntegerMethod, IntegerOptions, MipSolver, auto_round_notes
 from optimizer.planner.integer_periods import solve_timeline_integer
 from optimizer.planner.solve import (
     BY_BLOCKS_POOL_RATIO,
@@ -229,7 +229,8 @@ def _integer(td: TimelineData, path: SolverPath, options: IntegerOptions, timing
     without site merging (``--path fast``) or the plain one; ``auto`` picks exact up to
     AUTO_EXACT_MAX_TIMELINE_COLUMNS integer columns (sites x skus x periods), else round, whose
     LP relaxation is the fast multi-period path."""
-    if options.method == IntegerMethod.AUTO:
+    auto = options.method == IntegerMethod.AUTO
+    if auto:
         columns = len(td.sites) * td.first.n_chips * len(td.periods)
         options = replace(options, method=IntegerMethod.EXACT if columns <= AUTO_EXACT_MAX_TIMELINE_COLUMNS
                           else IntegerMethod.ROUND)
@@ -248,6 +249,8 @@ def _integer(td: TimelineData, path: SolverPath, options: IntegerOptions, timing
     result, mip, info = solve_timeline_integer(td, options, relax, fast=path == SolverPath.FAST and not unpowered)
     if path == SolverPath.FAST and unpowered:
         info["notes"] = [*info.get("notes", []), UNPOWERED_ROOM_NOTE]
+    if auto:
+        info["notes"] = [*info.get("notes", []), *auto_round_notes(options)]
     timings["solve"] = time.perf_counter() - t1
     lp = mip.lp
     counts = {"variables": lp.num_col, "rows": lp.num_row, "nonzeros": int(lp.A.nnz), "periods": len(td.periods),

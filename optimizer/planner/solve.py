@@ -36,7 +36,7 @@ from optimizer.model.lp import LinearProgram
 from optimizer.model.plain import build_plain
 from optimizer.model.pools import make_pools, pools_miss_unpowered_room
 from optimizer.model.reduce import Reduction
-from optimizer.planner.integer import IntegerMethod, IntegerOptions, MipSolver, solve_integer
+from optimizer.planner.integer import IntegerMethod, IntegerOptions, MipSolver, auto_round_notes, solve_integer
 from optimizer.policy.policy import Policy, load_policy
 from optimizer.policy.rules import ROW_FAMILIES, SHARE_FAMILIES
 from optimizer.policy.rules import default_soft_prices as rule_soft_prices
@@ -556,10 +556,15 @@ AUTO_EXACT_MAX_COLUMNS = 20_000
 def integer_choice(method: IntegerMethod | str, mip_solver: MipSolver | str) -> tuple[IntegerMethod, MipSolver]:
     """The method and MIP solver as enums (their values accepted too); InputError otherwise."""
     try:
-        return IntegerMethod(method), MipSolver(mip_solver)
+        method, mip_solver = IntegerMethod(method), MipSolver(mip_solver)
     except ValueError:
         raise InputError(f"--method must be {_one_of(IntegerMethod)} and --solver {_one_of(MipSolver)}; "
                          f"got {method}, {mip_solver}") from None
+    if method == IntegerMethod.ROUND and mip_solver != MipSolver.HIGHS:
+        raise InputError(f"--solver {mip_solver.value} with --method round: the round method solves its MIPs on "
+                         "HiGHS; --solver chooses the exact method's solver (use --method exact, or leave "
+                         "--solver out)")
+    return method, mip_solver
 
 
 def _one_of(choices: type[Enum]) -> str:
@@ -570,13 +575,16 @@ def _one_of(choices: type[Enum]) -> str:
 
 def _integer(d: ModelData, options: IntegerOptions, run: LpRun) -> tuple[Solution, dict]:
     """Whole-rack plan; ``auto`` picks exact up to AUTO_EXACT_MAX_COLUMNS integer columns."""
-    if options.method == IntegerMethod.AUTO:
+    auto = options.method == IntegerMethod.AUTO
+    if auto:
         exact = len(d.open_sites) * d.n_chips <= AUTO_EXACT_MAX_COLUMNS
         options = replace(options, method=IntegerMethod.EXACT if exact else IntegerMethod.ROUND)
     run.timings["build"] = time.perf_counter() - run.t0
     t1 = time.perf_counter()
     sol, info = solve_integer(d, options)
     run.timings["solve"] = time.perf_counter() - t1
+    if auto:
+        info["notes"] = [*info.get("notes", []), *auto_round_notes(options)]
     return sol, info
 
 

@@ -426,7 +426,9 @@ def _print_integer(summary: dict) -> None:
     if info:
         bound = f"{info['bound']:,.0f}" if info.get("bound") is not None else "not reported"
         gap = f"{100 * info['gap']:.4f} %" if info.get("gap") is not None else "not reported"
-        typer.echo(f"integer plan (whole racks) by {info['method']} on {info['solver']}: objective "
+        what = ("MIP objective (margin per year less the installed fleet's energy, a constant)"
+                if summary.get("economics", {}).get("objective") == "margin" else "objective")
+        typer.echo(f"integer plan (whole racks) by {info['method']} on {info['solver']}: {what} "
                    f"{info['objective']:,.0f}, bound {bound}, gap {gap}")
 
 

@@ -95,6 +95,8 @@ def test_cli_margin_integer_with_a_fixed_cost_passes_check(tmp_path):
                             "--objective", "margin", "--integer"])
     assert r.exit_code == 0 and r.exception is None, r.output
     assert "margin $0 per year" in r.output
+    # the integer line's objective is the MIP's (margin less the installed fleet's energy): labelled so
+    assert "MIP objective (margin per year less the installed fleet's energy, a constant)" in r.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["economics"]["fixed_cost_life_years"] == 5.0 and summary["new_units"] == 0.0
     r = runner.invoke(app, ["check", str(tmp_path / "scn"), str(out)])

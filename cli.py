@@ -44,7 +44,7 @@ try:   # Ctrl-C while the libraries load (about a second) gets the same one line
     from optimizer.planner.integer import DEFAULT_GAP, IntegerMethod, MipSolver
     from optimizer.planner.solve import Objective, SolverPath, check_run_options
     from optimizer.policy.rules import AT_LEAST, ROW_FAMILIES, Family
-    from optimizer.progress import SOLVER_LOG_HEADER, StatusLine, solver_log
+    from optimizer.progress import SOLVER_LOG_HEADER, SOLVER_LOG_MARK, StatusLine, solver_log
     from optimizer.results.check import check_timeline_plan
     from optimizer.solvers.result import COST_NOT_MINIMISED
 except KeyboardInterrupt:
@@ -71,7 +71,7 @@ def _is_report(path: Path) -> bool:
 
 # what an existing file must be for fleetopt to replace it (check_out_file's ours and kind)
 REPORT_FILE = (_is_report, "a report")
-LOG_FILE = (lambda path: first_line_is(path, SOLVER_LOG_HEADER), "a solver log")
+LOG_FILE = (lambda path: first_line_is(path, SOLVER_LOG_MARK), "a solver log")
 
 
 class FleetoptGroup(typer.core.TyperGroup):

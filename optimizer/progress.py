@@ -27,6 +27,10 @@ _prefixes: list[str] = []
 _interrupted = threading.Event()
 
 
+SOLVER_LOG_MARK = "[fleetopt] "     # every line fleetopt writes into a solver log starts so
+SOLVER_LOG_HEADER = SOLVER_LOG_MARK + "solver log\n"   # a --log file's first line (an older log began "[fleetopt] load")
+
+
 def phase(name: str) -> None:
     """Tell every listener that the phase ``name`` starts now (prefixed by any :func:`section`)."""
     if not _listeners and not _logs:
@@ -36,7 +40,7 @@ def phase(name: str) -> None:
     for listener, started in list(_listeners):
         listener(full, now - started)
     for stream in _logs:
-        stream.write(f"[fleetopt] {full}\n")
+        stream.write(f"{SOLVER_LOG_MARK}{full}\n")
         stream.flush()
 
 
@@ -58,9 +62,6 @@ def watching(listener: Listener) -> contextlib.AbstractContextManager[None]:
 def section(name: str) -> contextlib.AbstractContextManager[None]:
     """Phases inside the block are shown as ``name: phase`` (e.g. the baseline's own solve)."""
     return _pushed(_prefixes, name)
-
-
-SOLVER_LOG_HEADER = "[fleetopt] solver log\n"     # a --log file's first line: how fleetopt knows it wrote it
 
 
 def solver_log(stream: TextIO) -> contextlib.AbstractContextManager[None]:

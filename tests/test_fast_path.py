@@ -95,6 +95,23 @@ def test_a_chip_drawing_no_power_at_a_site_with_racks_but_no_power_is_solved_exa
 
 
 @pytest.mark.parametrize("method", ["exact", "round"])
+def test_whole_racks_fit_where_the_installed_fleet_takes_all_power_up_to_a_rounding(tmp_path, method):
+    """100 installed units of 1.1 kW at a 0.11 MW site: the power left is a rounding below 0 (not
+    exactly 0), which the first fix (power >= 0) missed: the MIP left Z out, 100 against 200 MTPP,
+    'optimal' (a cold review)."""
+    from helpers import M, chip, market, site, write_scenario
+    f = write_scenario(tmp_path, [site("DE", "DEU", power_mw=0.11, racks=100)],
+                       [chip("H", power_kw=1.1, inventory=200), chip("Z", power_kw=0.0, inventory=100)],
+                       [market("de", "DEU", 1000 * M, in_country_only=True)],
+                       installed=[("DE", "H", 100)], policy="ban_tier3 = true\n")
+    s = load_scenario(f)
+    assert solve(s).summary["served_tpp"] == pytest.approx(200 * M, rel=1e-9)
+    plan = solve(s, integer=True, method=method)
+    assert plan.summary["served_tpp"] == pytest.approx(200 * M, rel=1e-9) and plan.summary["status"] == "optimal"
+    assert check_plan(s, plan.placement, plan.service, integer=True).ok
+
+
+@pytest.mark.parametrize("method", ["exact", "round"])
 def test_whole_racks_of_a_chip_drawing_no_power_fit_at_a_site_with_racks_but_no_power(tmp_path, method):
     """The whole-rack MIP (one place per site) and the round method's LP relaxation left out DE, a
     site with racks but no power, so --integer served only FR and called it optimal (100 against

@@ -207,6 +207,7 @@ def test_files_fleetopt_wrote_are_replaced_on_a_rerun(tmp_path):
     runner = CliRunner()
     sample = ROOT / "datasets" / "sample"
     report, log, table = tmp_path / "r.html", tmp_path / "s.log", tmp_path / "c.csv"
+    log.write_text("[fleetopt] load\n[fleetopt] validate\n")     # a log of a version before the header line
     for out in ("a", "b"):
         r = runner.invoke(app, ["solve", str(sample), "--out", str(tmp_path / out), "--report", str(report),
                                 "--log", str(log)])

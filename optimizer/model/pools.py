@@ -47,9 +47,10 @@ def type_cone(d: ModelData, power: np.ndarray, racks: np.ndarray) -> np.ndarray:
 
 def pools_miss_unpowered_room(d: ModelData) -> bool:
     """Whether a chip draws no power (power_kw 0, allowed) while an open site has racks left but no
-    power: that site can take the chip, but pools hold only sites with power and racks left (and
-    their pricing assumes every chip draws power), so the fast formulation would leave it out and
-    call a lower value optimal. Callers solve such a scenario on the plain formulation."""
+    power: that site can take the chip, but merged pools hold only sites with power and racks left
+    (and their pricing assumes every chip draws power), so the fast formulation would leave it out
+    and call a lower value optimal. Callers solve such an LP on the plain formulation (a snapshot's
+    whole-rack MIP has one pool per site, which holds such sites: :func:`make_pools`)."""
     s = d.scenario
     if not (s.chips["power_kw"].to_numpy(float) == 0).any():
         return False
@@ -68,11 +69,13 @@ def make_pools(d: ModelData, site_class: np.ndarray, merge: bool = True, by_cost
     the serve objective) — exact for the value stage, and only there: the pool's cost-stage unit
     cost is then its first site's, meaningless (see optimizer.model.costsplit)."""
     s = d.scenario
-    power = s.sites["power_mw"].to_numpy(float) - d.inst_power
+    # power left at 0 when the installed fleet fills a site (it may land a rounding below, 0.1 x 1.1 kW
+    # against 0.11 MW): the same sites count as powered, and a pool never gets a negative room
+    power = np.maximum(s.sites["power_mw"].to_numpy(float) - d.inst_power, 0.0)
     racks = s.sites["racks"].to_numpy(float) - d.inst_racks
     powered = power[d.open_sites] > 0
     if not merge and (s.chips["power_kw"].to_numpy(float) == 0).any():
-        powered |= power[d.open_sites] >= 0     # a chip drawing no power fits where only racks are left
+        powered[:] = True      # a chip drawing no power fits where only racks are left
     sites = d.open_sites[powered & (racks[d.open_sites] > 0)]
     # both objectives' per-unit costs, or the value stage's alone
     costs = np.hstack([d.unit_cost[sites], d.margin_cost[sites]]) if by_cost else d.margin_cost[sites]

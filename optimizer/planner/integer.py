@@ -181,6 +181,9 @@ def round_status(result: SolveResult, info: dict, gap_target: float) -> None:
         result.status, result.termination = Status.FEASIBLE, Termination.GAP_LIMIT
 
 
+LP_SIBLING = {"ortools-scip": "ortools-glop"}    # a MIP backend's LP solver, for a MIP with no integer column
+
+
 def mip_on_backend(lp: LinearProgram, integrality: np.ndarray, options: IntegerOptions) -> SolveResult:
     """The MIP on the options' backend, with the cost stage where the backend has one. With no
     integer column (no site has room for new units) it is an LP, solved as one: no gap to close."""
@@ -196,8 +199,8 @@ def mip_on_backend(lp: LinearProgram, integrality: np.ndarray, options: IntegerO
 
 
 CBC_FLOWS_NOTE = ("CBC states its solution to 8 significant digits, too few for the service to match the racks "
-                  "(a site served more than it holds); this plan's service was re-solved on HiGHS with CBC's "
-                  "whole racks fixed (value, then cost)")
+                  "exactly; this plan's service was re-solved on HiGHS with CBC's whole racks fixed (value, then "
+                  "cost)")
 
 
 def with_exact_flows(lp: LinearProgram, integrality: np.ndarray, result: SolveResult) -> SolveResult:
@@ -209,16 +212,16 @@ def with_exact_flows(lp: LinearProgram, integrality: np.ndarray, result: SolveRe
     col_lo, col_hi = lp.col_lo.copy(), lp.col_hi.copy()
     col_lo[ints] = col_hi[ints] = np.round(result.x[ints])
     exact = highs.solve_lp(replace(lp, col_lo=col_lo, col_hi=col_hi))
-    if exact.status != Status.OPTIMAL:      # no better reading of CBC's plan: keep it as read, said
-        result.notes.append(f"CBC's plan (8 significant digits) could not be re-solved on HiGHS with its racks "
-                            f"fixed ({exact.status.value}); its service is as CBC stated it")
-        return result
+    if not exact.status.has_solution:       # CBC's racks admit no plan at full precision: none to give
+        return SolveResult(Status.NO_PLAN, result.solver, termination=Termination.ERROR,
+                           message=f"CBC's whole racks, re-solved on HiGHS at full precision: {exact.status.value} "
+                                   "(CBC states 8 significant digits); try --solver highs or ortools")
     result.x, result.objective, result.cost = exact.x, exact.objective, exact.cost
-    result.notes.append(CBC_FLOWS_NOTE)
+    result.notes += [CBC_FLOWS_NOTE, *exact.notes]      # a stopped cost stage says so (and is feasible)
+    if exact.status != Status.OPTIMAL:
+        result.status, result.termination = exact.status, exact.termination
     return result
 
-
-LP_SIBLING = {"ortools-scip": "ortools-glop"}    # a MIP backend's LP solver, for a MIP with no integer column
 
 
 @dataclass(frozen=True)

@@ -228,7 +228,8 @@ def _integer(td: TimelineData, path: SolverPath, options: IntegerOptions, timing
     """Whole racks each period (optimizer.planner.integer_periods) on the fast formulation
     without site merging (``--path fast``) or the plain one; ``auto`` picks exact up to
     AUTO_EXACT_MAX_TIMELINE_COLUMNS integer columns (sites x skus x periods), else round, whose
-    LP relaxation is the fast multi-period path."""
+    LP relaxation is the fast multi-period path (both on the plain formulation when a chip drawing
+    no power meets a site with racks but no power, which the fast layout leaves out)."""
     auto = options.method == IntegerMethod.AUTO
     if auto:
         columns = len(td.sites) * td.first.n_chips * len(td.periods)

@@ -191,15 +191,12 @@ def check_integer_options(integer: bool, path: SolverPath | str, soft: bool, fro
                           threads: bool = False, margin: bool = False, mip_solver: str | None = None) -> None:
     """Whole racks run on the multi-period MIP: refuse (InputError, every problem at once) what it
     does not take: a --path other than fast or plain (the MIP backend is --solver), --soft,
-    --freeze-through, --threads, --objective margin, --solver cbc (its whole racks within CBC's
-    integrality tolerance left a few TPP served from a site without stock in a period, a plan
-    that fails check)."""
+    --freeze-through, --threads, --objective margin. (--solver cbc was refused here: its plans
+    served a few TPP from a site without stock, check refused them; the cause was CBC's 8-digit
+    solution, which :func:`optimizer.planner.integer.with_exact_flows` now re-solves.)"""
     if not integer:
         return
     problems = []
-    if mip_solver is not None and str(getattr(mip_solver, "value", mip_solver)) == "cbc":
-        problems.append(f"--integer with --solver cbc: {NOT_YET} (its plan can serve a few TPP from a site "
-                        "without stock, which check refuses); use --solver highs or ortools")
     if path not in HIGHS_PATHS:
         problems.append(f"--integer with --path {SolverPath(path).value}: the whole-rack MIP is built on the "
                         "multi-period formulation; choose its backend with --solver highs|ortools|cbc")

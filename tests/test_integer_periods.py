@@ -16,7 +16,6 @@ from test_periods_agreement import random_timeline
 from typer.testing import CliRunner
 
 from cli import app
-from optimizer.errors import InputError
 from optimizer.inputs.timeline import load_timeline
 from optimizer.planner.periods import solve_timeline
 from optimizer.results.check import check_timeline_plan

@@ -1114,8 +1114,9 @@ def bench_sweep_cmd(
     results: Annotated[Path, typer.Option("--results")] = Path("benchmarks/SWEEP.md"),
 ) -> None:
     """Time a sweep of the 7 % limit against the same number of separate solves (one run)."""
-    from optimizer.bench.harness import run_sweep_benchmark
+    from optimizer.bench.harness import SWEEP_TITLE, check_results_paths, run_sweep_benchmark
     try:
+        check_results_paths(results, SWEEP_TITLE, plot=False)
         out = run_sweep_benchmark(sites, variants, seed, skus, workdir, results, echo=typer.echo)
     except FleetoptError as exc:
         _fail(exc)
@@ -1220,7 +1221,13 @@ def bench_cmd(
 ) -> None:
     """Run each solver path on generated fleets, one process per cell; write RESULTS.md and a plot."""
     from optimizer.bench.generate import TARIFFS
-    from optimizer.bench.harness import INTEGER_PATHS, BenchConfig, run_benchmark, write_results
+    from optimizer.bench.harness import (
+        INTEGER_PATHS,
+        BenchConfig,
+        check_results_paths,
+        run_benchmark,
+        write_results,
+    )
     known = {p.value for p in SolverPath} | set(INTEGER_PATHS)
     chosen = [p.strip() for p in paths.split(",") if p.strip()]
     kinds = tuple(k.strip() for k in tariffs.split(",") if k.strip())
@@ -1235,6 +1242,10 @@ def bench_cmd(
                                                                      else "no such file"))
     period_counts, period_problems = _bench_periods(periods, chosen, baseline)
     problems += period_problems
+    try:
+        check_results_paths(results)
+    except InputError as exc:
+        problems += exc.problems
     if problems:
         _fail(InputError(problems))
     size_list = [int(v) for v in sizes.split(",") if v.strip()]

@@ -219,3 +219,17 @@ def test_files_fleetopt_wrote_are_replaced_on_a_rerun(tmp_path):
         r = runner.invoke(app, ["report", str(sample), str(tmp_path / "a"), "--out", str(report)])
         assert r.exit_code == 0 and r.exception is None, r.output
     assert table.read_text().startswith("table,")
+
+
+def test_bench_results_and_plot_are_replaced_only_when_a_benchmark_wrote_them(tmp_path):
+    from optimizer.bench.harness import RESULTS_TITLE, SVG_START, SWEEP_TITLE, check_results_paths, plot_path
+    results = tmp_path / "RESULTS-x.md"
+    check_results_paths(results)                          # nothing there yet
+    results.write_text(RESULTS_TITLE + "\n\nold run\n")
+    plot_path(results).write_text(SVG_START + "/>")
+    check_results_paths(results)                          # a rerun replaces its own files
+    plot_path(results).write_text("my drawing\n")
+    with pytest.raises(InputError, match="not a benchmark plot"):
+        check_results_paths(results)
+    with pytest.raises(InputError, match="not a benchmark results file"):
+        check_results_paths(results, SWEEP_TITLE, plot=False)

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.bench.generate import generate_fleet
-from optimizer.outdir import write_text_atomic
+from optimizer.outdir import check_out_file, first_line_is, write_text_atomic
 
 AGREE_REL = 1e-6
 
@@ -271,17 +271,35 @@ def libraries(python: Path | str) -> str:
     return ", ".join(done.stdout.split("\n")[:-1]) if done.returncode == 0 else f"unknown ({python} failed)"
 
 
+RESULTS_TITLE, SWEEP_TITLE = "# Benchmark results", "# Sweep benchmark"     # the files' first lines
+SVG_START = "<svg xmlns='http://www.w3.org/2000/svg'"
+
+
+def plot_path(results: Path) -> Path:
+    """The plot written beside a results file (RESULTS-x.md: total_time_vs_sites-x.svg)."""
+    return results.with_name(f"total_time_vs_sites{results.stem.replace('RESULTS', '')}.svg")
+
+
+def check_results_paths(results: Path, title: str = RESULTS_TITLE, plot: bool = True) -> None:
+    """--results (and its plot) may replace only files a benchmark wrote (their first lines); a
+    user's file there is an InputError before any cell runs."""
+    check_out_file(results, "--results", (), lambda p: first_line_is(p, title), "a benchmark results file")
+    if plot:
+        check_out_file(plot_path(results), "--results", (), lambda p: first_line_is(p, SVG_START),
+                       "a benchmark plot (written beside --results)")
+
+
 def write_results(table: pd.DataFrame, cfg: BenchConfig) -> Path:
     """RESULTS.md (machine, command, table, speed-up ratios) and a plot of total time vs sites."""
     cfg.results.parent.mkdir(parents=True, exist_ok=True)
-    svg = cfg.results.with_name(f"total_time_vs_sites{cfg.results.stem.replace('RESULTS', '')}.svg")
+    svg = plot_path(cfg.results)
     write_text_atomic(svg, plot_svg(table))
     cols = ["sites", "tariffs", *(["periods"] if cfg.periods else []), "path", "status", "total", "load", "validate", "build", "value_stage",
             "cost_stage", "solve", "extract", "write", "peak_rss_mb", "objective", "rel_diff_vs_fast", "gap",
             *(["all_totals"] if cfg.repeat > 1 else [])]
     shown = table.reindex(columns=cols)
     lines = [
-        "# Benchmark results", "",
+        RESULTS_TITLE, "",
         f"Machine: {machine()}", "",
         *([f"Baseline `{cfg.baseline_path}`: {cfg.baseline} in its own environment ({cfg.baseline_python}: "
            f"{libraries(cfg.baseline_python)})", ""] if cfg.baseline_python is not None else []),
@@ -464,7 +482,7 @@ def run_sweep_benchmark(sites: int = 3000, n_variants: int = 50, seed: int = 1, 
         objectives[workers] = dict(zip(table["param:max_tier2_country_share"].round(6), table["objective"]))
         echo(f"sweep with {workers} worker(s): {rows[f'sweep, {workers} worker(s)']:.1f} s")
     worst = max(abs(objectives[w][a] - separate[a]) / max(abs(separate[a]), 1e-9) for w in objectives for a in shares)
-    lines = ["# Sweep benchmark", "", f"Machine: {machine()}", "",
+    lines = [SWEEP_TITLE, "", f"Machine: {machine()}", "",
              f"Reproduce: `fleetopt bench-sweep --sites {sites} --variants {n_variants} --seed {seed} --skus {skus}`", "",
              f"{n_variants} variants of max_tier2_country_share (0.05 to {shares[-1]}) on a generated {sites}-site fleet "
              "under aidr-2025-uveu; every time is wall-clock, end to end, measured in this one run.", "",

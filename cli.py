@@ -230,10 +230,11 @@ def solve_cmd(
         highs_options = _thread_options(threads, path, integer)
         target = check_out_dir(out, "plan", scenario)
         inputs = (target, *run_inputs(scenario, policy, baseline))
+        # the files are written at the resolved paths checked (a symlink is not followed into a
+        # protected folder), and the report is checked again before it is written
         written = (check_out_file(report, "--report", inputs, *REPORT_FILE),) if report else ()
-        if log:
-            check_out_file(log, "--log", (*inputs, *written), *LOG_FILE)
-        with out_lock(target), _watched(progress, "solve"), _solver_log(log):
+        log_at = check_out_file(log, "--log", (*inputs, *written), *LOG_FILE) if log else None
+        with out_lock(target), _watched(progress, "solve"), _solver_log(log_at):
             check_out_dir(out, "plan", scenario, checked=target)     # again, under the lock
             s = load_scenario(scenario, policy)
             _check_baseline(scenario, baseline)
@@ -244,7 +245,7 @@ def solve_cmd(
             write_plan(plan, out, build_manifest("plan", s.path, s.policy, options, started), chosen)
             if report:
                 from optimizer.analysis.report import write_report
-                write_report(plan, report)
+                write_report(plan, check_out_file(report, "--report", inputs, *REPORT_FILE))
     except FleetoptError as exc:
         _fail(exc)
     _print_summary(plan.summary, out)
@@ -311,9 +312,8 @@ def _solve_timeline(o: dict, started: str) -> None:
         inputs = (target, *run_inputs(o["scenario"], o["policy"], o["baseline"]),
                   *([o["plan_dir"]] if o["plan_dir"] else []))
         written = (check_out_file(o["report"], "--report", inputs, *REPORT_FILE),) if o["report"] else ()
-        if o["log"]:
-            check_out_file(o["log"], "--log", (*inputs, *written), *LOG_FILE)
-        with out_lock(target), _watched(o["progress"], "solve"), _solver_log(o["log"]):
+        log_at = check_out_file(o["log"], "--log", (*inputs, *written), *LOG_FILE) if o["log"] else None
+        with out_lock(target), _watched(o["progress"], "solve"), _solver_log(log_at):
             check_out_dir(o["out"], "plan", o["scenario"], checked=target)
             tl = load_timeline(o["scenario"], o["policy"])
             _check_baseline(o["scenario"], o["baseline"])
@@ -326,7 +326,7 @@ def _solve_timeline(o: dict, started: str) -> None:
             write_plan(plan, o["out"], timeline_manifest(tl, o, started), formats=chosen)
             if o["report"]:
                 from optimizer.analysis.report import write_report
-                write_report(plan, o["report"])
+                write_report(plan, check_out_file(o["report"], "--report", inputs, *REPORT_FILE))
     except FleetoptError as exc:
         _fail(exc)
     _print_timeline_summary(plan.summary, o["out"])
@@ -722,9 +722,9 @@ def report_cmd(
     try:
         _check_not_swapped(scenario, plan_dir, "report")
         sweep = _enclosing_sweep(plan_dir)
-        target = out if out is not None else _default_report_path(plan_dir, sweep)
-        check_out_file(target, "--out", (plan_dir, *([sweep] if sweep else []), *run_inputs(scenario, policy)),
-                       *REPORT_FILE)
+        shown = out if out is not None else _default_report_path(plan_dir, sweep)
+        target = check_out_file(shown, "--out", (plan_dir, *([sweep] if sweep else []),
+                                                 *run_inputs(scenario, policy)), *REPORT_FILE)
         plan = _plan_from_folder(scenario, plan_dir, policy)
         write_report(plan, target)
     except FleetoptError as exc:
@@ -734,7 +734,7 @@ def report_cmd(
     from optimizer.analysis.report import stale_figures
     for line in ([] if timeline is not None else stale_figures(plan)):
         typer.echo(f"warning: {line}: the tables were edited after the solve (the report says so)", err=True)
-    typer.echo(f"report written to {target}")
+    typer.echo(f"report written to {shown}")
 
 
 def _default_report_path(plan_dir: Path, sweep: Path | None) -> Path:
@@ -1055,7 +1055,7 @@ def compare_cmd(
     )
     try:
         if out is not None:
-            check_out_file(out, "--out", (*run_inputs(a), b), is_comparison_csv, "a comparison")  # A, B, datasets
+            out = check_out_file(out, "--out", (*run_inputs(a), b), is_comparison_csv, "a comparison")  # A, B, datasets
         comparison = compare_dirs(a, b)
         tables = comparison.tables
         if out is not None:

@@ -233,3 +233,23 @@ def test_bench_results_and_plot_are_replaced_only_when_a_benchmark_wrote_them(tm
         check_results_paths(results)
     with pytest.raises(InputError, match="not a benchmark results file"):
         check_results_paths(results, SWEEP_TITLE, plot=False)
+
+
+def test_a_report_named_through_a_symlink_is_written_where_the_link_points(tmp_path):
+    """--report SCN/link.html where the link points outside the scenario: the check passed on the
+    resolved path, but the report replaced the link itself inside the scenario folder (a cold
+    review); it is now written at the resolved path and the folder is left as it was."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from cli import app
+    scn = tmp_path / "scn"
+    shutil.copytree(ROOT / "datasets" / "sample", scn)
+    (tmp_path / "elsewhere").mkdir()
+    (scn / "link.html").symlink_to(tmp_path / "elsewhere" / "r.html")
+    before = sorted(p.name for p in scn.iterdir())
+    r = CliRunner().invoke(app, ["solve", str(scn), "--out", str(tmp_path / "p"), "--report", str(scn / "link.html")])
+    assert r.exit_code == 0 and r.exception is None, r.output
+    assert (scn / "link.html").is_symlink() and sorted(p.name for p in scn.iterdir()) == before
+    assert (tmp_path / "elsewhere" / "r.html").read_text().startswith("<!")

@@ -92,8 +92,11 @@ def check_out_file(path: str | Path, flag: str, protected: tuple[Path, ...] = ()
     file only when ``ours`` recognises it as ``kind`` that fleetopt wrote (a report, a log, a
     comparison): fleetopt replaces its own files, never a user's."""
     given = Path(path)
-    target = given.expanduser().resolve()
     name = f"{flag} {given}"
+    try:
+        target = given.expanduser().resolve()
+    except (RuntimeError, OSError) as exc:      # a symlink loop (RuntimeError on Python 3.11)
+        raise InputError(f"{name}: cannot resolve this path ({exc}); choose another") from None
     if target.is_dir():
         raise InputError(f"{name}: is a folder; give a file name, e.g. {given / 'report.html'}")
     for p in protected:

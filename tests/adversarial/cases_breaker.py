@@ -26,6 +26,16 @@ def timeline_plan(t: Path) -> None:
 MP_RESULTS = "variant,status,objective,served_pct,cost_usd,binding_limits,value_unit,periods,margin_usd\n"
 
 
+def timeline_plan_passes_check(t: Path, output: str) -> None:
+    from optimizer.inputs.timeline import load_timeline
+    from optimizer.io.planfiles import read_plan
+    from optimizer.results.check import check_timeline_plan
+    tl = load_timeline(t / "scn")
+    placement, service, _ = read_plan(t / "o", tl.ids)
+    report = check_timeline_plan(tl, placement, service, integer=True)
+    assert report.ok, report.failures().to_string()
+
+
 def value_line_over_horizon(t: Path, output: str) -> None:
     """A multi-period row's objective is Σ_t years_t·discount_t·value_t: USD over the horizon,
     never "per year" (12 quarters would read 3x too high)."""
@@ -76,10 +86,12 @@ CASES = [
          check=lambda t, out: _margin_in_compliance_line(out, "USD")),
     # multi-period whole racks with build decisions: the MIP's linking rows had -inf coefficients
     # (the fast model's redundant early power rows): CBC could not read the model (internal error)
-    # and, once it could, its plan served a few TPP from a site without stock: refused, clearly
-    Case("breaker-mp-integer-cbc-refused", "periods", ("solve", "{scn}", "--out", "{tmp}/o", "--integer",
-                                                        "--solver", "cbc"), 2,
-         ("--integer with --solver cbc", "--solver highs or ortools"), absent=("internal error",),
+    # and, once it could, its plan served a few TPP from a site without stock (CBC's 8-digit
+    # solution): it was refused; its service is now re-solved on HiGHS with its racks fixed
+    Case("breaker-mp-integer-cbc", "periods", ("solve", "{scn}", "--out", "{tmp}/o", "--integer",
+                                                "--solver", "cbc"), 0,
+         ("integer plan (whole racks) by exact on cbc", "8 significant digits"), absent=("internal error",),
+         writes=("o",), check=timeline_plan_passes_check,
          setup=lambda t: [TIMELINE(t), add_column("sites.csv", "fixed_cost_usd", ["100", "200", "300"])(t)]),
     Case("breaker-mp-integer-fixed-cost-ortools", "periods", ("solve", "{scn}", "--out", "{tmp}/o", "--integer",
                                                                "--solver", "ortools"), 0,

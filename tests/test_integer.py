@@ -261,3 +261,11 @@ def test_auto_choosing_round_says_the_solver_named_was_not_used(tmp_path, monkey
     assert any("--method auto chose round" in n and "--solver cbc was not used" in n for n in plan.summary["notes"])
     quiet = solve(s, integer=True, method="auto", mip_solver="highs")
     assert not any("--method auto chose round" in n for n in quiet.summary["notes"])
+
+
+def test_the_fill_offers_racks_of_a_sku_drawing_no_power_up_to_the_racks_left():
+    """_fill_racks divided the power left by an infinite rack power for a sku drawing none, which
+    gave 0 racks: the round method never offered them (a cold review)."""
+    from optimizer.planner.integer import _fill_racks
+    fits = _fill_racks(np.array([0.01, 0.0]), np.array([0.0, 0.025]), np.array([5.0, 5.0]), np.zeros((2, 2)))
+    assert fits.tolist() == [[0.0, 5.0], [2.0, 5.0]]

@@ -223,7 +223,6 @@ def with_exact_flows(lp: LinearProgram, integrality: np.ndarray, result: SolveRe
     return result
 
 
-
 @dataclass(frozen=True)
 class Rack:
     """A whole-rack MIP as built from the fast model: the model, the rack-scaled LP, which
@@ -286,8 +285,10 @@ def _fill_racks(rack_power: np.ndarray, room_power: np.ndarray, room_racks: np.n
     units. Places x skus."""
     power_left = room_power - floor_racks @ rack_power
     racks_left = room_racks - floor_racks.sum(axis=1)
-    fits = np.floor(np.minimum(power_left[:, None] / np.where(rack_power > 0, rack_power, np.inf)[None, :],
-                               racks_left[:, None]) + 1e-9)
+    draws = rack_power > 0      # a sku drawing no power is held back by racks alone
+    by_power = np.full((len(power_left), len(rack_power)), np.inf)
+    by_power[:, draws] = power_left[:, None] / rack_power[None, draws]
+    fits = np.floor(np.minimum(by_power, racks_left[:, None]) + 1e-9)
     return np.clip(fits, 0.0, None)
 
 

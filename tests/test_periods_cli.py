@@ -183,3 +183,25 @@ def test_replanning_from_a_plan_just_written_keeps_it_and_passes_check(tmp_path,
     old, new = (pd.read_csv(p / "placement.csv").query("period == '2025Q1'").set_index(keys)["units"]
                 for p in (first, again))
     pd.testing.assert_series_equal(old.sort_index(), new.sort_index())
+
+
+@pytest.mark.parametrize("edit", ["period_rows_deleted", "row_below_installed"])
+def test_a_replan_refuses_a_plan_holding_less_than_the_installed_base(tmp_path, edit):
+    """A hand-edited --plan whose frozen period lists no row for an installed site/sku, or fewer
+    units than installed: freezing it silently raised the stock to the installed base (value
+    39.58e9 -> 35.03e9, no note; a careless-user pass). Exit 2 naming the period and pairs."""
+    from optimizer.bench.generate import generate_fleet
+    f = generate_fleet(tmp_path / "g", sites=40, seed=1, periods=3)
+    assert run("solve", f, "--out", tmp_path / "base").exit_code == 0
+    placement = pd.read_csv(tmp_path / "base" / "placement.csv")
+    first = placement["period"] == placement["period"].iloc[0]
+    if edit == "period_rows_deleted":
+        placement = placement.loc[~first]
+    else:
+        row = placement.index[first & (placement["installed_units"] > 0)][0]
+        placement.loc[row, "units"] = placement.loc[row, "installed_units"] * 0.5
+    placement.to_csv(tmp_path / "base" / "placement.csv", index=False)
+    r = run("solve", f, "--out", tmp_path / "again", "--plan", tmp_path / "base", "--freeze-through", "2025Q2")
+    assert r.exit_code == 2, r.output
+    assert "fewer units than installed.csv (or no row) in period 2025Q1" in r.output, r.output
+    assert not (tmp_path / "again").exists()

@@ -280,22 +280,18 @@ def test_compare_refuses_a_multi_period_plan_against_a_snapshot_plan_or_other_pe
 
 def test_the_plain_multi_period_lp_runs_the_fast_one_lps_methods_on_highs(tmp_path, monkeypatch):
     """--path plain on HiGHS with several periods: interior point (IPX by name) for the value stage
-    and the fast one LP's cost-stage method (HiGHS's default, dual simplex, took 491 s against 124 s
-    for the sample-quarterly re-plan); a native option given still wins; GLOP and one period keep
+    and primal simplex from its vertex for the cost stage (HiGHS's default, dual simplex, took 491 s
+    against 124 s for the sample-quarterly re-plan); a native option given still wins; GLOP and one period keep
     their defaults. The plan is the same optimum as the fast path's."""
     from optimizer.model.periods import TimelineData, build_plain_timeline
-    from optimizer.planner.periods import (
-        TIMELINE_IPM,
-        plain_timeline_options,
-        timeline_cost_stage_options,
-    )
-    from optimizer.planner.solve import SolverPath
+    from optimizer.planner.periods import TIMELINE_IPM, plain_timeline_options
+    from optimizer.planner.solve import COST_STAGE_OPTIONS, SolverPath
     tl = load_timeline(periods_folder(tmp_path))
     td = TimelineData.from_timeline(tl)
     lp = build_plain_timeline(td)
     options = plain_timeline_options(td, lp, SolverPath.PLAIN, None, {})
     assert dict(options.native) == TIMELINE_IPM and options.two_stage
-    assert dict(options.cost_stage_native) == timeline_cost_stage_options(td, lp)
+    assert dict(options.cost_stage_native) == COST_STAGE_OPTIONS     # from the value vertex, at every size
     assert dict(plain_timeline_options(td, lp, SolverPath.PLAIN, 5.0, {"solver": "simplex"}).native) == \
         {"solver": "simplex"}
     assert not plain_timeline_options(td, lp, SolverPath.ORTOOLS_GLOP, None, {}).native

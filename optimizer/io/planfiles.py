@@ -27,7 +27,7 @@ from optimizer.io.manifest import build_manifest, input_differences
 from optimizer.outdir import PLAN_EXTRA_FILES, PLAN_FILES, atomic_dir, check_out_dir, out_lock
 from optimizer.progress import phase
 from optimizer.results.check import period_problems
-from optimizer.results.plan import Plan, written_table
+from optimizer.results.plan import FILE_PRECISION, Plan, written_table
 from optimizer.results.summary import freeze
 
 FORMATS = {"csv": ("placement.csv", "service.csv"), "parquet": PLAN_EXTRA_FILES[:2], "xlsx": PLAN_EXTRA_FILES[2:3]}
@@ -317,6 +317,26 @@ def _read_analysis(path: Path, written: bool) -> pd.DataFrame | None:
     return table
 
 
+def _below_installed(folder: str | Path, timeline: Timeline, rows: pd.DataFrame, periods: list[str]) -> list[str]:
+    """Where the frozen periods of a plan hold fewer units than installed.csv, or list no row for
+    a site and sku that has installed units: no plan fleetopt writes does (the stock never falls
+    below the installed base), and freezing it would silently change what the file states (a
+    careless-user pass: a period's rows deleted were frozen at the installed base, no word said)."""
+    installed = timeline.first.installed_matrix().stack()
+    installed = installed[installed > 0]
+    problems = []
+    for period in periods:
+        held = rows.loc[rows["period"] == period].groupby(["site_id", "sku"])["units"].sum()
+        held = held.reindex(installed.index)
+        short = held.index[held.isna() | (held < installed * (1 - FILE_PRECISION) - FILE_PRECISION)]
+        if len(short):
+            pairs = ", ".join(f"{s}/{c}" for s, c in short[:5]) + (f" and {len(short) - 5} more" if len(short) > 5 else "")
+            problems.append(f"--plan {folder}: placement.csv holds fewer units than installed.csv (or no row) in "
+                            f"period {period} at {len(short)} site/sku pair(s): {pairs}; a plan never holds less "
+                            "than the installed base: re-plan from a plan that `fleetopt check` accepts")
+    return problems
+
+
 def read_frozen_stock(folder: str | Path, timeline: Timeline, through: str) -> dict[str, pd.Series]:
     """The new stock (units beyond the installed base, per site_id and sku) of an earlier
     multi-period plan in ``folder``, for every period up to and including ``through``: what
@@ -332,6 +352,9 @@ def read_frozen_stock(folder: str | Path, timeline: Timeline, through: str) -> d
                          f"{summary.get('scenario')!r}, not {timeline.name!r}; re-plan from a plan of this scenario")
     keep = timeline.ids[:timeline.ids.index(through) + 1]
     rows = placement.loc[placement["period"].isin(keep)]
+    problems = _below_installed(folder, timeline, rows, keep)
+    if problems:
+        raise InputError(problems)
     stock = (rows["units"] - rows["installed_units"]).clip(lower=0.0)
     index = pd.MultiIndex.from_frame(rows[["site_id", "sku"]])
     return {p: pd.Series(stock.to_numpy()[(rows["period"] == p).to_numpy()],

@@ -202,13 +202,3 @@ def test_integer_cbc_keeps_build_decisions(tmp_path):
     assert check_plan(s, plan.placement, plan.service, integer=True).ok
     assert plan.summary["integer"]["bound"] is None and "no bound" in plan.summary["integer"]["note"]
 
-
-def test_a_cost_stage_that_saves_nothing_keeps_the_value_stages_plan():
-    from optimizer.solvers.highs import COST_TIE_REL, cheaper_or_kept
-    from optimizer.solvers.result import Termination
-    x, y = np.zeros(2), np.ones(2)
-    assert cheaper_or_kept(x, 100.0, y, 100.0, None)[0] is x                          # the same cost
-    assert cheaper_or_kept(x, 100.0, y, 100.0 * (1 - COST_TIE_REL / 2), None)[0] is x  # noise
-    assert cheaper_or_kept(x, 100.0, y, 99.0, None)[0] is y                           # a saving
-    stopped = cheaper_or_kept(x, 100.0, y, 100.0, Termination.TIME_LIMIT)
-    assert stopped[0] is y and stopped[2] == Termination.TIME_LIMIT     # a stopped stage is the caller's to report

@@ -331,9 +331,9 @@ def test_a_replan_with_every_period_frozen_keeps_the_frozen_plans_service(tmp_pa
     """Every period frozen: the cost cannot move, so the cost stage has nothing to gain. An
     interior-point cost stage from scratch landed on the value floor (1e-7 below the optimum): with
     these skewed weights (the last three periods count 1e-6 each) it served 0.14 % in three periods
-    where the plan it froze served 37-43 %, at the same cost, called optimal (a careless-user pass).
-    The plain cost stage now starts from the value stage's vertex, and a cost stage that saves
-    nothing keeps the value stage's plan (highs.cheaper_or_kept)."""
+    where the plan it froze served 37-43 %, at the same cost, called optimal (a careless-user pass,
+    after the plain LP had been given the fast one LP's interior-point stages: that change is
+    undone; HiGHS's default simplex keeps the frozen plan's service)."""
     import json
 
     from typer.testing import CliRunner

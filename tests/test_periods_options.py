@@ -3,7 +3,6 @@ paths, --baseline; and compare of two multi-period plans."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -13,7 +12,6 @@ from test_periods_cli import CAP, OPEN, periods_folder, run
 
 from optimizer.analysis.report import is_report
 from optimizer.inputs.economics import H100E_TPP, HOURS_PER_YEAR, capital_recovery_factor
-from optimizer.inputs.timeline import load_timeline
 from optimizer.planner.periods import solve_timeline
 from optimizer.results.check import check_timeline_plan
 from optimizer.solvers import highs
@@ -277,29 +275,3 @@ def test_compare_refuses_a_multi_period_plan_against_a_snapshot_plan_or_other_pe
     result = run("compare", a, tmp_path / "c")
     assert result.exit_code == 2 and "their periods differ" in result.output
 
-
-def test_the_plain_multi_period_lp_runs_the_fast_one_lps_methods_on_highs(tmp_path, monkeypatch):
-    """--path plain on HiGHS with several periods: interior point (IPX by name) for the value stage
-    and primal simplex from its vertex for the cost stage (HiGHS's default, dual simplex, took 491 s
-    against 124 s for the sample-quarterly re-plan); a native option given still wins; GLOP and one period keep
-    their defaults. The plan is the same optimum as the fast path's."""
-    from optimizer.model.periods import TimelineData, build_plain_timeline
-    from optimizer.planner.periods import TIMELINE_IPM, plain_timeline_options
-    from optimizer.planner.solve import COST_STAGE_OPTIONS, SolverPath
-    tl = load_timeline(periods_folder(tmp_path))
-    td = TimelineData.from_timeline(tl)
-    lp = build_plain_timeline(td)
-    options = plain_timeline_options(td, lp, SolverPath.PLAIN, None, {})
-    assert dict(options.native) == TIMELINE_IPM and options.two_stage
-    assert dict(options.cost_stage_native) == COST_STAGE_OPTIONS     # from the value vertex, at every size
-    assert dict(plain_timeline_options(td, lp, SolverPath.PLAIN, 5.0, {"solver": "simplex"}).native) == \
-        {"solver": "simplex"}
-    assert not plain_timeline_options(td, lp, SolverPath.ORTOOLS_GLOP, None, {}).native
-    one = TimelineData.from_timeline(replace(tl, periods=tl.periods[:1]))
-    assert not plain_timeline_options(one, build_plain_timeline(one), SolverPath.PLAIN, None, {}).native
-    seen = []
-    make = highs.make_highs
-    monkeypatch.setattr(highs, "make_highs", lambda options=None: seen.append(dict(options or {})) or make(options))
-    plain = solve_timeline(tl, path="plain")
-    assert seen and seen[0].get("solver") == "ipx"
-    assert plain.summary["objective"] == pytest.approx(solve_timeline(tl).summary["objective"], rel=1e-9)

@@ -269,7 +269,7 @@ def _plain(td: TimelineData, path: SolverPath, time_limit: float | None, prices:
     lp, moved = with_frozen_stock(unfrozen, td, frozen)
     timings["build"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    options = plain_timeline_options(td, lp, path, time_limit, native)
+    options = SolveOptions(time_limit=time_limit, two_stage=True, native=native)
     result = backend(PLAIN_BACKENDS.get(path, "highs")).solve(lp, options)
     if frozen and result.status in (Status.INFEASIBLE, Status.INFEASIBLE_OR_UNBOUNDED):
         # the frozen stock as read may break a later period's limit through "stock never falls":
@@ -289,25 +289,6 @@ def _plain(td: TimelineData, path: SolverPath, time_limit: float | None, prices:
                  f"{FROZEN_REL_TOL:g} of themselves) to meet every limit exactly",)
     periods = _plain_periods(lp, result, td) if result.status.has_solution else None
     return TimelineSolution(result, lp, periods, counts, notes)
-
-
-def plain_timeline_options(td: TimelineData, lp: LinearProgram, path: SolverPath, time_limit: float | None,
-                           native: Mapping) -> SolveOptions:
-    """Both stages of the plain multi-period LP. On HiGHS with several periods, the value stage's
-    method of the fast path's one LP (:func:`timeline_highs_options`;
-    ``native`` wins for the value stage), and the cost stage by primal simplex from the value
-    stage's vertex at every size (it moves only where the cost falls: an interior-point cost stage
-    from scratch, as the fast one LP runs below IPM_COST_STAGE_MAX_COLUMNS, landed a re-plan with
-    every period frozen — a constant cost — on the value floor, serving 0.14 % in three periods of
-    skewed weights at the same cost). HiGHS's default there is dual simplex, which the stock
-    rows make slow. On the shipped sample-quarterly (642,000 columns), one process each: the plain
-    solve 234 s (not done after 15 minutes before), the re-plan frozen through 2025Q4 124 s against
-    491 s, the same optimum (1.9e-12). Other backends and one period: their defaults."""
-    if PLAIN_BACKENDS.get(path, "highs") != "highs" or len(td.periods) == 1:
-        return SolveOptions(time_limit=time_limit, two_stage=True, native=native)
-    return SolveOptions(time_limit=time_limit, two_stage=True,
-                        native=MappingProxyType({**timeline_highs_options(td, lp), **native}),
-                        cost_stage_native=MappingProxyType(dict(COST_STAGE_OPTIONS)))
 
 
 def _fast(td: TimelineData, time_limit: float | None, prices: dict | None, native: Mapping, timings: dict,

@@ -255,7 +255,7 @@ def two_stage(h: highspy.Highs, lp: LinearProgram, t0: float, lexicographic: boo
         phase("cost stage")
         for key, value in (cost_stage_options or {}).items():
             h.setOptionValue(key, value)
-        x, cost, stopped = cheaper_or_kept(x, cost, *_cost_stage(h, lp, objective, x, cost, cost_basis))
+        x, cost, stopped = _cost_stage(h, lp, objective, x, cost, cost_basis)
         if keep_bases and stopped is None:
             stages.cost_basis = h.getBasis()
         stages.floor_row = True
@@ -266,20 +266,6 @@ def two_stage(h: highspy.Highs, lp: LinearProgram, t0: float, lexicographic: boo
     if stopped is not None:      # value optimal, cost not minimised: say so (feasible + a note)
         cost_stage_stopped(stages.result, stopped)
     return stages
-
-
-COST_TIE_REL = 1e-9    # a cost stage that saves less than this share of the cost keeps the value stage's plan
-
-
-def cheaper_or_kept(x: np.ndarray, cost: float, x_cost: np.ndarray, cost_cost: float,
-                    stopped: Termination | None) -> tuple[np.ndarray, float, Termination | None]:
-    """The cost stage's plan if it costs less than the value stage's (by more than COST_TIE_REL),
-    else the value stage's: the floor lets the cost stage give up 1e-7 of the value, and where the
-    cost cannot fall (a re-plan with every period frozen) an interior-point cost stage landed on
-    that floor for nothing — 0.14 % served in three periods of skewed weights, the same cost."""
-    if stopped is None and cost_cost >= cost - COST_TIE_REL * max(1.0, abs(cost)):
-        return x, cost, None
-    return x_cost, cost_cost, stopped
 
 
 def value_ranging(h: highspy.Highs) -> Ranging | None:

@@ -230,10 +230,7 @@ def solve_cmd(
         highs_options = _thread_options(threads, path, integer)
         target = check_out_dir(out, "plan", scenario)
         inputs = (target, *run_inputs(scenario, policy, baseline))
-        # the files are written at the resolved paths checked (a symlink is not followed into a
-        # protected folder), and the report is checked again before it is written
-        written = (check_out_file(report, "--report", inputs, *REPORT_FILE),) if report else ()
-        log_at = check_out_file(log, "--log", (*inputs, *written), *LOG_FILE) if log else None
+        log_at = _checked_report_and_log(report, log, inputs)
         with out_lock(target), _watched(progress, "solve"), _solver_log(log_at):
             check_out_dir(out, "plan", scenario, checked=target)     # again, under the lock
             s = load_scenario(scenario, policy)
@@ -244,8 +241,7 @@ def solve_cmd(
                          highs_options=highs_options)
             write_plan(plan, out, build_manifest("plan", s.path, s.policy, options, started), chosen)
             if report:
-                from optimizer.analysis.report import write_report
-                write_report(plan, check_out_file(report, "--report", inputs, *REPORT_FILE))
+                _write_report(plan, report, inputs)
     except FleetoptError as exc:
         _fail(exc)
     _print_summary(plan.summary, out)
@@ -269,6 +265,21 @@ def _watched(progress: bool | None, label: str):
     if progress is False or (progress is None and not tty):
         return contextlib.nullcontext()
     return StatusLine(sys.stderr, live=tty, label=f"fleetopt {label}").shown()
+
+
+def _checked_report_and_log(report: Path | None, log: Path | None, inputs: tuple[Path, ...]) -> Path | None:
+    """Check solve's --report and --log paths before any work (never an input, the plan folder,
+    or each other; an existing file only when fleetopt wrote one of its kind); returns the log's
+    resolved path, where it is written (a symlink is not followed into a protected folder)."""
+    written = (check_out_file(report, "--report", inputs, *REPORT_FILE),) if report else ()
+    return check_out_file(log, "--log", (*inputs, *written), *LOG_FILE) if log else None
+
+
+def _write_report(plan, report: Path, inputs: tuple[Path, ...]) -> None:
+    """solve --report: the path checked again (a file may have appeared there during the solve),
+    the report written at its resolved path."""
+    from optimizer.analysis.report import write_report
+    write_report(plan, check_out_file(report, "--report", inputs, *REPORT_FILE))
 
 
 @contextlib.contextmanager
@@ -311,8 +322,7 @@ def _solve_timeline(o: dict, started: str) -> None:
             check_apart(target, f"--out {o['out']}", o["plan_dir"], "--plan")
         inputs = (target, *run_inputs(o["scenario"], o["policy"], o["baseline"]),
                   *([o["plan_dir"]] if o["plan_dir"] else []))
-        written = (check_out_file(o["report"], "--report", inputs, *REPORT_FILE),) if o["report"] else ()
-        log_at = check_out_file(o["log"], "--log", (*inputs, *written), *LOG_FILE) if o["log"] else None
+        log_at = _checked_report_and_log(o["report"], o["log"], inputs)
         with out_lock(target), _watched(o["progress"], "solve"), _solver_log(log_at):
             check_out_dir(o["out"], "plan", o["scenario"], checked=target)
             tl = load_timeline(o["scenario"], o["policy"])
@@ -325,8 +335,7 @@ def _solve_timeline(o: dict, started: str) -> None:
                                   baseline=o["baseline"] or None)
             write_plan(plan, o["out"], timeline_manifest(tl, o, started), formats=chosen)
             if o["report"]:
-                from optimizer.analysis.report import write_report
-                write_report(plan, check_out_file(o["report"], "--report", inputs, *REPORT_FILE))
+                _write_report(plan, o["report"], inputs)
     except FleetoptError as exc:
         _fail(exc)
     _print_timeline_summary(plan.summary, o["out"])

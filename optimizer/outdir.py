@@ -105,7 +105,7 @@ def check_out_file(path: str | Path, flag: str, protected: tuple[Path, ...] = ()
             raise InputError(f"{name}: would overwrite {'a file in ' if target != p else ''}{p}, which this "
                              "run reads or writes; choose a path outside it")
     _check_parents(target, name)
-    if (target.exists() or target.is_symlink()) and not (ours is not None and target.is_file() and ours(target)):
+    if target.exists() and not (ours is not None and target.is_file() and ours(target)):
         raise InputError(f"{name}: exists and is not {kind} fleetopt wrote (fleetopt replaces only its own "
                          "files); choose a new path, or move that file away first")
     return target

@@ -45,6 +45,11 @@ def type_cone(d: ModelData, power: np.ndarray, racks: np.ndarray) -> np.ndarray:
     return (racks[:, None] > ratios[None, :] * power[:, None]).sum(axis=1)
 
 
+def a_chip_draws_no_power(d: ModelData) -> bool:
+    """Whether some chip has power_kw 0 (allowed): it needs racks only."""
+    return bool((d.scenario.chips["power_kw"].to_numpy(float) == 0).any())
+
+
 def pools_miss_unpowered_room(d: ModelData) -> bool:
     """Whether a chip draws no power (power_kw 0, allowed) while an open site has racks left but no
     power: that site can take the chip, but merged pools hold only sites with power and racks left
@@ -52,7 +57,7 @@ def pools_miss_unpowered_room(d: ModelData) -> bool:
     and call a lower value optimal. Callers solve such an LP on the plain formulation (a snapshot's
     whole-rack MIP has one pool per site, which holds such sites: :func:`make_pools`)."""
     s = d.scenario
-    if not (s.chips["power_kw"].to_numpy(float) == 0).any():
+    if not a_chip_draws_no_power(d):
         return False
     power = (s.sites["power_mw"].to_numpy(float) - d.inst_power)[d.open_sites]
     racks = (s.sites["racks"].to_numpy(float) - d.inst_racks)[d.open_sites]
@@ -73,10 +78,10 @@ def make_pools(d: ModelData, site_class: np.ndarray, merge: bool = True, by_cost
     # against 0.11 MW): the same sites count as powered, and a pool never gets a negative room
     power = np.maximum(s.sites["power_mw"].to_numpy(float) - d.inst_power, 0.0)
     racks = s.sites["racks"].to_numpy(float) - d.inst_racks
-    powered = power[d.open_sites] > 0
-    if not merge and (s.chips["power_kw"].to_numpy(float) == 0).any():
-        powered[:] = True      # a chip drawing no power fits where only racks are left
-    sites = d.open_sites[powered & (racks[d.open_sites] > 0)]
+    has_room = racks[d.open_sites] > 0
+    if merge or not a_chip_draws_no_power(d):     # else a chip drawing no power fits where only racks are left
+        has_room &= power[d.open_sites] > 0
+    sites = d.open_sites[has_room]
     # both objectives' per-unit costs, or the value stage's alone
     costs = np.hstack([d.unit_cost[sites], d.margin_cost[sites]]) if by_cost else d.margin_cost[sites]
     cost_id = pd.DataFrame(costs).groupby(list(range(costs.shape[1])), sort=False).ngroup().to_numpy()
